@@ -1,0 +1,35 @@
+# smslab — make help lists the targets.
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup demo test bench clean-demo browser
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name smslab --display-name "smslab (Python 3)" >/dev/null
+	touch $(STAMP)
+
+browser: ## install headless Chromium for the HTML report tests (Debian package)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing chromium (apt)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; browser tests will fail"; }
+
+setup: $(STAMP) browser ## create .venv, install smslab with dev extras, register the Jupyter kernel (idempotent)
+
+demo: setup ## run a simulated multi-country campaign end to end and write HTML reports to reports/
+	$(BIN)/smslab demo
+
+test: setup ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+bench: setup ## run the benchmarks in bench/ (prints ratios against named baselines)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

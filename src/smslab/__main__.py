@@ -1,0 +1,4 @@
+"""`python -m smslab` runs the CLI."""
+from smslab.cli import main
+
+main()

@@ -1,0 +1,178 @@
+"""The campaign spec (YAML): model, validation and loading.
+
+Example:
+    >>> from smslab.campaign import load_spec
+    >>> spec = load_spec("data/samples/campaign.yaml")   # doctest: +SKIP
+    >>> spec.sender_for("FR").type                        # doctest: +SKIP
+    'short_code'
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from smslab.errors import SpecError
+
+SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
+
+
+class Sender(BaseModel):
+    """Who a country's messages come from."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: SenderType
+    id: str
+    opt_out_short_code: str | None = None
+    two_way: bool | None = None  # overrides the campaign's two_way for this country
+    brand: str | None = None
+
+    @field_validator("id", "opt_out_short_code", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    variants: dict[str, str] = Field(default_factory=dict)
+    by_country: dict[str, str] = Field(default_factory=dict)
+
+
+class CampaignSpec(BaseModel):
+    """A campaign as written in YAML (see DESIGN.md, "The campaign spec")."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    purpose: Literal["marketing", "transactional"]
+    two_way: bool = False
+    send_at: datetime | None = None
+    audience: str
+    default_region: str | None = None
+    senders: dict[str, Sender]
+    message: Message
+    keywords: list[str] = Field(default_factory=list)
+    content_tags: list[str] = Field(default_factory=list)
+    provider: str = "simulator"
+    rules: str | None = None  # optional override file for the rules dataset
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="<spec>", exclude=True)
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("send_at needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("expected a two-letter region code such as FR")
+        return value.upper() if value else value
+
+    @field_validator("senders")
+    @classmethod
+    def _sender_keys(cls, value: dict[str, Sender]) -> dict[str, Sender]:
+        for key in value:
+            if key != "*" and not re.fullmatch(r"[A-Z]{2}", key):
+                raise ValueError(f"sender key {key!r}: expected a two-letter upper-case region code or '*'")
+        return value
+
+    @property
+    def campaign_id(self) -> str:
+        """A stable id: the name as a slug (re-running a spec never creates a second campaign)."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+    @property
+    def audience_path(self) -> Path:
+        path = Path(self.audience)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def send_at_utc(self) -> datetime | None:
+        if self.send_at is None:
+            return None
+        return self.send_at.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def sender_for(self, region: str | None) -> Sender | None:
+        """The sender for a region, else the '*' fallback, else None."""
+        return self.senders.get(region or "") or self.senders.get("*")
+
+    def two_way_for(self, region: str | None) -> bool:
+        sender = self.sender_for(region)
+        if sender is not None and sender.two_way is not None:
+            return sender.two_way
+        return self.two_way
+
+    def variant_names(self) -> list[str]:
+        return ["A", *sorted(self.message.variants)]
+
+    def variant_for(self, msisdn: str) -> str:
+        """Deterministic A/B assignment: the same recipient always gets the same variant."""
+        names = self.variant_names()
+        if len(names) == 1:
+            return "A"
+        digest = hashlib.sha1(f"{self.campaign_id}|{msisdn}".encode()).digest()
+        return names[int.from_bytes(digest[:4], "big") % len(names)]
+
+    def text_for(self, region: str | None, variant: str = "A") -> str:
+        """Variant text, else the country's text, else the campaign text."""
+        if variant != "A" and variant in self.message.variants:
+            return self.message.variants[variant]
+        return self.message.by_country.get(region or "", self.message.text)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "missing":
+        message = "required field is missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling against DESIGN.md's campaign spec)"
+    elif error["type"] == "literal_error":
+        message = f"expected {error['ctx']['expected']}, got {error.get('input')!r}"
+    return f"{where}: {message}"
+
+
+def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:
+    """Validate a spec given as a dict; a SpecError names the field and what was expected."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got {type(data).__name__}")
+    try:
+        spec = CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SpecError(f"{source}: {_describe(first)}{more}") from None
+    spec.base_dir = base_dir or Path(".")
+    spec.source = source
+    return spec
+
+
+def load_spec(path: str | Path | CampaignSpec) -> CampaignSpec:
+    """Read and validate a campaign spec file (or pass a spec through)."""
+    if isinstance(path, CampaignSpec):
+        return path
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such spec file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text; save the spec as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise SpecError(f"{path}: invalid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, source=str(path), base_dir=path.parent.resolve())

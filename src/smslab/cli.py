@@ -1,0 +1,295 @@
+"""The `smslab` command: thin, same-name wrappers over library functions.
+
+Every command takes `--json` to print exactly one JSON document on stdout. User mistakes
+(`SmslabError`) become one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from smslab import __version__
+from smslab.errors import NotAvailableError, SmslabError
+
+
+def _emit(result: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    """Print a result: one JSON document with --json, else a readable summary."""
+    if as_json:
+        click.echo(json.dumps(result, default=str, ensure_ascii=False))
+    elif human is not None:
+        click.echo(human(result))
+    else:
+        click.echo(json.dumps(result, default=str, ensure_ascii=False, indent=2))
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn a SmslabError into `smslab: <message>` on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NotAvailableError as exc:
+            click.echo(f"smslab: {exc}", err=True)
+            sys.exit(3)
+        except SmslabError as exc:
+            click.echo(f"smslab: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def not_available(command: str, issue: str) -> None:
+    raise NotAvailableError(f"'{command}' is not available yet (planned: {issue}).")
+
+
+db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+                         help="DuckDB file (default: $SMSLAB_DB or data/smslab.duckdb).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="smslab")
+def cli() -> None:
+    """smslab — plan, check, send and analyse two-way SMS campaigns.
+
+    \b
+    Example:
+        smslab demo --messages 300
+        smslab segments "Black Friday: -30% today. STOP au 36180" --json
+    """
+
+
+@cli.command()
+@click.option("--messages", type=click.IntRange(1), default=400, show_default=True, help="Audience size.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed.")
+@click.option("--reports/--no-reports", default=True, help="Run the notebooks and export HTML.")
+@db_option
+@json_option
+@user_errors
+def demo(messages: int, seed: int, reports: bool, db: str | None, as_json: bool) -> None:
+    """Run a simulated multi-country two-way campaign end to end.
+
+    \b
+    Example:
+        smslab demo --messages 500 --seed 7
+    """
+    from smslab.demo import demo as run_demo
+
+    result = run_demo(messages=messages, seed=seed, db=db, reports=reports)
+    _emit(result, as_json, lambda r: "\n".join(
+        [f"demo database: {r['db']}", f"messages: {r['messages']}"]
+        + [f"report: {p}" for p in r["reports"]]))
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@click.option("--column", required=True, help="Column holding the phone numbers.")
+@click.option("--region", default=None, help="Default region for numbers without +CC, e.g. FR.")
+@click.option("--out", default=None, type=click.Path(), help="Write the normalised table (CSV or Parquet).")
+@json_option
+@user_errors
+def numbers(file: str, column: str, region: str | None, out: str | None, as_json: bool) -> None:
+    """Normalise a column of phone numbers.
+
+    \b
+    Example:
+        smslab numbers audience.csv --column msisdn --region FR --json
+    """
+    from smslab.numbers import normalize_file
+
+    _emit(normalize_file(file, column=column, region=region, out=out), as_json)
+
+
+@cli.command()
+@click.argument("country", required=False)
+@json_option
+@user_errors
+def rules(country: str | None, as_json: bool) -> None:
+    """Show the country rules dataset (one country or all).
+
+    \b
+    Example:
+        smslab rules FR --json
+    """
+    not_available("rules", "issue #4, country rules as tested data")
+
+
+@cli.command()
+@click.argument("text")
+@json_option
+@user_errors
+def segments(text: str, as_json: bool) -> None:
+    """Encoding and segment count of a message text.
+
+    \b
+    Example:
+        smslab segments "Prix: 10€ — STOP au 36180" --json
+    """
+    from dataclasses import asdict
+
+    from smslab.segments import count
+
+    result = asdict(count(text))
+    _emit(result, as_json, lambda r: f"{r['encoding']}, {r['segments']} segment(s), {r['units']} units"
+          + (f"; forcing UCS-2: {' '.join(r['non_gsm'])}" if r["non_gsm"] else ""))
+
+
+@cli.command()
+@click.option("--country", required=True)
+@click.option("--monthly-volume", type=int, required=True)
+@click.option("--months", type=int, required=True)
+@click.option("--two-way", is_flag=True)
+@click.option("--purpose", type=click.Choice(["marketing", "transactional"]), default="marketing")
+@click.option("--segments", "segments_", type=int, default=1)
+@json_option
+@user_errors
+def cost(country: str, monthly_volume: int, months: int, two_way: bool, purpose: str, segments_: int,
+         as_json: bool) -> None:
+    """Compare sender types (short code, VLN, toll-free, alphanumeric) for a country.
+
+    \b
+    Example:
+        smslab cost --country FR --monthly-volume 50000 --months 3 --two-way --json
+    """
+    not_available("cost", "issue #5, the sender-type cost planner")
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@click.option("--at", "at", default=None, help="Evaluate at this ISO 8601 moment instead of send time.")
+@db_option
+@json_option
+@user_errors
+def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
+    """Compliance pre-flight of a campaign spec; exit 1 if anything blocks.
+
+    \b
+    Example:
+        smslab check data/samples/campaign.yaml --json
+    """
+    from smslab.compliance import check as run_check
+
+    result = run_check(spec, at=at, db=db).summary()
+    _emit(result, as_json, lambda r: "\n".join(
+        [f"recipients: {r['recipients']}"]
+        + [f"[{f['severity']}] {f['country'] or '*'} {f['rule']}: {f['message']}" for f in r["findings"]]))
+    if result["blocking"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@click.option("--provider", default=None, help="Provider name (default: the spec's, else simulator).")
+@click.option("--dry-run", is_flag=True, help="Do everything but submit.")
+@db_option
+@json_option
+@user_errors
+def send(spec: str, provider: str | None, dry_run: bool, db: str | None, as_json: bool) -> None:
+    """Check a campaign, then send what is allowed (idempotent: never twice).
+
+    \b
+    Example:
+        smslab send data/samples/campaign.yaml --json
+    """
+    from smslab.sending import send as run_send
+
+    _emit(run_send(spec, provider=provider, dry_run=dry_run, db=db), as_json)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["auto", "infobip", "twilio", "vonage", "smpp", "csv"]),
+              default="auto", show_default=True)
+@db_option
+@json_option
+@user_errors
+def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> None:
+    """Load delivery-report and reply files into DuckDB (idempotent).
+
+    \b
+    Example:
+        smslab ingest reports.jsonl --format infobip --json
+    """
+    from smslab.receiving.loader import ingest as run_ingest
+
+    _emit(run_ingest(list(paths), fmt=fmt, db=db), as_json)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@user_errors
+def serve(host: str, port: int) -> None:
+    """Receive every provider's webhooks into the landing-zone journal.
+
+    \b
+    Example:
+        smslab serve --port 8700
+    """
+    not_available("serve", "issue #7, the webhook receiver")
+
+
+@cli.command()
+@db_option
+@click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@json_option
+@user_errors
+def load(db: str | None, landing: str | None, as_json: bool) -> None:
+    """Move the webhook journal into DuckDB (idempotent).
+
+    \b
+    Example:
+        smslab load --json
+    """
+    from smslab.receiving.loader import load as run_load
+
+    _emit(run_load(db=db, landing=landing), as_json)
+
+
+@cli.group()
+def report() -> None:
+    """Run the parameterised notebooks and export HTML."""
+
+
+@report.command("list")
+@json_option
+@user_errors
+def report_list(as_json: bool) -> None:
+    """List the notebooks that can be run.
+
+    \b
+    Example:
+        smslab report list --json
+    """
+    from smslab.reporting import list_reports
+
+    _emit(list_reports(), as_json, lambda r: "\n".join(f"{x['name']}: {x['notebook']}" for x in r))
+
+
+@report.command("run")
+@click.argument("name")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="KEY VALUE")
+@click.option("--output-dir", default=None, type=click.Path(file_okay=False))
+@json_option
+@user_errors
+def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: str | None, as_json: bool) -> None:
+    """Execute a notebook with papermill and export it to self-contained HTML.
+
+    \b
+    Example:
+        smslab report run delivery_funnel -p campaign_id demo-two-way --json
+    """
+    from smslab.reporting import run_report
+
+    _emit(run_report(name, parameters=dict(parameters), output_dir=output_dir), as_json,
+          lambda r: f"report: {r['html']}")
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="smslab")

@@ -1,0 +1,151 @@
+"""The DuckDB store: one file, a `schema_version` table and forward migrations.
+
+Every table of the data model lives here (see docs/data-model.md). Timestamps are UTC
+(`TIMESTAMP` without zone). Tables that receive the same input more than once carry a
+deterministic key (`event_id`, `consent_id`, `quarantine_id`) so that loads are idempotent.
+
+Example:
+    >>> from smslab import store
+    >>> con = store.connect(":memory:")
+    >>> store.current_version(con) == len(store.MIGRATIONS)
+    True
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from smslab import config
+
+# Each migration is applied once, in order, inside one transaction. Never edit a released
+# migration: add a new one.
+MIGRATIONS: list[list[str]] = [
+    # 1 — the core data model of DESIGN.md
+    [
+        """CREATE TABLE IF NOT EXISTS campaigns(
+            campaign_id VARCHAR PRIMARY KEY, name VARCHAR, purpose VARCHAR, two_way BOOLEAN,
+            spec JSON, created_at TIMESTAMP)""",
+        """CREATE TABLE IF NOT EXISTS audience(
+            campaign_id VARCHAR, msisdn VARCHAR, region VARCHAR, valid BOOLEAN, number_type VARCHAR,
+            time_zone VARCHAR, consent_at TIMESTAMP, consent_source VARCHAR, attributes JSON,
+            PRIMARY KEY (campaign_id, msisdn))""",
+        """CREATE TABLE IF NOT EXISTS messages(
+            message_id VARCHAR PRIMARY KEY, campaign_id VARCHAR, variant VARCHAR, msisdn VARCHAR,
+            region VARCHAR, sender_type VARCHAR, sender_id VARCHAR, provider VARCHAR,
+            provider_message_id VARCHAR, text VARCHAR, encoding VARCHAR, segments INTEGER,
+            scheduled_at TIMESTAMP, submitted_at TIMESTAMP, status VARCHAR, status_at TIMESTAMP,
+            error_code VARCHAR, price DOUBLE, currency VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS dlr_events(
+            event_id VARCHAR PRIMARY KEY, provider VARCHAR, provider_message_id VARCHAR,
+            status VARCHAR, raw_status VARCHAR, error_code VARCHAR, permanent BOOLEAN,
+            event_at TIMESTAMP, received_at TIMESTAMP, source VARCHAR, raw JSON)""",
+        """CREATE TABLE IF NOT EXISTS inbound(
+            provider VARCHAR, provider_message_id VARCHAR, msisdn VARCHAR, recipient VARCHAR,
+            text VARCHAR, keyword VARCHAR, intent VARCHAR, campaign_id VARCHAR,
+            received_at TIMESTAMP, raw JSON, PRIMARY KEY (provider, provider_message_id))""",
+        """CREATE TABLE IF NOT EXISTS consent(
+            consent_id VARCHAR PRIMARY KEY, msisdn VARCHAR, scope VARCHAR, action VARCHAR,
+            source VARCHAR, evidence VARCHAR, recorded_at TIMESTAMP)""",
+        """CREATE TABLE IF NOT EXISTS quarantine(
+            quarantine_id VARCHAR PRIMARY KEY, source VARCHAR, location VARCHAR, raw VARCHAR,
+            reason VARCHAR, quarantined_at TIMESTAMP)""",
+        """CREATE TABLE IF NOT EXISTS findings(
+            campaign_id VARCHAR, rule VARCHAR, severity VARCHAR, region VARCHAR,
+            recipients BIGINT, message VARCHAR, source_url VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS conversions(
+            msisdn VARCHAR, converted_at TIMESTAMP, value DOUBLE, currency VARCHAR,
+            reference VARCHAR)""",
+        # the per-recipient decision of the latest check, which the sender uses
+        """CREATE TABLE IF NOT EXISTS recipient_checks(
+            campaign_id VARCHAR, msisdn VARCHAR, decision VARCHAR, reason VARCHAR,
+            next_allowed_at TIMESTAMP, checked_at TIMESTAMP, PRIMARY KEY (campaign_id, msisdn))""",
+        "CREATE INDEX IF NOT EXISTS messages_provider_id ON messages(provider, provider_message_id)",
+        "CREATE INDEX IF NOT EXISTS dlr_provider_id ON dlr_events(provider, provider_message_id)",
+    ],
+]
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo (how the store keeps time)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database (`--db`, `SMSLAB_DB` or data/smslab.duckdb) and bring its schema up to date."""
+    path = str(db) if str(db) == ":memory:" else str(config.db_path(db))
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied (0 for an empty database)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration not applied yet; harmless to run again. Returns the version reached."""
+    version = current_version(con)
+    for number, statements in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql in statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, utcnow()])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        version = number
+    return version
+
+
+TABLES = [
+    "campaigns", "audience", "messages", "dlr_events", "inbound", "consent",
+    "quarantine", "findings", "conversions", "recipient_checks",
+]
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Record records that could not be loaded: dicts with source, location, raw, reason.
+
+    Idempotent: the same (source, location, raw) is kept once. Returns how many were new.
+    """
+    if not rows:
+        return 0
+    import hashlib
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "quarantine_id": [
+                hashlib.sha1(f"{r['source']}|{r['location']}|{r['raw']}".encode("utf-8", "replace")).hexdigest()
+                for r in rows
+            ],
+            "source": [str(r["source"]) for r in rows],
+            "location": [str(r["location"]) for r in rows],
+            "raw": [str(r["raw"])[:10000] for r in rows],
+            "reason": [str(r["reason"]) for r in rows],
+            "quarantined_at": utcnow(),
+        }
+    ).drop_duplicates("quarantine_id")
+    before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    con.register("_q", frame)
+    con.execute(
+        "INSERT INTO quarantine SELECT * FROM _q WHERE quarantine_id NOT IN (SELECT quarantine_id FROM quarantine)"
+    )
+    con.unregister("_q")
+    return con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before
