@@ -38,11 +38,28 @@ class Sender(BaseModel):
         return str(value) if isinstance(value, int) else value
 
 
-class Message(BaseModel):
+class Variant(BaseModel):
+    """An A/B variant: its own text, and optionally its own per-country texts."""
+
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1)
-    variants: dict[str, str] = Field(default_factory=dict)
     by_country: dict[str, str] = Field(default_factory=dict)
+
+
+class Message(BaseModel):
+    """The text: `text` is variant A; `variants` maps B, C… to a text or {text, by_country}."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    by_country: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _plain_text_variants(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"text": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
 
 
 class CampaignSpec(BaseModel):
@@ -124,10 +141,19 @@ class CampaignSpec(BaseModel):
         return names[int.from_bytes(digest[:4], "big") % len(names)]
 
     def text_for(self, region: str | None, variant: str = "A") -> str:
-        """Variant text, else the country's text, else the campaign text."""
-        if variant != "A" and variant in self.message.variants:
-            return self.message.variants[variant]
-        return self.message.by_country.get(region or "", self.message.text)
+        """The text a recipient in `region` gets for `variant`.
+
+        A variant's own per-country text wins; a plain variant text replaces the campaign
+        text only where the country has no text of its own (legal wording stays intact).
+        """
+        region = region or ""
+        chosen = self.message.variants.get(variant) if variant != "A" else None
+        if chosen is not None:
+            if region in chosen.by_country:
+                return chosen.by_country[region]
+            if region not in self.message.by_country:
+                return chosen.text
+        return self.message.by_country.get(region, self.message.text)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
