@@ -37,7 +37,8 @@ MIGRATIONS: list[list[str]] = [
             region VARCHAR, sender_type VARCHAR, sender_id VARCHAR, provider VARCHAR,
             provider_message_id VARCHAR, text VARCHAR, encoding VARCHAR, segments INTEGER,
             scheduled_at TIMESTAMP, submitted_at TIMESTAMP, status VARCHAR, status_at TIMESTAMP,
-            error_code VARCHAR, price DOUBLE, currency VARCHAR)""",
+            error_code VARCHAR, price DOUBLE, currency VARCHAR,
+            submit_attempted_at TIMESTAMP)""",
         """CREATE TABLE IF NOT EXISTS dlr_events(
             event_id VARCHAR PRIMARY KEY, provider VARCHAR, provider_message_id VARCHAR,
             status VARCHAR, raw_status VARCHAR, error_code VARCHAR, permanent BOOLEAN,
@@ -62,10 +63,24 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE IF NOT EXISTS recipient_checks(
             campaign_id VARCHAR, msisdn VARCHAR, decision VARCHAR, reason VARCHAR,
             next_allowed_at TIMESTAMP, checked_at TIMESTAMP, PRIMARY KEY (campaign_id, msisdn))""",
+        # how far `smslab load` has read each journal file (bytes and lines), moved in the same
+        # transaction as the rows it loaded, so a crash never loads a line twice or skips one
+        """CREATE TABLE IF NOT EXISTS journal_offsets(
+            path VARCHAR PRIMARY KEY, byte_offset BIGINT, lines BIGINT, loaded_at TIMESTAMP)""",
         "CREATE INDEX IF NOT EXISTS messages_provider_id ON messages(provider, provider_message_id)",
         "CREATE INDEX IF NOT EXISTS dlr_provider_id ON dlr_events(provider, provider_message_id)",
     ],
 ]
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value a query returns, with the result fully consumed.
+
+    DuckDB 2 refuses `register()` while an earlier result is only partly fetched, so never
+    leave a `fetchone()` dangling on a shared connection.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def utcnow() -> datetime:
@@ -90,7 +105,7 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
     )
-    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+    return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -114,7 +129,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 TABLES = [
     "campaigns", "audience", "messages", "dlr_events", "inbound", "consent",
-    "quarantine", "findings", "conversions", "recipient_checks",
+    "quarantine", "findings", "conversions", "recipient_checks", "journal_offsets",
 ]
 
 
@@ -142,10 +157,10 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
             "quarantined_at": utcnow(),
         }
     ).drop_duplicates("quarantine_id")
-    before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    before = scalar(con, "SELECT count(*) FROM quarantine")
     con.register("_q", frame)
     con.execute(
         "INSERT INTO quarantine SELECT * FROM _q WHERE quarantine_id NOT IN (SELECT quarantine_id FROM quarantine)"
     )
     con.unregister("_q")
-    return con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before
+    return scalar(con, "SELECT count(*) FROM quarantine") - before
