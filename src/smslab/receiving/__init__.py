@@ -1,0 +1,1 @@
+"""Receiving: provider parsers, the landing-zone journal and the loader into DuckDB."""

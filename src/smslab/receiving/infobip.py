@@ -1,0 +1,103 @@
+"""Infobip webhook bodies → normalised delivery events and inbound messages.
+
+Reads the legacy report shape (`from`, `smsCount`, offsets like +0000) and the v3 shape
+(`sender`, `messageCount`, offsets like +00:00). A body is `{"results": [...]}`; a single
+report object without the wrapper is accepted too.
+
+Example:
+    >>> events, replies, problems = parse_dlr({"results": [{"messageId": "m1",
+    ...     "doneAt": "2019-11-09T16:00:00.000+0000",
+    ...     "status": {"groupId": 3, "id": 5, "name": "DELIVERED_TO_HANDSET"}}]})
+    >>> events[0]["status"], problems
+    ('delivered', [])
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from smslab.receiving.statuses import infobip_status
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Infobip timestamps (`2019-11-09T16:00:00.000+0000` or `+00:00`) as UTC-naive datetimes."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = text[:-2] + ":" + text[-2:]
+    text = text.replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _results(body: Any) -> list[Any]:
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        return body["results"]
+    if isinstance(body, dict) and "messageId" in body:
+        return [body]
+    raise ValueError("expected an Infobip body {\"results\": [...]} or a single report")
+
+
+def parse_dlr(body: Any) -> tuple[list[dict], list[dict], list[str]]:
+    """Delivery events from a report body; problems name the item index and what is wrong."""
+    events, problems = [], []
+    for index, item in enumerate(_results(body)):
+        if not isinstance(item, dict):
+            problems.append(f"results[{index}]: not an object")
+            continue
+        status = item.get("status") or {}
+        error = item.get("error") or {}
+        normalised = infobip_status(status.get("groupId"), status.get("id"))
+        if not item.get("messageId"):
+            problems.append(f"results[{index}]: messageId missing")
+            continue
+        if normalised is None:
+            problems.append(f"results[{index}]: unknown status {status!r}")
+            continue
+        event_at = parse_time(item.get("doneAt")) or parse_time(item.get("sentAt"))
+        if event_at is None:
+            problems.append(f"results[{index}]: bad or missing doneAt {item.get('doneAt')!r}")
+            continue
+        error_id = error.get("id")
+        events.append({
+            "provider": "infobip",
+            "provider_message_id": str(item["messageId"]),
+            "status": normalised,
+            "raw_status": str(status.get("name") or status.get("groupName") or status.get("groupId")),
+            "error_code": None if error_id in (None, 0) else str(error_id),
+            "permanent": bool(error.get("permanent", False)),
+            "event_at": event_at,
+            "raw": json.dumps(item, ensure_ascii=False, sort_keys=True),
+        })
+    return events, [], problems
+
+
+def parse_inbound(body: Any) -> tuple[list[dict], list[dict], list[str]]:
+    """Inbound messages (MO) from an inbound body; msisdns get their '+'."""
+    replies, problems = [], []
+    for index, item in enumerate(_results(body)):
+        if not isinstance(item, dict) or not item.get("messageId") or not item.get("from"):
+            problems.append(f"results[{index}]: messageId or from missing")
+            continue
+        received = parse_time(item.get("receivedAt"))
+        if received is None:
+            problems.append(f"results[{index}]: bad or missing receivedAt {item.get('receivedAt')!r}")
+            continue
+        sender = str(item["from"]).strip()
+        replies.append({
+            "provider": "infobip",
+            "provider_message_id": str(item["messageId"]),
+            "msisdn": sender if sender.startswith("+") else "+" + sender,
+            "recipient": str(item.get("to") or ""),
+            "text": str(item.get("text") or ""),
+            "received_at": received,
+            "raw": json.dumps(item, ensure_ascii=False, sort_keys=True),
+        })
+    return [], replies, problems
