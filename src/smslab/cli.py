@@ -132,31 +132,51 @@ def segments(text: str, as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    from smslab.segments import count
+    from smslab.segments import count, gsm_safe
 
     result = asdict(count(text))
+    safe = gsm_safe(text)
+    if safe.text != text:
+        result["gsm_safe"] = {"text": safe.text, "encoding": safe.after.encoding, "segments": safe.after.segments,
+                              "saved": safe.saved, "replaced": safe.replaced}
     _emit(result, as_json, lambda r: f"{r['encoding']}, {r['segments']} segment(s), {r['units']} units"
-          + (f"; forcing UCS-2: {' '.join(r['non_gsm'])}" if r["non_gsm"] else ""))
+          + (f"; forcing UCS-2: {' '.join(repr(c) for c in r['non_gsm'])}" if r["non_gsm"] else "")
+          + (f"\ngsm_safe: {r['gsm_safe']['segments']} segment(s), saves {r['gsm_safe']['saved']}: "
+             f"{r['gsm_safe']['text']}" if "gsm_safe" in r else ""))
 
 
 @cli.command()
-@click.option("--country", required=True)
-@click.option("--monthly-volume", type=int, required=True)
-@click.option("--months", type=int, required=True)
-@click.option("--two-way", is_flag=True)
+@click.option("--country", required=True, help="Two-letter destination country, e.g. FR.")
+@click.option("--monthly-volume", type=click.IntRange(0), required=True, help="Messages per month.")
+@click.option("--months", type=click.FloatRange(0, min_open=True), required=True, help="Campaign length in months.")
+@click.option("--two-way", is_flag=True, help="Replies expected (keywords, opt-outs).")
 @click.option("--purpose", type=click.Choice(["marketing", "transactional"]), default="marketing")
-@click.option("--segments", "segments_", type=int, default=1)
+@click.option("--segments", "segments_", type=click.IntRange(1), default=1, help="Parts per message.")
+@click.option("--reply-rate", type=float, default=None, help="Replies per message sent, to cost inbound traffic.")
+@click.option("--launch-in-weeks", type=float, default=None, help="Flag options whose lead time is longer.")
+@click.option("--currency", default=None, help="Convert totals to this currency (rate table needed).")
+@click.option("--prices", type=click.Path(dir_okay=False), default=None, help="Your price sheet (CSV) over the built-in one.")
+@click.option("--rates", type=click.Path(dir_okay=False), default=None, help="Your currency rate table (CSV).")
 @json_option
 @user_errors
-def cost(country: str, monthly_volume: int, months: int, two_way: bool, purpose: str, segments_: int,
-         as_json: bool) -> None:
+def cost(country: str, monthly_volume: int, months: float, two_way: bool, purpose: str, segments_: int,
+         reply_rate: float | None, launch_in_weeks: float | None, currency: str | None, prices: str | None,
+         rates: str | None, as_json: bool) -> None:
     """Compare sender types (short code, VLN, toll-free, alphanumeric) for a country.
 
     \b
     Example:
         smslab cost --country FR --monthly-volume 50000 --months 3 --two-way --json
     """
-    not_available("cost", "issue #5, the sender-type cost planner")
+    from smslab.costs import describe, plan, plan_json
+
+    result = plan(country, monthly_volume=monthly_volume, months=months, two_way=two_way, purpose=purpose,
+                  segments=segments_, reply_rate=reply_rate, launch_in_weeks=launch_in_weeks, currency=currency,
+                  prices=prices, rates=rates)
+    if as_json:
+        _emit(plan_json(result), True)
+    else:
+        click.echo(describe(result))
 
 
 @cli.command()

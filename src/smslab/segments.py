@@ -335,7 +335,10 @@ def gsm_safe_series(texts: pd.Series, *, transliterate: bool = False) -> pd.Seri
 # ---------------------------------------------------------------------------------------------
 
 def segment_limit(country: str, sender_type: str | None = None, *, ruleset: object = None) -> int | None:
-    """The country's maximum number of parts from the rules dataset, or None when it has none.
+    """The country's maximum number of parts (rules dataset ``limits.max_segments``), or None.
+
+    ``sender_type`` is accepted for limits that differ by sender (the dataset keeps one per
+    country today). A country the dataset does not cover has no limit we know of.
 
     Example:
         >>> segment_limit("ZZ") is None
@@ -343,15 +346,12 @@ def segment_limit(country: str, sender_type: str | None = None, *, ruleset: obje
     """
     try:
         from smslab import rules
-    except ImportError:  # the rules package is not there yet
+    except ImportError:  # pragma: no cover - the rules package ships with smslab
         return None
-    getter = getattr(rules, "max_segments", None)
-    if getter is None:
-        return None
-    try:
-        limit = getter(country, sender_type, ruleset=ruleset)
-    except (KeyError, LookupError):
-        return None
+    rs = ruleset if ruleset is not None else rules.load()
+    entry = rs.get(country.upper()) if country else None
+    limits = getattr(entry, "limits", None)
+    limit = getattr(limits, "max_segments", None)
     return int(limit) if limit is not None else None
 
 

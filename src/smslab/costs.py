@@ -1,0 +1,777 @@
+"""Price sheets and the sender-type planner: short code vs VLN vs toll-free vs alphanumeric.
+
+Prices are indicative, sourced and dated (``data/pricing/indicative.csv``); a value nobody has
+a source for is ``unknown`` and is never treated as zero: a total that needs it is reported as
+unknown, with the part that is known and the list of what is missing. Whether a sender type may
+be used comes from the rules dataset (`smslab.rules`), and an option the rules forbid is never
+recommended. Prices stay in their own currency; a total is converted only with an explicit rate
+table (``data/pricing/currency_rates.csv`` or your own), never with live rates.
+
+Example:
+    >>> from smslab.costs import plan
+    >>> p = plan("US", monthly_volume=20_000, months=3)           # doctest: +SKIP
+    >>> p.recommended, p.option("short_code").allowed             # doctest: +SKIP
+    ('long_code', True)
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+from smslab import config
+from smslab.errors import InputError
+
+SENDER_TYPES = ("short_code", "long_code", "toll_free", "alphanumeric")
+UNKNOWN = "unknown"
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+NUMERIC_COLUMNS = (
+    "setup_fee", "recurring_fee", "minimum_term_months", "lead_time_weeks", "price_per_segment",
+    "price_per_inbound", "carrier_surcharge_per_segment", "throughput_mps",
+)
+TEXT_COLUMNS = ("currency", "recurring_period", "source", "source_url", "checked", "notes")
+COLUMNS = ("country", "sender_type", *TEXT_COLUMNS[:2], *NUMERIC_COLUMNS, *TEXT_COLUMNS[2:])
+RATE_COLUMNS = ("from_currency", "to_currency", "rate", "source", "checked")
+
+
+# ---------------------------------------------------------------------------------------------
+# Price sheets
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Price:
+    """One country × sender type: None means unknown (never zero)."""
+
+    country: str
+    sender_type: str
+    currency: str | None = None
+    setup_fee: float | None = None
+    recurring_fee: float | None = None
+    recurring_period: str | None = None
+    minimum_term_months: float | None = None
+    lead_time_weeks: float | None = None
+    price_per_segment: float | None = None
+    price_per_inbound: float | None = None
+    carrier_surcharge_per_segment: float | None = None
+    throughput_mps: float | None = None
+    source: str = ""
+    source_url: str = ""
+    checked: str = ""
+    notes: str = ""
+
+
+@dataclass
+class PriceSheet:
+    """Prices keyed by (country, sender_type), with the files they came from.
+
+    Example:
+        >>> sheet = load_prices()
+        >>> sheet.get("US", "short_code").recurring_fee
+        1000.0
+    """
+
+    prices: dict[tuple[str, str], Price] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def get(self, country: str, sender_type: str) -> Price:
+        """The price row, or an all-unknown row when the sheet has none."""
+        return self.prices.get((country.upper(), sender_type), Price(country.upper(), sender_type))
+
+
+def pricing_dir() -> Path:
+    return config.data_dir() / "pricing"
+
+
+def _cell_error(path: str, line: int, column: str, problem: str) -> InputError:
+    return InputError(f"{path}: row {line - 1} (line {line}), column '{column}': {problem}")
+
+
+def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str], dict[str, Any]]:
+    """Validate a price sheet; `partial` sheets (user overrides) may omit columns and leave cells empty."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise InputError(f"{path}: empty price sheet; expected a header with {', '.join(COLUMNS)}")
+    reader.fieldnames = header
+    for required in ("country", "sender_type"):
+        if required not in header:
+            raise InputError(f"{path}: line 1: missing column '{required}' (expected columns: {', '.join(COLUMNS)})")
+    for name in header:
+        if name not in COLUMNS:
+            raise InputError(f"{path}: line 1, column '{name}': unknown column (expected some of: {', '.join(COLUMNS)})")
+    if not partial:
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise InputError(f"{path}: line 1: missing columns {', '.join(missing)}")
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, raw in enumerate(reader):
+        line = reader.line_num if reader.line_num else index + 2
+        if None in raw:
+            raise _cell_error(path, line, header[-1], f"more cells than the {len(header)} columns of the header")
+        cells = {k: (v or "").strip() for k, v in raw.items()}
+        if not any(cells.values()):
+            continue
+        values: dict[str, Any] = {}
+        cc = cells["country"].upper()
+        if not re.fullmatch(r"[A-Z]{2}", cc):
+            raise _cell_error(path, line, "country", f"expected a two-letter country code such as FR, got {cells['country']!r}")
+        st = cells["sender_type"]
+        if st not in SENDER_TYPES:
+            raise _cell_error(path, line, "sender_type", f"expected one of {', '.join(SENDER_TYPES)}, got {st!r}")
+        for col in NUMERIC_COLUMNS:
+            if col not in cells or (partial and cells[col] == ""):
+                continue
+            value = cells[col]
+            if value.lower() == UNKNOWN or (not partial and value == ""):
+                if value == "":
+                    raise _cell_error(path, line, col, "empty; write a number or 'unknown'")
+                values[col] = None
+                continue
+            try:
+                number = float(value.replace("_", ""))
+            except ValueError:
+                raise _cell_error(path, line, col, f"expected a number or 'unknown', got {value!r}") from None
+            if not math.isfinite(number) or number < 0:
+                raise _cell_error(path, line, col, f"expected a number ≥ 0, got {value!r}")
+            values[col] = number
+        if "currency" in cells and not (partial and cells["currency"] == ""):
+            cur = cells["currency"]
+            if cur.lower() == UNKNOWN:
+                values["currency"] = None
+            elif re.fullmatch(r"[A-Za-z]{3}", cur):
+                values["currency"] = cur.upper()
+            else:
+                raise _cell_error(path, line, "currency", f"expected a three-letter code such as USD or 'unknown', got {cur!r}")
+        if "recurring_period" in cells and not (partial and cells["recurring_period"] == ""):
+            period = cells["recurring_period"].lower()
+            if period == UNKNOWN:
+                values["recurring_period"] = None
+            elif period in PERIOD_MONTHS:
+                values["recurring_period"] = period
+            else:
+                raise _cell_error(path, line, "recurring_period",
+                                  f"expected month, quarter, year or 'unknown', got {cells['recurring_period']!r}")
+        if cells.get("checked"):
+            try:
+                date.fromisoformat(cells["checked"])
+            except ValueError:
+                raise _cell_error(path, line, "checked", f"expected a date such as 2026-01-31, got {cells['checked']!r}") from None
+        for col in ("source", "source_url", "checked", "notes"):
+            if col in cells and (cells[col] or not partial):
+                values[col] = cells[col]
+        priced = [c for c in ("setup_fee", "recurring_fee", "price_per_segment", "price_per_inbound",
+                              "carrier_surcharge_per_segment") if values.get(c) is not None]
+        if priced and "currency" in cells and values.get("currency") is None and not (partial and cells["currency"] == ""):
+            raise _cell_error(path, line, "currency", f"prices given ({', '.join(priced)}) but no currency")
+        if values.get("recurring_fee") is not None and "recurring_period" in values and values["recurring_period"] is None:
+            raise _cell_error(path, line, "recurring_period", "a recurring fee needs its period (month, quarter or year)")
+        key = (cc, st)
+        if key in rows:
+            raise _cell_error(path, line, "sender_type", f"{cc} {st} appears twice (first on line {rows[key]['_line']})")
+        values["_line"] = line
+        rows[key] = values
+    return rows
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"{path}: no such price sheet")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save the price sheet as UTF-8 CSV") from None
+
+
+def load_prices(override: str | os.PathLike[str] | None = None, *, builtin: str | os.PathLike[str] | None = None) -> PriceSheet:
+    """The built-in indicative sheet, with a user's CSV merged over it cell by cell.
+
+    A user sheet needs ``country`` and ``sender_type`` and any of the other columns; an empty
+    cell keeps the built-in value, ``unknown`` clears it. ``SMSLAB_PRICES`` names a default
+    override file. A malformed sheet raises one `InputError` naming the row and the column.
+
+    Example:
+        >>> load_prices().get("FR", "short_code").price_per_segment is None   # unknown, not 0
+        True
+    """
+    base_path = Path(builtin) if builtin else pricing_dir() / "indicative.csv"
+    sheet = PriceSheet()
+    for key, values in _parse_rows(str(base_path), _read_text(base_path), partial=False).items():
+        values.pop("_line")
+        sheet.prices[key] = Price(*key, **values)
+    sheet.files.append(str(base_path))
+    override = override or os.environ.get("SMSLAB_PRICES") or None
+    if override:
+        path = Path(override)
+        for key, values in _parse_rows(str(path), _read_text(path), partial=True).items():
+            values.pop("_line")
+            current = sheet.get(*key)
+            merged = {**asdict(current), **values}
+            if "source" not in values:
+                merged["source"] = f"user price sheet {path.name}"
+            if "source_url" not in values:
+                merged["source_url"] = ""
+            if "notes" not in values:
+                merged["notes"] = ""
+            sheet.prices[key] = Price(**merged)
+        sheet.files.append(str(path))
+    return sheet
+
+
+# ---------------------------------------------------------------------------------------------
+# Currency rates
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Rates:
+    """An explicit currency table: ``rates[(FROM, TO)]`` = units of TO per unit of FROM.
+
+    Example:
+        >>> r = Rates({("EUR", "USD"): 1.10})
+        >>> r.convert(10, "EUR", "USD"), r.convert(11, "USD", "EUR"), r.convert(5, "GBP", "USD")
+        (11.0, 10.0, None)
+    """
+
+    rates: dict[tuple[str, str], float] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def rate(self, src: str, dst: str) -> float | None:
+        if src == dst:
+            return 1.0
+        if (src, dst) in self.rates:
+            return self.rates[(src, dst)]
+        if (dst, src) in self.rates:
+            return 1.0 / self.rates[(dst, src)]
+        return None
+
+    def convert(self, amount: float | None, src: str | None, dst: str) -> float | None:
+        if amount is None or src is None:
+            return None
+        rate = self.rate(src, dst)
+        return None if rate is None else round(amount * rate, 10)
+
+
+def load_rates(override: str | os.PathLike[str] | dict[str, float] | None = None) -> Rates:
+    """The built-in rate table (``data/pricing/currency_rates.csv``) with yours over it.
+
+    ``override`` is a CSV (from_currency,to_currency,rate[,source,checked]) or a dict such as
+    ``{"EUR/USD": 1.08}``. No live rates are ever fetched.
+
+    Example:
+        >>> load_rates({"EUR/USD": 1.1}).rate("USD", "EUR") == 1 / 1.1
+        True
+    """
+    rates = Rates()
+    paths = [pricing_dir() / "currency_rates.csv"]
+    if isinstance(override, dict):
+        extra = override
+    else:
+        extra = {}
+        if override:
+            paths.append(Path(override))
+    for path in paths:
+        if not path.is_file():
+            if path != paths[0]:
+                raise InputError(f"{path}: no such currency rate table")
+            continue
+        reader = csv.DictReader(io.StringIO(_read_text(path)))
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        for required in RATE_COLUMNS[:3]:
+            if required not in header:
+                raise InputError(f"{path}: line 1: missing column '{required}' (expected {', '.join(RATE_COLUMNS)})")
+        reader.fieldnames = header
+        for raw in reader:
+            line = reader.line_num
+            cells = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+            if not any(cells.values()):
+                continue
+            for col in ("from_currency", "to_currency"):
+                if not re.fullmatch(r"[A-Za-z]{3}", cells[col]):
+                    raise _cell_error(str(path), line, col, f"expected a three-letter code such as EUR, got {cells[col]!r}")
+            try:
+                value = float(cells["rate"])
+            except ValueError:
+                raise _cell_error(str(path), line, "rate", f"expected a number, got {cells['rate']!r}") from None
+            if not math.isfinite(value) or value <= 0:
+                raise _cell_error(str(path), line, "rate", f"expected a number > 0, got {cells['rate']!r}")
+            rates.rates[(cells["from_currency"].upper(), cells["to_currency"].upper())] = value
+        rates.files.append(str(path))
+    for pair, value in extra.items():
+        src, _, dst = pair.upper().partition("/")
+        if not (re.fullmatch(r"[A-Z]{3}", src) and re.fullmatch(r"[A-Z]{3}", dst)) or not value or value <= 0:
+            raise InputError(f"currency rate {pair!r}: {value!r}: expected 'FROM/TO' and a number > 0, e.g. 'EUR/USD': 1.08")
+        rates.rates[(src, dst)] = float(value)
+    return rates
+
+
+# ---------------------------------------------------------------------------------------------
+# The planner
+# ---------------------------------------------------------------------------------------------
+
+class RulesLike(Protocol):
+    def sender_allowed(self, cc: str, sender_type: str, *, purpose: str, two_way: bool,
+                       ruleset: Any = None) -> tuple[bool, str]: ...
+
+    def lead_time_weeks(self, cc: str, sender_type: str, ruleset: Any = None) -> float | None: ...
+
+
+@dataclass
+class Option:
+    """One sender type for one country, costed over the campaign term (see `plan`)."""
+
+    sender_type: str
+    allowed: bool
+    reason: str
+    currency: str | None
+    setup: float | None
+    recurring: float | None
+    recurring_fee: float | None
+    recurring_period: str | None
+    billed_months: float | None
+    messages: int
+    segments_sent: int
+    message_cost: float | None
+    inbound_cost: float | None
+    per_message: float | None
+    total: float | None
+    total_status: str  # known | partial | unknown
+    known_total: float
+    missing: list[str]
+    cost_per_message: float | None
+    total_converted: float | None
+    lead_time_weeks: float | None
+    lead_time_source: str | None
+    ready_by_launch: bool | None
+    throughput_mps: float | None
+    burst_seconds: float | None
+    source: str
+    source_url: str
+    checked: str
+    notes: list[str]
+
+
+@dataclass
+class Plan:
+    """The planner's answer: every sender type, the recommendation and why, the break-even."""
+
+    country: str
+    purpose: str
+    two_way: bool
+    monthly_volume: int
+    months: float
+    segments: int
+    target_currency: str
+    options: list[Option]
+    recommended: str | None
+    why: str
+    break_even: dict[str, Any]
+    launch_in_weeks: float | None
+    price_files: list[str]
+
+    def option(self, sender_type: str) -> Option:
+        return next(o for o in self.options if o.sender_type == sender_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _money(x: float | None) -> float | None:
+    return None if x is None else round(x, 9)
+
+
+def _fmt(x: float | None, currency: str | None) -> str:
+    return UNKNOWN if x is None else f"{x:,.2f} {currency or ''}".strip()
+
+
+def _default_rules() -> RulesLike:
+    from smslab import rules
+
+    return rules  # type: ignore[return-value]
+
+
+def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reason: str, monthly_volume: int,
+            months: float, segments: int, two_way: bool, reply_rate: float | None, rules_lead: float | None,
+            launch_in_weeks: float | None, rates: Rates, target: str) -> Option:
+    notes: list[str] = []
+    missing: list[str] = []
+    messages = int(round(monthly_volume * months))
+    segments_sent = messages * segments
+
+    # recurring: billed for the longer of the campaign and the minimum term, in whole periods
+    billed_months: float | None = months
+    if price.minimum_term_months is not None and price.minimum_term_months > months:
+        billed_months = price.minimum_term_months
+        notes.append(f"minimum term {price.minimum_term_months:g} months is longer than the {months:g}-month campaign")
+    recurring: float | None
+    if price.recurring_fee is None:
+        recurring = None
+        missing.append("recurring_fee")
+    elif price.recurring_period is None:
+        recurring = None
+        missing.append("recurring_period")
+    else:
+        per = PERIOD_MONTHS[price.recurring_period]
+        recurring = price.recurring_fee * math.ceil(billed_months / per - 1e-9)
+    if price.setup_fee is None:
+        missing.append("setup_fee")
+    if price.price_per_segment is None:
+        missing.append("price_per_segment")
+    if price.carrier_surcharge_per_segment is None:
+        missing.append("carrier_surcharge_per_segment")
+    per_segment = (None if price.price_per_segment is None or price.carrier_surcharge_per_segment is None
+                   else price.price_per_segment + price.carrier_surcharge_per_segment)
+    per_message = None if per_segment is None else per_segment * segments
+    message_cost = None if per_message is None else per_message * messages
+    known_message_part = (price.price_per_segment or 0.0) * segments_sent + (price.carrier_surcharge_per_segment or 0.0) * segments_sent
+
+    inbound_cost: float | None = 0.0
+    if two_way:
+        if reply_rate is None:
+            notes.append("replies not costed: give reply_rate (replies per message sent) to include them")
+        elif price.price_per_inbound is None:
+            inbound_cost = None
+            missing.append("price_per_inbound")
+        else:
+            inbound_cost = price.price_per_inbound * messages * reply_rate
+
+    parts = [price.setup_fee, recurring, message_cost, inbound_cost]
+    known_total = sum(p for p in parts if p is not None)
+    if message_cost is None:
+        known_total = sum(p for p in (price.setup_fee, recurring, inbound_cost) if p is not None) + known_message_part
+    total = None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+    if total is not None:
+        status = "known"
+    elif known_total > 0:
+        status = "partial"
+    else:
+        status = UNKNOWN
+    if price.currency is None and status != UNKNOWN:
+        status = UNKNOWN
+    cost_per_message = None if total is None or messages == 0 else total / messages
+
+    lead = price.lead_time_weeks
+    lead_source = "price sheet" if lead is not None else None
+    if lead is None and rules_lead is not None:
+        lead, lead_source = rules_lead, "rules dataset"
+    ready: bool | None = None
+    if launch_in_weeks is not None:
+        if lead is None:
+            notes.append("lead time unknown: cannot tell whether it is ready by launch")
+        else:
+            ready = lead <= launch_in_weeks
+            if not ready:
+                notes.append(f"lead time {lead:g} weeks is beyond the launch in {launch_in_weeks:g} weeks")
+    throughput = price.throughput_mps
+    burst = None if not throughput else monthly_volume * segments / throughput
+    if throughput is None:
+        missing.append("throughput_mps")
+    if price.notes:
+        notes.append(price.notes)
+    return Option(
+        sender_type=sender_type, allowed=allowed, reason=reason, currency=price.currency,
+        setup=_money(price.setup_fee), recurring=_money(recurring), recurring_fee=price.recurring_fee,
+        recurring_period=price.recurring_period, billed_months=billed_months, messages=messages,
+        segments_sent=segments_sent, message_cost=_money(message_cost), inbound_cost=_money(inbound_cost),
+        per_message=_money(per_message), total=_money(total), total_status=status, known_total=_money(known_total) or 0.0,
+        missing=missing, cost_per_message=_money(cost_per_message),
+        total_converted=_money(rates.convert(total, price.currency, target)),
+        lead_time_weeks=lead, lead_time_source=lead_source, ready_by_launch=ready, throughput_mps=throughput,
+        burst_seconds=None if burst is None else round(burst, 3), source=price.source, source_url=price.source_url,
+        checked=price.checked, notes=notes,
+    )
+
+
+def _comparable(o: Option, rates: Rates, target: str, amount: float | None) -> float | None:
+    return rates.convert(amount, o.currency, target)
+
+
+def _recommend(options: list[Option], rates: Rates, target: str) -> tuple[str | None, str]:
+    allowed = [o for o in options if o.allowed]
+    if not allowed:
+        return None, "no sender type is allowed for this purpose by the rules dataset: " + "; ".join(
+            o.reason for o in options)
+    ready = [o for o in allowed if o.ready_by_launch is not False]
+    late = [o for o in allowed if o.ready_by_launch is False]
+    pool = ready or allowed
+    lateness = "" if ready else " None of the allowed options can be ready by launch: expect to move the date."
+    if late and ready:
+        lateness = " Not ready by launch: " + ", ".join(f"{o.sender_type} ({o.lead_time_weeks:g} weeks)" for o in late) + "."
+    costed = [(o, _comparable(o, rates, target, o.total)) for o in pool]
+    known = [(o, t) for o, t in costed if t is not None]
+    if known:
+        best, best_total = min(known, key=lambda ot: (ot[1], ot[0].lead_time_weeks or 0))
+        maybe = [o for o in pool if o is not best and o.total is None
+                 and (lb := _comparable(o, rates, target, o.known_total)) is not None and lb < best_total]
+        others = [f"{o.sender_type} {_fmt(t, target)}" for o, t in known if o is not best]
+        why = (f"{best.sender_type} is allowed and has the lowest known total cost of ownership: "
+               f"{_fmt(best_total, target)} over the term"
+               + (f" (vs {', '.join(others)})" if others else "") + ".")
+        if maybe:
+            why += (" Could still be cheaper, but prices are missing: "
+                    + ", ".join(f"{o.sender_type} (known part {_fmt(o.known_total, o.currency)}; missing {', '.join(o.missing)})"
+                                for o in maybe) + ".")
+        for o in pool:
+            if o is not best and o.total is None and o not in maybe:
+                why += (f" {o.sender_type} costs more even on its known part alone ({_fmt(o.known_total, o.currency)})."
+                        if o.known_total and o.currency else f" {o.sender_type}: cost unknown.")
+        return best.sender_type, why + lateness
+    if len(pool) == 1:
+        only = pool[0]
+        return only.sender_type, (f"{only.sender_type} is the only allowed option; its total cost is unknown "
+                                  f"(missing {', '.join(only.missing) or 'a currency rate'}).") + lateness
+    return None, ("several sender types are allowed (" + ", ".join(o.sender_type for o in pool)
+                  + ") but their totals are unknown; supply a price sheet (--prices) to compare them."
+                  + " Missing: " + "; ".join(f"{o.sender_type}: {', '.join(o.missing)}" for o in pool) + "." + lateness)
+
+
+def break_even(short: Option, long: Option, months: float, segments: int) -> dict[str, Any]:
+    """Monthly volume above which a short code costs less than a long code over the same term.
+
+    Total(v) = fixed + v × months × per_message, so the break-even is
+    (fixed_sc - fixed_lc) / (months × (per_message_lc - per_message_sc)). When only the short
+    code's fixed cost is partly unknown, its known part is a lower bound (fees are never
+    negative), which is enough to answer "never" or "at least N".
+    """
+    out: dict[str, Any] = {"monthly_volume": None, "at_least": None, "explanation": ""}
+    if short.currency and long.currency and short.currency != long.currency:
+        out["explanation"] = f"prices in different currencies ({short.currency}, {long.currency})"
+        return out
+    fixed_keys = ("setup_fee", "recurring_fee", "recurring_period")
+    for o in (short, long):
+        if o.per_message is None:
+            out["explanation"] = f"unknown: {o.sender_type} per-message price is unknown ({', '.join(o.missing)})"
+            return out
+    if long.setup is None or long.recurring is None:
+        missing = [m for m in long.missing if m in fixed_keys]
+        out["explanation"] = f"unknown: long_code is missing {', '.join(missing)}"
+        return out
+    fixed_lc = long.setup + long.recurring
+    exact = short.setup is not None and short.recurring is not None
+    fixed_sc = (short.setup or 0.0) + (short.recurring or 0.0)  # a lower bound when not exact
+    short_missing = [m for m in short.missing if m in fixed_keys]
+    diff_fixed = fixed_sc - fixed_lc
+    diff_unit = (long.per_message - short.per_message) * months  # type: ignore[operator]
+    if diff_unit <= 0:
+        if diff_fixed >= 0:
+            out["explanation"] = (
+                "never: a short code's per-message price is not lower than a long code's, and its fixed cost is "
+                f"{'' if exact else 'at least '}{_fmt(diff_fixed, short.currency)} higher over the term "
+                "(choose a short code for throughput or deliverability, not price)")
+        elif exact:
+            out.update(monthly_volume=0, explanation="the short code is never more expensive")
+        else:
+            out["explanation"] = f"unknown: short_code is missing {', '.join(short_missing)}"
+        return out
+    volume = max(0, math.ceil(diff_fixed / diff_unit))
+    if exact:
+        out.update(monthly_volume=volume, explanation=(
+            f"above {volume:,} messages a month ({segments} segment(s) each) over {months:g} months the short "
+            "code costs less"))
+    else:
+        out.update(at_least=volume, explanation=(
+            f"at least {volume:,} messages a month ({segments} segment(s) each) over {months:g} months; exact "
+            f"figure unknown: short_code is missing {', '.join(short_missing)}"))
+    return out
+
+
+def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = False, purpose: str = "marketing",
+         segments: int = 1, reply_rate: float | None = None, launch_in_weeks: float | None = None,
+         launch: date | None = None, currency: str | None = None, prices: PriceSheet | str | os.PathLike[str] | None = None,
+         rates: Rates | str | os.PathLike[str] | dict[str, float] | None = None, rules: RulesLike | None = None,
+         ruleset: Any = None, today: date | None = None) -> Plan:
+    """Compare every sender type for one country over a campaign term.
+
+    ``monthly_volume`` messages a month (each ``segments`` parts) for ``months`` months; the
+    total of ownership is setup + recurring (whole billing periods, at least the minimum term)
+    + messages (+ replies when ``two_way`` and ``reply_rate`` are given). ``launch_in_weeks`` (or
+    a ``launch`` date) flags options whose lead time is too long. Totals are in each option's
+    own currency; ``total_converted`` and the recommendation use ``currency`` via the rate
+    table. Raises `InputError` on impossible inputs.
+
+    Example:
+        >>> p = plan("US", monthly_volume=5_000, months=3, purpose="transactional")   # doctest: +SKIP
+        >>> p.recommended                                                            # doctest: +SKIP
+        'long_code'
+    """
+    cc = country.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", cc):
+        raise InputError(f"country {country!r}: expected a two-letter country code such as FR")
+    if monthly_volume < 0:
+        raise InputError(f"monthly volume {monthly_volume}: expected a number of messages ≥ 0")
+    if months <= 0:
+        raise InputError(f"months {months}: expected a campaign length > 0")
+    if segments < 1:
+        raise InputError(f"segments {segments}: expected at least 1 part per message")
+    if purpose not in ("marketing", "transactional"):
+        raise InputError(f"purpose {purpose!r}: expected marketing or transactional")
+    if reply_rate is not None and not 0 <= reply_rate <= 10:
+        raise InputError(f"reply rate {reply_rate}: expected replies per message sent, e.g. 0.05")
+    sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
+    table = rates if isinstance(rates, Rates) else load_rates(rates)
+    rules_mod = rules or _default_rules()
+    if launch is not None and launch_in_weeks is None:
+        launch_in_weeks = ((launch - (today or date.today())).days) / 7
+    target = (currency or "").upper() or None
+    options = []
+    for st in SENDER_TYPES:
+        price = sheet.get(cc, st)
+        try:
+            allowed, reason = rules_mod.sender_allowed(cc, st, purpose=purpose, two_way=two_way, ruleset=ruleset)
+        except Exception as exc:  # fail closed: a rules problem never makes an option allowed
+            if isinstance(exc, InputError):
+                raise
+            allowed, reason = False, f"rules unavailable ({type(exc).__name__}: {exc}); treated as not allowed"
+        try:
+            rules_lead = rules_mod.lead_time_weeks(cc, st, ruleset=ruleset)
+        except Exception as exc:
+            if isinstance(exc, InputError):
+                raise
+            rules_lead = None
+        options.append((st, price, bool(allowed), reason, rules_lead))
+    if target is None:
+        currencies = {p.currency for _, p, *_ in options if p.currency}
+        target = currencies.pop() if len(currencies) == 1 else "USD"
+    built = [
+        _option(cc, st, price, allowed=allowed, reason=reason, monthly_volume=monthly_volume, months=months,
+                segments=segments, two_way=two_way, reply_rate=reply_rate, rules_lead=rules_lead,
+                launch_in_weeks=launch_in_weeks, rates=table, target=target)
+        for st, price, allowed, reason, rules_lead in options
+    ]
+    recommended, why = _recommend(built, table, target)
+    be = break_even(built[0], built[1], months, segments)
+    return Plan(country=cc, purpose=purpose, two_way=two_way, monthly_volume=monthly_volume, months=months,
+                segments=segments, target_currency=target, options=built, recommended=recommended, why=why,
+                break_even=be, launch_in_weeks=None if launch_in_weeks is None else round(launch_in_weeks, 2),
+                price_files=sheet.files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-campaign cost
+# ---------------------------------------------------------------------------------------------
+
+def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str | None = None,
+                  rates: Rates | str | dict[str, float] | None = None, currency: str = "USD",
+                  transliterate: bool = False, ruleset: Any = None) -> dict[str, Any]:
+    """Message cost of a whole campaign spec: audience × segments × price per country and variant,
+    and what `gsm_safe` would save. Fixed fees (setup, lease) are not included: see `plan`.
+
+    ``audience`` is a DataFrame with ``msisdn`` and ``region`` (default: the spec's audience file
+    through `smslab.audience.load`). A country whose price is unknown is listed in ``unknown``
+    and makes the total ``partial``: it is never counted as free.
+
+    Example:
+        >>> campaign_cost("data/samples/campaign.yaml")["status"] in ("known", "partial", "unknown")   # doctest: +SKIP
+        True
+    """
+    import pandas as pd
+
+    from smslab.campaign import load_spec
+    from smslab.segments import count, gsm_safe, segment_limit
+
+    spec = load_spec(spec)
+    if audience is None:
+        from smslab.audience import load as load_audience
+
+        audience = load_audience(spec.audience_path, default_region=spec.default_region).frame
+    frame = pd.DataFrame({"msisdn": audience["msisdn"].astype(str),
+                          "region": audience["region"].fillna("").astype(str)})
+    frame["variant"] = [spec.variant_for(m) for m in frame["msisdn"]]
+    sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
+    table = rates if isinstance(rates, Rates) else load_rates(rates)
+    target = currency.upper()
+    groups = frame.groupby(["region", "variant"], sort=True).size()
+    rows: list[dict[str, Any]] = []
+    by_currency: dict[str, dict[str, float]] = {}
+    unknown: list[dict[str, Any]] = []
+    totals = {"cost": 0.0, "cost_gsm_safe": 0.0, "saving": 0.0}
+    convertible = True
+    for (region, variant), recipients in groups.items():
+        text = spec.text_for(region or None, variant)
+        sender = spec.sender_for(region or None)
+        seg = count(text)
+        safe = gsm_safe(text, transliterate=transliterate)
+        price = sheet.get(region, sender.type) if (sender and region) else None
+        per_segment = None
+        if price is not None and price.price_per_segment is not None and price.carrier_surcharge_per_segment is not None:
+            per_segment = price.price_per_segment + price.carrier_surcharge_per_segment
+        limit = segment_limit(region, sender.type if sender else None, ruleset=ruleset) if region else None
+        row = {
+            "country": region or None, "variant": variant, "recipients": int(recipients),
+            "sender_type": sender.type if sender else None, "encoding": seg.encoding, "segments": seg.segments,
+            "non_gsm": seg.non_gsm, "segments_gsm_safe": safe.after.segments, "max_segments": limit,
+            "over_limit": limit is not None and seg.segments > limit,
+            "currency": price.currency if price else None, "price_per_segment": per_segment,
+            "cost": None, "cost_gsm_safe": None, "saving": None,
+        }
+        if per_segment is not None and price is not None and price.currency:
+            row["cost"] = _money(recipients * seg.segments * per_segment)
+            row["cost_gsm_safe"] = _money(recipients * safe.after.segments * per_segment)
+            row["saving"] = _money(row["cost"] - row["cost_gsm_safe"])
+            acc = by_currency.setdefault(price.currency, {"cost": 0.0, "cost_gsm_safe": 0.0, "saving": 0.0})
+            for key in acc:
+                acc[key] = _money(acc[key] + row[key]) or 0.0
+                converted = table.convert(row[key], price.currency, target)
+                if converted is None:
+                    convertible = False
+                else:
+                    totals[key] += converted
+        else:
+            why = ("no sender for this country in the spec" if sender is None else
+                   "audience rows without a region" if not region else
+                   f"price unknown for {region} {sender.type}")
+            unknown.append({"country": region or None, "variant": variant, "recipients": int(recipients), "reason": why})
+        rows.append(row)
+    messages = int(groups.sum()) if len(groups) else 0
+    priced = sum(r["recipients"] for r in rows if r["cost"] is not None)
+    status = "known" if not unknown else ("partial" if priced else UNKNOWN)
+    result = {
+        "campaign_id": spec.campaign_id,
+        "messages": messages,
+        "segments": int(sum(r["recipients"] * r["segments"] for r in rows)),
+        "segments_gsm_safe": int(sum(r["recipients"] * r["segments_gsm_safe"] for r in rows)),
+        "rows": rows,
+        "by_currency": by_currency,
+        "currency": target,
+        "total": _money(totals["cost"]) if (convertible and status == "known") else None,
+        "total_gsm_safe": _money(totals["cost_gsm_safe"]) if (convertible and status == "known") else None,
+        "saving": _money(totals["saving"]) if (convertible and status == "known") else None,
+        "known_total": _money(totals["cost"]) if convertible else None,
+        "known_saving": _money(totals["saving"]) if convertible else None,
+        "status": status,
+        "unknown": unknown,
+        "notes": ([] if convertible else [f"no rate to convert every currency to {target}: see by_currency"])
+        + ["message cost only: setup fees and leases are in `smslab cost` / costs.plan"],
+    }
+    return result
+
+
+def plan_json(p: Plan) -> dict[str, Any]:
+    """The CLI/JSON shape of a plan (DESIGN.md "CLI contract" plus the planner's extra fields)."""
+    doc = p.to_dict()
+    doc["options"] = [{k: v for k, v in o.items()} for o in doc["options"]]
+    return doc
+
+
+def describe(p: Plan) -> str:
+    """A readable summary of a plan for the terminal."""
+    lines = [f"{p.country} {p.purpose}{' two-way' if p.two_way else ''}: {p.monthly_volume:,}/month × "
+             f"{p.months:g} months, {p.segments} segment(s) each"]
+    for o in p.options:
+        flag = "allowed" if o.allowed else "NOT allowed"
+        total = _fmt(o.total, o.currency) if o.total is not None else (
+            f"unknown (known part {_fmt(o.known_total, o.currency)}; missing {', '.join(o.missing)})"
+            if o.total_status == "partial" else f"unknown (missing {', '.join(o.missing)})")
+        lead = UNKNOWN if o.lead_time_weeks is None else f"{o.lead_time_weeks:g} wks"
+        mps = UNKNOWN if o.throughput_mps is None else f"{o.throughput_mps:g} MPS"
+        lines.append(f"  {o.sender_type:<13} {flag:<12} total {total}; lead time {lead}; {mps}")
+        if not o.allowed:
+            lines.append(f"  {'':<13} {o.reason}")
+    lines.append(f"recommended: {p.recommended or 'none'} — {p.why}")
+    lines.append(f"break-even short code vs long code: {p.break_even['explanation']}")
+    return "\n".join(lines)
