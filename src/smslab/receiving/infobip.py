@@ -61,7 +61,8 @@ def parse_dlr(body: Any) -> tuple[list[dict], list[dict], list[str]]:
         if normalised is None:
             problems.append(f"results[{index}]: unknown status {status!r}")
             continue
-        event_at = parse_time(item.get("doneAt")) or parse_time(item.get("sentAt"))
+        stamp = item.get("doneAt") if item.get("doneAt") not in (None, "") else item.get("sentAt")
+        event_at = parse_time(stamp)
         if event_at is None:
             problems.append(f"results[{index}]: bad or missing doneAt {item.get('doneAt')!r}")
             continue

@@ -1,0 +1,192 @@
+"""The loader: idempotent, order-proof, and every bad record quarantined with its place."""
+import json
+from datetime import datetime
+
+import pytest
+
+from smslab import store
+from smslab.errors import InputError
+from smslab.receiving.journal import Journal, journal_files
+from smslab.receiving.loader import ingest, load
+
+
+def dlr(pmid, group_id, status_id, name, done, error_id=0, permanent=False):
+    return {"results": [{
+        "bulkId": "b", "messageId": pmid, "to": "33612345678", "sentAt": "2026-12-01T14:00:00.000+0000",
+        "doneAt": done, "smsCount": 1,
+        "status": {"groupId": group_id, "groupName": "X", "id": status_id, "name": name},
+        "error": {"groupId": 0, "groupName": "Ok", "id": error_id, "name": "E", "permanent": permanent}}]}
+
+
+DELIVERED = (3, 5, "DELIVERED_TO_HANDSET")
+ENROUTE = (1, 7, "PENDING_ENROUTE")
+TO_OPERATOR = (3, 2, "DELIVERED_TO_OPERATOR")
+
+
+def add_message(con, pmid, msisdn="+33612345678", status="submitted"):
+    con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, region, provider, provider_message_id, status)
+                   VALUES (?, 'c1', ?, 'FR', 'simulator', ?, ?)""", [f"id-{pmid}", msisdn, pmid, status])
+
+
+def journal_dlrs(landing, bodies):
+    Journal(landing).append_many({"provider": "infobip", "kind": "dlr", "body": json.dumps(b),
+                                  "received_at": datetime(2026, 12, 1, 15)} for b in bodies)
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "t.duckdb")
+    yield c
+    c.close()
+
+
+def status_of(con, pmid):
+    return store.scalar(con, "SELECT status FROM messages WHERE provider_message_id = ?", [pmid])
+
+
+def test_loading_the_same_journal_twice_adds_nothing(con, tmp_path):
+    add_message(con, "m1")
+    journal_dlrs(tmp_path / "l", [dlr("m1", *ENROUTE, "2026-12-01T14:00:01.000+0000"),
+                                  dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+    assert load(con=con, landing=tmp_path / "l") == {"loaded": 2, "duplicates": 0, "quarantined": 0}
+    assert load(con=con, landing=tmp_path / "l") == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 2
+    assert status_of(con, "m1") == "delivered"
+
+
+def test_duplicate_reports_are_counted_once(con, tmp_path):
+    add_message(con, "m1")
+    body = dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")
+    journal_dlrs(tmp_path / "l", [body, body, body])
+    assert load(con=con, landing=tmp_path / "l") == {"loaded": 1, "duplicates": 2, "quarantined": 0}
+
+
+def test_final_status_never_regresses_when_reports_arrive_out_of_order(con, tmp_path):
+    add_message(con, "m1")
+    add_message(con, "m2")
+    # the final report first; the intermediate one (earlier event time) afterwards, in a later load
+    journal_dlrs(tmp_path / "l", [dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+    load(con=con, landing=tmp_path / "l")
+    journal_dlrs(tmp_path / "l", [dlr("m1", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000"),
+                                  # even an intermediate report stamped *later* must not undo a final one
+                                  dlr("m1", *ENROUTE, "2026-12-01T14:09:00.000+0000"),
+                                  dlr("m2", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000")])
+    load(con=con, landing=tmp_path / "l")
+    assert status_of(con, "m1") == "delivered"
+    assert status_of(con, "m2") == "sent"  # DELIVERED_TO_OPERATOR is intermediate, not delivered
+
+
+def test_report_before_its_message_is_matched_when_the_message_appears(con, tmp_path):
+    from smslab.receiving.loader import refresh_statuses
+
+    journal_dlrs(tmp_path / "l", [dlr("early", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 1
+    add_message(con, "early")
+    refresh_statuses(con)
+    assert status_of(con, "early") == "delivered"
+
+
+def test_bad_records_are_quarantined_with_place_and_reason_and_the_rest_loads(con, tmp_path):
+    add_message(con, "ok1")
+    landing = tmp_path / "l"
+    journal_dlrs(landing, [dlr("ok1", *DELIVERED, "2026-12-01T14:00:05.000+0000"),
+                           dlr("bad-status", 9, 99, "MYSTERY", "2026-12-01T14:00:05.000+0000"),
+                           dlr("bad-time", *DELIVERED, "yesterday-ish")])
+    path = journal_files(landing)[0]
+    with open(path, "ab") as handle:
+        handle.write(b"{this is not json\n")
+        handle.write(b'{"provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00", "body": "[1,2"}\n')
+        handle.write("\xff\xfe broken bytes\n".encode("latin-1"))
+    counts = load(con=con, landing=landing)
+    assert counts == {"loaded": 1, "duplicates": 0, "quarantined": 5}
+    reasons = dict(con.execute("SELECT location, reason FROM quarantine ORDER BY location").fetchall())
+    assert any("unknown status" in r for r in reasons.values())
+    assert any("doneAt" in r for r in reasons.values())
+    assert any("bad journal line" in r for r in reasons.values())
+    assert any("unparseable body" in r for r in reasons.values())
+    assert any("not UTF-8" in r for r in reasons.values())
+    assert "line 4" in reasons and "line 6" in reasons
+    assert status_of(con, "ok1") == "delivered"
+
+
+def test_a_line_still_being_written_waits_for_the_next_load(con, tmp_path):
+    landing = tmp_path / "l"
+    add_message(con, "m1")
+    journal_dlrs(landing, [dlr("m1", *ENROUTE, "2026-12-01T14:00:01.000+0000")])
+    path = journal_files(landing)[0]
+    line = json.dumps({"provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00",
+                       "body": json.dumps(dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000"))})
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line[:40])  # a writer is half-way through this line
+    assert load(con=con, landing=landing)["loaded"] == 1
+    assert status_of(con, "m1") == "sent"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line[40:] + "\n")
+    assert load(con=con, landing=landing) == {"loaded": 1, "duplicates": 0, "quarantined": 0}
+    assert status_of(con, "m1") == "delivered"
+
+
+def test_a_crash_mid_load_rolls_back_and_the_rerun_loads_everything_once(con, tmp_path, monkeypatch):
+    from smslab.receiving import loader
+
+    landing = tmp_path / "l"
+    for i in range(6):
+        add_message(con, f"m{i}")
+    journal_dlrs(landing, [dlr(f"m{i}", *DELIVERED, "2026-12-01T14:00:05.000+0000") for i in range(6)])
+    monkeypatch.setattr(loader, "BATCH_LINES", 2)
+    real_write, calls = loader._write, {"n": 0}
+
+    def crashing_write(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_write", crashing_write)
+    with pytest.raises(RuntimeError):
+        load(con=con, landing=landing)
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 2  # the first batch committed, the second not
+    monkeypatch.setattr(loader, "_write", real_write)
+    assert load(con=con, landing=landing) == {"loaded": 4, "duplicates": 0, "quarantined": 0}
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 6
+
+
+def test_replies_are_classified_and_opt_outs_reach_the_consent_ledger(con, tmp_path):
+    Journal(tmp_path / "l").append_many([
+        {"provider": "infobip", "kind": "inbound", "received_at": datetime(2026, 12, 1, 15),
+         "body": json.dumps({"results": [{"messageId": f"mo{i}", "from": "33612345678", "to": "36180", "text": text,
+                                          "receivedAt": "2026-12-01T14:10:00.000+0000"}]})}
+        for i, text in enumerate(["Arrêt", "HELP", "is it valid in store?", "START"])])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 4
+    intents = dict(con.execute("SELECT text, intent FROM inbound").fetchall())
+    assert intents == {"Arrêt": "opt_out", "HELP": "help", "is it valid in store?": "other", "START": "opt_in"}
+    ledger = con.execute("SELECT msisdn, scope, action FROM consent ORDER BY action").fetchall()
+    assert ledger == [("+33612345678", "36180", "opt_in"), ("+33612345678", "36180", "opt_out")]
+
+
+def test_ingest_infobip_body_and_csv_files(con, tmp_path):
+    add_message(con, "a1")
+    add_message(con, "b2")
+    body = tmp_path / "report.json"
+    body.write_text(json.dumps(dlr("a1", *DELIVERED, "2026-12-01T14:00:05.000+00:00")))
+    sheet = tmp_path / "export.csv"
+    sheet.write_text("provider_message_id,status,event_at,error_code\n"
+                     "b2,undelivered,2026-12-01T14:00:09Z,1\n"
+                     "b2,teleported,2026-12-01T14:00:09Z,\n"
+                     "b2,delivered,not-a-date,\n")
+    assert ingest([body, sheet], con=con) == {"loaded": 2, "duplicates": 0, "quarantined": 2}
+    assert ingest([body, sheet], con=con) == {"loaded": 0, "duplicates": 2, "quarantined": 2}
+    assert store.scalar(con, "SELECT count(*) FROM quarantine") == 2
+    assert status_of(con, "a1") == "delivered" and status_of(con, "b2") == "undelivered"
+
+
+def test_ingest_rejects_a_csv_without_the_required_columns(con, tmp_path):
+    sheet = tmp_path / "wrong.csv"
+    sheet.write_text("id,state\n1,delivered\n")
+    with pytest.raises(InputError, match="wrong.csv: line 1: missing column"):
+        ingest([sheet], con=con)
+
+
+def test_ingest_names_a_missing_file(con, tmp_path):
+    with pytest.raises(InputError, match="nope.json: no such file"):
+        ingest([tmp_path / "nope.json"], con=con)
