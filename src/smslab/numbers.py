@@ -1,4 +1,12 @@
-"""Phone numbers: parse and normalise with phonenumbers, one row per input.
+"""Phone numbers: phonenumbers' answers, decided in bulk from phonenumbers' own metadata.
+
+`normalize_one` is the reference: phonenumbers called for one input. `normalize` gives the
+same answers for many inputs at once: it deduplicates, decides the common shapes (digits with
+spaces, dots, dashes and parentheses, written `+CC…`, with the region's IDD prefix or
+nationally) with vectorised regular expressions (RE2 through pyarrow) built from
+`phonenumbers.PhoneMetadata`, the time-zone and carrier prefix maps, and hands everything
+else (letters, extensions, other scripts, errors, regions with prefix transform rules) to
+`normalize_one`. See docs/numbers.md.
 
 Example:
     >>> from smslab.numbers import normalize
@@ -7,11 +15,17 @@ Example:
 """
 from __future__ import annotations
 
+import functools
+import os
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 import phonenumbers
-from phonenumbers import carrier, timezone as pn_timezone
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import PhoneMetadata, carrier, timezone as pn_timezone
+from phonenumbers import phonenumberutil as _pnu
 
 COLUMNS = ["input", "e164", "region", "valid", "number_type", "time_zones", "carrier", "error"]
 
@@ -46,22 +60,504 @@ def normalize_one(value: str | None, region: str | None) -> dict:
 
 
 def normalize(values: Iterable[str] | pd.Series, *, default_region: str | pd.Series | None = None) -> pd.DataFrame:
-    """Normalise phone numbers; one output row per input, in order.
+    """Normalise phone numbers; one output row per input, in order (columns `COLUMNS`).
 
     `default_region` is a region code, or a Series of per-row codes, used for numbers
-    written without a country calling code.
+    written without a country calling code. Answers equal `normalize_one` for every input.
+
+    Example:
+        >>> normalize(["+254 712 345678", "0612345678"], default_region="FR")["carrier"].tolist()
+        ['Safaricom', 'SFR']
     """
-    series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+    raw = values.tolist() if isinstance(values, pd.Series) else list(values)
+    n = len(raw)
     if isinstance(default_region, pd.Series):
-        regions = default_region.tolist()
+        regions = [_region_arg(r) for r in default_region.tolist()]
+        if len(regions) != n:
+            raise ValueError(f"default_region has {len(regions)} values for {n} numbers")
     else:
-        regions = [default_region] * len(series)
-    cache: dict[tuple, dict] = {}
-    rows = []
-    for value, region in zip(series.tolist(), regions):
-        region = None if region is None or (isinstance(region, float) and pd.isna(region)) else str(region).upper()
-        key = (value, region)
-        if key not in cache:
-            cache[key] = normalize_one(value, region)
-        rows.append(cache[key])
-    return pd.DataFrame(rows, columns=COLUMNS)
+        regions = None
+        single = _region_arg(default_region)
+    if n == 0:
+        return pd.DataFrame({c: pd.Series(dtype=bool if c == "valid" else object) for c in COLUMNS})
+    # deduplicate (value, region) pairs; only strings take the fast path
+    if regions is None:
+        codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
+        u_values = list(uniques)
+        u_regions = [single] * len(u_values)
+    else:
+        vcodes, vuniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
+        rcodes, runiques = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=False)
+        codes, pairs = pd.factorize(vcodes.astype(np.int64) * (len(runiques) + 1) + rcodes)
+        u_values = [vuniques[p // (len(runiques) + 1)] for p in pairs]
+        u_regions = [_region_arg(runiques[p % (len(runiques) + 1)]) for p in pairs]
+    result = _decide(u_values, u_regions)
+    take = np.asarray(codes, dtype=np.int64)
+    frame = {"input": pd.Series(raw, dtype=object)}
+    for name in COLUMNS[1:]:
+        frame[name] = pd.Series(result[name][take], dtype=bool if name == "valid" else object)
+    return pd.DataFrame(frame, columns=COLUMNS)
+
+
+def _region_arg(region) -> str | None:
+    if region is None or (isinstance(region, float) and pd.isna(region)) or region is pd.NA:
+        return None
+    return str(region).upper()
+
+
+# -- the vectorised path -----------------------------------------------------------------
+
+# shapes decided in bulk: ASCII digits with spaces, dots, dashes and parentheses, either
+# "+" then digits, or digits alone (national, or starting with the region's IDD prefix)
+_PLUS_SHAPE = r"^ *\+[0-9 ().\-]*$"
+_NATIONAL_SHAPE = r"^[ ().\-]*[0-9][0-9 ().\-]*$"
+_TYPES = [  # (PhoneMetadata attribute, PhoneNumberType) in _number_type_helper's order
+    ("premium_rate", phonenumbers.PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", phonenumbers.PhoneNumberType.TOLL_FREE),
+    ("shared_cost", phonenumbers.PhoneNumberType.SHARED_COST),
+    ("voip", phonenumbers.PhoneNumberType.VOIP),
+    ("personal_number", phonenumbers.PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", phonenumbers.PhoneNumberType.PAGER),
+    ("uan", phonenumbers.PhoneNumberType.UAN),
+    ("voicemail", phonenumbers.PhoneNumberType.VOICEMAIL),
+]
+_UNKNOWN = phonenumbers.PhoneNumberType.UNKNOWN
+_FIXED = phonenumbers.PhoneNumberType.FIXED_LINE
+_MOBILE = phonenumbers.PhoneNumberType.MOBILE
+_FIXED_OR_MOBILE = phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE
+_CARRIER_TYPES = {_MOBILE, _FIXED_OR_MOBILE, phonenumbers.PhoneNumberType.PAGER}
+# _test_number_length results
+_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH, _TOO_LONG, _POSSIBLE = 2, 4, 5, 3, 0
+_MAX_LEN = 32  # length tables cover 0.._MAX_LEN-1 digits; longer goes to phonenumbers
+
+
+def _noncapturing(pattern: str) -> str:
+    """The same regex with capturing groups made non-capturing (pyarrow's extract wants names)."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "(" and not pattern.startswith("(?", i):
+            out.append("(?:")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class _Desc:
+    """A PhoneNumberDesc as a full-match regex and a possible-length mask."""
+
+    def __init__(self, desc) -> None:
+        self.present = desc is not None
+        pattern = desc.national_number_pattern if desc is not None else None
+        self.regex = f"^(?:{pattern})$" if pattern else None
+        lengths = desc.possible_length if desc is not None else ()
+        self.lengths = np.zeros(_MAX_LEN, dtype=bool)
+        self.any_length = len(lengths) == 0
+        for length in lengths:
+            if 0 <= length < _MAX_LEN:
+                self.lengths[length] = True
+
+    def match(self, arr: pa.Array, lengths: np.ndarray, check_length: bool = True) -> np.ndarray:
+        """_is_number_matching_desc (check_length) or _match_national_number (not)."""
+        if not self.present or self.regex is None:
+            return np.zeros(len(arr), dtype=bool)
+        ok = self.lengths[lengths] if (check_length and not self.any_length) else np.ones(len(arr), dtype=bool)
+        if not ok.any():
+            return ok
+        idx = np.flatnonzero(ok)
+        sub = arr if len(idx) == len(arr) else arr.take(pa.array(idx))
+        hit = pc.match_substring_regex(sub, self.regex).to_numpy(zero_copy_only=False)
+        ok[idx] = hit
+        return ok
+
+
+class _Region:
+    """What the fast path needs from one region's PhoneMetadata."""
+
+    def __init__(self, code: str) -> None:
+        md = PhoneMetadata.metadata_for_region_or_calling_code(
+            phonenumbers.country_code_for_region(code), code) if code != "001" else None
+        self.code = code
+        self.md = md
+        self.cc = md.country_code
+        self.cc_str = str(md.country_code)
+        self.idd = f"^(?P<p>{_noncapturing(md.international_prefix)})" if md.international_prefix else None
+        npfp = md.national_prefix_for_parsing
+        self.npfp = f"^(?P<p>{_noncapturing(npfp)})" if npfp else None
+        self.transform = bool(md.national_prefix_transform_rule)
+        self.general = _Desc(md.general_desc)
+        self.types = [(_Desc(getattr(md, attr)), value) for attr, value in _TYPES]
+        self.fixed = _Desc(md.fixed_line)
+        self.mobile = _Desc(md.mobile)
+        self.same_fixed_mobile = bool(md.same_mobile_and_fixed_line_pattern)
+        self.leading = f"^(?:{md.leading_digits})" if md.leading_digits else None
+        self.length_result = np.array([_pnu._test_number_length("0" * k, md) for k in range(_MAX_LEN)], dtype=np.int8)
+
+    def strip_national_prefix(self, arr: pa.Array, lengths: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """_maybe_strip_national_prefix_carrier_code: (numbers, lengths, rows to hand back)."""
+        n = len(arr)
+        giveup = np.zeros(n, dtype=bool)
+        if self.npfp is None or n == 0:
+            return arr, lengths, giveup
+        found = pc.extract_regex(arr, self.npfp)
+        matched = found.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
+        if not matched.any():
+            return arr, lengths, giveup
+        if self.transform:
+            return arr, lengths, matched
+        plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        plen = np.where(matched, plen, 0)
+        stripped = pc.utf8_slice_codeunits(arr, 0, _MAX_LEN * 8) if False else None
+        stripped = _slice_from(arr, plen)
+        slen = lengths - plen
+        viable = self.general.match(arr, lengths, check_length=False)
+        after = self.general.match(stripped, slen, check_length=False)
+        keep_original = ~matched | (viable & ~after)
+        out = _where(keep_original, arr, stripped)
+        return out, np.where(keep_original, lengths, slen), giveup
+
+
+def _slice_from(arr: pa.Array, starts: np.ndarray) -> pa.Array:
+    """Each string from its own start offset (vectorised per distinct offset)."""
+    out = np.empty(len(arr), dtype=object)
+    values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    for start in np.unique(starts):
+        rows = np.flatnonzero(starts == start)
+        sub = pa.array(values[rows], type=pa.string())
+        out[rows] = pc.utf8_slice_codeunits(sub, int(start)).to_numpy(zero_copy_only=False) if start else values[rows]
+    return pa.array(out, type=pa.string())
+
+
+def _where(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
+    return pc.if_else(pa.array(mask, type=pa.bool_()), a, b)
+
+
+class _Tables:
+    """Everything derived once from phonenumbers' metadata and prefix maps."""
+
+    def __init__(self) -> None:
+        self.regions: dict[str, _Region] = {}
+        self.supported = set(phonenumbers.SUPPORTED_REGIONS)
+        self.cc_regions = {cc: tuple(r) for cc, r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()}
+        self.geo_cc = np.zeros(1000, dtype=bool)  # calling codes whose main region is a real region
+        for cc, regions in self.cc_regions.items():
+            if regions and regions[0] != "001" and regions[0] in self.supported:
+                self.geo_cc[cc] = True
+        self.known_cc = np.zeros(1000, dtype=bool)
+        for cc in self.cc_regions:
+            self.known_cc[cc] = True
+        from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
+        from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+        # carrier: _prefix_description_for_number with lang "en" uses the longest prefix that has an
+        # English name (a prefix without one falls through to shorter prefixes)
+        en = {k: v.get("en") for k, v in CARRIER_DATA.items()}
+        en = {k: v for k, v in en.items() if v is not None}
+        self.carrier_keys = pa.array(list(en), type=pa.string())
+        self.carrier_names = np.array(list(en.values()) + [""], dtype=object)
+        self.carrier_longest = CARRIER_LONGEST_PREFIX
+        tz_values = list(dict.fromkeys(TIMEZONE_DATA.values()))
+        tz_values.append(pn_timezone._UNKNOWN_TIME_ZONE_LIST)
+        self.tz_lists = [list(t) for t in tz_values]  # one shared list per distinct answer
+        self.tz_index = {t: i for i, t in enumerate(tz_values)}
+        self.tz_keys = pa.array(list(TIMEZONE_DATA), type=pa.string())
+        self.tz_key_value = np.array([self.tz_index[v] for v in TIMEZONE_DATA.values()] + [self.tz_index[tz_values[-1]]])
+        self.tz_longest = TIMEZONE_LONGEST_PREFIX
+        self.tz_unknown = self.tz_index[pn_timezone._UNKNOWN_TIME_ZONE_LIST]
+        self.type_names = _TYPE_NAMES
+
+    def region(self, code: str) -> _Region:
+        if code not in self.regions:
+            self.regions[code] = _Region(code)
+        return self.regions[code]
+
+    def country_tz(self, cc: int) -> int:
+        answer = pn_timezone._country_level_time_zones_for_number(phonenumbers.PhoneNumber(country_code=cc))
+        if answer not in self.tz_index:
+            self.tz_index[answer] = len(self.tz_lists)
+            self.tz_lists.append(list(answer))
+        return self.tz_index[answer]
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    return _Tables()
+
+
+def _prefix_lookup(digits: pa.Array, keys: pa.Array, longest: int) -> np.ndarray:
+    """Index into `keys` of the longest prefix of each string found there (-1: none)."""
+    n = len(digits)
+    found = np.full(n, -1, dtype=np.int64)
+    todo = np.arange(n)
+    for length in range(longest, 0, -1):
+        if len(todo) == 0:
+            break
+        sub = digits if len(todo) == n else digits.take(pa.array(todo))
+        prefix = pc.utf8_slice_codeunits(sub, 0, length)
+        hit = pc.index_in(prefix, value_set=keys).to_numpy(zero_copy_only=False)
+        hit = np.where(pd.isna(hit), -1, hit).astype(np.int64) if hit.dtype == object else np.nan_to_num(hit, nan=-1).astype(np.int64)
+        got = hit >= 0
+        found[todo[got]] = hit[got]
+        todo = todo[~got]
+    return found
+
+
+def _extract_cc(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_extract_country_code on digit strings: (calling code or 0, its length)."""
+    t = _tables()
+    cc = np.zeros(len(digits), dtype=np.int64)
+    width = np.zeros(len(digits), dtype=np.int64)
+    for k in (1, 2, 3):
+        head = np.array([int(d[:k]) if len(d) >= k and d[0] != "0" else 0 for d in digits], dtype=np.int64) \
+            if len(digits) < 64 else _heads(digits, k)
+        hit = (cc == 0) & (head > 0) & t.known_cc[np.clip(head, 0, 999)]
+        cc[hit] = head[hit]
+        width[hit] = k
+    return cc, width
+
+
+def _heads(digits: np.ndarray, k: int) -> np.ndarray:
+    arr = pa.array(digits, type=pa.string())
+    lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+    head = pc.utf8_slice_codeunits(arr, 0, k)
+    num = pc.cast(_where(lengths >= k, head, pa.array(["0"] * len(arr))), pa.int64()).to_numpy(zero_copy_only=False)
+    first_zero = pc.starts_with(arr, "0").to_numpy(zero_copy_only=False)
+    return np.where(first_zero, 0, num)
+
+
+def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
+    """Answers for unique (value, region) pairs: fast where certain, else normalize_one."""
+    t = _tables()
+    n = len(values)
+    out = {
+        "e164": np.full(n, None, dtype=object), "region": np.full(n, None, dtype=object),
+        "valid": np.zeros(n, dtype=bool), "number_type": np.full(n, "unknown", dtype=object),
+        "time_zones": np.empty(n, dtype=object), "carrier": np.full(n, "", dtype=object),
+        "error": np.full(n, None, dtype=object),
+    }
+    is_str = np.fromiter((type(v) is str and len(v) <= 250 for v in values), dtype=bool, count=n)
+    region_arr = np.array(regions, dtype=object)
+    region_ok = np.fromiter((r is None or r in t.supported for r in regions), dtype=bool, count=n)
+    fast = is_str & region_ok
+    idx = np.flatnonzero(fast)
+    done = np.zeros(n, dtype=bool)
+    if len(idx) and os.environ.get("SMSLAB_NUMBERS_FAST", "1") != "0":
+        arr = pa.array([values[i] for i in idx], type=pa.string())
+        plus = pc.match_substring_regex(arr, _PLUS_SHAPE).to_numpy(zero_copy_only=False)
+        national = pc.match_substring_regex(arr, _NATIONAL_SHAPE).to_numpy(zero_copy_only=False)
+        national &= np.array([r is not None for r in region_arr[idx]], dtype=bool)
+        shaped = plus | national
+        idx, plus = idx[shaped], plus[shaped]
+        arr = arr.filter(pa.array(shaped))
+        digits = pc.replace_substring_regex(arr, "[^0-9]", "")
+        ndig = pc.utf8_length(digits).to_numpy(zero_copy_only=False).astype(np.int64)
+        enough = ndig >= 3  # viable; exactly-two-digit inputs go to phonenumbers
+        idx, plus, digits, ndig = idx[enough], plus[enough], digits.filter(pa.array(enough)), ndig[enough]
+        parsed = _parse(idx, plus, digits, ndig, region_arr)
+        if parsed is not None:
+            rows, cc, nsn = parsed
+            _classify(rows, cc, nsn, out)
+            done[rows] = True
+    for i in np.flatnonzero(~done):
+        row = normalize_one(values[i], regions[i])
+        for key in out:
+            out[key][i] = row[key]
+    return out
+
+
+def _parse(idx, plus, digits, ndig, region_arr):
+    """phonenumbers.parse for the bulk shapes: (rows, calling code, national significant number)."""
+    t = _tables()
+    n = len(idx)
+    if n == 0:
+        return None
+    dvals = np.asarray(digits.to_numpy(zero_copy_only=False), dtype=object)
+    cc = np.zeros(n, dtype=np.int64)
+    nn = np.empty(n, dtype=object)
+    giveup = np.zeros(n, dtype=bool)
+    meta = np.full(n, None, dtype=object)  # region code whose metadata applies
+
+    def take_cc(rows: np.ndarray, rest: np.ndarray) -> None:
+        """Country code from digits after + or IDD; errors and non-geographic codes go back."""
+        c, w = _extract_cc(rest)
+        short = np.array([len(r) <= 2 for r in rest], dtype=bool)
+        bad = short | (c == 0) | ~t.geo_cc[np.clip(c, 0, 999)]
+        giveup[rows[bad]] = True
+        good = ~bad
+        cc[rows[good]] = c[good]
+        nn[rows[good]] = [r[k:] for r, k in zip(rest[good], w[good])]
+        meta[rows[good]] = [t.cc_regions[int(x)][0] for x in c[good]]
+
+    prows = np.flatnonzero(plus)
+    if len(prows):
+        take_cc(prows, dvals[prows])
+    nrows = np.flatnonzero(~plus)
+    regs = region_arr[idx]
+    for code in pd.unique(regs[nrows]) if len(nrows) else []:
+        rows = nrows[regs[nrows] == code]
+        reg = t.region(code)
+        d = pa.array(dvals[rows], type=pa.string())
+        lens = ndig[rows]
+        via_idd = np.zeros(len(rows), dtype=bool)
+        if reg.idd is not None:
+            found = pc.extract_regex(d, reg.idd)
+            matched = found.is_valid().to_numpy(zero_copy_only=False)
+            if matched.any():
+                plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False)
+                for j in np.flatnonzero(matched):
+                    rest = dvals[rows[j]][int(plen[j]):]
+                    if not rest.startswith("0"):  # an IDD followed by 0 is not an IDD
+                        via_idd[j] = True
+                if via_idd.any():
+                    sel = np.flatnonzero(via_idd)
+                    take_cc(rows[sel], np.array([dvals[rows[j]][int(plen[j]):] for j in sel], dtype=object))
+        home = np.flatnonzero(~via_idd)
+        if len(home) == 0:
+            continue
+        hrows = rows[home]
+        hd = d.take(pa.array(home)) if len(home) != len(rows) else d
+        hl = lens[home]
+        cc[hrows] = reg.cc
+        nn[hrows] = dvals[hrows]
+        meta[hrows] = code
+        # a national number that starts with the region's own calling code, without + or IDD
+        starts = pc.starts_with(hd, reg.cc_str).to_numpy(zero_copy_only=False)
+        if starts.any():
+            sel = np.flatnonzero(starts)
+            full = hd.take(pa.array(sel))
+            full_len = hl[sel]
+            k = len(reg.cc_str)
+            pot = pc.utf8_slice_codeunits(full, k)
+            pot, pot_len, back = reg.strip_national_prefix(pot, full_len - k)
+            cond = (~reg.general.match(full, full_len, check_length=False)
+                    & reg.general.match(pot, pot_len, check_length=False)) \
+                | (reg.length_result[np.clip(full_len, 0, _MAX_LEN - 1)] == _TOO_LONG) | (full_len >= _MAX_LEN)
+            giveup[hrows[sel[back]]] = True
+            use = cond & ~back
+            if use.any():
+                chosen = sel[use]
+                nn[hrows[chosen]] = np.asarray(pot.filter(pa.array(use)).to_numpy(zero_copy_only=False), dtype=object)
+                meta[hrows[chosen]] = t.cc_regions[reg.cc][0]
+    ok = ~giveup
+    # national prefix stripping with the metadata that applies, kept when the length allows
+    nsn = nn.copy()
+    for code in pd.unique(meta[ok]):
+        rows = np.flatnonzero(ok & (meta == code))
+        reg = t.region(code)
+        arr = pa.array(list(nn[rows]), type=pa.string())
+        lens = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+        short = lens < 2
+        giveup[rows[short]] = True
+        stripped, slen, back = reg.strip_national_prefix(arr, lens)
+        giveup[rows[back]] = True
+        result = reg.length_result[np.clip(slen, 0, _MAX_LEN - 1)]
+        use = ~np.isin(result, [_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH]) & (slen < _MAX_LEN)
+        final = _where(use, stripped, arr)
+        nsn[rows] = np.asarray(final.to_numpy(zero_copy_only=False), dtype=object)
+    lengths = np.array([len(x) if x is not None else 0 for x in nsn], dtype=np.int64)
+    zeros = np.array([x is not None and x.strip("0") == "" for x in nsn], dtype=bool)
+    giveup |= (lengths < 2) | (lengths > 17) | zeros
+    keep = ~giveup
+    return idx[keep], cc[keep], nsn[keep]
+
+
+def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
+    """_number_type_helper for one region's metadata."""
+    n = len(arr)
+    types = np.full(n, _UNKNOWN, dtype=np.int64)
+    todo = reg.general.match(arr, lens)
+    for desc, value in reg.types:
+        if not todo.any():
+            return types
+        hit = todo & desc.match(arr, lens)
+        types[hit] = value
+        todo &= ~hit
+    if not todo.any():
+        return types
+    fixed = todo & reg.fixed.match(arr, lens)
+    if reg.same_fixed_mobile:
+        types[fixed] = _FIXED_OR_MOBILE
+    else:
+        mobile = reg.mobile.match(arr, lens)
+        types[fixed & mobile] = _FIXED_OR_MOBILE
+        types[fixed & ~mobile] = _FIXED
+        types[todo & ~fixed & mobile] = _MOBILE
+    return types
+
+
+def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> None:
+    """region_code_for_number, is_valid_number, number_type, time zones and carrier."""
+    t = _tables()
+    m = len(rows)
+    arr = pa.array(list(nsn), type=pa.string())
+    lens = np.array([len(x) for x in nsn], dtype=np.int64)
+    region = np.full(m, None, dtype=object)
+    types = np.full(m, _UNKNOWN, dtype=np.int64)
+    for code in np.unique(cc):
+        sel = np.flatnonzero(cc == code)
+        sub = arr.take(pa.array(sel)) if len(sel) != m else arr
+        sl = lens[sel]
+        candidates = t.cc_regions[int(code)]
+        if len(candidates) == 1:
+            region[sel] = candidates[0]
+            types[sel] = _number_types(t.region(candidates[0]), sub, sl)
+            continue
+        todo = np.ones(len(sel), dtype=bool)
+        for rcode in candidates:
+            if not todo.any():
+                break
+            reg = t.region(rcode)
+            if reg.leading is not None:
+                hit = todo & pc.match_substring_regex(sub, reg.leading).to_numpy(zero_copy_only=False)
+            else:
+                hit = todo & (_number_types(reg, sub, sl) != _UNKNOWN)
+            if hit.any():
+                region[sel[hit]] = rcode
+                types[sel[hit]] = _number_types(reg, sub.filter(pa.array(hit)), sl[hit])
+            todo &= ~hit
+    e164 = np.array(["+" + str(c) + s for c, s in zip(cc.tolist(), nsn)], dtype=object)
+    digits = pa.array([e[1:] for e in e164], type=pa.string())
+    # time zones: unknown type -> Etc/Unknown; non-geographic types -> the calling code's zones
+    tz = np.full(m, t.tz_unknown, dtype=np.int64)
+    known = types != _UNKNOWN
+    geo_pairs = {}
+    for c, ty in set(zip(cc[known].tolist(), types[known].tolist())):
+        geo_pairs[(c, ty)] = _pnu.is_number_type_geographical(ty, c)
+    geo = np.array([known[i] and geo_pairs[(int(cc[i]), int(types[i]))] for i in range(m)], dtype=bool) \
+        if m < 64 else _geo_mask(cc, types, known, geo_pairs)
+    if geo.any():
+        gi = np.flatnonzero(geo)
+        hit = _prefix_lookup(digits.take(pa.array(gi)), t.tz_keys, t.tz_longest)
+        tz[gi] = t.tz_key_value[hit]  # -1 picks the appended unknown entry
+    country = known & ~geo
+    for c in np.unique(cc[country]):
+        tz[country & (cc == c)] = t.country_tz(int(c))
+    names = np.full(m, "", dtype=object)
+    mobile_like = np.isin(types, list(_CARRIER_TYPES))
+    if mobile_like.any():
+        mi = np.flatnonzero(mobile_like)
+        hit = _prefix_lookup(digits.take(pa.array(mi)), t.carrier_keys, t.carrier_longest)
+        names[mi] = t.carrier_names[hit]
+    valid = (types != _UNKNOWN) & np.array([r is not None for r in region], dtype=bool)
+    tz_lists = np.empty(len(t.tz_lists), dtype=object)
+    tz_lists[:] = t.tz_lists
+    out["e164"][rows] = e164
+    out["region"][rows] = region
+    out["valid"][rows] = valid
+    out["number_type"][rows] = np.array([t.type_names.get(x, "unknown") for x in range(100)], dtype=object)[types]
+    out["time_zones"][rows] = tz_lists[tz]
+    out["carrier"][rows] = names
+    out["error"][rows] = np.where(valid, None, "not a valid number")
+
+
+def _geo_mask(cc, types, known, geo_pairs) -> np.ndarray:
+    geo = np.zeros(len(cc), dtype=bool)
+    for (c, ty), is_geo in geo_pairs.items():
+        if is_geo:
+            geo |= known & (cc == c) & (types == ty)
+    return geo
