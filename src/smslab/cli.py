@@ -116,7 +116,14 @@ def rules(country: str | None, as_json: bool) -> None:
     Example:
         smslab rules FR --json
     """
-    not_available("rules", "issue #4, country rules as tested data")
+    from smslab.rules import load as load_rules
+    from smslab.rules.export import as_json_list
+
+    result = as_json_list(load_rules(), country)
+    _emit(result, as_json, lambda r: "\n".join(
+        f"{c['country']}  {c['name']:<22} senders: "
+        + ", ".join(t for t, v in c["senders"].items() if v["available"])
+        + f"; checked {c['checked']}; {len(c['sources'])} source(s)" for c in r))
 
 
 @cli.command()
@@ -194,7 +201,9 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
     """
     from smslab.compliance import check as run_check
 
-    result = run_check(spec, at=at, db=db).summary()
+    from smslab import config
+
+    result = run_check(spec, at=at, db=config.db_path(db)).summary()
     _emit(result, as_json, lambda r: "\n".join(
         [f"recipients: {r['recipients']}"]
         + [f"[{f['severity']}] {f['country'] or '*'} {f['rule']}: {f['message']}" for f in r["findings"]]))

@@ -1,0 +1,11 @@
+"""Compliance: campaign-level and recipient-level checks, fail closed.
+
+Example:
+    >>> from smslab.compliance import check
+    >>> result = check("data/samples/campaign.yaml", db="data/smslab.duckdb")  # doctest: +SKIP
+    >>> result.blocking, result.summary()["recipients"]                        # doctest: +SKIP
+"""
+from smslab.compliance.engine import check, resolve_at
+from smslab.compliance.result import CheckResult
+
+__all__ = ["CheckResult", "check", "resolve_at"]

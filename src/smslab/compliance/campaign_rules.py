@@ -1,0 +1,178 @@
+"""Campaign-level rules: sender type, opt-out wording, content, segments, registration.
+
+Each destination country is checked once (per distinct text); the result is a list of
+`Issue`s. An issue of severity `block` stops every recipient of that country (or of the
+variants named) from being sent.
+
+Example:
+    >>> from smslab.campaign import parse_spec
+    >>> spec = parse_spec({"name": "x", "purpose": "marketing", "two_way": True, "audience": "a.csv",
+    ...     "senders": {"IN": {"type": "long_code", "id": "919000000000"}}, "message": {"text": "Sale!"}})
+    >>> [i.rule for i in campaign_issues(spec, ["IN"])][:1]
+    ['sender_type_not_allowed']
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from smslab.compliance.content import detect
+from smslab.rules import RuleSet, load, sender_allowed
+from smslab.rules.schema import CATEGORIES, Country
+from smslab.segments import count as count_segments
+
+GENERIC_OPT_OUT = re.compile(
+    r"\b(STOP\w*|UNSUBSCRIBE|OPT[ -]?OUT|ARR[EÊ]T|BAJA|SAIR|PARAR|ABMELDEN|AFMELDEN|AVSLUTA|ANNULLA|CANCELAR|"
+    r"DESABONNER|DÉSABONNER|拒收)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A campaign-level finding for one country; `variants` None = every recipient there."""
+
+    rule: str
+    severity: str
+    country: str | None
+    message: str
+    source: str | None
+    variants: tuple[str, ...] | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
+
+
+def _variant_label(variants: tuple[str, ...], all_variants: list[str]) -> str:
+    if len(all_variants) == 1:
+        return "the message"
+    if len(variants) == len(all_variants):
+        return "every variant"
+    return "variant " + ", ".join(variants)
+
+
+def _texts(spec, cc: str) -> dict[str, tuple[str, ...]]:
+    """Distinct texts sent to a country → the variants that use them."""
+    grouped: dict[str, list[str]] = {}
+    for variant in spec.variant_names():
+        grouped.setdefault(spec.text_for(cc, variant), []).append(variant)
+    return {text: tuple(vs) for text, vs in grouped.items()}
+
+
+def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, now: datetime) -> list[Issue]:
+    sender = spec.sender_for(cc)
+    out: list[Issue] = []
+    two_way = spec.two_way_for(cc)
+    ok, why = sender_allowed(cc, sender.type, purpose=spec.purpose, two_way=two_way, ruleset=rs)
+    src = country.group_source_url(f"senders.{sender.type}")
+    if not ok:
+        rule = "alphanumeric_two_way" if sender.type == "alphanumeric" and two_way else "sender_type_not_allowed"
+        out.append(Issue(rule, "block", cc, f"{why}; sender {sender.id!r} cannot be used", src))
+    if sender.type == "alphanumeric" and country.opt_out.alphanumeric_needs_short_code and not sender.opt_out_short_code:
+        out.append(Issue("opt_out_short_code_missing", "block", cc,
+                         f"{cc}: an alphanumeric sender must carry an opt-out short code; add "
+                         f"opt_out_short_code to senders.{cc}", country.group_source_url("opt_out")))
+    if spec.two_way and not two_way:
+        extra = (f"; opt-outs still arrive on short code {sender.opt_out_short_code}"
+                 if sender.opt_out_short_code else "")
+        out.append(Issue("one_way_sender", "info", cc,
+                         f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}", src))
+    rules = country.senders[sender.type]  # type: ignore[index]
+    if ok and rules.registration:
+        days = (at - now).total_seconds() / 86400
+        if rules.lead_time_weeks is None:
+            out.append(Issue("registration_lead_time", "warn", cc,
+                             f"{cc} {sender.type.replace('_', ' ')} senders need registration (lead time unknown); "
+                             f"make sure {sender.id!r} is registered before the send", src))
+        elif rules.lead_time_weeks * 7 > days:
+            when = "now" if days < 1 else f"in {days:.0f} days"
+            out.append(Issue("registration_lead_time", "warn", cc,
+                             f"{cc} {sender.type.replace('_', ' ')} senders need registration, about "
+                             f"{rules.lead_time_weeks:g} weeks; the send is {when}: unless {sender.id!r} is "
+                             f"already registered it will not be ready", src))
+        else:
+            out.append(Issue("registration_lead_time", "info", cc,
+                             f"{cc}: register {sender.id!r} now: about {rules.lead_time_weeks:g} weeks needed", src))
+    return out
+
+
+def _text_issues(spec, cc: str, country: Country) -> list[Issue]:
+    out: list[Issue] = []
+    sender = spec.sender_for(cc)
+    names = spec.variant_names()
+    declared = {t for t in spec.content_tags if t in CATEGORIES}
+    for text, variants in _texts(spec, cc).items():
+        label = _variant_label(variants, names)
+        oo = country.opt_out
+        if spec.purpose == "marketing":
+            if oo.wording_required:
+                if not re.search(oo.wording_pattern or "", text, re.I):
+                    out.append(Issue("opt_out_wording_missing", "block", cc,
+                                     f"{cc}: every marketing message must carry opt-out wording like "
+                                     f"{oo.wording_example!r}; {label} lacks it", country.group_source_url("opt_out"),
+                                     variants))
+            elif oo.wording_required is None and not GENERIC_OPT_OUT.search(text):
+                out.append(Issue("opt_out_wording_unknown", "info", cc,
+                                 f"{cc}: no verified rule on opt-out wording, and {label} has no opt-out "
+                                 f"instruction (recommended)", country.group_source_url("opt_out"), variants))
+            if sender is not None and sender.opt_out_short_code and sender.opt_out_short_code not in text:
+                out.append(Issue("opt_out_short_code_not_in_text", "warn", cc,
+                                 f"{cc}: {label} does not mention the opt-out short code "
+                                 f"{sender.opt_out_short_code}", country.group_source_url("opt_out"), variants))
+        found = detect(text, country.languages)
+        categories = {**{c: "declared" for c in declared}, **found}
+        banned = sorted(c for c in categories if c in country.content.banned)
+        restricted = sorted(c for c in categories if c in country.content.restricted and c not in banned)
+        if banned:
+            what = ", ".join(f"{c} ({categories[c]!r})" if categories[c] != "declared" else f"{c} (declared)"
+                             for c in banned)
+            out.append(Issue("content_banned", "block", cc, f"{cc} bans {what}: found in {label}",
+                             country.group_source_url("content"), variants))
+        if restricted:
+            what = ", ".join(restricted)
+            out.append(Issue("content_restricted", "warn", cc,
+                             f"{cc} restricts {what} (found in {label}); check the conditions before sending",
+                             country.group_source_url("content"), variants))
+        limit = country.limits.max_segments
+        if limit is not None:
+            segs = count_segments(text)
+            if segs.segments > limit:
+                out.append(Issue("segments_over_limit", "warn", cc,
+                                 f"{cc}: {label} takes {segs.segments} {segs.encoding} segments; the limit is {limit}",
+                                 country.group_source_url("limits"), variants))
+    return out
+
+
+def _country_notes(spec, cc: str, country: Country) -> list[Issue]:
+    out: list[Issue] = []
+    if spec.purpose in country.quiet_hours.applies_to and country.quiet_hours.allowed is None:
+        out.append(Issue("quiet_hours_unknown", "warn", cc,
+                         f"{cc}: no verified quiet-hour rule; none applied (check local practice or add one "
+                         f"in a rules override)", country.group_source_url("quiet_hours")))
+    if spec.purpose == "marketing" and country.consent.marketing is None:
+        out.append(Issue("consent_rule_unknown", "info", cc,
+                         f"{cc}: consent rule unknown; consent is required anyway (fail closed)",
+                         country.group_source_url("consent")))
+    if spec.purpose == "marketing" and country.consent.dnd_registry:
+        out.append(Issue("dnd_registry", "warn", cc,
+                         f"{cc}: scrub the audience against the {country.consent.dnd_registry} registry; "
+                         f"smslab does not hold it", country.group_source_url("consent")))
+    return out
+
+
+def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = None,
+                    at: datetime | None = None, now: datetime | None = None) -> list[Issue]:
+    """Campaign-level issues for each destination country (those without rules or sender are skipped:
+    the recipient pass blocks them)."""
+    rs = ruleset if ruleset is not None else load()
+    now = now or datetime.utcnow()
+    at = at or now
+    out: list[Issue] = []
+    for cc in countries:
+        country = rs.get(cc)
+        if country is None or spec.sender_for(cc) is None:
+            continue
+        out.extend(_sender_issues(spec, cc, country, rs, at, now))
+        out.extend(_text_issues(spec, cc, country))
+        out.extend(_country_notes(spec, cc, country))
+    return out

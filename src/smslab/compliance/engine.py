@@ -1,0 +1,183 @@
+"""`check()`: the compliance pre-flight of a campaign, fail closed.
+
+Example:
+    >>> from smslab.compliance import check
+    >>> result = check("data/samples/campaign.yaml", at="2026-12-01T15:00:00+01:00")  # doctest: +SKIP
+    >>> result.summary()["recipients"]                                                 # doctest: +SKIP
+    {'total': 300, 'allowed': 180, 'deferred': 40, 'blocked': 80}
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from smslab.campaign import CampaignSpec, load_spec
+from smslab.compliance.campaign_rules import Issue, campaign_issues
+from smslab.compliance.recipients import CAMPAIGN_REASONS, evaluate
+from smslab.compliance.result import SEVERITY_ORDER, CheckResult, write
+from smslab.errors import InputError
+from smslab.rules import RuleSet
+from smslab.rules import load as load_rules
+
+# reason -> (severity, rules group for the source, plain-language template)
+RECIPIENT_REASONS: dict[str, tuple[str, str | None, str]] = {
+    "invalid_number": ("warn", None, "{n} recipient(s) in {cc} have a number that is not valid; blocked"),
+    "no_rules": ("warn", None, "{cc} is not in the rules dataset; its {n} recipient(s) are blocked (fail closed; "
+                 "add the country in a rules override)"),
+    "no_sender": ("warn", None, "no sender for {cc} in the spec (and no '*' fallback); {n} recipient(s) blocked"),
+    "opted_out": ("warn", "consent", "{n} recipient(s) in {cc} opted out (sender, brand or all); blocked"),
+    "no_consent": ("warn", "consent", "{n} recipient(s) in {cc} have no recorded consent for marketing; blocked"),
+    "no_allowed_window": ("warn", "quiet_hours", "{n} recipient(s) in {cc} have no allowed send time in the next "
+                          "three weeks; blocked"),
+    "quiet_hours": ("info", "quiet_hours", "{n} recipient(s) in {cc} are in quiet hours ({why}); deferred, the "
+                    "first at {next} UTC"),
+    "public_holiday": ("info", "quiet_hours", "{n} recipient(s) in {cc}: {why}; deferred, the first at {next} UTC"),
+}
+# which penalty category each stopping reason avoids
+EXPOSURE_CATEGORY = {
+    "no_consent": "consent", "opted_out": "opt_out", "quiet_hours": "quiet_hours", "public_holiday": "quiet_hours",
+    "no_allowed_window": "quiet_hours", "content_banned": "content", "sender_type_not_allowed": "sender",
+    "alphanumeric_two_way": "sender", "opt_out_wording_missing": "opt_out", "opt_out_short_code_missing": "opt_out",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def resolve_at(at: str | datetime | None, spec: CampaignSpec, now: datetime) -> datetime:
+    """The moment to evaluate (UTC, naive): `at`, else a future send_at, else now."""
+    if at is None:
+        send_at = spec.send_at_utc
+        return send_at if send_at is not None and send_at > now else now
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"--at {at!r}: expected an ISO 8601 moment such as 2026-11-27T10:00:00+01:00") from None
+    if isinstance(at, pd.Timestamp):
+        at = at.to_pydatetime()
+    if at.tzinfo is None:
+        raise InputError(f"--at {at.isoformat()}: needs a UTC offset, e.g. {at.isoformat()}+01:00 or Z")
+    return at.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _ruleset(spec: CampaignSpec, ruleset: RuleSet | None) -> RuleSet:
+    if ruleset is not None:
+        return ruleset
+    override = None
+    if spec.rules:
+        path = Path(spec.rules)
+        override = str(path if path.is_absolute() else spec.base_dir / path)
+    return load_rules(override)
+
+
+def _exposure(decisions: pd.DataFrame, rs: RuleSet) -> list[dict[str, Any]]:
+    stopped = decisions[decisions["decision"] != "allowed"]
+    out = []
+    if stopped.empty:
+        return out
+    counts = stopped.groupby(["region", "reason"]).size()
+    for cc in sorted(set(counts.index.get_level_values(0))):
+        country = rs.get(cc)
+        per = country.penalties.per_message if country is not None else None
+        if per is None:
+            continue
+        messages = sum(int(v) for (r, reason), v in counts.items()
+                       if r == cc and EXPOSURE_CATEGORY.get(reason) in per.applies_to)
+        if messages:
+            out.append({"country": cc, "messages": messages, "min": messages * per.min, "max": messages * per.max,
+                        "currency": per.currency, "basis": per.basis,
+                        "source": country.group_source_url("penalties")})
+    return out
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}"
+
+
+def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, dict], rs: RuleSet,
+              exposure: list[dict], quarantined: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    by_reason = decisions.groupby(["reason", "region"]).size() if len(decisions) else pd.Series(dtype=int)
+    in_country = decisions.groupby("region").size() if len(decisions) else pd.Series(dtype=int)
+    for issue in issues:
+        if issue.blocks:
+            affected = int(by_reason.get((issue.rule, issue.country), 0))
+        else:
+            affected = int(in_country.get(issue.country, 0))
+        out.append({"rule": issue.rule, "severity": issue.severity, "country": issue.country,
+                    "recipients": affected, "message": issue.message, "source": issue.source})
+    for (reason, cc), n in by_reason.items():
+        if reason in CAMPAIGN_REASONS or reason not in RECIPIENT_REASONS:
+            continue
+        severity, group, template = RECIPIENT_REASONS[reason]
+        country = rs.get(cc)
+        detail = details.get(f"{reason}|{cc}", {})
+        nxt = detail.get("next_min")
+        out.append({"rule": reason, "severity": severity, "country": cc or None, "recipients": int(n),
+                    "message": template.format(n=int(n), cc=cc or "an unknown country", why=detail.get("why", ""),
+                                               next=nxt.strftime("%Y-%m-%d %H:%M") if nxt else ""),
+                    "source": country.group_source_url(group) if country is not None and group else None})
+    if quarantined:
+        out.append({"rule": "audience_quarantined", "severity": "warn", "country": None, "recipients": quarantined,
+                    "message": f"{quarantined} audience row(s) could not be used (invalid number or date) and were "
+                               f"quarantined; they are not sent", "source": None})
+    for e in exposure:
+        out.append({"rule": "fine_exposure", "severity": "info", "country": e["country"], "recipients": e["messages"],
+                    "message": f"{e['country']}: the check stopped {e['messages']} message(s) that could carry "
+                               f"{_money(e['min'], e['currency'])}" + (f" to {_money(e['max'], e['currency'])}"
+                               if e["max"] != e["min"] else "") + f" of exposure ({e['basis']})",
+                    "source": e["source"]})
+    out.sort(key=lambda f: (SEVERITY_ORDER[f["severity"]], f["country"] or "", f["rule"]))
+    return out
+
+
+def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | None = None,
+          db: str | os.PathLike[str] | None = None, con: Any = None, audience: Any = None,
+          ruleset: RuleSet | None = None) -> CheckResult:
+    """Check a campaign against the country rules; write findings and decisions when a database is given.
+
+    `audience` (optional) is an already-loaded `smslab.audience.load(...)` result or its frame.
+    """
+    spec = load_spec(spec)
+    rs = _ruleset(spec, ruleset)
+    now = utcnow()
+    evaluated_at = resolve_at(at, spec, now)
+    own = None
+    if con is None and db is not None:
+        from smslab import store
+
+        con = own = store.connect(db)
+    try:
+        quarantined = 0
+        if audience is None:
+            from smslab import audience as audience_mod
+
+            audience = audience_mod.load(spec.audience_path, default_region=spec.default_region, con=con)
+        if isinstance(audience, pd.DataFrame):
+            frame = audience
+        else:
+            frame = audience.frame
+            quarantined = len(getattr(audience, "quarantined", []) or [])
+        regions = sorted({str(r) for r in frame["region"].dropna().unique()}) if len(frame) else []
+        issues = campaign_issues(spec, regions, ruleset=rs, at=evaluated_at, now=now)
+        decisions, details = evaluate(spec, frame, rs, evaluated_at, issues, con=con)
+        exposure = _exposure(decisions, rs)
+        findings = _findings(issues, decisions, details, rs, exposure, quarantined)
+        if con is None:
+            findings.append({"rule": "consent_ledger_not_checked", "severity": "info", "country": None,
+                             "recipients": 0, "message": "no database given, so opt-outs recorded in the consent "
+                             "ledger were not checked (pass db= or con=)", "source": None})
+        result = CheckResult(findings=findings, decisions=decisions, audience=frame, evaluated_at=evaluated_at,
+                             exposure=exposure, campaign_id=spec.campaign_id)
+        if con is not None:
+            write(con, result)
+        return result
+    finally:
+        if own is not None:
+            own.close()
