@@ -226,3 +226,20 @@ def test_cli_segments_json_gsm_safe_hint() -> None:
     doc = json.loads(result.output)
     assert doc["segments"] == 2
     assert doc["gsm_safe"]["segments"] == 1 and doc["gsm_safe"]["saved"] == 1
+
+
+def test_exact_parts_on_sliced_arrow_chunks() -> None:
+    """The buffer-level splitter agrees with the per-character greedy split, on sliced Arrow
+    arrays (non-zero offset) and across chunk edges."""
+    import pyarrow as pa
+
+    from smslab.segments import _EXT, _exact_parts, _greedy_parts
+
+    texts = [t for t in _random_texts(400, seed=11) if t]
+    gsm = [t for t in texts if count(t).encoding == "GSM-7"]
+    ucs2 = [t for t in texts if count(t).encoding == "UCS-2"]
+    for group, is_gsm, per_part in ((gsm, True, 153), (ucs2, False, 67)):
+        arr = pa.array(["pad"] * 5 + group, type=pa.string()).slice(5)
+        got = _exact_parts(arr, per_part, gsm=is_gsm, chunk_rows=7)
+        sizes = (lambda t: [2 if c in _EXT else 1 for c in t]) if is_gsm else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t])
+        assert got.tolist() == [_greedy_parts(sizes(t), per_part) for t in group]

@@ -146,47 +146,62 @@ def _re2_class(chars: Iterable[str]) -> str:
 _RE2_NON_GSM = f"[^{_re2_class(_GSM)}]"
 _RE2_EXT = f"[{_re2_class(_EXT)}]"
 _RE2_ASTRAL = r"[\x{10000}-\x{10FFFF}]"
-_EXT_CODEPOINTS = np.array(sorted(ord(c) for c in _EXT), dtype=np.uint32)
+
+def _units_lut(gsm: bool) -> np.ndarray:
+    """Units contributed by each UTF-8 byte: 0 for continuation bytes, 2 for the lead byte of an
+    extension character (GSM-7) or of a character outside the BMP (UCS-2), else 1."""
+    lut = np.ones(256, dtype=np.int32)
+    lut[0x80:0xC0] = 0
+    if gsm:
+        # In a text that is all GSM, every extension character is ASCII except €, the only
+        # GSM character encoded with lead byte 0xE2 (U+20AC).
+        for ch in GSM_EXTENSION:
+            lut[ch.encode("utf-8")[0]] = 2
+    else:
+        lut[0xF0:0xF8] = 2
+    return lut
 
 
-def _exact_parts(texts: list[str], per_part: int, gsm: bool, chunk_chars: int = 20_000_000) -> np.ndarray:
-    """Exact greedy part counts for many texts at once (all rows advance one part per step)."""
-    out = np.empty(len(texts), dtype=np.int64)
-    start = 0
-    while start < len(texts):  # chunks bound memory: 4 bytes per code point
-        stop, chars = start, 0
-        while stop < len(texts) and (chars == 0 or chars + len(texts[stop]) <= chunk_chars):
-            chars += len(texts[stop])
-            stop += 1
-        chunk = texts[start:stop]
-        cps = np.frombuffer("".join(chunk).encode("utf-32-le"), dtype=np.uint32)
-        if gsm:
-            sizes = np.isin(cps, _EXT_CODEPOINTS).astype(np.int64) + 1
-        else:
-            sizes = (cps > 0xFFFF).astype(np.int64) + 1
-        unit_end = np.cumsum(sizes)
-        unit_start = unit_end - sizes
-        lengths = np.fromiter((len(t) for t in chunk), dtype=np.int64, count=len(chunk))
-        row_char_end = np.cumsum(lengths)
-        row_unit_end = np.where(row_char_end > 0, unit_end[np.maximum(row_char_end - 1, 0)], 0)
-        row_unit_end = np.maximum.accumulate(row_unit_end)  # empty rows end where the previous did
-        row_unit_start = np.concatenate(([0], row_unit_end[:-1]))
-        pos = row_unit_start.copy()
+_LUT = {True: _units_lut(True), False: _units_lut(False)}
+
+
+def _exact_parts(arr: "pa.Array", per_part: int, gsm: bool, chunk_rows: int = 100_000) -> np.ndarray:
+    """Exact greedy part counts of many texts (an Arrow string array without nulls) at once.
+
+    Works on the UTF-8 buffer: a cumulative sum of units per byte gives every row's unit range and
+    the unit where each 2-unit character starts; each step cuts every live row after `per_part`
+    units, or one unit earlier when a 2-unit character would straddle the cut.
+    """
+    import pyarrow as pa
+
+    out = np.empty(len(arr), dtype=np.int64)
+    lut = _LUT[gsm]
+    for lo in range(0, len(arr), chunk_rows):
+        chunk = arr.slice(lo, chunk_rows)
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = offsets.astype(np.int64)
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
+        offsets -= offsets[0]
+        per_byte = lut[data]
+        cum = np.empty(len(data) + 1, dtype=np.int64)
+        cum[0] = 0
+        np.cumsum(per_byte, out=cum[1:])
+        pair_starts = cum[:-1][per_byte == 2]  # sorted unit positions where a 2-unit character starts
+        row_end = cum[offsets[1:]]
+        pos = cum[offsets[:-1]].copy()
         parts = np.zeros(len(chunk), dtype=np.int64)
-        active = np.flatnonzero(row_unit_end > pos)
+        active = np.flatnonzero(row_end > pos)
         while active.size:
             parts[active] += 1
             cut = pos[active] + per_part
-            done = cut >= row_unit_end[active]
-            live = active[~done]
-            cut = cut[~done]
-            # the character covering the last unit before the cut: a pair starting there moves the cut back
-            j = np.searchsorted(unit_start, cut - 1, side="right") - 1
-            cut = cut - ((sizes[j] == 2) & (unit_start[j] == cut - 1))
-            pos[live] = cut
-            active = live
-        out[start:stop] = parts
-        start = stop
+            live = cut < row_end[active]
+            active, cut = active[live], cut[live]
+            if pair_starts.size:
+                k = np.minimum(np.searchsorted(pair_starts, cut - 1), pair_starts.size - 1)
+                cut = cut - (pair_starts[k] == cut - 1)
+            pos[active] = cut
+        out[lo: lo + len(chunk)] = parts
     return out
 
 
@@ -206,12 +221,25 @@ def count_series(texts: pd.Series | Iterable[str], *, with_non_gsm: bool = False
     import pyarrow.compute as pc
 
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
-    arr = pa.array(series.astype(object).where(series.notna(), ""), type=pa.large_string())
+    try:  # zero-copy for pandas' Arrow-backed strings (the default `str` dtype in pandas 3)
+        arr = pa.array(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(series.astype(object).where(series.notna(), "").astype(str), type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(series.astype(object).where(series.notna(), "").astype(str), type=pa.large_string())
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
     length = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
     ucs2 = pc.match_substring_regex(arr, _RE2_NON_GSM).to_numpy(zero_copy_only=False)
-    ext = pc.count_substring_regex(arr, _RE2_EXT).to_numpy(zero_copy_only=False).astype(np.int64)
-    astral = pc.count_substring_regex(arr, _RE2_ASTRAL).to_numpy(zero_copy_only=False).astype(np.int64)
-    doubles = np.where(ucs2, astral, ext)
+    # 2-unit characters: extension characters in GSM-7 rows, characters outside the BMP in UCS-2 rows
+    doubles = np.zeros(len(arr), dtype=np.int64)
+    for is_ucs2, pattern in ((False, _RE2_EXT), (True, _RE2_ASTRAL)):
+        mask = ucs2 == is_ucs2
+        if mask.any():
+            found = pc.count_substring_regex(arr.filter(pa.array(mask)), pattern)
+            doubles[mask] = found.to_numpy(zero_copy_only=False)
     units = length + doubles
     single = np.where(ucs2, SINGLE[UCS2], SINGLE[GSM7])
     per_part = np.where(ucs2, MULTI[UCS2], MULTI[GSM7])
@@ -219,9 +247,8 @@ def count_series(texts: pd.Series | Iterable[str], *, with_non_gsm: bool = False
     for is_ucs2 in (False, True):
         rows = np.flatnonzero((ucs2 == is_ucs2) & (units > single) & (doubles > 0))
         if rows.size:
-            subset = arr.take(pa.array(rows)).to_pylist()
             enc = UCS2 if is_ucs2 else GSM7
-            segments[rows] = _exact_parts(subset, MULTI[enc], gsm=not is_ucs2)
+            segments[rows] = _exact_parts(arr.take(pa.array(rows)), MULTI[enc], gsm=not is_ucs2)
     frame = pd.DataFrame(
         {
             "encoding": pd.Categorical.from_codes(ucs2.astype(np.int8), categories=[GSM7, UCS2]),
