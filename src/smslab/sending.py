@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
@@ -175,7 +175,7 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
         now = now or store.utcnow()
         send_at = spec.send_at_utc
         at = send_at if send_at is not None and send_at > now else now
-        result = check(spec, at=at, con=con)
+        result = check(spec, at=at.replace(tzinfo=timezone.utc), con=con)
         decisions = result.decisions
         summary: dict[str, Any] = {
             "campaign_id": spec.campaign_id, "submitted": 0, "deferred": int((decisions["decision"] == "deferred").sum()),
