@@ -243,3 +243,15 @@ def test_exact_parts_on_sliced_arrow_chunks() -> None:
         got = _exact_parts(arr, per_part, gsm=is_gsm, chunk_rows=7)
         sizes = (lambda t: [2 if c in _EXT else 1 for c in t]) if is_gsm else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t])
         assert got.tolist() == [_greedy_parts(sizes(t), per_part) for t in group]
+
+
+# --- country limits (rules dataset) -----------------------------------------------------------
+
+def test_segment_limit_comes_from_the_rules_dataset() -> None:
+    from smslab.segments import over_limit, segment_limit
+
+    assert segment_limit("FR") == 10  # FR short codes: at most 10 segments [T]
+    assert over_limit("a" * (153 * 10), "FR") == (False, 10)
+    assert over_limit("a" * (153 * 10 + 1), "FR") == (True, 10)
+    assert segment_limit("ZZ") is None  # a country the dataset does not cover: no limit we know of
+    assert over_limit("a" * 5000, "ZZ") == (False, None)
