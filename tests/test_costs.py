@@ -325,3 +325,34 @@ def test_campaign_cost_complete_when_every_price_is_known(tmp_path: Path) -> Non
     audience = pd.DataFrame({"msisdn": [f"+99{i:08d}" for i in range(10)], "region": ["XX"] * 10})
     result = campaign_cost(spec, audience=audience, prices=FULL)
     assert result["status"] == "known" and result["total"] == pytest.approx(10 * 0.01) and result["saving"] == 0
+
+
+# --- with the real rules dataset and the built-in sheet ------------------------------------------
+
+def test_us_three_month_low_volume_goes_to_the_long_code_with_real_rules() -> None:
+    p = plan("US", monthly_volume=5_000, months=3, purpose="marketing")
+    assert p.option("short_code").allowed and p.option("long_code").allowed
+    assert p.recommended == "long_code"
+    assert p.option("short_code").known_total > p.option("long_code").total  # the lease alone is larger
+    assert p.option("alphanumeric").allowed is False
+
+
+def test_us_short_code_lead_time_beyond_a_launch_date_is_flagged() -> None:
+    from datetime import date
+
+    p = plan("US", monthly_volume=5_000, months=3, launch=date(2027, 1, 1), today=date(2026, 12, 1))
+    sc = p.option("short_code")
+    assert p.launch_in_weeks == pytest.approx(31 / 7, abs=0.01)
+    assert sc.lead_time_source == "rules dataset" and sc.lead_time_weeks > p.launch_in_weeks
+    assert sc.ready_by_launch is False
+    assert any("beyond the launch" in n for n in sc.notes)
+
+
+def test_sample_campaign_cost_with_the_audience_loader() -> None:
+    sample = Path(__file__).parents[1] / "data" / "samples" / "campaign.yaml"
+    result = campaign_cost(sample)
+    assert result["messages"] > 0
+    us = [r for r in result["rows"] if r["country"] == "US"]
+    assert us and all(r["cost"] == pytest.approx(r["recipients"] * r["segments"] * (0.0083 + 0.0062)) for r in us)
+    assert result["status"] == "partial" and result["total"] is None  # FR, DE… have no sourced price
+    assert {u["country"] for u in result["unknown"]} >= {"FR"}
