@@ -123,6 +123,7 @@ class OptOut(_Strict):
     wording_pattern: str | None  # a case-insensitive regex the text must match
     wording_example: str | None
     alphanumeric_needs_short_code: bool
+    notes: str | None
     sources: list[str]
 
     @field_validator("wording_pattern")
