@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import Iterable
 
 import numpy as np
@@ -71,26 +72,26 @@ def normalize(values: Iterable[str] | pd.Series, *, default_region: str | pd.Ser
     """
     raw = values.tolist() if isinstance(values, pd.Series) else list(values)
     n = len(raw)
-    if isinstance(default_region, pd.Series):
-        regions = [_region_arg(r) for r in default_region.tolist()]
-        if len(regions) != n:
-            raise ValueError(f"default_region has {len(regions)} values for {n} numbers")
-    else:
-        regions = None
-        single = _region_arg(default_region)
+    values_obj = pd.Series(raw, dtype=object)
     if n == 0:
         return pd.DataFrame({c: pd.Series(dtype=bool if c == "valid" else object) for c in COLUMNS})
-    # deduplicate (value, region) pairs; only strings take the fast path
-    if regions is None:
-        codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
-        u_values = list(uniques)
-        u_regions = [single] * len(u_values)
+    # deduplicate (value, region) pairs
+    vcodes, vuniques = pd.factorize(values_obj, use_na_sentinel=False)
+    vuniques = np.asarray(vuniques, dtype=object)
+    if isinstance(default_region, pd.Series):
+        if len(default_region) != n:
+            raise ValueError(f"default_region has {len(default_region)} values for {n} numbers")
+        rcodes, runiques = pd.factorize(pd.Series(default_region.tolist(), dtype=object), use_na_sentinel=False)
+        runiques = np.array([_region_arg(r) for r in runiques] + [None], dtype=object)
+        width = len(runiques)
+        codes, pairs = pd.factorize(vcodes.astype(np.int64) * width + rcodes)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        u_values = list(vuniques[pairs // width])
+        u_regions = list(runiques[pairs % width])
     else:
-        vcodes, vuniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
-        rcodes, runiques = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=False)
-        codes, pairs = pd.factorize(vcodes.astype(np.int64) * (len(runiques) + 1) + rcodes)
-        u_values = [vuniques[p // (len(runiques) + 1)] for p in pairs]
-        u_regions = [_region_arg(runiques[p % (len(runiques) + 1)]) for p in pairs]
+        codes = vcodes
+        u_values = list(vuniques)
+        u_regions = [_region_arg(default_region)] * len(u_values)
     result = _decide(u_values, u_regions)
     take = np.asarray(codes, dtype=np.int64)
     frame = {"input": pd.Series(raw, dtype=object)}
@@ -208,11 +209,14 @@ class _Region:
         matched = found.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
         if not matched.any():
             return arr, lengths, giveup
-        if self.transform:
-            return arr, lengths, matched
+        if self.transform:  # rare regions: phonenumbers' own function, row by row, where the prefix matches
+            values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+            for i in np.flatnonzero(matched):
+                values[i] = _pnu._maybe_strip_national_prefix_carrier_code(values[i], self.md)[1]
+            out = pa.array(values, type=pa.string())
+            return out, pc.utf8_length(out).to_numpy(zero_copy_only=False).astype(np.int64), giveup
         plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         plen = np.where(matched, plen, 0)
-        stripped = pc.utf8_slice_codeunits(arr, 0, _MAX_LEN * 8) if False else None
         stripped = _slice_from(arr, plen)
         slen = lengths - plen
         viable = self.general.match(arr, lengths, check_length=False)
@@ -224,13 +228,22 @@ class _Region:
 
 def _slice_from(arr: pa.Array, starts: np.ndarray) -> pa.Array:
     """Each string from its own start offset (vectorised per distinct offset)."""
+    distinct = np.unique(starts)
+    if len(distinct) == 1:
+        return pc.utf8_slice_codeunits(arr, int(distinct[0])) if distinct[0] else arr
     out = np.empty(len(arr), dtype=object)
-    values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-    for start in np.unique(starts):
+    for start in distinct:
         rows = np.flatnonzero(starts == start)
-        sub = pa.array(values[rows], type=pa.string())
-        out[rows] = pc.utf8_slice_codeunits(sub, int(start)).to_numpy(zero_copy_only=False) if start else values[rows]
+        out[rows] = _strs(pc.utf8_slice_codeunits(arr.take(pa.array(rows)), int(start)))
     return pa.array(out, type=pa.string())
+
+
+def _strs(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _lengths(arr: pa.Array) -> np.ndarray:
+    return pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _where(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
@@ -248,6 +261,9 @@ class _Tables:
         for cc, regions in self.cc_regions.items():
             if regions and regions[0] != "001" and regions[0] in self.supported:
                 self.geo_cc[cc] = True
+        self.main_region = np.full(1000, None, dtype=object)
+        for cc, regions in self.cc_regions.items():
+            self.main_region[cc] = regions[0] if regions else None
         self.known_cc = np.zeros(1000, dtype=bool)
         for cc in self.cc_regions:
             self.known_cc[cc] = True
@@ -307,27 +323,38 @@ def _prefix_lookup(digits: pa.Array, keys: pa.Array, longest: int) -> np.ndarray
     return found
 
 
-def _extract_cc(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _extract_cc(arr: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_extract_country_code on digit strings: (calling code or 0, its length)."""
     t = _tables()
-    cc = np.zeros(len(digits), dtype=np.int64)
-    width = np.zeros(len(digits), dtype=np.int64)
+    cc = np.zeros(len(arr), dtype=np.int64)
+    width = np.zeros(len(arr), dtype=np.int64)
+    first_zero = pc.starts_with(arr, "0").to_numpy(zero_copy_only=False)
     for k in (1, 2, 3):
-        head = np.array([int(d[:k]) if len(d) >= k and d[0] != "0" else 0 for d in digits], dtype=np.int64) \
-            if len(digits) < 64 else _heads(digits, k)
+        num = pc.cast(pc.if_else(pa.array(lengths >= k), pc.utf8_slice_codeunits(arr, 0, k), "0"), pa.int64())
+        head = np.where(first_zero, 0, num.to_numpy(zero_copy_only=False))
         hit = (cc == 0) & (head > 0) & t.known_cc[np.clip(head, 0, 999)]
         cc[hit] = head[hit]
         width[hit] = k
     return cc, width
 
 
-def _heads(digits: np.ndarray, k: int) -> np.ndarray:
-    arr = pa.array(digits, type=pa.string())
-    lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
-    head = pc.utf8_slice_codeunits(arr, 0, k)
-    num = pc.cast(_where(lengths >= k, head, pa.array(["0"] * len(arr))), pa.int64()).to_numpy(zero_copy_only=False)
-    first_zero = pc.starts_with(arr, "0").to_numpy(zero_copy_only=False)
-    return np.where(first_zero, 0, num)
+_PLUS_RE = re.compile(_PLUS_SHAPE)
+_NATIONAL_RE = re.compile(_NATIONAL_SHAPE)
+# other decimal digits phonenumbers reads as digits: fullwidth, Arabic-Indic, Persian
+_DIGIT_MAP = {**{0xFF10 + k: str(k) for k in range(10)}, **{0x0660 + k: str(k) for k in range(10)},
+              **{0x06F0 + k: str(k) for k in range(10)}, 0xFF0B: "+"}
+
+
+def _preamble(text: str) -> str | None:
+    """phonenumbers.parse's first steps, with its own helpers: the possible number without
+    leading text or extension and with ASCII digits, or None when it is not viable."""
+    if ";" in text:  # RFC 3966 parameters: left to phonenumbers
+        return None
+    core = _pnu._build_national_number_for_parsing(text)
+    if not _pnu._is_viable_phone_number(core):
+        return None
+    _, core = _pnu._maybe_strip_extension(core)
+    return core.translate(_DIGIT_MAP)
 
 
 def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
@@ -350,6 +377,16 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         arr = pa.array([values[i] for i in idx], type=pa.string())
         plus = pc.match_substring_regex(arr, _PLUS_SHAPE).to_numpy(zero_copy_only=False)
         national = pc.match_substring_regex(arr, _NATIONAL_SHAPE).to_numpy(zero_copy_only=False)
+        other = np.flatnonzero(~(plus | national))
+        if len(other):  # prefixes like "tel:", extensions, other digits: phonenumbers' own first steps
+            texts = _strs(arr)
+            for j in other:
+                core = _preamble(texts[j])
+                if core is not None:
+                    texts[j] = core
+                    plus[j] = _PLUS_RE.match(core) is not None
+                    national[j] = _NATIONAL_RE.match(core) is not None
+            arr = pa.array(texts, type=pa.string())
         national &= np.array([r is not None for r in region_arr[idx]], dtype=bool)
         shaped = plus | national
         idx, plus = idx[shaped], plus[shaped]
@@ -376,30 +413,30 @@ def _parse(idx, plus, digits, ndig, region_arr):
     n = len(idx)
     if n == 0:
         return None
-    dvals = np.asarray(digits.to_numpy(zero_copy_only=False), dtype=object)
+    dvals = _strs(digits)
     cc = np.zeros(n, dtype=np.int64)
     nn = np.empty(n, dtype=object)
     giveup = np.zeros(n, dtype=bool)
     meta = np.full(n, None, dtype=object)  # region code whose metadata applies
 
-    def take_cc(rows: np.ndarray, rest: np.ndarray) -> None:
+    def take_cc(rows: np.ndarray, rest: pa.Array) -> None:
         """Country code from digits after + or IDD; errors and non-geographic codes go back."""
-        c, w = _extract_cc(rest)
-        short = np.array([len(r) <= 2 for r in rest], dtype=bool)
-        bad = short | (c == 0) | ~t.geo_cc[np.clip(c, 0, 999)]
+        rlen = _lengths(rest)
+        c, w = _extract_cc(rest, rlen)
+        bad = (rlen <= 2) | (c == 0) | ~t.geo_cc[np.clip(c, 0, 999)]
         giveup[rows[bad]] = True
-        good = ~bad
+        good = np.flatnonzero(~bad)
         cc[rows[good]] = c[good]
-        nn[rows[good]] = [r[k:] for r, k in zip(rest[good], w[good])]
-        meta[rows[good]] = [t.cc_regions[int(x)][0] for x in c[good]]
+        nn[rows[good]] = _strs(_slice_from(rest.take(pa.array(good)), w[good]))
+        meta[rows[good]] = t.main_region[c[good]]
 
     prows = np.flatnonzero(plus)
     if len(prows):
-        take_cc(prows, dvals[prows])
+        take_cc(prows, digits.take(pa.array(prows)))
     nrows = np.flatnonzero(~plus)
-    regs = region_arr[idx]
-    for code in pd.unique(regs[nrows]) if len(nrows) else []:
-        rows = nrows[regs[nrows] == code]
+    rcodes, runiques = pd.factorize(region_arr[idx][nrows]) if len(nrows) else (np.array([], dtype=np.int64), [])
+    for k, code in enumerate(runiques):
+        rows = nrows[rcodes == k]
         reg = t.region(code)
         d = pa.array(dvals[rows], type=pa.string())
         lens = ndig[rows]
@@ -408,14 +445,13 @@ def _parse(idx, plus, digits, ndig, region_arr):
             found = pc.extract_regex(d, reg.idd)
             matched = found.is_valid().to_numpy(zero_copy_only=False)
             if matched.any():
-                plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False)
-                for j in np.flatnonzero(matched):
-                    rest = dvals[rows[j]][int(plen[j]):]
-                    if not rest.startswith("0"):  # an IDD followed by 0 is not an IDD
-                        via_idd[j] = True
-                if via_idd.any():
-                    sel = np.flatnonzero(via_idd)
-                    take_cc(rows[sel], np.array([dvals[rows[j]][int(plen[j]):] for j in sel], dtype=object))
+                plen = _lengths(pc.struct_field(found, [0]).fill_null(""))
+                sel = np.flatnonzero(matched)
+                rest = _slice_from(d.take(pa.array(sel)), plen[sel])
+                idd = ~pc.starts_with(rest, "0").to_numpy(zero_copy_only=False)  # IDD then 0 is no IDD
+                via_idd[sel[idd]] = True
+                if idd.any():
+                    take_cc(rows[sel[idd]], rest.filter(pa.array(idd)))
         home = np.flatnonzero(~via_idd)
         if len(home) == 0:
             continue
@@ -441,16 +477,18 @@ def _parse(idx, plus, digits, ndig, region_arr):
             use = cond & ~back
             if use.any():
                 chosen = sel[use]
-                nn[hrows[chosen]] = np.asarray(pot.filter(pa.array(use)).to_numpy(zero_copy_only=False), dtype=object)
-                meta[hrows[chosen]] = t.cc_regions[reg.cc][0]
+                nn[hrows[chosen]] = _strs(pot.filter(pa.array(use)))
+                meta[hrows[chosen]] = t.main_region[reg.cc]
     ok = ~giveup
     # national prefix stripping with the metadata that applies, kept when the length allows
     nsn = nn.copy()
-    for code in pd.unique(meta[ok]):
-        rows = np.flatnonzero(ok & (meta == code))
+    okrows = np.flatnonzero(ok)
+    mcodes, muniques = pd.factorize(meta[okrows])
+    for k, code in enumerate(muniques):
+        rows = okrows[mcodes == k]
         reg = t.region(code)
-        arr = pa.array(list(nn[rows]), type=pa.string())
-        lens = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+        arr = pa.array(nn[rows], type=pa.string())
+        lens = _lengths(arr)
         short = lens < 2
         giveup[rows[short]] = True
         stripped, slen, back = reg.strip_national_prefix(arr, lens)
@@ -458,10 +496,10 @@ def _parse(idx, plus, digits, ndig, region_arr):
         result = reg.length_result[np.clip(slen, 0, _MAX_LEN - 1)]
         use = ~np.isin(result, [_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH]) & (slen < _MAX_LEN)
         final = _where(use, stripped, arr)
-        nsn[rows] = np.asarray(final.to_numpy(zero_copy_only=False), dtype=object)
-    lengths = np.array([len(x) if x is not None else 0 for x in nsn], dtype=np.int64)
-    zeros = np.array([x is not None and x.strip("0") == "" for x in nsn], dtype=bool)
-    giveup |= (lengths < 2) | (lengths > 17) | zeros
+        nsn[rows] = _strs(final)
+        flen = _lengths(final)
+        zeros = pc.match_substring_regex(final, "^0*$").to_numpy(zero_copy_only=False)
+        giveup[rows] |= (flen < 2) | (flen > 17) | zeros
     keep = ~giveup
     return idx[keep], cc[keep], nsn[keep]
 
@@ -494,8 +532,8 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
     """region_code_for_number, is_valid_number, number_type, time zones and carrier."""
     t = _tables()
     m = len(rows)
-    arr = pa.array(list(nsn), type=pa.string())
-    lens = np.array([len(x) for x in nsn], dtype=np.int64)
+    arr = pa.array(nsn, type=pa.string())
+    lens = _lengths(arr)
     region = np.full(m, None, dtype=object)
     types = np.full(m, _UNKNOWN, dtype=np.int64)
     for code in np.unique(cc):
@@ -520,8 +558,8 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
                 region[sel[hit]] = rcode
                 types[sel[hit]] = _number_types(reg, sub.filter(pa.array(hit)), sl[hit])
             todo &= ~hit
-    e164 = np.array(["+" + str(c) + s for c, s in zip(cc.tolist(), nsn)], dtype=object)
-    digits = pa.array([e[1:] for e in e164], type=pa.string())
+    digits = pc.binary_join_element_wise(pc.cast(pa.array(cc), pa.string()), arr, "")
+    e164 = _strs(pc.binary_join_element_wise("+", digits, ""))
     # time zones: unknown type -> Etc/Unknown; non-geographic types -> the calling code's zones
     tz = np.full(m, t.tz_unknown, dtype=np.int64)
     known = types != _UNKNOWN
