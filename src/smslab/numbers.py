@@ -599,3 +599,67 @@ def _geo_mask(cc, types, known, geo_pairs) -> np.ndarray:
         if is_geo:
             geo |= known & (cc == c) & (types == ty)
     return geo
+
+
+# -- files ---------------------------------------------------------------------------------
+
+def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | None = None,
+                   out: str | os.PathLike[str] | None = None) -> dict:
+    """Normalise one column of a CSV or Parquet file; optionally write the result (CSV or Parquet).
+
+    Returns the counts `{"rows": N, "valid": N, "invalid": N}`.
+
+    Example:
+        >>> normalize_file("audience.csv", column="msisdn", region="FR", out="clean.parquet")  # doctest: +SKIP
+        {'rows': 3, 'valid': 2, 'invalid': 1}
+    """
+    from pathlib import Path
+
+    from smslab.errors import InputError
+
+    path = Path(file)
+    if region is not None and str(region).upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise InputError(f"--region {region!r}: expected a two-letter region code such as FR, US or KE")
+    if not path.is_file():
+        raise InputError(f"{file}: no such file; check the path")
+    out_kind = None
+    if out is not None:
+        out_kind = Path(out).suffix.lower().lstrip(".")
+        if out_kind not in ("csv", "parquet", "pq"):
+            raise InputError(f"{out}: the output must end in .csv or .parquet")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.ParquetFile(path).schema_arrow.names
+        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+            raise InputError(f"{file}: cannot read it as Parquet ({exc})") from None
+        if column not in names:
+            raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, names))}")
+        series = pq.read_table(path, columns=[column]).column(column).to_pandas()
+        series = series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
+    else:
+        try:
+            series = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False,
+                                 encoding="utf-8")[column]
+        except UnicodeDecodeError:
+            raise InputError(f"{file}: the file is not UTF-8 text; re-save it as CSV UTF-8") from None
+        except ValueError as exc:
+            if "Usecols" in str(exc) or "not in list" in str(exc) or "do not match" in str(exc):
+                header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
+                raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, header))}") from None
+            raise InputError(f"{file}: cannot read it as CSV ({exc})") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{file}: the file is empty; expected a header line naming {column!r}") from None
+        except pd.errors.ParserError as exc:
+            raise InputError(f"{file}: cannot read it as CSV ({str(exc).strip()})") from None
+    result = normalize(series, default_region=region)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if out_kind == "csv":
+            written = result.assign(time_zones=result["time_zones"].map(lambda z: "|".join(z)))
+            written.to_csv(out, index=False)
+        else:
+            result.to_parquet(out, index=False)
+    valid = int(result["valid"].sum())
+    return {"rows": len(result), "valid": valid, "invalid": len(result) - valid}
