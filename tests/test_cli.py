@@ -51,10 +51,19 @@ def test_load_json_on_empty_journal():
     assert json.loads(result.output) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
 
 
-def test_unbuilt_command_says_so_and_fails():
-    result = run("serve")
-    assert result.exit_code != 0
-    assert "not available yet" in result.output
+def test_an_unbuilt_capability_says_so_and_fails():
+    import click
+
+    from smslab.cli import not_available, user_errors
+
+    @click.command()
+    @user_errors
+    def later():
+        not_available("later", "a future issue")
+
+    result = CliRunner().invoke(later, [])
+    assert result.exit_code == 3
+    assert "'later' is not available yet" in result.output
 
 
 def test_user_error_is_one_line_not_a_traceback(tmp_path):

@@ -252,15 +252,20 @@ def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> N
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--landing", default=None, type=click.Path(file_okay=False),
+              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @user_errors
-def serve(host: str, port: int) -> None:
-    """Receive every provider's webhooks into the landing-zone journal.
+def serve(host: str, port: int, landing: str | None) -> None:
+    """Receive every provider's webhooks into the landing-zone journal (fsync before 2xx).
 
     \b
     Example:
         smslab serve --port 8700
+        # then point Infobip at http://HOST:8700/infobip/dlr, Twilio at /twilio/status …
     """
-    not_available("serve", "issue #7, the webhook receiver")
+    from smslab.receiving.webhooks import serve as run_serve
+
+    run_serve(host=host, port=port, landing=landing)
 
 
 @cli.command()
