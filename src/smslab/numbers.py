@@ -163,6 +163,10 @@ class _Desc:
             if 0 <= length < _MAX_LEN:
                 self.lengths[length] = True
 
+    def allows(self, length: int) -> bool:
+        """Could a number of this length match (present, pattern, possible length)?"""
+        return self.present and self.regex is not None and (self.any_length or (0 <= length < _MAX_LEN and bool(self.lengths[length])))
+
     def match(self, arr: pa.Array, lengths: np.ndarray, check_length: bool = True) -> np.ndarray:
         """_is_number_matching_desc (check_length) or _match_national_number (not)."""
         if not self.present or self.regex is None:
@@ -197,7 +201,23 @@ class _Region:
         self.mobile = _Desc(md.mobile)
         self.same_fixed_mobile = bool(md.same_mobile_and_fixed_line_pattern)
         self.leading = f"^(?:{md.leading_digits})" if md.leading_digits else None
+        self._combined: dict[int, tuple[str | None, list[int]]] = {}
         self.length_result = np.array([_pnu._test_number_length("0" * k, md) for k in range(_MAX_LEN)], dtype=np.int8)
+
+    def combined(self, length: int) -> tuple[str | None, list[int]]:
+        """One regex whose k-th named alternative is the k-th type allowed at this length."""
+        if length not in self._combined:
+            candidates = [(desc, value) for desc, value in self.types]
+            candidates.append((self.fixed, _FIXED))
+            if not self.same_fixed_mobile:
+                candidates.append((self.mobile, _MOBILE))
+            alts, values = [], []
+            for desc, value in candidates:
+                if desc.allows(length):
+                    alts.append(f"(?P<t{len(alts)}>{_noncapturing(desc.regex[4:-2])})")
+                    values.append(value)
+            self._combined[length] = (f"^(?:{'|'.join(alts)})$", values) if alts else (None, [])
+        return self._combined[length]
 
     def strip_national_prefix(self, arr: pa.Array, lengths: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         """_maybe_strip_national_prefix_carrier_code: (numbers, lengths, rows to hand back)."""
@@ -367,14 +387,21 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         "time_zones": np.empty(n, dtype=object), "carrier": np.full(n, "", dtype=object),
         "error": np.full(n, None, dtype=object),
     }
-    is_str = np.fromiter((type(v) is str and len(v) <= 250 for v in values), dtype=bool, count=n)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        is_str = np.ones(n, dtype=bool)
+    else:
+        is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=n)
     region_arr = np.array(regions, dtype=object)
-    region_ok = np.fromiter((r is None or r in t.supported for r in regions), dtype=bool, count=n)
+    rcodes, runiques = pd.factorize(pd.Series(region_arr, dtype=object), use_na_sentinel=False)
+    region_ok = np.array([r is None or r in t.supported for r in runiques], dtype=bool)[rcodes]
     fast = is_str & region_ok
     idx = np.flatnonzero(fast)
     done = np.zeros(n, dtype=bool)
     if len(idx) and os.environ.get("SMSLAB_NUMBERS_FAST", "1") != "0":
-        arr = pa.array([values[i] for i in idx], type=pa.string())
+        arr = pa.array([values[i] for i in idx] if len(idx) != n else values, type=pa.string())
+        short = pc.less_equal(pc.utf8_length(arr), 250).to_numpy(zero_copy_only=False)  # parse's input limit
+        if not short.all():
+            idx, arr = idx[short], arr.filter(pa.array(short))
         plus = pc.match_substring_regex(arr, _PLUS_SHAPE).to_numpy(zero_copy_only=False)
         national = pc.match_substring_regex(arr, _NATIONAL_SHAPE).to_numpy(zero_copy_only=False)
         other = np.flatnonzero(~(plus | national))
@@ -505,26 +532,37 @@ def _parse(idx, plus, digits, ndig, region_arr):
 
 
 def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
-    """_number_type_helper for one region's metadata."""
+    """_number_type_helper for one region's metadata.
+
+    Per number length, the type patterns that allow that length are tried as one regex of
+    alternatives in _number_type_helper's order; the first alternative that matches is the type.
+    """
     n = len(arr)
     types = np.full(n, _UNKNOWN, dtype=np.int64)
-    todo = reg.general.match(arr, lens)
-    for desc, value in reg.types:
-        if not todo.any():
-            return types
-        hit = todo & desc.match(arr, lens)
-        types[hit] = value
-        todo &= ~hit
-    if not todo.any():
+    general = reg.general.match(arr, lens)
+    if not general.any():
         return types
-    fixed = todo & reg.fixed.match(arr, lens)
-    if reg.same_fixed_mobile:
-        types[fixed] = _FIXED_OR_MOBILE
-    else:
-        mobile = reg.mobile.match(arr, lens)
-        types[fixed & mobile] = _FIXED_OR_MOBILE
-        types[fixed & ~mobile] = _FIXED
-        types[todo & ~fixed & mobile] = _MOBILE
+    for length in np.unique(lens[general]):
+        rows = np.flatnonzero(general & (lens == length))
+        combo, values = reg.combined(int(length))
+        if combo is None:
+            continue
+        sub = arr.take(pa.array(rows)) if len(rows) != n else arr
+        found = pc.extract_regex(sub, combo)
+        valid = found.is_valid().to_numpy(zero_copy_only=False)
+        got = np.full(len(rows), _UNKNOWN, dtype=np.int64)
+        for k in range(len(values) - 1, -1, -1):  # the first alternative that matched wins
+            hit = valid & (_lengths(pc.struct_field(found, [k]).fill_null("")) > 0)
+            got[hit] = values[k]
+        fixed = got == _FIXED
+        if fixed.any():
+            if reg.same_fixed_mobile:
+                got[fixed] = _FIXED_OR_MOBILE
+            elif reg.mobile.allows(int(length)):
+                fi = np.flatnonzero(fixed)
+                mob = reg.mobile.match(sub.take(pa.array(fi)), np.full(len(fi), length))
+                got[fi[mob]] = _FIXED_OR_MOBILE
+        types[rows] = got
     return types
 
 
