@@ -259,3 +259,27 @@ def test_results_are_written_and_replaced(tmp_path, db):
     assert ("quiet_hours", "info", "FR", 1) in findings
     assert len(findings) == len({(f[0], f[2]) for f in findings})
     con.close()
+
+
+def test_results_replace_cleanly_without_a_primary_key(tmp_path, db):
+    """The store may drop the primary key on recipient_checks (it makes big writes slow): same result."""
+    con = store.connect(db)
+    con.execute("DROP TABLE recipient_checks")
+    con.execute("CREATE TABLE recipient_checks(campaign_id VARCHAR, msisdn VARCHAR, decision VARCHAR, "
+                "reason VARCHAR, next_allowed_at TIMESTAMP, checked_at TIMESTAMP)")
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}])
+    check(spec, at="2026-11-24T10:00:00+01:00", con=con)
+    check(spec, at="2026-11-24T21:00:00+01:00", con=con)
+    rows = con.execute("SELECT msisdn, decision FROM recipient_checks").fetchall()
+    assert rows == [(FR_NUMBER, "deferred")]
+    con.close()
+
+
+def test_a_recipient_removed_from_the_audience_loses_its_old_decision(tmp_path, db):
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}, {"msisdn": "+33698765432"}])
+    check(spec, at="2026-11-24T10:00:00+01:00", db=db)
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}])
+    check(spec, at="2026-11-24T10:00:00+01:00", db=db)
+    con = store.connect(db)
+    assert con.execute("SELECT msisdn FROM recipient_checks").fetchall() == [(FR_NUMBER,)]
+    con.close()

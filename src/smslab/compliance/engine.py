@@ -164,6 +164,8 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
         else:
             frame = audience.frame
             quarantined = len(getattr(audience, "quarantined", []) or [])
+        if len(frame) and frame["msisdn"].duplicated().any():  # one decision per number
+            frame = frame.drop_duplicates("msisdn").reset_index(drop=True)
         regions = sorted({str(r) for r in frame["region"].dropna().unique()}) if len(frame) else []
         issues = campaign_issues(spec, regions, ruleset=rs, at=evaluated_at, now=now)
         decisions, details = evaluate(spec, frame, rs, evaluated_at, issues, con=con)

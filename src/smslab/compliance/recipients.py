@@ -3,8 +3,9 @@
 Per recipient, in order (the first that applies is the reason): invalid number, country not in
 the dataset, no sender, a campaign-level block for the country (or the recipient's variant),
 opted out in the consent ledger (sender id, brand, opt-out short code or '*'), no consent for
-marketing, then quiet hours (deferred with the next allowed time). Quiet hours are computed
-once per distinct (country, time zones) group, never per row.
+marketing, then quiet hours (deferred with the next allowed time). Reasons are kept as small
+integer codes over numpy arrays; quiet hours are computed once per distinct
+(country, time zones) group, never per row; the ledger is joined inside DuckDB.
 
 Example:
     >>> import pandas as pd
@@ -28,6 +29,10 @@ from smslab.rules import RuleSet
 
 CAMPAIGN_REASONS = ("sender_type_not_allowed", "alphanumeric_two_way", "opt_out_short_code_missing",
                     "opt_out_wording_missing", "content_banned")
+REASONS = ("invalid_number", "no_rules", "no_sender", *CAMPAIGN_REASONS, "opted_out", "no_consent",
+           "no_allowed_window", "quiet_hours", "public_holiday")
+DEFERRING = ("quiet_hours", "public_holiday")
+_CODE = {r: i for i, r in enumerate(REASONS)}
 
 
 @lru_cache(maxsize=1024)
@@ -42,9 +47,13 @@ def _valid_zone(zone: str) -> bool:
 
 
 def zone_keys(series: pd.Series) -> pd.Series:
-    """Lists of time zones → 'A|B' strings ('' when none), fast for repeated values."""
+    """Lists of time zones → 'A|B' strings ('' when none)."""
     if len(series) == 0:
         return pd.Series([], dtype=object)
+    if isinstance(series.dtype, pd.ArrowDtype):
+        import pyarrow.compute as pc
+
+        return pd.Series(pc.binary_join(series.array._pa_array, "|").to_pandas(), index=series.index).fillna("")
     joined = series.str.join("|")
     todo = joined.isna() & series.notna()
     if todo.any():  # numpy arrays (e.g. after Parquet) or plain strings
@@ -54,130 +63,138 @@ def zone_keys(series: pd.Series) -> pd.Series:
 
 def consent_ledger(con: Any, frame: pd.DataFrame, scopes: dict[str, set[str]]) -> tuple[np.ndarray, np.ndarray]:
     """(opted_out, opted_in) boolean arrays aligned with `frame`, from the latest ledger row per
-    (msisdn, scope) for the scopes of each recipient's country. Ties go to opt_out."""
+    (msisdn, scope) among the scopes of each recipient's country. Ties go to opt_out."""
     n = len(frame)
     opted_out = np.zeros(n, dtype=bool)
     opted_in = np.zeros(n, dtype=bool)
-    all_scopes = sorted({s for ss in scopes.values() for s in ss})
-    if con is None or n == 0 or not all_scopes:
+    pairs = [(r, s) for r, ss in scopes.items() for s in sorted(ss)]
+    if con is None or n == 0 or not pairs:
         return opted_out, opted_in
-    latest = con.execute(
-        """SELECT msisdn, scope,
-                  arg_max(action, epoch_us(coalesce(recorded_at, TIMESTAMP '1970-01-01')) * 2
-                                  + CASE WHEN action = 'opt_out' THEN 1 ELSE 0 END) AS action
-           FROM consent WHERE scope IN (SELECT unnest(?::VARCHAR[])) GROUP BY msisdn, scope""",
-        [all_scopes]).df()
-    if latest.empty:
+    if con.execute("SELECT count(*) FROM consent").fetchall()[0][0] == 0:
         return opted_out, opted_in
-    pairs = pd.DataFrame([(r, s) for r, ss in scopes.items() for s in ss], columns=["region", "scope"])
-    latest = latest.merge(pairs, on="scope")
-    index = pd.Index(frame["msisdn"])
-    pos = index.get_indexer(latest["msisdn"])
-    ok = pos >= 0
-    ok[ok] = frame["region"].to_numpy(object)[pos[ok]] == latest["region"].to_numpy(object)[ok]
-    action = latest["action"].to_numpy(object)
-    opted_out[pos[ok & (action == "opt_out")]] = True
-    opted_in[pos[ok & (action == "opt_in")]] = True
+    audience = pd.DataFrame({"msisdn": frame["msisdn"].array, "region": frame["region"].array,
+                             "rn": np.arange(n, dtype=np.int64)})
+    scope_frame = pd.DataFrame(pairs, columns=["region", "scope"])
+    con.register("_smslab_aud", audience)
+    con.register("_smslab_scopes", scope_frame)
+    try:
+        hits = con.execute(
+            """WITH latest AS (
+                   SELECT msisdn, scope,
+                          arg_max(action, epoch_us(coalesce(recorded_at, TIMESTAMP '1970-01-01')) * 2
+                                          + CASE WHEN action = 'opt_out' THEN 1 ELSE 0 END) AS action
+                   FROM consent WHERE scope IN (SELECT scope FROM _smslab_scopes)
+                   GROUP BY msisdn, scope)
+               SELECT a.rn, bool_or(l.action = 'opt_out') AS out_, bool_or(l.action = 'opt_in') AS in_
+               FROM latest l
+               JOIN _smslab_scopes s ON s.scope = l.scope
+               JOIN _smslab_aud a ON a.msisdn = l.msisdn AND a.region = s.region
+               GROUP BY a.rn""").fetchnumpy()
+    finally:
+        con.unregister("_smslab_aud")
+        con.unregister("_smslab_scopes")
+    rn = np.asarray(hits["rn"], dtype=np.int64)
+    opted_out[rn[np.asarray(hits["out_"], dtype=bool)]] = True
+    opted_in[rn[np.asarray(hits["in_"], dtype=bool)]] = True
     return opted_out, opted_in
+
+
+def _consent_times(frame: pd.DataFrame) -> pd.Series:
+    if "consent_at" not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    values = frame["consent_at"]
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce", utc=True)
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values
 
 
 def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: list[Issue],
              con: Any = None) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Decide every recipient. Returns the decisions frame and, per (reason, country), details
-    for the findings: {'count', 'next_min', 'why'}."""
+    """Decide every recipient. Returns the decisions frame and, per 'reason|country', details
+    for the findings: {'next_min', 'why'}."""
     n = len(frame)
-    region_series = frame["region"].astype(object).where(frame["region"].notna(), "")
-    codes, uniques = pd.factorize(region_series)
-    uniques = [str(u) for u in uniques]
-    reason = np.full(n, None, dtype=object)
-    deferred = np.zeros(n, dtype=bool)
+    rcodes, runiques = pd.factorize(frame["region"]) if n else (np.array([], dtype=np.int64), [])
+    uniques = [str(u) for u in runiques] + [""]
+    rcodes = np.where(rcodes < 0, len(uniques) - 1, rcodes)
+    reason = np.full(n, -1, dtype=np.int16)
     next_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
 
     def assign(mask: np.ndarray, value: str) -> None:
-        free = mask & (reason == None)  # noqa: E711 - elementwise on an object array
-        reason[free] = value
+        reason[mask & (reason < 0)] = _CODE[value]
 
-    valid = frame["valid"].fillna(False).to_numpy(bool) if "valid" in frame else np.ones(n, bool)
-    assign(~valid, "invalid_number")
-
-    has_rules = np.array([u in rs for u in uniques], dtype=bool)
+    if "valid" in frame:
+        assign(~frame["valid"].fillna(False).to_numpy(dtype=bool), "invalid_number")
+    countries = [rs.get(u) for u in uniques]
     senders = [spec.sender_for(u) if u else None for u in uniques]
-    has_sender = np.array([s is not None for s in senders], dtype=bool)
-    if n:
-        assign(~has_rules[codes], "no_rules")
-        assign(~has_sender[codes], "no_sender")
+    assign(~np.array([c is not None for c in countries], dtype=bool)[rcodes], "no_rules")
+    assign(~np.array([s is not None for s in senders], dtype=bool)[rcodes], "no_sender")
 
     # campaign-level blocks, for the whole country or for some variants only
-    variant_cache: dict[int, np.ndarray] = {}
+    variants_of: dict[int, np.ndarray] = {}
     for issue in issues:
         if not issue.blocks or issue.country not in uniques:
             continue
-        in_country = codes == uniques.index(issue.country)
+        key = uniques.index(issue.country)
+        in_country = rcodes == key
         if issue.variants is not None and len(issue.variants) < len(spec.variant_names()):
-            key = uniques.index(issue.country)
-            if key not in variant_cache:
-                variant_cache[key] = np.full(n, None, dtype=object)
+            if key not in variants_of:
                 rows = np.flatnonzero(in_country)
-                variant_cache[key][rows] = [spec.variant_for(m) for m in frame["msisdn"].to_numpy(object)[rows]]
-            in_country = in_country & np.isin(variant_cache[key], list(issue.variants))
+                variants_of[key] = np.full(n, "", dtype=object)
+                variants_of[key][rows] = [spec.variant_for(m) for m in frame["msisdn"].iloc[rows]]
+            in_country = in_country & np.isin(variants_of[key], list(issue.variants))
         assign(in_country, issue.rule)
 
-    # consent ledger and consent
-    scopes: dict[str, set[str]] = {}
-    for u, s in zip(uniques, senders):
-        if u and s is not None:
-            scopes[u] = {"*"} | {x for x in (s.id, s.brand, s.opt_out_short_code) if x}
+    # the consent ledger, then consent
+    scopes = {u: {"*"} | {x for x in (s.id, s.brand, s.opt_out_short_code) if x}
+              for u, s in zip(uniques, senders) if u and s is not None}
     opted_out, opted_in = consent_ledger(con, frame, scopes)
     assign(opted_out, "opted_out")
     if spec.purpose == "marketing" and n:
-        consent_at = pd.to_datetime(frame["consent_at"]) if "consent_at" in frame else pd.Series(pd.NaT, index=frame.index)
-        if getattr(consent_at.dt, "tz", None) is not None:
-            consent_at = consent_at.dt.tz_convert("UTC").dt.tz_localize(None)
-        has_consent = (consent_at.notna() & (consent_at <= pd.Timestamp(at))).to_numpy(bool) | opted_in
-        needs = np.array([(rs.get(u) is not None and rs.get(u).consent.marketing != "not_required") for u in uniques],
-                         dtype=bool)
-        assign(needs[codes] & ~has_consent, "no_consent")
+        consent_at = _consent_times(frame)
+        has_consent = (consent_at.notna() & (consent_at <= pd.Timestamp(at))).to_numpy(dtype=bool) | opted_in
+        needs = np.array([c is not None and c.consent.marketing != "not_required" for c in countries], dtype=bool)
+        assign(needs[rcodes] & ~has_consent, "no_consent")
 
     # quiet hours, once per (country, zones) group
     details: dict[str, dict] = {}
-    pending = reason == None  # noqa: E711
-    qh_countries = [u for u in uniques if rs.get(u) is not None and spec.purpose in rs.get(u).quiet_hours.applies_to
-                    and rs.get(u).quiet_hours.allowed is not None]
-    if n and qh_countries and pending.any():
+    applies = np.array([c is not None and spec.purpose in c.quiet_hours.applies_to and c.quiet_hours.allowed is not None
+                        for c in countries], dtype=bool)
+    pending = (reason < 0) & applies[rcodes] if n else np.zeros(0, dtype=bool)
+    if pending.any():
         zones = zone_keys(frame["time_zones"]) if "time_zones" in frame else pd.Series("", index=frame.index)
-        group_key = region_series + "#" + zones.to_numpy(object)
-        gcodes, gkeys = pd.factorize(group_key)
-        wanted = np.zeros(len(gkeys), dtype=bool)
-        wanted[np.unique(gcodes[pending])] = True
-        at_naive = at
-        for g, key in enumerate(gkeys):
-            cc, _, zone_text = str(key).partition("#")
-            if not wanted[g] or cc not in qh_countries:
-                continue
-            country = rs.country(cc)
+        zcodes, zuniques = pd.factorize(zones)
+        combined = rcodes.astype(np.int64) * (len(zuniques) + 1) + zcodes
+        gcodes, gkeys = pd.factorize(combined)
+        wanted = np.unique(gcodes[pending])
+        for g in wanted:
+            key = int(gkeys[g])
+            cc, zone_text = uniques[key // (len(zuniques) + 1)], str(zuniques[key % (len(zuniques) + 1)])
+            country = countries[uniques.index(cc)]
             zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \
                 tuple(z for z in country.time_zones if _valid_zone(z))
-            why = windows.why_not(country, zs, at_naive)
+            why = windows.why_not(country, zs, at)
             if why is None:
                 continue
-            nxt = windows.next_allowed(country, zs, at_naive)
+            nxt = windows.next_allowed(country, zs, at)
             rows = (gcodes == g) & pending
             if nxt is None:
                 assign(rows, "no_allowed_window")
                 continue
             code = "public_holiday" if why.startswith("public holiday") else "quiet_hours"
             assign(rows, code)
-            deferred |= rows
             next_at[rows] = np.datetime64(nxt, "us")
             d = details.setdefault(f"{code}|{cc}", {"next_min": nxt, "why": why})
             d["next_min"] = min(d["next_min"], nxt)
 
-    decision = np.where(reason == None, "allowed", np.where(deferred, "deferred", "blocked"))  # noqa: E711
+    deferring = np.isin(reason, [_CODE[r] for r in DEFERRING])
+    decision = np.where(reason < 0, 0, np.where(deferring, 1, 2)).astype(np.int8)
     decisions = pd.DataFrame({
-        "msisdn": frame["msisdn"].to_numpy(object),
-        "region": region_series.to_numpy(object),
-        "decision": decision.astype(object),
-        "reason": reason,
-        "next_allowed_at": pd.Series(next_at).astype("datetime64[us]").to_numpy(),
+        "msisdn": frame["msisdn"].array if n else pd.array([], dtype="str"),
+        "region": pd.Categorical.from_codes(rcodes, categories=uniques),
+        "decision": pd.Categorical.from_codes(decision, categories=["allowed", "deferred", "blocked"]),
+        "reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
+        "next_allowed_at": next_at,
     })
     return decisions, details
