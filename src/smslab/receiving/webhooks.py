@@ -1,4 +1,4 @@
-"""`smslab serve`: one ASGI app that receives every provider's webhooks into the journal.
+"""`smslab serve`: one plain ASGI app that receives every provider's webhooks into the journal.
 
 Each accepted request is appended to the landing-zone journal and fsynced **before** the 2xx
 goes out; a request that fails authentication gets 401/403 and one that cannot be parsed at
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
 import json
@@ -30,11 +29,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from smslab.receiving.journal import Journal
 
@@ -111,8 +105,9 @@ def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash
 class GroupCommitter:
     """One writer: every record that arrived during the previous fsync is written and fsynced together."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, *, max_batch: int | None = None) -> None:
         self.journal = journal
+        self.max_batch = max_batch  # 1 = one fsync per request (the benchmark's baseline)
         self.pending: list[tuple[dict, asyncio.Future]] = []
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -124,7 +119,8 @@ class GroupCommitter:
 
     async def stop(self) -> None:
         if self.task is not None:
-            await self._flush()
+            while self.pending:
+                await self._flush()
             self.task.cancel()
 
     async def append(self, record: dict) -> None:
@@ -138,10 +134,12 @@ class GroupCommitter:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
-            await self._flush()
+            while self.pending:
+                await self._flush()
 
     async def _flush(self) -> None:
-        batch, self.pending = self.pending, []
+        cut = len(self.pending) if self.max_batch is None else self.max_batch
+        batch, self.pending = self.pending[:cut], self.pending[cut:]
         if not batch:
             return
         try:
@@ -160,6 +158,26 @@ class GroupCommitter:
 
 # ---- the app ----------------------------------------------------------------------------------
 
+@dataclass
+class Request:
+    """What a handler needs from an HTTP request (a plain ASGI app: no framework on the hot path)."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    url: str  # as the app sees it: scheme://host/path?query
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
 def _basic_auth_ok(request: Request, settings: Settings) -> bool:
     if not settings.webhook_user:
         return True
@@ -173,20 +191,18 @@ def _basic_auth_ok(request: Request, settings: Settings) -> bool:
     return hmac.compare_digest(user, settings.webhook_user) and hmac.compare_digest(password, settings.webhook_password or "")
 
 
-def _unauthorised() -> Response:
-    return Response("authentication required\n", status_code=401, headers={"WWW-Authenticate": 'Basic realm="smslab"'})
+UNAUTHORISED = Reply(401, b"authentication required\n", headers=((b"www-authenticate", b'Basic realm="smslab"'),))
 
 
-def _bad(reason: str) -> Response:
-    return Response(f"{reason}\n", status_code=400, media_type="text/plain")
+def _bad(reason: str) -> Reply:
+    return Reply(400, f"{reason}\n".encode())
 
 
 def _public_url(request: Request, settings: Settings) -> str:
     """The URL the provider called: SMSLAB_PUBLIC_URL + path (+ query) behind a proxy, else what the app sees."""
     if not settings.public_url:
-        return str(request.url)
-    query = request.url.query
-    return settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+        return request.url
+    return settings.public_url.rstrip("/") + request.path + (f"?{request.query}" if request.query else "")
 
 
 def _form(body: bytes) -> list[tuple[str, str]]:
@@ -196,115 +212,147 @@ def _form(body: bytes) -> list[tuple[str, str]]:
         raise ValueError(f"not a form body: {exc}") from None
 
 
-async def _store(request: Request, provider: str, kind: str, body: bytes, content_type: str) -> None:
-    record = Journal.envelope(provider, kind, body, content_type=content_type)
-    await request.app.state.committer.append(record)
-
-
-async def infobip(request: Request, kind: str) -> Response:
-    if not _basic_auth_ok(request, request.app.state.settings):
-        return _unauthorised()
-    body = await request.body()
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _bad("body is not JSON")
-    if not (isinstance(doc, dict) and (isinstance(doc.get("results"), list) or "messageId" in doc)):
-        return _bad('expected {"results": [...]}')
-    await _store(request, "infobip", kind, body, "application/json")
-    return Response(status_code=200)
-
-
-async def twilio(request: Request, kind: str) -> Response:
-    settings = request.app.state.settings
-    body = await request.body()
-    is_json = request.headers.get("content-type", "").startswith("application/json")
-    try:
-        params = [] if is_json else _form(body)
-    except ValueError as exc:
-        return _bad(str(exc))
-    if settings.twilio_auth_token and not twilio_valid(
-            _public_url(request, settings), params, body, request.headers.get("x-twilio-signature"),
-            settings.twilio_auth_token):
-        return Response("invalid X-Twilio-Signature\n", status_code=403)
-    if not is_json and not any(k in ("MessageSid", "SmsSid") for k, _ in params):
-        return _bad("MessageSid missing")
-    await _store(request, "twilio", kind, body, "application/json" if is_json else FORM)
-    if kind == "inbound":
-        return Response(TWIML_EMPTY, status_code=200, media_type="text/xml")
-    return Response(status_code=204)
-
-
-async def vonage(request: Request, kind: str) -> Response:
-    settings = request.app.state.settings
-    if not _basic_auth_ok(request, settings):
-        return _unauthorised()
-    if request.method == "GET":
-        body, content_type = request.url.query.encode("utf-8"), FORM
-    else:
-        body = await request.body()
-        content_type = "application/json" if request.headers.get("content-type", "").startswith("application/json") else FORM
-    try:
-        if content_type == FORM:
-            params = dict(_form(body))
-        else:
-            params = json.loads(body)
-            if not isinstance(params, dict):
-                raise ValueError("expected a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _bad(f"cannot parse the callback: {exc}")
-    if settings.vonage_signature_secret:
-        expected = vonage_signature({k: str(v) for k, v in params.items()}, settings.vonage_signature_secret,
-                                    settings.vonage_signature_method)
-        if not hmac.compare_digest(expected.lower(), str(params.get("sig", "")).lower()):
-            return Response("invalid signature\n", status_code=403)
-    if not (params.get("messageId") or params.get("message_uuid")):
-        return _bad("messageId missing")
-    await _store(request, "vonage", kind, body, content_type)
-    return Response(status_code=204)
-
-
-async def healthz(request: Request) -> Response:
-    committer: GroupCommitter = request.app.state.committer
-    return JSONResponse({"status": "ok", "journal": str(committer.journal.root), "commits": committer.commits,
-                         "records": committer.records})
-
-
-def create_app(*, landing: Any = None, settings: Settings | None = None) -> Starlette:
-    """The webhook app: POST /infobip/{dlr,inbound}, POST /twilio/{status,inbound},
+class WebhookApp:
+    """The ASGI app: POST /infobip/{dlr,inbound}, POST /twilio/{status,inbound},
     GET|POST /vonage/{dlr,inbound}, GET /healthz."""
+
+    def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
+        self.journal, self.settings, self.max_batch = journal, settings, max_batch
+        self.committer: GroupCommitter | None = None
+        self.routes = {
+            "/infobip/dlr": (("POST",), self.infobip, "dlr"),
+            "/infobip/inbound": (("POST",), self.infobip, "inbound"),
+            "/twilio/status": (("POST",), self.twilio, "dlr"),
+            "/twilio/inbound": (("POST",), self.twilio, "inbound"),
+            "/vonage/dlr": (("GET", "POST"), self.vonage, "dlr"),
+            "/vonage/inbound": (("GET", "POST"), self.vonage, "inbound"),
+            "/healthz": (("GET",), self.healthz, None),
+        }
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        route = self.routes.get(scope["path"])
+        if route is None:
+            reply = Reply(404, b"not found\n")
+        elif scope["method"] not in route[0]:
+            reply = Reply(405, b"method not allowed\n")
+        else:
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            query = scope.get("query_string", b"").decode("latin-1")
+            host = headers.get("host") or "%s:%s" % tuple(scope.get("server") or ("localhost", 80))
+            url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
+            request = Request(scope["method"], scope["path"], query, headers, b"".join(chunks), url)
+            try:
+                reply = await route[1](request, route[2])
+            except OSError:  # the journal could not be written: nothing acknowledged, the provider retries
+                reply = Reply(503, b"journal unavailable, retry later\n")
+        headers = [(b"content-type", reply.content_type.encode()), *reply.headers]
+        if reply.status != 204:  # a 204 carries no body and no length
+            headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.committer = GroupCommitter(self.journal, max_batch=self.max_batch)
+                await self.committer.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.committer is not None:
+                    await self.committer.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _store(self, provider: str, kind: str, body: bytes, content_type: str) -> None:
+        if self.committer is None:  # served without lifespan support: start the writer lazily
+            self.committer = GroupCommitter(self.journal, max_batch=self.max_batch)
+            await self.committer.start()
+        await self.committer.append(Journal.envelope(provider, kind, body, content_type=content_type))
+
+    async def infobip(self, request: Request, kind: str) -> Reply:
+        if not _basic_auth_ok(request, self.settings):
+            return UNAUTHORISED
+        try:
+            doc = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return _bad("body is not JSON")
+        if not (isinstance(doc, dict) and (isinstance(doc.get("results"), list) or "messageId" in doc)):
+            return _bad('expected {"results": [...]}')
+        await self._store("infobip", kind, request.body, "application/json")
+        return Reply(200)
+
+    async def twilio(self, request: Request, kind: str) -> Reply:
+        is_json = request.headers.get("content-type", "").startswith("application/json")
+        try:
+            params = [] if is_json else _form(request.body)
+        except ValueError as exc:
+            return _bad(str(exc))
+        token = self.settings.twilio_auth_token
+        if token and not twilio_valid(_public_url(request, self.settings), params, request.body,
+                                      request.headers.get("x-twilio-signature"), token):
+            return Reply(403, b"invalid X-Twilio-Signature\n")
+        if not is_json and not any(k in ("MessageSid", "SmsSid") for k, _ in params):
+            return _bad("MessageSid missing")
+        await self._store("twilio", kind, request.body, "application/json" if is_json else FORM)
+        if kind == "inbound":
+            return Reply(200, TWIML_EMPTY.encode(), "text/xml")
+        return Reply(204)
+
+    async def vonage(self, request: Request, kind: str) -> Reply:
+        if not _basic_auth_ok(request, self.settings):
+            return UNAUTHORISED
+        if request.method == "GET":
+            body, content_type = request.query.encode("utf-8"), FORM
+        else:
+            body = request.body
+            content_type = "application/json" if request.headers.get("content-type", "").startswith("application/json") else FORM
+        try:
+            if content_type == FORM:
+                params = dict(_form(body))
+            else:
+                params = json.loads(body)
+                if not isinstance(params, dict):
+                    raise ValueError("expected a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _bad(f"cannot parse the callback: {exc}")
+        secret = self.settings.vonage_signature_secret
+        if secret:
+            expected = vonage_signature({k: str(v) for k, v in params.items()}, secret,
+                                        self.settings.vonage_signature_method)
+            if not hmac.compare_digest(expected.lower(), str(params.get("sig", "")).lower()):
+                return Reply(403, b"invalid signature\n")
+        if not (params.get("messageId") or params.get("message_uuid")):
+            return _bad("messageId missing")
+        await self._store("vonage", kind, body, content_type)
+        return Reply(204)
+
+    async def healthz(self, request: Request, kind: None) -> Reply:
+        committer = self.committer
+        doc = {"status": "ok", "journal": str(self.journal.root), "commits": committer.commits if committer else 0,
+               "records": committer.records if committer else 0}
+        return Reply(200, json.dumps(doc).encode(), "application/json")
+
+
+def create_app(*, landing: Any = None, settings: Settings | None = None, max_batch: int | None = None) -> WebhookApp:
+    """The webhook app, writing to the journal under `landing` (default: SMSLAB_LANDING or data/landing)."""
     journal = Journal(landing)
     journal.root.mkdir(parents=True, exist_ok=True)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
-        app.state.committer = GroupCommitter(journal)
-        await app.state.committer.start()
-        try:
-            yield
-        finally:
-            await app.state.committer.stop()
-
-    def endpoint(handler, kind: str):
-        async def call(request: Request) -> Response:
-            return await handler(request, kind)
-        return call
-
-    app = Starlette(routes=[
-        Route("/infobip/dlr", endpoint(infobip, "dlr"), methods=["POST"]),
-        Route("/infobip/inbound", endpoint(infobip, "inbound"), methods=["POST"]),
-        Route("/twilio/status", endpoint(twilio, "dlr"), methods=["POST"]),
-        Route("/twilio/inbound", endpoint(twilio, "inbound"), methods=["POST"]),
-        Route("/vonage/dlr", endpoint(vonage, "dlr"), methods=["GET", "POST"]),
-        Route("/vonage/inbound", endpoint(vonage, "inbound"), methods=["GET", "POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ], lifespan=lifespan)
-    app.state.settings = settings or Settings.from_env()
-
-    return app
+    return WebhookApp(journal, settings or Settings.from_env(), max_batch)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8700, landing: Any = None) -> None:
+def serve(*, host: str = "127.0.0.1", port: int = 8700, landing: Any = None, max_batch: int | None = None) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
@@ -321,4 +369,4 @@ def serve(*, host: str = "127.0.0.1", port: int = 8700, landing: Any = None) -> 
         options["http"] = "httptools"
     except ImportError:
         pass
-    uvicorn.run(create_app(landing=landing), **options)
+    uvicorn.run(create_app(landing=landing, max_batch=max_batch), **options)
