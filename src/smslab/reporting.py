@@ -10,13 +10,16 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import math
+import os
 import re
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from smslab import config
 from smslab.errors import InputError, SmslabError
@@ -24,6 +27,7 @@ from smslab.errors import InputError, SmslabError
 _E164 = re.compile(r"(?<![\w.+])\+\d{8,15}(?![\d])")
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE)
 _plotly_loaded = False
+_REPORT_ENV = "SMSLAB_REPORT_RUN"  # set while `run_report` executes a notebook: no widgets, static output
 
 
 # ---- inside notebooks -------------------------------------------------------------------------
@@ -54,6 +58,94 @@ def header(title: str, parameters: dict[str, Any], con: Any = None) -> None:
                  f" by smslab.</p><table>{rows}{fresh}</table>"))
 
 
+def interactive() -> bool:
+    """True in a live Jupyter session; False under `smslab report run` (papermill), where widgets
+    would export as dead boxes, and outside IPython.
+
+    Example:
+        >>> interactive()          # a plain Python process
+        False
+    """
+    if os.environ.get(_REPORT_ENV) == "1":
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def explore(render: Callable[[Any], None], label: str, choices: Sequence[Any], *, static: str = "all") -> None:
+    """An ipywidgets dropdown over `choices` that re-runs `render(choice)` in Jupyter; under
+    papermill (static output) `render` runs for every choice (`static="all"`) or the first.
+
+    Example (in a notebook)::
+
+        reporting.explore(lambda d: reporting.show(px.bar(analytics.delivery_by(con, cid, d), x=d, y="delivery_rate")),
+                          "Group by", ["region", "operator", "sender_type"])
+    """
+    choices = list(choices)
+    if not choices:
+        return
+    if interactive():
+        import ipywidgets
+        from IPython.display import display
+
+        out = ipywidgets.Output()
+        dropdown = ipywidgets.Dropdown(options=choices, value=choices[0], description=label)
+
+        def redraw(*_: Any) -> None:
+            with out:
+                out.clear_output(wait=True)
+                render(dropdown.value)
+
+        dropdown.observe(redraw, names="value")
+        display(ipywidgets.VBox([dropdown, out]))
+        redraw()
+        return
+    for choice in (choices if static == "all" else choices[:1]):
+        render(choice)
+
+
+def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (), decimals: Iterable[str] = (),
+          max_rows: int = 50) -> None:
+    """Display a DataFrame for people: percentages, money with 2 decimals (4 below 1), no index,
+    phone-number columns masked, at most `max_rows` rows (the rest counted)."""
+    from IPython.display import HTML, display
+
+    from smslab.analytics import mask_frame
+
+    shown = mask_frame(frame.head(max_rows), [c for c in frame.columns if c in ("msisdn", "phone", "to", "from")])
+
+    def fmt(fn: Callable[[float], str]) -> Callable[[Any], str]:
+        return lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else fn(v)
+
+    for col in percent:
+        if col in shown:
+            shown[col] = shown[col].map(fmt(lambda v: f"{v:.1%}"))
+    for col in money:
+        if col in shown:
+            shown[col] = shown[col].map(fmt(lambda v: f"{v:,.2f}" if abs(v) >= 1 else f"{v:.4f}"))
+    for col in decimals:
+        if col in shown:
+            shown[col] = shown[col].map(fmt(lambda v: f"{v:,.1f}"))
+    more = f"<p><em>… and {len(frame) - max_rows:,} more rows</em></p>" if len(frame) > max_rows else ""
+    display(HTML(shown.to_html(index=False, na_rep="—", escape=True, border=0, classes="smslab-table") + more))
+
+
+def kpis(values: dict[str, Any]) -> None:
+    """Headline numbers as tiles: {'Delivered': '9,120 (91.2%)', …}."""
+    from IPython.display import HTML, display
+
+    tiles = "".join(
+        "<div style='display:inline-block;min-width:9em;margin:0 .8em .8em 0;padding:.6em .9em;"
+        "border:1px solid #ddd;border-radius:6px'><div style='font-size:.8em;color:#555'>"
+        f"{html.escape(str(k))}</div><div style='font-size:1.4em;font-weight:600'>{html.escape(str(v))}</div></div>"
+        for k, v in values.items())
+    display(HTML(f"<div>{tiles}</div>"))
+
+
 def latest_campaign(con: Any) -> str:
     """The id of the most recently created campaign (InputError if there is none)."""
     rows = con.execute("SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
@@ -64,16 +156,36 @@ def latest_campaign(con: Any) -> str:
 
 # ---- running and exporting --------------------------------------------------------------------
 
-def list_reports() -> list[dict[str, Any]]:
-    """Every notebook under notebooks/ with its parameters (name, type, default, help)."""
+def _description(path: Path) -> str:
+    """The first sentence of a notebook's first markdown cell."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.strip():
+            text = re.sub(r"\s+", " ", re.sub(r"[#*`]", "", cell.source)).strip()
+            return text.split(". ")[0].rstrip(".") + "."
+    return ""
+
+
+def list_reports(output_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every notebook under notebooks/: name, description, parameters (type, default, help) and
+    its latest run (None if never run into `output_dir`).
+
+    Example:
+        >>> sorted(r["name"] for r in list_reports())[:2]
+        ['campaign_setup', 'cost_estimate']
+    """
     import papermill
 
+    latest = _latest_runs(config.reports_dir(output_dir))
     out = []
     for path in sorted(config.notebooks_dir().glob("*.ipynb")):
         params = papermill.inspect_notebook(str(path))
-        out.append({"name": path.stem, "notebook": str(path),
+        out.append({"name": path.stem, "notebook": str(path), "description": _description(path),
                     "parameters": {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
-                                   for k, v in params.items()}})
+                                   for k, v in params.items()},
+                    "latest": latest.get(path.stem)})
     return out
 
 
@@ -103,14 +215,31 @@ def _kernel_name() -> str:
     return "smslab" if "smslab" in find_kernel_specs() else "python3"
 
 
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _static(nb: Any) -> Any:
+    """Drop live-widget views and state (they need a widget manager from a CDN), keeping the
+    other representations of each output."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and _WIDGET_MIME in data:
+                data.pop(_WIDGET_MIME)
+                if set(data) <= {"text/plain"}:
+                    data["text/plain"] = ""
+    return nb
+
+
 def export_html(notebook: str | Path, html_path: str | Path, *, title: str | None = None) -> Path:
-    """Executed notebook → HTML without code, without network scripts, with numbers masked."""
+    """Executed notebook → HTML without code, without network scripts or widgets, numbers masked."""
     import nbformat
     from nbconvert import HTMLExporter
 
     from smslab.analytics import mask_msisdn
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    nb = _static(nbformat.read(str(notebook), as_version=4))
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     exporter.mathjax_url = ""
@@ -123,29 +252,87 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str | Non
     return html_path
 
 
+def _history(output_dir: Path) -> Path:
+    return output_dir / "runs" / "history.jsonl"
+
+
+def _latest_runs(output_dir: Path) -> dict[str, dict[str, Any]]:
+    """The latest successful run of each report, from reports/runs/history.jsonl."""
+    latest: dict[str, dict[str, Any]] = {}
+    path = _history(output_dir)
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and entry.get("name"):
+                latest[entry["name"]] = entry
+    return latest
+
+
 def _write_index(output_dir: Path) -> Path:
-    """reports/index.html: a link to the latest HTML of each report."""
+    """reports/index.html: a link to the latest HTML of each report, when it ran and with what."""
+    latest = _latest_runs(output_dir)
     entries = []
     for page in sorted(output_dir.glob("*.html")):
         if page.name == "index.html":
             continue
-        stamp = datetime.fromtimestamp(page.stat().st_mtime).astimezone()
-        entries.append(f"<li><a href='{html.escape(page.name)}'>{html.escape(page.stem)}</a> — {stamp:%Y-%m-%d %H:%M %Z}</li>")
+        run = latest.get(page.stem, {})
+        when = run.get("finished_at") or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}"
+        params = ", ".join(f"{k} = {v}" for k, v in (run.get("parameters") or {}).items())
+        entries.append(f"<tr><td><a href='{html.escape(page.name)}'>{html.escape(page.stem.replace('_', ' '))}</a></td>"
+                       f"<td>{html.escape(str(when))}</td><td>{html.escape(params) or '—'}</td></tr>")
     index = output_dir / "index.html"
     index.write_text("<!doctype html><meta charset='utf-8'><title>smslab reports</title>"
-                     f"<h1>smslab reports</h1><ul>{''.join(entries)}</ul>", encoding="utf-8")
+                     "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;text-align:left}</style>"
+                     "<h1>smslab reports</h1><p>The latest run of each report. Phone numbers are masked.</p>"
+                     f"<table><tr><th>report</th><th>run at</th><th>parameters</th></tr>{''.join(entries)}</table>",
+                     encoding="utf-8")
     return index
+
+
+@contextlib.contextmanager
+def _report_mode() -> Iterator[None]:
+    """Tell the kernel (which inherits the environment) to render static output."""
+    before = os.environ.get(_REPORT_ENV)
+    os.environ[_REPORT_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_REPORT_ENV, None)
+        else:
+            os.environ[_REPORT_ENV] = before
+
+
+def _failed_cell(exc: Any, executed: Path) -> str:
+    """'cell 7 (`stages = analytics.funnel(…)`)' from a papermill error."""
+    first = next((ln.strip() for ln in (exc.source or "").splitlines() if ln.strip() and not ln.startswith("#")), "")
+    if len(first) > 80:
+        first = first[:77] + "…"
+    number = exc.exec_count if exc.exec_count is not None else exc.cell_index
+    return f"cell {number} (`{first}`)"
 
 
 def run_report(name: str, *, parameters: dict[str, Any] | None = None,
                output_dir: str | Path | None = None) -> dict[str, Any]:
-    """Execute notebooks/NAME.ipynb with papermill into reports/runs/ and export reports/NAME.html."""
+    """Execute notebooks/NAME.ipynb with papermill into reports/runs/ and export reports/NAME.html.
+
+    A failing cell raises `SmslabError` naming the cell, its first line and the error; the
+    executed notebook stays in reports/runs/ for a closer look.
+
+    Example::
+
+        run_report("delivery_funnel", parameters={"campaign_id": "demo-400-7"})
+        {'html': 'reports/delivery_funnel.html', 'notebook': 'reports/runs/delivery_funnel-….ipynb', 'seconds': 6.1, …}
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     source = config.notebooks_dir() / f"{name}.ipynb"
     if not source.is_file():
-        known = ", ".join(r["name"] for r in list_reports()) or "none"
+        known = ", ".join(r["name"] for r in list_reports(output_dir)) or "none"
         raise InputError(f"no report named {name!r} (known: {known})")
     declared = papermill.inspect_notebook(str(source))
     parameters = dict(parameters or {})
@@ -157,16 +344,21 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
     out_dir = config.reports_dir(output_dir)
     runs = out_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
     executed = runs / f"{name}-{stamp}.ipynb"
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),
-                                   progress_bar=False, cwd=str(config.project_dir()))
+        with _report_mode():
+            papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),
+                                       progress_bar=False, cwd=str(config.project_dir()))
     except PapermillExecutionError as exc:
-        raise SmslabError(f"{source.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue} "
+        raise SmslabError(f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
                           f"(executed notebook: {executed})") from None
     html_path = export_html(executed, out_dir / f"{name}.html", title=name.replace("_", " "))
+    result = {"html": str(html_path), "notebook": str(executed), "seconds": round(time.perf_counter() - started, 2),
+              "parameters": json.loads(json.dumps(parameters, default=str))}
+    with _history(out_dir).open("a", encoding="utf-8") as log:
+        log.write(json.dumps({"name": name, **result,
+                              "finished_at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"}) + "\n")
     _write_index(out_dir)
-    return {"html": str(html_path), "notebook": str(executed), "seconds": round(time.perf_counter() - started, 2),
-            "parameters": json.loads(json.dumps(parameters, default=str))}
+    return result
