@@ -159,13 +159,13 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
             from smslab import audience as audience_mod
 
             audience = audience_mod.load(spec.audience_path, default_region=spec.default_region, con=con)
-        if isinstance(audience, pd.DataFrame):
+        if isinstance(audience, pd.DataFrame):  # a bare frame: make sure there is one row per number
             frame = audience
-        else:
+            if len(frame) and frame["msisdn"].duplicated().any():
+                frame = frame.drop_duplicates("msisdn").reset_index(drop=True)
+        else:  # smslab.audience.load() already collapsed duplicates
             frame = audience.frame
             quarantined = len(getattr(audience, "quarantined", []) or [])
-        if len(frame) and frame["msisdn"].duplicated().any():  # one decision per number
-            frame = frame.drop_duplicates("msisdn").reset_index(drop=True)
         regions = sorted({str(r) for r in frame["region"].dropna().unique()}) if len(frame) else []
         issues = campaign_issues(spec, regions, ruleset=rs, at=evaluated_at, now=now)
         decisions, details = evaluate(spec, frame, rs, evaluated_at, issues, con=con)
