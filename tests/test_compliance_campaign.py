@@ -225,3 +225,24 @@ def test_broken_override_named_by_the_spec_is_one_clear_error(tmp_path):
     proc = run_cli("check", str(spec), "--db", str(tmp_path / "x.duckdb"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "senders.short_code.lead_time_weeks" in proc.stderr
+
+
+def test_holiday_with_unknown_holiday_rule_is_noted_not_excluded(tmp_path):
+    # Kenya's dataset does not say whether holidays count; 12 December is Jamhuri Day
+    spec = make_campaign(tmp_path, [{"msisdn": "+254712345678"}], two_way=False,
+                         senders={"KE": {"type": "alphanumeric", "id": "ACME", "opt_out_short_code": "21456"}},
+                         text="ACME: 30% off today. Opt out: STOP to 21456")
+    result = check(spec, at="2026-12-12T10:00:00+03:00")
+    assert decision(result, "+254712345678")["decision"] == "allowed"
+    note = next(f for f in result.findings if f["rule"] == "holiday_rule_unknown")
+    assert note["severity"] == "info" and "2026-12-12" in note["message"]
+
+
+def test_every_blocking_finding_counts_the_recipients_it_affects(tmp_path):
+    # a long code cannot carry A2P in France, and the text lacks the STOP wording: two blocks, same people
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}, {"msisdn": "+33698765432"}],
+                         senders={"FR": {"type": "long_code", "id": "33700000000"}}, text="Soldes !")
+    result = check(spec, at=TUESDAY_NOON_PARIS)
+    counts = {f["rule"]: f["recipients"] for f in result.findings if f["severity"] == "block"}
+    assert counts == {"sender_type_not_allowed": 2, "opt_out_wording_missing": 2}
+    assert set(result.decisions["decision"]) == {"blocked"}

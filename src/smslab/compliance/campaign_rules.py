@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
+from smslab.compliance import windows
 from smslab.compliance.content import detect
 from smslab.rules import RuleSet, load, sender_allowed
 from smslab.rules.schema import CATEGORIES, Country
@@ -143,8 +145,27 @@ def _text_issues(spec, cc: str, country: Country) -> list[Issue]:
     return out
 
 
-def _country_notes(spec, cc: str, country: Country) -> list[Issue]:
+def _holiday_unknown(cc: str, country: Country, at: datetime) -> Issue | None:
+    """An info note when the moment falls on a public holiday and the dataset cannot say whether it counts."""
+    if country.quiet_hours.allowed is None or country.quiet_hours.holidays is not None:
+        return None
+    aware = at.replace(tzinfo=timezone.utc)
+    for zone in country.time_zones:
+        day = aware.astimezone(ZoneInfo(zone)).date()
+        name = windows.holiday_name(cc, day)
+        if name:
+            return Issue("holiday_rule_unknown", "info", cc,
+                         f"{cc}: {day} is a public holiday ({name}); the dataset does not know whether marketing "
+                         f"is allowed on holidays, so it is not excluded", country.group_source_url("quiet_hours"))
+    return None
+
+
+def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]:
     out: list[Issue] = []
+    if spec.purpose in country.quiet_hours.applies_to:
+        note = _holiday_unknown(cc, country, at)
+        if note is not None:
+            out.append(note)
     if spec.purpose in country.quiet_hours.applies_to and country.quiet_hours.allowed is None:
         out.append(Issue("quiet_hours_unknown", "warn", cc,
                          f"{cc}: no verified quiet-hour rule; none applied (check local practice or add one "
@@ -174,5 +195,5 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
             continue
         out.extend(_sender_issues(spec, cc, country, rs, at, now))
         out.extend(_text_issues(spec, cc, country))
-        out.extend(_country_notes(spec, cc, country))
+        out.extend(_country_notes(spec, cc, country, at))
     return out

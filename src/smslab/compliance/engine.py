@@ -81,7 +81,7 @@ def _exposure(decisions: pd.DataFrame, rs: RuleSet) -> list[dict[str, Any]]:
     out = []
     if stopped.empty:
         return out
-    counts = stopped.groupby(["region", "reason"]).size()
+    counts = stopped.groupby(["region", "reason"], observed=True).size()
     for cc in sorted(set(counts.index.get_level_values(0))):
         country = rs.get(cc)
         per = country.penalties.per_message if country is not None else None
@@ -103,15 +103,10 @@ def _money(value: float, currency: str) -> str:
 def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, dict], rs: RuleSet,
               exposure: list[dict], quarantined: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    by_reason = decisions.groupby(["reason", "region"]).size() if len(decisions) else pd.Series(dtype=int)
-    in_country = decisions.groupby("region").size() if len(decisions) else pd.Series(dtype=int)
-    for issue in issues:
-        if issue.blocks:
-            affected = int(by_reason.get((issue.rule, issue.country), 0))
-        else:
-            affected = int(in_country.get(issue.country, 0))
+    by_reason = decisions.groupby(["reason", "region"], observed=True).size() if len(decisions) else pd.Series(dtype=int)
+    for issue, affected in zip(issues, details["issue_recipients"]):
         out.append({"rule": issue.rule, "severity": issue.severity, "country": issue.country,
-                    "recipients": affected, "message": issue.message, "source": issue.source})
+                    "recipients": int(affected), "message": issue.message, "source": issue.source})
     for (reason, cc), n in by_reason.items():
         if reason in CAMPAIGN_REASONS or reason not in RECIPIENT_REASONS:
             continue

@@ -131,10 +131,12 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
     assign(~np.array([c is not None for c in countries], dtype=bool)[rcodes], "no_rules")
     assign(~np.array([s is not None for s in senders], dtype=bool)[rcodes], "no_sender")
 
-    # campaign-level blocks, for the whole country or for some variants only
+    # campaign-level issues, for the whole country or for some variants only; blocks stop them
     variants_of: dict[int, np.ndarray] = {}
+    affected: list[int] = []
     for issue in issues:
-        if not issue.blocks or issue.country not in uniques:
+        if issue.country not in uniques:
+            affected.append(0)
             continue
         key = uniques.index(issue.country)
         in_country = rcodes == key
@@ -144,7 +146,9 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
                 variants_of[key] = np.full(n, "", dtype=object)
                 variants_of[key][rows] = [spec.variant_for(m) for m in frame["msisdn"].iloc[rows]]
             in_country = in_country & np.isin(variants_of[key], list(issue.variants))
-        assign(in_country, issue.rule)
+        affected.append(int(in_country.sum()))
+        if issue.blocks:
+            assign(in_country, issue.rule)
 
     # the consent ledger, then consent
     scopes = {u: {"*"} | {x for x in (s.id, s.brand, s.opt_out_short_code) if x}
@@ -158,7 +162,7 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
         assign(needs[rcodes] & ~has_consent, "no_consent")
 
     # quiet hours, once per (country, zones) group
-    details: dict[str, dict] = {}
+    details: dict[str, Any] = {"issue_recipients": affected}
     applies = np.array([c is not None and spec.purpose in c.quiet_hours.applies_to and c.quiet_hours.allowed is not None
                         for c in countries], dtype=bool)
     pending = (reason < 0) & applies[rcodes] if n else np.zeros(0, dtype=bool)
