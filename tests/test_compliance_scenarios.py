@@ -283,3 +283,14 @@ def test_a_recipient_removed_from_the_audience_loses_its_old_decision(tmp_path, 
     con = store.connect(db)
     assert con.execute("SELECT msisdn FROM recipient_checks").fetchall() == [(FR_NUMBER,)]
     con.close()
+
+
+def test_kenya_opt_out_on_the_short_code_blocks_the_alphanumeric_sender(tmp_path, db):
+    spec = make_campaign(tmp_path, [{"msisdn": KE_NUMBER}], two_way=False,
+                         senders={"KE": {"type": "alphanumeric", "id": "ACME", "opt_out_short_code": "21456"}},
+                         text="ACME: 30% off today. Opt out: STOP to 21456")
+    con = store.connect(db)
+    con.execute("INSERT INTO consent VALUES ('k1', ?, '21456', 'opt_out', 'inbound', 'STOP', ?)",
+                [KE_NUMBER, datetime(2026, 11, 1)])
+    assert decision(check(spec, at="2026-11-24T10:00:00+03:00", con=con), KE_NUMBER)["reason"] == "opted_out"
+    con.close()

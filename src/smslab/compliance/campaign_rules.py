@@ -176,8 +176,8 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
                          country.group_source_url("consent")))
     if spec.purpose == "marketing" and country.consent.dnd_registry:
         out.append(Issue("dnd_registry", "warn", cc,
-                         f"{cc}: scrub the audience against the {country.consent.dnd_registry} registry; "
-                         f"smslab does not hold it", country.group_source_url("consent")))
+                         f"{cc}: scrub the audience against the do-not-disturb register "
+                         f"({country.consent.dnd_registry}); smslab does not hold it", country.group_source_url("consent")))
     return out
 
 
