@@ -246,3 +246,11 @@ def test_every_blocking_finding_counts_the_recipients_it_affects(tmp_path):
     counts = {f["rule"]: f["recipients"] for f in result.findings if f["severity"] == "block"}
     assert counts == {"sender_type_not_allowed": 2, "opt_out_wording_missing": 2}
     assert set(result.decisions["decision"]) == {"blocked"}
+
+
+def test_unusable_database_is_a_clear_error(tmp_path):
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}])
+    not_a_db = tmp_path / "notes.duckdb"
+    not_a_db.write_text("this is not a database")
+    with pytest.raises(InputError, match="cannot open the database"):
+        check(spec, at=TUESDAY_NOON_PARIS, db=not_a_db)

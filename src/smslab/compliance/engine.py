@@ -145,9 +145,14 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
     evaluated_at = resolve_at(at, spec, now)
     own = None
     if con is None and db is not None:
+        import duckdb
+
         from smslab import store
 
-        con = own = store.connect(db)
+        try:
+            con = own = store.connect(db)
+        except duckdb.Error as exc:
+            raise InputError(f"{db}: cannot open the database ({str(exc).splitlines()[0]})") from None
     try:
         quarantined = 0
         if audience is None:
