@@ -186,7 +186,7 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
     """Campaign-level issues for each destination country (those without rules or sender are skipped:
     the recipient pass blocks them)."""
     rs = ruleset if ruleset is not None else load()
-    now = now or datetime.utcnow()
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     at = at or now
     out: list[Issue] = []
     for cc in countries:
