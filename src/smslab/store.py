@@ -70,6 +70,20 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS messages_provider_id ON messages(provider, provider_message_id)",
         "CREATE INDEX IF NOT EXISTS dlr_provider_id ON dlr_events(provider, provider_message_id)",
     ],
+    # 2 — receiving: multipart messages and replies flagged for review
+    [
+        # the id of the whole message a report is about, when the report is about one part of it
+        # (Vonage per-part receipts carry the message's client-ref); else the provider_message_id
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS message_ref VARCHAR",
+        "UPDATE dlr_events SET message_ref = provider_message_id WHERE message_ref IS NULL",
+        # why a reply needs a human look, e.g. 'possible_opt_out' (FCC "reasonable means" free text)
+        "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS review VARCHAR",
+        # parts of long inbound messages (Vonage concat) waiting for the rest before they are joined
+        """CREATE TABLE IF NOT EXISTS inbound_parts(
+            provider VARCHAR, provider_message_id VARCHAR, msisdn VARCHAR, recipient VARCHAR,
+            concat_ref VARCHAR, concat_part INTEGER, concat_total INTEGER, text VARCHAR,
+            received_at TIMESTAMP, raw JSON, PRIMARY KEY (provider, provider_message_id))""",
+    ],
 ]
 
 
@@ -129,7 +143,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 TABLES = [
     "campaigns", "audience", "messages", "dlr_events", "inbound", "consent",
-    "quarantine", "findings", "conversions", "recipient_checks", "journal_offsets",
+    "quarantine", "findings", "conversions", "recipient_checks", "journal_offsets", "inbound_parts",
 ]
 
 

@@ -1,8 +1,10 @@
 """Infobip webhook bodies → normalised delivery events and inbound messages.
 
 Reads the legacy report shape (`from`, `smsCount`, offsets like +0000) and the v3 shape
-(`sender`, `messageCount`, offsets like +00:00). A body is `{"results": [...]}`; a single
-report object without the wrapper is accepted too.
+(`sender`, `messageCount`, offsets like +00:00); neither the sender nor the part count is
+needed (one Infobip report covers every part of a long message). A body is
+`{"results": [...]}`; a single report object without the wrapper is accepted too.
+`received_at` is accepted for a uniform parser signature; Infobip reports carry their own time.
 
 Example:
     >>> events, replies, problems = parse_dlr({"results": [{"messageId": "m1",
@@ -45,7 +47,29 @@ def _results(body: Any) -> list[Any]:
     raise ValueError("expected an Infobip body {\"results\": [...]} or a single report")
 
 
-def parse_dlr(body: Any) -> tuple[list[dict], list[dict], list[str]]:
+def decode(body: str | bytes | Any, content_type: str | None = None) -> Any:
+    """The JSON document of a webhook body; ValueError when it is not JSON."""
+    if isinstance(body, (bytes, str)):
+        return json.loads(body)
+    return body
+
+
+def validate_dlr(body: str | bytes, content_type: str | None = None) -> None:
+    """Raise ValueError unless the body is JSON shaped like a report body (the webhook's 400).
+
+    >>> validate_dlr(b'{"results": []}')
+    >>> validate_dlr(b'["a list"]')
+    Traceback (most recent call last):
+    ...
+    ValueError: expected an Infobip body {"results": [...]} or a single report
+    """
+    _results(decode(body, content_type))
+
+
+validate_inbound = validate_dlr
+
+
+def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[dict], list[str]]:
     """Delivery events from a report body; problems name the item index and what is wrong."""
     events, problems = [], []
     for index, item in enumerate(_results(body)):
@@ -76,11 +100,12 @@ def parse_dlr(body: Any) -> tuple[list[dict], list[dict], list[str]]:
             "permanent": bool(error.get("permanent", False)),
             "event_at": event_at,
             "raw": json.dumps(item, ensure_ascii=False, sort_keys=True),
+            "message_ref": str(item["messageId"]),
         })
     return events, [], problems
 
 
-def parse_inbound(body: Any) -> tuple[list[dict], list[dict], list[str]]:
+def parse_inbound(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[dict], list[str]]:
     """Inbound messages (MO) from an inbound body; msisdns get their '+'."""
     replies, problems = [], []
     for index, item in enumerate(_results(body)):

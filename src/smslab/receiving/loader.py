@@ -3,12 +3,15 @@
 Two entry points:
 - `load()` reads the landing-zone journal from where it stopped last time (byte offset per
   file, committed in the same transaction as the rows), so it is safe while `serve` writes.
-- `ingest(paths)` reads report files (Infobip bodies or JSON lines, journal files, or the
-  generic CSV `provider_message_id,status,event_at[,error_code]`).
+- `ingest(paths, fmt=)` reads report files: Infobip bodies or JSON lines, Twilio and Vonage
+  callback parameters as JSON lines or their CSV exports, SMPP receipts (text or JSON lines),
+  journal files, or the generic CSV `provider_message_id,status,event_at[,error_code]`.
 
 Every record either lands (`dlr_events`, `inbound`, `consent`) or goes to `quarantine`
 with its file, line and reason. Duplicates are recognised by deterministic keys, and the
 current status of each message is recomputed so that a final status never regresses.
+Infobip delivery reports take a DuckDB-native path (`receiving.fast`); everything else, and
+any Infobip line that path is not sure of, goes through the Python parsers.
 
 Example:
     >>> from smslab.receiving.loader import load
@@ -23,26 +26,61 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from smslab import config, store
-from smslab.errors import InputError, NotAvailableError
-from smslab.receiving import infobip
+from smslab.errors import InputError
+from smslab.receiving import fast, generic, infobip, smpp, twilio, vonage
 from smslab.receiving.journal import journal_files
-from smslab.receiving.keywords import classify
-from smslab.receiving.statuses import FINAL, NORMALISED
+from smslab.receiving.keywords import classify, review
+from smslab.receiving.records import Result
+from smslab.receiving.statuses import FINAL
 
 BATCH_LINES = 50_000
-Parser = Callable[[Any], tuple[list[dict], list[dict], list[str]]]
+FORMATS = ("auto", "infobip", "twilio", "vonage", "smpp", "csv", "journal")
+# (provider, kind) of a journal envelope → parser of its verbatim body:
+#   parse(body: str, content_type: str | None, received_at: datetime | None) -> (events, replies, problems)
+Parser = Callable[[str, "str | None", "datetime | None"], Result]
+
+
+def _body_parser(module: Any, parse: Callable[..., Result]) -> Parser:
+    def run(body: str, content_type: str | None, received_at: datetime | None) -> Result:
+        return parse(module.decode(body, content_type), received_at=received_at)
+    run.__doc__ = f"{module.__name__}.{parse.__name__} of a decoded webhook body"
+    return run
+
+
 PARSERS: dict[tuple[str, str], Parser] = {
-    ("infobip", "dlr"): infobip.parse_dlr,
-    ("infobip", "inbound"): infobip.parse_inbound,
+    ("infobip", "dlr"): _body_parser(infobip, infobip.parse_dlr),
+    ("infobip", "inbound"): _body_parser(infobip, infobip.parse_inbound),
+    ("twilio", "dlr"): _body_parser(twilio, twilio.parse_dlr),
+    ("twilio", "inbound"): _body_parser(twilio, twilio.parse_inbound),
+    ("vonage", "dlr"): _body_parser(vonage, vonage.parse_dlr),
+    ("vonage", "inbound"): _body_parser(vonage, vonage.parse_inbound),
 }
+EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
+                 "event_at", "received_at", "source", "raw", "message_ref"]
+INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
+                   "campaign_id", "received_at", "raw", "review"]
+
+
+@dataclass
+class FastChunk:
+    """Lines for the SQL path (`receiving.fast`) and how to parse the ones it leaves."""
+
+    table: pa.Table
+    mode: str                     # journal | infobip
+    source: str
+    received_at: datetime | None
+    fallback: Callable[[int, str, "Batch"], None]
 
 
 @dataclass
@@ -52,9 +90,25 @@ class Batch:
     events: list[dict] = field(default_factory=list)
     replies: list[dict] = field(default_factory=list)
     bad: list[dict] = field(default_factory=list)
+    fast: FastChunk | None = None
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.replies) + len(self.bad)
+        return len(self.events) + len(self.replies) + len(self.bad) + (self.fast.table.num_rows if self.fast else 0)
+
+    def add(self, result: Result, *, source: str, location: str, raw: str,
+            received_at: datetime | None = None) -> None:
+        """Add a parser's result; each problem becomes a quarantined record at `location`."""
+        events, replies, problems = result
+        for row in events + replies:
+            row.setdefault("received_at", received_at)
+            if row["received_at"] is None:
+                row["received_at"] = received_at or store.utcnow()
+            row["source"] = source
+        self.events.extend(events)
+        self.replies.extend(replies)
+        for problem in problems:
+            where = problem.split(":")[0]
+            self.bad.append({"source": source, "location": f"{location} {where}", "raw": raw, "reason": problem})
 
 
 @dataclass
@@ -68,7 +122,9 @@ class Counts:
 
 
 def _event_id(e: dict) -> str:
-    key = f"{e['provider']}|{e['provider_message_id']}|{e['raw_status']}|{e['error_code']}|{e['event_at'].isoformat()}"
+    """The dedupe key: provider, id, raw status, error and event time (or the parser's `event_key`)."""
+    tail = e["event_key"] if "event_key" in e else e["event_at"].isoformat()
+    key = f"{e['provider']}|{e['provider_message_id']}|{e['raw_status']}|{e['error_code']}|{tail}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
 
@@ -78,29 +134,28 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
         env = json.loads(line)
         provider, kind, body = env["provider"], env["kind"], env["body"]
         received_at = datetime.fromisoformat(env["received_at"])
-    except (ValueError, KeyError, TypeError) as exc:
+        if received_at.tzinfo is not None:
+            received_at = received_at.astimezone(timezone.utc).replace(tzinfo=None)
+        content_type = env.get("content_type")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         batch.bad.append({"source": source, "location": location, "raw": line, "reason": f"bad journal line: {exc}"})
         return
-    parser = PARSERS.get((provider, kind))
+    parser = PARSERS.get((provider, kind)) if isinstance(provider, str) and isinstance(kind, str) else None
     if parser is None:
         batch.bad.append({"source": source, "location": location, "raw": line,
-                          "reason": f"no parser for provider {provider!r} kind {kind!r} yet"})
+                          "reason": f"no parser for provider {provider!r} kind {kind!r}"})
         return
     try:
-        payload = json.loads(body) if isinstance(body, str) else body
-        events, replies, problems = parser(payload)
-    except (ValueError, TypeError, AttributeError) as exc:
+        if not isinstance(body, str):
+            body = json.dumps(body)
+        result = parser(body, content_type if isinstance(content_type, str) else None, received_at)
+    except (ValueError, TypeError, AttributeError, KeyError, UnicodeError) as exc:
         batch.bad.append({"source": source, "location": location, "raw": line, "reason": f"unparseable body: {exc}"})
         return
-    for row in events + replies:
-        row["received_at"] = received_at
-        row["source"] = source
-    batch.events.extend(events)
-    batch.replies.extend(replies)
-    for problem in problems:
-        batch.bad.append({"source": source, "location": f"{location} {problem.split(':')[0]}", "raw": line,
-                          "reason": problem})
+    batch.add(result, source=source, location=location, raw=line, received_at=received_at)
 
+
+# --- writing ---------------------------------------------------------------------------------------
 
 def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """(campaign_id, reply_to, scope, keywords): which sender a reply to a number belongs to.
@@ -110,9 +165,15 @@ def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     rows = []
     for campaign_id, spec in con.execute("SELECT campaign_id, spec FROM campaigns").fetchall():
-        data = json.loads(spec) if isinstance(spec, str) else spec
+        try:
+            data = json.loads(spec) if isinstance(spec, str) else (spec or {})
+            senders = (data.get("senders") or {}).values()
+        except (ValueError, AttributeError):
+            continue
         keywords = json.dumps(data.get("keywords") or [])
-        for sender in (data.get("senders") or {}).values():
+        for sender in senders:
+            if not isinstance(sender, dict) or sender.get("id") is None:
+                continue
             rows.append((campaign_id, str(sender["id"]), str(sender["id"]), keywords))
             if sender.get("opt_out_short_code"):
                 rows.append((campaign_id, str(sender["opt_out_short_code"]), str(sender["id"]), keywords))
@@ -121,61 +182,158 @@ def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None:
     """Insert one batch (call inside a transaction)."""
+    staged = False
+    if batch.fast is not None:
+        chunk = batch.fast
+        rest = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at)
+        for line_no, line in rest:
+            chunk.fallback(line_no, line, batch)
+        staged = True
     if batch.events:
         frame = pd.DataFrame(batch.events)
+        if "message_ref" not in frame:
+            frame["message_ref"] = None
+        frame["message_ref"] = frame["message_ref"].fillna(frame["provider_message_id"])
         frame["event_id"] = [_event_id(e) for e in batch.events]
-        frame = frame[["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                       "permanent", "event_at", "received_at", "source", "raw"]]
-        unique = frame.drop_duplicates("event_id")
-        con.register("_events", unique)
-        before = store.scalar(con, "SELECT count(*) FROM dlr_events")
-        con.execute("INSERT INTO dlr_events SELECT * FROM _events WHERE event_id NOT IN (SELECT event_id FROM dlr_events)")
-        added = store.scalar(con, "SELECT count(*) FROM dlr_events") - before
-        counts.loaded += added
-        counts.duplicates += len(frame) - added
-        con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT provider_message_id FROM _events")
-        con.unregister("_events")
-        refresh_statuses(con, "_affected")
+        frame["permanent"] = frame["permanent"].astype("boolean")
+        frame["seq"] = np.arange(len(frame), dtype=np.int64) + (1 << 40)
+        frame["event_at"] = pd.to_datetime(frame["event_at"])
+        frame["received_at"] = pd.to_datetime(frame["received_at"])
+        con.register("_py_events", frame[fast.STAGED_COLUMNS])
+        if staged:
+            con.execute("INSERT INTO _staged SELECT * FROM _py_events")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE _staged AS SELECT * FROM _py_events")
+            staged = True
+        con.unregister("_py_events")
+    if staged:
+        total = store.scalar(con, "SELECT count(*) FROM _staged")
+        if total:
+            before = store.scalar(con, "SELECT count(*) FROM dlr_events")
+            cols = ", ".join(EVENT_COLUMNS)
+            con.execute(f"INSERT OR IGNORE INTO dlr_events ({cols}) SELECT {cols} FROM _staged ORDER BY seq")
+            added = store.scalar(con, "SELECT count(*) FROM dlr_events") - before
+            counts.loaded += added
+            counts.duplicates += total - added
+            con.execute("""CREATE OR REPLACE TEMP TABLE _affected AS
+                           SELECT provider_message_id FROM _staged UNION SELECT message_ref FROM _staged""")
+            refresh_statuses(con, "_affected")
+        con.execute("DROP TABLE IF EXISTS _staged")
     if batch.replies:
         _write_replies(con, batch.replies, counts)
     counts.quarantined += len(batch.bad)
     store.quarantine(con, batch.bad)
 
 
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in columns:
+        if column not in frame:
+            frame[column] = None
+    return frame[columns]
+
+
+def _join_parts(con: duckdb.DuckDBPyConnection, parts: list[dict], counts: Counts) -> list[dict]:
+    """Keep parts of long inbound messages; return the messages whose parts are now all here."""
+    columns = ["provider", "provider_message_id", "msisdn", "recipient", "concat_ref", "concat_part",
+               "concat_total", "text", "received_at", "raw"]
+    frame = _frame(parts, columns)
+    before = store.scalar(con, "SELECT count(*) FROM inbound_parts")
+    con.register("_parts", frame)
+    con.execute(f"INSERT OR IGNORE INTO inbound_parts ({', '.join(columns)}) SELECT * FROM _parts")
+    con.unregister("_parts")
+    added = store.scalar(con, "SELECT count(*) FROM inbound_parts") - before
+    counts.loaded += added
+    counts.duplicates += len(frame) - added
+    rows = con.execute("""
+        WITH groups AS (
+            SELECT provider, msisdn, recipient, concat_ref, max(concat_total) AS total,
+                   count(DISTINCT concat_part) AS have, min(provider_message_id) AS first_id
+            FROM inbound_parts GROUP BY ALL),
+        ready AS (
+            SELECT g.* FROM groups g WHERE have >= total
+              AND NOT EXISTS (SELECT 1 FROM inbound i WHERE i.provider = g.provider
+                              AND i.provider_message_id = 'concat:' || g.concat_ref || ':' || g.first_id))
+        SELECT r.provider, 'concat:' || r.concat_ref || ':' || r.first_id, r.msisdn, r.recipient,
+               string_agg(p.text, '' ORDER BY p.concat_part), max(p.received_at),
+               to_json(list(p.raw::JSON ORDER BY p.concat_part))::VARCHAR
+        FROM ready r JOIN (SELECT DISTINCT ON (provider, msisdn, recipient, concat_ref, concat_part) *
+                           FROM inbound_parts ORDER BY provider, msisdn, recipient, concat_ref, concat_part,
+                                                       provider_message_id) p
+             USING (provider, msisdn, recipient, concat_ref)
+        GROUP BY ALL
+    """).fetchall()
+    return [{"provider": r[0], "provider_message_id": r[1], "msisdn": r[2], "recipient": r[3], "text": r[4],
+             "received_at": r[5], "raw": r[6], "assembled": True} for r in rows]
+
+
+@lru_cache(maxsize=4096)
+def _region(msisdn: str) -> str | None:
+    import phonenumbers
+
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(msisdn, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: Counts) -> None:
-    frame = pd.DataFrame(replies).drop_duplicates(["provider", "provider_message_id"])
-    existing = con.execute("SELECT provider, provider_message_id FROM inbound").df()
-    if len(existing):
-        key = frame["provider"] + "|" + frame["provider_message_id"]
-        known = set(existing["provider"] + "|" + existing["provider_message_id"])
-        frame = frame[~key.isin(known)]
-    counts.duplicates += len(replies) - len(frame)
-    if frame.empty:
+    parts = [r for r in replies if r.get("concat_ref")]
+    whole = [r for r in replies if not r.get("concat_ref")]
+    assembled = _join_parts(con, parts, counts) if parts else []
+    columns = ["provider", "provider_message_id", "msisdn", "recipient", "text", "received_at", "raw"]
+    frame = _frame(whole + assembled, columns).drop_duplicates(["provider", "provider_message_id"])
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
+    con.register("_replies", frame)
+    fresh = con.execute("""SELECT * FROM _replies r WHERE NOT EXISTS (
+                               SELECT 1 FROM inbound i WHERE i.provider = r.provider
+                               AND i.provider_message_id = r.provider_message_id)""").df()
+    con.unregister("_replies")
+    fresh_whole = int((~fresh["provider_message_id"].str.startswith("concat:")).sum()) if len(fresh) else 0
+    counts.duplicates += len(whole) - fresh_whole
+    if fresh.empty:
         return
     links = _campaign_links(con)
-    linked = frame.merge(links, how="left", left_on="recipient", right_on="reply_to")
-    linked = linked.drop_duplicates(["provider", "provider_message_id"])
-    keywords, intents = [], []
-    for text, kws in zip(linked["text"], linked["keywords"]):
-        keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [])
+    con.register("_fresh", fresh)
+    con.register("_links", links)
+    # a number (short code) used by several campaigns: the campaign that last messaged this person wins
+    linked = con.execute("""
+        SELECT f.*, l.campaign_id, l.scope, l.keywords FROM _fresh f
+        LEFT JOIN _links l ON l.reply_to = f.recipient
+        LEFT JOIN (SELECT campaign_id, msisdn, max(coalesce(submitted_at, scheduled_at)) AS last_sent
+                   FROM messages GROUP BY ALL) m ON m.campaign_id = l.campaign_id AND m.msisdn = f.msisdn
+        QUALIFY row_number() OVER (PARTITION BY f.provider, f.provider_message_id
+                                   ORDER BY m.last_sent DESC NULLS LAST, l.campaign_id) = 1
+    """).df()
+    con.unregister("_fresh")
+    con.unregister("_links")
+    keywords, intents, reviews = [], [], []
+    for text, kws, msisdn in zip(linked["text"], linked["keywords"], linked["msisdn"]):
+        keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
+                                   region=_region(msisdn) if isinstance(msisdn, str) else None)
         keywords.append(keyword)
         intents.append(intent)
-    linked["keyword"], linked["intent"] = keywords, intents
-    rows = linked[["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
-                   "campaign_id", "received_at", "raw"]]
+        reviews.append(review(text, intent))
+    linked["keyword"], linked["intent"], linked["review"] = keywords, intents, reviews
+    rows = linked[INBOUND_COLUMNS]
     con.register("_inbound", rows)
-    con.execute("INSERT INTO inbound SELECT * FROM _inbound")
+    con.execute(f"INSERT INTO inbound ({', '.join(INBOUND_COLUMNS)}) SELECT * FROM _inbound")
     con.unregister("_inbound")
-    counts.loaded += len(rows)
-    changes = linked[linked["intent"].isin(["opt_out", "opt_in"])]
+    counts.loaded += fresh_whole
+    # opt-outs and opt-ins; free text that may be an opt-out is honoured too (fail closed) and
+    # marked reply-review so a person can confirm it or record an opt-in
+    action = linked["intent"].where(linked["intent"].isin(["opt_out", "opt_in"]))
+    action = action.where(action.notna(), np.where(linked["review"] == "possible_opt_out", "opt_out", None))
+    changes = linked.assign(action=action)[action.notna()]
     if len(changes):
+        source = pd.Series(np.where(changes["intent"] == "other", "reply-review:", "reply:"), index=changes.index)
         consent = pd.DataFrame({
             "consent_id": [hashlib.sha1(f"{p}|{m}".encode()).hexdigest()
                            for p, m in zip(changes["provider"], changes["provider_message_id"])],
             "msisdn": changes["msisdn"],
             "scope": changes["scope"].fillna(changes["recipient"]),
-            "action": changes["intent"],
-            "source": "reply:" + changes["provider"],
+            "action": changes["action"],
+            "source": source + changes["provider"],
             "evidence": [json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
                          for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"])],
             "recorded_at": changes["received_at"],
@@ -186,21 +344,70 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
 
 
 def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = None) -> None:
-    """Set each message's status from its events: a final status beats any non-final one,
-    then the latest event wins. `ids_table` limits the work to the provider ids it lists."""
+    """Set each message's status from its events. `ids_table` (a column `provider_message_id`
+    of provider ids, message refs or message ids) limits the work to the messages it names.
+
+    One part (the usual case): a final status beats any non-final one, then the latest event
+    wins, then sent > submitted > others. Several parts (per-part reports linked by
+    `message_ref`, e.g. Vonage `client-ref`): each part's status is found that way; the message
+    is `delivered` once as many parts as `messages.segments` are delivered; a part that ended
+    undelivered/expired/rejected/failed makes the message that (the latest such); parts
+    delivered but not all yet leave it `sent`.
+    """
     final = ", ".join(f"'{s}'" for s in sorted(FINAL))
-    where = f"WHERE provider_message_id IN (SELECT provider_message_id FROM {ids_table})" if ids_table else ""
+    failures = ", ".join(f"'{s}'" for s in sorted(FINAL - {"delivered"}))
+    where = ""
+    if ids_table:
+        where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
+                 f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
     con.execute(f"""
         UPDATE messages SET status = b.status, status_at = b.event_at, error_code = b.error_code
         FROM (
-            SELECT provider_message_id, status, event_at, error_code FROM (
-                SELECT provider_message_id, status, event_at, error_code,
-                       row_number() OVER (PARTITION BY provider_message_id
-                           ORDER BY status IN ({final}) DESC, event_at DESC,
-                                    CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END DESC) AS rn
-                FROM dlr_events {where}) WHERE rn = 1
+            WITH msgs AS (
+                SELECT message_id, provider_message_id AS own, greatest(coalesce(segments, 1), 1) AS expected
+                FROM messages WHERE provider_message_id IS NOT NULL {where}),
+            ev AS (
+                SELECT provider_message_id, coalesce(message_ref, provider_message_id) AS message_ref,
+                       status, event_at, error_code FROM dlr_events
+                WHERE provider_message_id IN (SELECT own FROM msgs)
+                   OR message_ref IN (SELECT own FROM msgs) OR message_ref IN (SELECT message_id FROM msgs)),
+            matched AS (
+                SELECT m.message_id, m.own, m.expected, e.* FROM msgs m JOIN ev e ON e.provider_message_id = m.own
+                UNION
+                SELECT m.message_id, m.own, m.expected, e.* FROM msgs m
+                    JOIN ev e ON e.message_ref = m.own AND e.message_ref <> e.provider_message_id
+                UNION
+                SELECT m.message_id, m.own, m.expected, e.* FROM msgs m
+                    JOIN ev e ON e.message_ref = m.message_id AND e.message_ref <> e.provider_message_id),
+            parts AS (
+                SELECT * FROM (
+                    SELECT *, row_number() OVER (PARTITION BY message_id, provider_message_id
+                        ORDER BY status IN ({final}) DESC, event_at DESC,
+                                 CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END DESC) AS rn
+                    FROM matched) WHERE rn = 1),
+            agg AS (
+                SELECT message_id,
+                       count(*) > 1 OR bool_or(provider_message_id <> own) AS per_part,
+                       any_value(expected) AS expected,
+                       count(*) FILTER (WHERE status = 'delivered') AS delivered_parts,
+                       max(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
+                       arg_max({{'s': status, 'e': event_at, 'c': error_code}}, event_at)
+                           FILTER (WHERE status IN ({failures})) AS failed,
+                       arg_max({{'s': status, 'e': event_at, 'c': error_code}},
+                               {{'f': status IN ({final}), 'e': event_at,
+                                 'r': CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}) AS best
+                FROM parts GROUP BY message_id)
+            SELECT message_id,
+                   CASE WHEN NOT per_part THEN best.s WHEN failed IS NOT NULL THEN failed.s
+                        WHEN delivered_parts >= expected THEN 'delivered'
+                        WHEN delivered_parts > 0 THEN 'sent' ELSE best.s END AS status,
+                   CASE WHEN NOT per_part THEN best.e WHEN failed IS NOT NULL THEN failed.e
+                        WHEN delivered_parts > 0 THEN delivered_at ELSE best.e END AS event_at,
+                   CASE WHEN NOT per_part THEN best.c WHEN failed IS NOT NULL THEN failed.c
+                        WHEN delivered_parts > 0 THEN NULL ELSE best.c END AS error_code
+            FROM agg
         ) AS b
-        WHERE messages.provider_message_id = b.provider_message_id
+        WHERE messages.message_id = b.message_id
     """)
 
 
@@ -214,6 +421,34 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+# --- lines -----------------------------------------------------------------------------------------
+
+def _line_ends(data: bytes) -> np.ndarray:
+    """Byte offset just past each \\n in `data`."""
+    return np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+
+
+def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
+                handle: Callable[[int, str, Batch], None]) -> None:
+    """Line by line in Python (bytes that are not all UTF-8): undecodable lines are quarantined."""
+    for number, raw in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"),
+                                 start=first_line):
+        try:
+            text = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw.decode("utf-8", "replace"),
+                              "reason": "not UTF-8"})
+            continue
+        if text.strip():
+            handle(number, text, batch)
+
+
+def _envelope_handler(source: str) -> Callable[[int, str, Batch], None]:
+    def handle(number: int, text: str, batch: Batch) -> None:
+        _parse_envelope(text, source, f"line {number}", batch)
+    return handle
 
 
 def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike[str] | None = None,
@@ -234,142 +469,252 @@ def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike
                 handle.seek(offset)
                 data = handle.read()
             complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for next time
-            batch, consumed = Batch(), 0
-            for raw in complete.splitlines(keepends=True):
-                line_no += 1
-                consumed += len(raw)
-                location = f"line {line_no}"
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    batch.bad.append({"source": rel, "location": location, "raw": raw.decode("utf-8", "replace"),
-                                      "reason": "not UTF-8"})
-                else:
-                    if text.strip():
-                        _parse_envelope(text, rel, location, batch)
-                if len(batch) >= BATCH_LINES:
-                    _commit(con, batch, counts, (rel, offset + consumed, line_no))
-                    batch = Batch()
-            _commit(con, batch, counts, (rel, offset + consumed, line_no))
+            if not complete:
+                continue
+            for start, stop, first, batch in _batches(complete, line_no + 1, rel, "journal", None,
+                                                      _envelope_handler(rel)):
+                _commit(con, batch, counts, (rel, offset + stop, first + _count_lines(complete, start, stop) - 1))
     finally:
         if own:
             con.close()
     return counts.as_dict()
 
 
-def _detect(path: Path, head: str) -> str:
-    stripped = head.lstrip()
-    if stripped.startswith("{") or stripped.startswith("["):
-        first = stripped.splitlines()[0] if stripped else ""
-        if '"kind"' in first and '"body"' in first:
-            return "journal"
-        return "infobip"
-    first_line = head.splitlines()[0] if head.strip() else ""
-    if path.suffix.lower() == ".csv" or "provider_message_id" in first_line:
-        return "csv"
-    raise InputError(f"{path}: cannot tell the format from its content; pass --format "
-                     "(infobip, twilio, vonage, smpp or csv)")
+def _count_lines(data: bytes, start: int, stop: int) -> int:
+    return data.count(b"\n", start, stop)
 
 
-def _infobip_file(path: Path, text: str, batch: Batch) -> None:
-    """A webhook body (one JSON document) or JSON lines, each a body or a single report."""
-    now = store.utcnow()
+def _batches(data: bytes, first_line: int, source: str, mode: str | None, received_at: datetime | None,
+             handle: Callable[[int, str, Batch], None]):
+    """Yield (start byte, stop byte, first line number, Batch) of at most BATCH_LINES lines each.
+    With `mode` (journal | infobip) the lines go to the SQL path first; otherwise to `handle`."""
+    ends = _line_ends(data)
+    if len(ends) == 0 or ends[-1] != len(data):
+        ends = np.append(ends, len(data))
+    table = fast.lines_table(data, first_line) if mode else None
+    step = max(int(BATCH_LINES), 1)
+    for i in range(0, len(ends), step):
+        start = 0 if i == 0 else int(ends[i - 1])
+        stop = int(ends[min(i + step, len(ends)) - 1])
+        batch = Batch()
+        if table is not None:
+            batch.fast = FastChunk(table.slice(i, min(step, len(ends) - i)), mode, source, received_at,
+                                   lambda n, text, b: handle(n, text, b) if text.strip() else None)
+        else:
+            _slow_lines(data[start:stop], first_line + i, source, batch, handle)
+        yield start, stop, first_line + i, batch
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+def _keys(line: str) -> set[str]:
     try:
-        docs = [(1, json.loads(text))]
+        doc = json.loads(line)
     except ValueError:
-        docs = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                docs.append((number, json.loads(line)))
-            except ValueError as exc:
-                batch.bad.append({"source": str(path), "location": f"line {number}", "raw": line,
-                                  "reason": f"malformed JSON: {exc}"})
-    for number, doc in docs:
+        return set()
+    return set(doc) if isinstance(doc, dict) else set()
+
+
+def detect(path: Path, head: str) -> str:
+    """The format of a file from its name and first lines: journal, infobip, twilio, vonage, smpp or csv."""
+    lines = [line for line in head.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    if first.startswith("{") or first.startswith("["):
+        keys = _keys(first) or set(k for k in ("results", "messageId", "MessageSid", "msisdn", "short_message")
+                                    if f'"{k}"' in head)
+        if {"kind", "body", "provider"} <= keys:
+            return "journal"
+        if keys & {"MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "account_sid"}:
+            return "twilio"
+        if keys & {"msisdn", "err-code", "message-timestamp", "message_uuid", "network-code", "concat", "client-ref"}:
+            return "vonage"
+        if keys & {"short_message", "receipted_message_id", "message_state", "esm_class", "source_addr"}:
+            return "smpp"
+        if keys & {"results", "messageId", "doneAt", "sentAt", "receivedAt", "bulkId"}:
+            return "infobip"
+    if smpp.is_receipt_text(first):
+        return "smpp"
+    header = {h.strip().lower().replace(" ", "").replace("_", "") for h in next(csv.reader([first]), [])} if first else set()
+    if {"providermessageid", "status", "eventat"} <= header:
+        return "csv"
+    if "sid" in header and header & {"status", "direction"}:
+        return "twilio"
+    if header & {"messageid", "messageuuid"} and header & {"direction", "clientref", "datefinalized", "status"}:
+        return "vonage"
+    if path.suffix.lower() == ".csv":
+        return "csv"  # the generic shape, whose reader names the missing columns
+    raise InputError(f"{path}: line 1: cannot tell the format from its content; pass --format "
+                     "(infobip, twilio, vonage, smpp, csv or journal)")
+
+
+def _json_handler(source: str, received_at: datetime, parse: Callable[[Any, datetime], Result]):
+    def handle(number: int, text: str, batch: Batch) -> None:
         try:
-            items = doc["results"] if isinstance(doc, dict) and "results" in doc else [doc]
-            is_inbound = any(isinstance(i, dict) and ("receivedAt" in i or "cleanText" in i) for i in items)
-            events, replies, problems = (infobip.parse_inbound if is_inbound else infobip.parse_dlr)(doc)
-        except (ValueError, TypeError, AttributeError) as exc:
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": json.dumps(doc)[:10000],
-                              "reason": str(exc)})
-            continue
-        for row in events + replies:
-            row["received_at"], row["source"] = now, str(path)
-        batch.events.extend(events)
-        batch.replies.extend(replies)
-        for problem in problems:
-            batch.bad.append({"source": str(path), "location": f"line {number} {problem.split(':')[0]}",
-                              "raw": json.dumps(doc)[:10000], "reason": problem})
+            doc = json.loads(text)
+        except ValueError as exc:
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": text,
+                              "reason": f"malformed JSON: {exc}"})
+            return
+        try:
+            result = parse(doc, received_at)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result = [], [], [f"record: {exc}"]
+        batch.add(result, source=source, location=f"line {number}", raw=text[:10000], received_at=received_at)
+    return handle
 
 
-def _csv_file(path: Path, text: str, batch: Batch) -> None:
-    """`provider_message_id,status,event_at[,error_code]`; status is a normalised status."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"provider_message_id", "status", "event_at"} - set(reader.fieldnames or [])
+def _infobip_doc(doc: Any, received_at: datetime) -> Result:
+    items = doc["results"] if isinstance(doc, dict) and "results" in doc else [doc]
+    if not isinstance(items, list):
+        raise ValueError('"results" is not a list')
+    inbound = any(isinstance(i, dict) and ("receivedAt" in i or "cleanText" in i) for i in items)
+    return (infobip.parse_inbound if inbound else infobip.parse_dlr)(doc, received_at=received_at)
+
+
+def _twilio_doc(doc: Any, received_at: datetime) -> Result:
+    if isinstance(doc, dict) and not twilio._sid(doc) and ("sid" in doc or "Sid" in doc):
+        return twilio.parse_export_row(doc, received_at=received_at)
+    inbound = isinstance(doc, dict) and ("Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
+    return (twilio.parse_inbound if inbound else twilio.parse_dlr)(doc, received_at=received_at)
+
+
+def _vonage_doc(doc: Any, received_at: datetime) -> Result:
+    if isinstance(doc, dict) and "status" not in doc and ("message_id" in doc or "direction" in doc):
+        return vonage.parse_export_row(doc, received_at=received_at)
+    inbound = isinstance(doc, dict) and "status" not in doc
+    return (vonage.parse_inbound if inbound else vonage.parse_dlr)(doc, received_at=received_at)
+
+
+def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result], now: datetime,
+              required: tuple[str, ...] = ()) -> None:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        names = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: unreadable CSV header ({exc})") from None
+    missing = set(required) - set(names)
     if missing:
         raise InputError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; expected "
                          "provider_message_id,status,event_at[,error_code]")
-    now = store.utcnow()
-    for number, row in enumerate(reader, start=2):
-        raw = json.dumps(row, ensure_ascii=False)
-        status = (row.get("status") or "").strip().lower()
+    number = 1
+    while True:
         try:
-            event_at = pd.Timestamp(row.get("event_at") or "")
-            if pd.isna(event_at):
-                raise ValueError("empty")
-            if event_at.tzinfo is not None:
-                event_at = event_at.tz_convert("UTC").tz_localize(None)
-        except (ValueError, TypeError):
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": raw,
-                              "reason": f"bad event_at {row.get('event_at')!r}"})
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            number = reader.line_num
+            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "", "reason": f"bad CSV: {exc}"})
             continue
-        if status not in NORMALISED or not (row.get("provider_message_id") or "").strip():
+        number = reader.line_num
+        clean = {k: v for k, v in row.items() if k is not None}
+        raw = json.dumps(row, ensure_ascii=False, default=str)
+        if None in row:
             batch.bad.append({"source": str(path), "location": f"line {number}", "raw": raw,
-                              "reason": f"unknown status {row.get('status')!r}" if status not in NORMALISED
-                              else "provider_message_id missing"})
+                              "reason": "more fields than the header has"})
             continue
-        batch.events.append({"provider": "csv", "provider_message_id": row["provider_message_id"].strip(),
-                             "status": status, "raw_status": row["status"], "error_code": row.get("error_code") or None,
-                             "permanent": False, "event_at": event_at.to_pydatetime(), "received_at": now,
-                             "source": str(path), "raw": raw})
+        try:
+            result = parse(clean, received_at=now)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result = [], [], [f"row: {exc}"]
+        batch.add(result, source=str(path), location=f"line {number}", raw=raw, received_at=now)
+
+
+def _is_csv(text: str) -> bool:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return not first.lstrip().startswith("{")
 
 
 def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: str | os.PathLike[str] | None = None,
            con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
-    """Load report/reply files; one transaction per file. Returns loaded/duplicates/quarantined."""
+    """Load report/reply files, one transaction per batch of lines. Returns loaded/duplicates/quarantined.
+
+    Loading the same file again adds nothing (it counts as duplicates); bad records are
+    quarantined with the file and line. A missing file or an unknown format is an InputError.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
     own = con is None
     con = con or store.connect(db)
     counts = Counts()
     try:
-        for raw_path in paths:
-            path = Path(raw_path)
-            if not path.is_file():
-                raise InputError(f"{path}: no such file")
-            data = path.read_bytes()
-            batch = Batch()
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = data.decode("utf-8", "replace")
-                batch.bad.append({"source": str(path), "location": "whole file", "raw": text[:10000],
-                                  "reason": "not UTF-8 text"})
-                _commit(con, batch, counts)
-                continue
-            kind = _detect(path, text[:4096]) if fmt == "auto" else fmt
-            if kind == "journal":
-                for number, line in enumerate(text.splitlines(), start=1):
-                    if line.strip():
-                        _parse_envelope(line, str(path), f"line {number}", batch)
-            elif kind == "infobip":
-                _infobip_file(path, text, batch)
-            elif kind == "csv":
-                _csv_file(path, text, batch)
-            else:
-                raise NotAvailableError(f"--format {kind} is not available yet (planned: issue #7, receiving)")
-            _commit(con, batch, counts)
+        for path in paths:
+            _ingest_file(con, path, fmt, counts)
     finally:
         if own:
             con.close()
     return counts.as_dict()
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    source, now = str(path), store.utcnow()
+    head = data[:8192].decode("utf-8", "replace")
+    kind = detect(path, head) if fmt == "auto" else fmt
+    if kind == "journal":
+        handler = _envelope_handler(source)
+        for _, _, _, batch in _batches(data, 1, source, "journal", None, handler):
+            _commit(con, batch, counts)
+        return
+    if kind in ("infobip", "twilio", "vonage") and not (kind != "infobip" and _is_csv(head)):
+        if kind == "infobip":
+            whole = _whole_document(data)
+            if whole is not None:
+                batch = Batch()
+                _json_handler(source, now, _infobip_doc)(1, whole, batch)
+                _commit(con, batch, counts)
+                return
+        parse = {"infobip": _infobip_doc, "twilio": _twilio_doc, "vonage": _vonage_doc}[kind]
+        handler = _json_handler(source, now, parse)
+        for _, _, _, batch in _batches(data, 1, source, "infobip" if kind == "infobip" else None, now, handler):
+            _commit(con, batch, counts)
+        return
+    if kind == "smpp":
+        def handle(number: int, text: str, batch: Batch) -> None:
+            batch.add(smpp.parse_line(text, received_at=now), source=source, location=f"line {number}",
+                      raw=text[:10000], received_at=now)
+        for _, _, _, batch in _batches(data, 1, source, None, now, handle):
+            _commit(con, batch, counts)
+        return
+    # CSV: the generic shape, or a Twilio / Vonage export
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        batch = Batch()
+        batch.bad.append({"source": source, "location": "whole file", "raw": data.decode("utf-8", "replace")[:10000],
+                          "reason": "not UTF-8 text"})
+        _commit(con, batch, counts)
+        return
+    batch = Batch()
+    if kind == "csv":
+        _csv_rows(path, text, batch, generic.parse_row, now, generic.REQUIRED)
+    elif kind == "twilio":
+        _csv_rows(path, text, batch, twilio.parse_export_row, now)
+    elif kind == "vonage":
+        _csv_rows(path, text, batch, vonage.parse_export_row, now)
+    else:
+        raise InputError(f"--format {kind}: expected one of {', '.join(FORMATS)}")
+    _commit(con, batch, counts)
+
+
+def _whole_document(data: bytes) -> str | None:
+    """The text of a file that is one JSON document spread over several lines (a pretty-printed
+    webhook body); None for JSON lines (the first line is a document by itself)."""
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    try:
+        json.loads(first)
+        return None
+    except ValueError:
+        pass
+    try:
+        text = data.decode("utf-8")
+        json.loads(text)
+        return text
+    except ValueError:
+        return None

@@ -1,0 +1,135 @@
+"""Shared pieces of the parsers: decoding callback bodies, time formats, the rows they produce.
+
+Every parser returns `(events, replies, problems)`: delivery events and inbound messages as
+dicts with the columns of `dlr_events` / `inbound` (see `event` and `reply`), and one problem
+string per record it could not use, starting with where it is (`results[2]: …`).
+
+Example:
+    >>> decode_params("MessageSid=SM1&MessageStatus=sent", "application/x-www-form-urlencoded")
+    {'MessageSid': 'SM1', 'MessageStatus': 'sent'}
+    >>> compact_time("2001011400")
+    datetime.datetime(2020, 1, 1, 14, 0)
+    >>> plus("447700900123"), plus("ACME")
+    ('+447700900123', 'ACME')
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl
+
+Result = tuple[list[dict], list[dict], list[str]]
+FORM = "application/x-www-form-urlencoded"
+
+
+def decode_params(body: str | bytes | dict, content_type: str | None = None) -> dict[str, Any]:
+    """A callback's parameters from a JSON object, a form body or a query string; ValueError if neither.
+
+    Repeated form keys keep their first value. A JSON body must be an object.
+    """
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    if not isinstance(body, str):
+        raise ValueError(f"expected a JSON object or a form body, got {type(body).__name__}")
+    text = body.strip()
+    if "json" in (content_type or "").lower() or text.startswith("{"):
+        doc = json.loads(text)
+        if not isinstance(doc, dict):
+            raise ValueError("expected a JSON object")
+        return doc
+    if text.startswith("?"):
+        text = text[1:]
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)):
+        params.setdefault(key, value)
+    if not params:
+        raise ValueError("empty body")
+    return params
+
+
+def text_of(value: Any) -> str | None:
+    """A JSON/form scalar as text (None, '' and containers give None)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    return text or None
+
+
+def plus(number: Any) -> str:
+    """E.164 with the '+' for an all-digits international number; anything else (alphanumeric
+    senders, short codes with letters) is returned as is."""
+    text = (text_of(number) or "").replace(" ", "")
+    return "+" + text if text.isdigit() and len(text) > 6 else (text or "")
+
+
+_COMPACT = re.compile(r"^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$")
+
+
+def compact_time(value: Any) -> datetime | None:
+    """`YYMMDDhhmm` or `YYMMDDhhmmss` (SMPP receipts, Vonage `scts`, Twilio `RawDlrDoneDate`).
+
+    These carry no time zone; smslab reads them as UTC (documented in docs/data-model.md).
+    """
+    match = _COMPACT.match(text_of(value) or "")
+    if not match:
+        return None
+    yy, mo, dd, hh, mi, ss = (int(g) if g else 0 for g in match.groups())
+    try:
+        return datetime(2000 + yy, mo, dd, hh, mi, ss)
+    except ValueError:
+        return None
+
+
+def iso_time(value: Any) -> datetime | None:
+    """ISO-8601 timestamps (`2026-12-01T14:00:05Z`, `+0000`, `+00:00`, a space for the T,
+    or no zone, read as UTC) as UTC-naive datetimes; None when unreadable."""
+    text = text_of(value)
+    if not text or not isinstance(value, str):
+        return None
+    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit() and text[-7:-5].isdigit():
+        text = text[:-2] + ":" + text[-2:]
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def raw_json(value: Any) -> str:
+    """The record as stored in the `raw` column: JSON, keys sorted."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,
+          permanent: bool | None, event_at: datetime, raw: Any, *, message_ref: str | None = None,
+          event_key: str | None = None) -> dict:
+    """One `dlr_events` row. `message_ref` is the id of the whole message when the report is about
+    one part of it (Vonage `client-ref`); `event_key` replaces the event time in the dedupe key
+    when the time is not a property of the report itself (Twilio)."""
+    row = {"provider": provider, "provider_message_id": provider_message_id, "status": status,
+           "raw_status": raw_status, "error_code": error_code, "permanent": permanent, "event_at": event_at,
+           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id}
+    if event_key is not None:
+        row["event_key"] = event_key
+    return row
+
+
+def reply(provider: str, provider_message_id: str, msisdn: str, recipient: str, text: str,
+          received_at: datetime, raw: Any, **extra: Any) -> dict:
+    """One `inbound` row (before classification). `extra` carries multipart fields
+    (`concat_ref`, `concat_total`, `concat_part`) when the message is one part of several."""
+    row = {"provider": provider, "provider_message_id": provider_message_id, "msisdn": msisdn,
+           "recipient": recipient, "text": text, "received_at": received_at,
+           "raw": raw if isinstance(raw, str) else raw_json(raw)}
+    row.update(extra)
+    return row
