@@ -31,7 +31,7 @@ from smslab import store  # noqa: E402
 from smslab.audience import AudienceLoad  # noqa: E402
 from smslab.campaign import parse_spec  # noqa: E402
 from smslab.compliance import check  # noqa: E402
-from smslab.compliance import windows  # noqa: E402
+from smslab.compliance.reference import decide_rows  # noqa: E402
 from smslab.compliance.campaign_rules import campaign_issues  # noqa: E402
 from smslab.compliance.recipients import evaluate  # noqa: E402
 from smslab.rules import load  # noqa: E402
@@ -99,40 +99,8 @@ def seed_ledger(con, frame: pd.DataFrame, share: float = 0.02, seed: int = 8) ->
 
 
 def baseline_per_row(spec, frame: pd.DataFrame, rs, at: datetime, issues, ledger: dict) -> list[tuple]:
-    """The obvious implementation: one Python iteration per recipient, same rules, same order."""
-    blocked_countries = {i.country: i.rule for i in issues if i.blocks and i.variants is None}
-    out = []
-    for row in frame.itertuples(index=False):
-        cc = row.region
-        country = rs.get(cc)
-        sender = spec.sender_for(cc)
-        reason, nxt = None, None
-        if not row.valid:
-            reason = "invalid_number"
-        elif country is None:
-            reason = "no_rules"
-        elif sender is None:
-            reason = "no_sender"
-        elif cc in blocked_countries:
-            reason = blocked_countries[cc]
-        else:
-            scopes = {"*", sender.id, sender.brand, sender.opt_out_short_code} - {None}
-            states = [ledger.get((row.msisdn, s)) for s in scopes]
-            if "opt_out" in states:
-                reason = "opted_out"
-            elif (country.consent.marketing != "not_required"
-                  and not (pd.notna(row.consent_at) and row.consent_at <= at) and "opt_in" not in states):
-                reason = "no_consent"
-            elif country.quiet_hours.allowed is not None:
-                zones = tuple(z for z in row.time_zones if z) or tuple(country.time_zones)
-                why = windows.why_not(country, zones, at)
-                if why is not None:
-                    nxt = windows.next_allowed(country, zones, at)
-                    reason = "no_allowed_window" if nxt is None else (
-                        "public_holiday" if why.startswith("public holiday") else "quiet_hours")
-        decision = "allowed" if reason is None else ("deferred" if nxt is not None else "blocked")
-        out.append((row.msisdn, decision, reason, nxt))
-    return out
+    """The obvious implementation: one Python iteration per recipient (`compliance.reference`)."""
+    return decide_rows(spec, frame, rs, at, issues, ledger)
 
 
 def main() -> int:
