@@ -35,6 +35,7 @@ class CountingProvider(Provider):
     """A non-idempotent provider that counts what it is given and can fail on a chosen batch."""
 
     name: str = "counting"
+    throttled: bool = False  # no real network: no pacing in these tests
     fail_on_batch: int | None = None
     calls: int = 0
     seen: list = None

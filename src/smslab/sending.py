@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
@@ -31,11 +32,15 @@ from tqdm.auto import tqdm
 from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance import check
-from smslab.providers import OutboundMessage, Provider, get_provider
+from smslab.providers import OutboundMessage, Provider, SubmitResult, TransientError, get_provider
 from smslab.receiving.loader import refresh_statuses
 from smslab.segments import count
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 1000     # the default when neither the caller nor the provider says
+DEFAULT_MPS = 5.0     # a sender whose throughput no price sheet knows: conservative
+MAX_RETRIES = 4       # temporary refusals (429, 5xx, ESME_RTHROTTLED) retried this many times per batch
+BASE_BACKOFF = 0.5    # seconds before the first retry, doubled each time
+MAX_BACKOFF = 30.0
 
 
 def message_id(campaign_id: str, msisdn: str, variant: str) -> str:
@@ -68,109 +73,285 @@ def _record_campaign(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, audienc
 
 
 def _outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default: datetime | None) -> pd.DataFrame:
-    """One row per allowed or deferred recipient, with variant, text, encoding and segments."""
-    rows = decisions[decisions["decision"].isin(["allowed", "deferred"])].copy()
+    """One row per allowed or deferred recipient, with variant, text, encoding and segments (vectorised)."""
+    rows = decisions.loc[decisions["decision"].isin(["allowed", "deferred"]),
+                         ["msisdn", "region", "decision", "next_allowed_at"]].copy()
     if rows.empty:
         return rows
-    rows["variant"] = [spec.variant_for(m) for m in rows["msisdn"]]
-    texts: dict[tuple, tuple] = {}
-    out = []
-    for region, variant in zip(rows["region"], rows["variant"]):
-        key = (region, variant)
-        if key not in texts:
-            text = spec.text_for(region, variant)
-            counted = count(text)
-            sender = spec.sender_for(region)
-            texts[key] = (text, counted.encoding, counted.segments,
-                          sender.type if sender else None, sender.id if sender else None)
-        out.append(texts[key])
-    rows[["text", "encoding", "segments", "sender_type", "sender_id"]] = pd.DataFrame(out, index=rows.index)
-    rows["message_id"] = [message_id(spec.campaign_id, m, v) for m, v in zip(rows["msisdn"], rows["variant"])]
-    rows["scheduled_at"] = [
-        (n if d == "deferred" else scheduled_default)
-        for d, n in zip(rows["decision"], rows["next_allowed_at"])
-    ]
-    rows["scheduled_at"] = pd.to_datetime(rows["scheduled_at"])
+    msisdns = rows["msisdn"].astype(str).tolist()
+    if len(spec.variant_names()) > 1:
+        names = spec.variant_names()
+        prefix = f"{spec.campaign_id}|"
+        rows["variant"] = [names[int.from_bytes(hashlib.sha1(f"{prefix}{m}".encode()).digest()[:4], "big") % len(names)]
+                           for m in msisdns]  # == spec.variant_for(m), inlined for speed
+    else:
+        rows["variant"] = "A"
+    rows["region"] = rows["region"].astype(object).where(rows["region"].notna(), None)
+    texts = []
+    for region, variant in rows[["region", "variant"]].drop_duplicates().itertuples(index=False):
+        text = spec.text_for(region, variant)
+        counted = count(text)
+        sender = spec.sender_for(region)
+        texts.append((region, variant, text, counted.encoding, int(counted.segments),
+                      sender.type if sender else None, sender.id if sender else None))
+    table = pd.DataFrame(texts, columns=["region", "variant", "text", "encoding", "segments", "sender_type",
+                                         "sender_id"])
+    key = rows["region"].fillna("\0") + "|" + rows["variant"]
+    table.index = table["region"].fillna("\0") + "|" + table["variant"]
+    for column in ("text", "encoding", "segments", "sender_type", "sender_id"):
+        rows[column] = key.map(table[column]).to_numpy()
+    prefix = f"{spec.campaign_id}|"
+    rows["message_id"] = [hashlib.sha1(f"{prefix}{m}|{v}".encode()).hexdigest()[:24]
+                          for m, v in zip(msisdns, rows["variant"].astype(object).tolist())]
+    default = pd.NaT if scheduled_default is None else pd.Timestamp(scheduled_default)
+    rows["scheduled_at"] = pd.to_datetime(rows["next_allowed_at"]).where(rows["decision"] == "deferred", default)
     return rows
 
 
-def _write_outbox(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.DataFrame, provider: str) -> None:
+def _write_outbox(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.DataFrame, provider: Provider,
+                  name: str) -> None:
+    ids = [provider.preassigned_id(m) for m in rows["message_id"]] if type(provider).preassigned_id is not \
+        Provider.preassigned_id else None
     frame = pd.DataFrame({
         "message_id": rows["message_id"], "campaign_id": spec.campaign_id, "variant": rows["variant"],
         "msisdn": rows["msisdn"], "region": rows["region"], "sender_type": rows["sender_type"],
-        "sender_id": rows["sender_id"], "provider": provider, "text": rows["text"],
+        "sender_id": rows["sender_id"], "provider": name, "text": rows["text"],
         "encoding": rows["encoding"], "segments": rows["segments"].astype("int64"),
-        "scheduled_at": rows["scheduled_at"],
+        "scheduled_at": rows["scheduled_at"], "provider_message_id": ids,
     })
     con.register("_out", frame)
     con.execute("BEGIN TRANSACTION")
     con.execute("""
         INSERT INTO messages (message_id, campaign_id, variant, msisdn, region, sender_type, sender_id, provider,
-                              text, encoding, segments, scheduled_at, status, status_at)
+                              text, encoding, segments, scheduled_at, provider_message_id, status, status_at)
         SELECT message_id, campaign_id, variant, msisdn, region, sender_type, sender_id, provider,
-               text, encoding, segments, scheduled_at, 'queued', current_timestamp::TIMESTAMP
-        FROM _out WHERE message_id NOT IN (SELECT message_id FROM messages)""")
+               text, encoding, segments, scheduled_at, provider_message_id::VARCHAR, 'queued',
+               current_timestamp::TIMESTAMP
+        FROM _out ANTI JOIN messages USING (message_id)""")
     # a queued message follows the latest decision about when it may go
     con.execute("""UPDATE messages SET scheduled_at = _out.scheduled_at FROM _out
-                   WHERE messages.message_id = _out.message_id AND messages.status = 'queued'""")
+                   WHERE messages.message_id = _out.message_id AND messages.status = 'queued'
+                     AND messages.scheduled_at IS DISTINCT FROM _out.scheduled_at""")
     con.execute("COMMIT")
     con.unregister("_out")
 
 
+def _sender_rates(due: pd.DataFrame, provider: Provider,
+                  throughput: float | dict[str, float] | None) -> dict[Any, float | None]:
+    """Messages per second for each sender id: override, else the price sheet, else DEFAULT_MPS.
+
+    None means "not throttled" (the offline simulator, unless a rate is given explicitly).
+    """
+    senders = due[["sender_id", "region", "sender_type"]].drop_duplicates("sender_id")
+    rates: dict[Any, float | None] = {}
+    sheet = None
+    for sender_id, region, sender_type in senders.itertuples(index=False):
+        if isinstance(throughput, (int, float)):
+            rates[sender_id] = float(throughput)
+        elif isinstance(throughput, dict) and sender_id in throughput:
+            rates[sender_id] = float(throughput[sender_id])
+        elif not provider.throttled:
+            rates[sender_id] = None
+        else:
+            if sheet is None:
+                from smslab.costs import load_prices
+
+                sheet = load_prices()
+            known = sheet.get(region or "", sender_type or "").throughput_mps if region and sender_type else None
+            rates[sender_id] = float(known) if known else DEFAULT_MPS
+    return rates
+
+
+class Pacer:
+    """Keeps each sender under its throughput: `wait(sender, n)` sleeps until n more messages may go.
+
+    Example:
+        >>> t = [0.0]
+        >>> p = Pacer({"ACME": 2.0}, clock=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+        >>> p.wait("ACME", 4); p.wait("ACME", 2); t[0]
+        2.0
+    """
+
+    def __init__(self, rates: dict[Any, float | None], *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rates, self.clock, self.sleep = rates, clock, sleep
+        self.free_at: dict[Any, float] = {}
+
+    def wait(self, sender: Any, n: int) -> None:
+        rate = self.rates.get(sender)
+        if not rate:
+            return
+        now = self.clock()
+        start = max(now, self.free_at.get(sender, now))
+        if start > now:
+            self.sleep(start - now)
+        self.free_at[sender] = start + n / rate
+
+
+def backoff(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, …): exponential, capped, or the provider's hint.
+
+    Example:
+        >>> [backoff(a) for a in (1, 2, 3)], backoff(1, retry_after=7)
+        ([0.5, 1.0, 2.0], 7.0)
+    """
+    if retry_after is not None:
+        return min(float(retry_after), MAX_BACKOFF)
+    return min(BASE_BACKOFF * 2 ** (attempt - 1), MAX_BACKOFF)
+
+
+def _messages(spec: CampaignSpec, chunk: pd.DataFrame, now: datetime) -> list[OutboundMessage]:
+    per_region: dict[Any, tuple] = {}
+    regions = chunk["region"].tolist()
+    for region in set(regions):
+        sender = spec.sender_for(region)
+        per_region[region] = (spec.two_way_for(region), sender.opt_out_short_code if sender else None)
+    scheduled = chunk["scheduled_at"]
+    later = (scheduled.notna() & (scheduled > pd.Timestamp(now))).tolist()
+    moments = [t if go else now for t, go in zip(scheduled.dt.to_pydatetime().tolist(), later)]
+    cid = spec.campaign_id
+    return [OutboundMessage(message_id=m, campaign_id=cid, msisdn=n, region=r, sender_type=st, sender_id=si,
+                            text=t, encoding=e, segments=int(g), scheduled_at=at,
+                            two_way=per_region[r][0], opt_out_short_code=per_region[r][1])
+            for m, n, r, st, si, t, e, g, at in zip(
+                chunk["message_id"].tolist(), chunk["msisdn"].tolist(), regions, chunk["sender_type"].tolist(),
+                chunk["sender_id"].tolist(), chunk["text"].tolist(), chunk["encoding"].tolist(),
+                chunk["segments"].tolist(), moments)]
+
+
+def _submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer: Pacer, sender: Any,
+                         max_retries: int) -> tuple[list[SubmitResult], dict[str, int]]:
+    """Submit one batch; retry temporary refusals with backoff, never permanent ones.
+
+    Every message gets exactly one final SubmitResult. A message refused only temporarily
+    after the last retry comes back with status 'queued' (certainly not sent: a later run
+    takes it); a batch whose outcome is unknown and cannot safely be resent gets 'unknown'.
+    """
+    final: dict[str, SubmitResult] = {}
+    pending = batch
+    stats = {"retries": 0}
+    attempt = 0
+    while pending:
+        pacer.wait(sender, len(pending))
+        try:
+            results = provider.submit(pending)
+        except TransientError as exc:
+            retryable = exc.not_sent or provider.idempotent
+            if retryable and attempt < max_retries:
+                attempt += 1
+                stats["retries"] += 1
+                pacer.sleep(backoff(attempt, exc.retry_after))
+                continue
+            status = "queued" if exc.not_sent else "unknown"
+            for m in pending:
+                final[m.message_id] = SubmitResult(m.message_id, accepted=False, status=status,
+                                                   error_code=str(exc.code)[:200], temporary=exc.not_sent)
+            break
+        again = []
+        by_id = {m.message_id: m for m in pending}
+        for r in results:
+            if not r.accepted and r.temporary and attempt < max_retries:
+                again.append(by_id[r.message_id])
+            else:
+                if not r.accepted and r.temporary:
+                    r.status = "queued"  # certainly refused: a later run sends it
+                final[r.message_id] = r
+        retried = {m.message_id for m in again}
+        missing = [m for m in pending if m.message_id not in final and m.message_id not in retried]
+        for m in missing:  # a provider that forgot a message: we cannot know whether it went
+            final[m.message_id] = SubmitResult(m.message_id, accepted=False, status="unknown",
+                                               error_code="no answer from the provider for this message")
+        if again:
+            attempt += 1
+            stats["retries"] += 1
+            pacer.sleep(backoff(attempt))
+        pending = again
+    return [final[m.message_id] for m in batch], stats
+
+
+def _record_results(con: duckdb.DuckDBPyConnection, results: list[SubmitResult], now: datetime) -> None:
+    def status(r: SubmitResult) -> str:
+        if r.accepted:
+            return r.status or "submitted"
+        return r.status if r.status not in ("submitted", None) else "failed"
+
+    frame = pd.DataFrame({
+        "message_id": [r.message_id for r in results],
+        "provider_message_id": [r.provider_message_id for r in results],
+        "status": [status(r) for r in results],
+        "error_code": [r.error_code for r in results],
+        "price": pd.array([r.price for r in results], dtype="Float64"),
+        "currency": [r.currency for r in results],
+        "parts": pd.array([r.parts for r in results], dtype="Int64"),
+    })
+    con.register("_res", frame)
+    con.execute("BEGIN TRANSACTION")
+    # a temporarily refused message goes back to the queue, not attempted: it was certainly not sent
+    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code, price = _res.price, currency = _res.currency,
+                       segments = coalesce(_res.parts, messages.segments),
+                       submitted_at = CASE WHEN _res.status = 'queued' THEN NULL ELSE ? END,
+                       submit_attempted_at = CASE WHEN _res.status = 'queued' THEN NULL
+                                                  ELSE messages.submit_attempted_at END
+                   FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
+    # an indexed column: DuckDB rewrites index entries even for an unchanged value, so only where it differs
+    con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id FROM _res
+                   WHERE messages.message_id = _res.message_id AND _res.provider_message_id IS NOT NULL
+                     AND messages.provider_message_id IS DISTINCT FROM _res.provider_message_id""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
+                "WHERE provider_message_id IS NOT NULL")
+    refresh_statuses(con, "_sent_ids")  # reports that arrived before we knew the id
+    con.execute("COMMIT")
+    con.unregister("_res")
+
+
 def _submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provider, due: pd.DataFrame,
-            now: datetime, batch_size: int) -> tuple[int, int]:
-    submitted = failed = 0
-    sender_two_way = {}
+            now: datetime, batch_size: int, pacer: Pacer, max_retries: int) -> dict[str, int]:
+    """Submit `due` in batches of one sender each; returns submitted/failed/unknown/retry_later/retries."""
+    counts = {"submitted": 0, "failed": 0, "unknown": 0, "retry_later": 0, "retries": 0}
+    due = due.sort_values(["sender_id", "message_id"], kind="stable")
     bar = tqdm(total=len(due), desc=f"sending {spec.campaign_id}", unit="msg", disable=len(due) < 5000)
-    for start in range(0, len(due), batch_size):
-        chunk = due.iloc[start:start + batch_size]
-        ids = chunk["message_id"].tolist()
-        con.execute("UPDATE messages SET submit_attempted_at = ? WHERE message_id IN (SELECT unnest(?))", [now, ids])
-        batch = []
-        for row in chunk.itertuples(index=False):
-            if row.region not in sender_two_way:
-                sender = spec.sender_for(row.region)
-                sender_two_way[row.region] = (spec.two_way_for(row.region), sender.opt_out_short_code if sender else None)
-            two_way, opt_out_code = sender_two_way[row.region]
-            scheduled = row.scheduled_at if pd.notna(row.scheduled_at) and row.scheduled_at > now else now
-            batch.append(OutboundMessage(
-                message_id=row.message_id, campaign_id=spec.campaign_id, msisdn=row.msisdn, region=row.region,
-                sender_type=row.sender_type, sender_id=row.sender_id, text=row.text, encoding=row.encoding,
-                segments=int(row.segments), scheduled_at=pd.Timestamp(scheduled).to_pydatetime(),
-                two_way=two_way, opt_out_short_code=opt_out_code))
-        results = provider.submit(batch)
-        frame = pd.DataFrame([{
-            "message_id": r.message_id, "provider_message_id": r.provider_message_id,
-            "status": r.status if r.accepted else (r.status if r.status != "submitted" else "failed"),
-            "error_code": r.error_code, "price": r.price, "currency": r.currency,
-        } for r in results])
-        con.register("_res", frame)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id, status = _res.status,
-                           status_at = ?, submitted_at = ?, error_code = _res.error_code, price = _res.price,
-                           currency = _res.currency
-                       FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
-        con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
-                    "WHERE provider_message_id IS NOT NULL")
-        refresh_statuses(con, "_sent_ids")  # reports that arrived before we knew the id
-        con.execute("COMMIT")
-        con.unregister("_res")
-        accepted = sum(r.accepted for r in results)
-        submitted += accepted
-        failed += len(results) - accepted
-        bar.update(len(chunk))
+    senders = due["sender_id"].to_numpy()
+    starts = [0] + [i for i in range(1, len(due)) if senders[i] != senders[i - 1]] if len(due) else []
+    bounds = list(zip(starts, starts[1:] + [len(due)]))
+    for lo, hi in bounds:
+        sender = senders[lo]
+        for start in range(lo, hi, batch_size):
+            chunk = due.iloc[start:min(start + batch_size, hi)]
+            con.register("_attempt", chunk[["message_id"]])
+            con.execute("UPDATE messages SET submit_attempted_at = ? FROM _attempt "
+                        "WHERE messages.message_id = _attempt.message_id", [now])
+            con.unregister("_attempt")
+            results, stats = _submit_with_retries(provider, _messages(spec, chunk, now), pacer, sender, max_retries)
+            _record_results(con, results, now)
+            counts["retries"] += stats["retries"]
+            for r in results:
+                if r.accepted:
+                    counts["submitted"] += 1
+                elif r.status == "queued":
+                    counts["retry_later"] += 1
+                elif r.status == "unknown":
+                    counts["unknown"] += 1
+                else:
+                    counts["failed"] += 1
+            bar.update(len(chunk))
     bar.close()
-    return submitted, failed
+    return counts
 
 
 def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provider | None = None,
          dry_run: bool = False, db: str | os.PathLike[str] | None = None,
          con: duckdb.DuckDBPyConnection | None = None, now: datetime | None = None,
-         batch_size: int = BATCH_SIZE, provider_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Check the campaign and submit what is allowed. `now` (UTC) replays a later run (demo, tests)."""
+         batch_size: int | None = None, provider_options: dict[str, Any] | None = None,
+         throughput: float | dict[str, float] | None = None, max_retries: int = MAX_RETRIES) -> dict[str, Any]:
+    """Check the campaign and submit what is allowed. `now` (UTC) replays a later run (demo, tests).
+
+    `batch_size` defaults to the provider's; `throughput` (messages/s, one number or per
+    sender id) overrides the price sheet's figure for throttling.
+    """
     spec = load_spec(spec)
     own = con is None
     con = con or store.connect(db)
+    instance: Provider | None = None
     try:
         now = now or store.utcnow()
         send_at = spec.send_at_utc
@@ -186,26 +367,28 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
             summary["blocking"] = [f for f in result.findings if f["severity"] == "block"]
             return summary
         name = provider.name if isinstance(provider, Provider) else (provider or spec.provider or "simulator")
+        if isinstance(provider, Provider):
+            instance = provider
+        else:  # credentials are checked here, before anything is written
+            options = {"keywords": spec.keywords} if name == "simulator" else {}
+            instance = get_provider(name, **{**options, **(provider_options or {})})
         outbox = _outbox(spec, decisions, send_at if send_at is not None and send_at > now else None)
-        allowed_ids = set(outbox.loc[outbox["decision"] == "allowed", "message_id"]) if len(outbox) else set()
+        allowed = outbox.loc[outbox["decision"] == "allowed", ["message_id"]] if len(outbox) else None
         if dry_run:
-            known = set(r[0] for r in con.execute(
-                "SELECT message_id FROM messages WHERE campaign_id = ? AND status <> 'queued'", [spec.campaign_id]).fetchall())
-            summary["would_submit"] = len(allowed_ids - known)
+            known = con.execute("SELECT message_id FROM messages WHERE campaign_id = ? AND status <> 'queued'",
+                                [spec.campaign_id]).df()
+            summary["would_submit"] = 0 if allowed is None else int((~allowed["message_id"].isin(known["message_id"])).sum())
             return summary
         _record_campaign(con, spec, result.audience, now)
         if len(outbox):
-            _write_outbox(con, spec, outbox, name)
-        queued = con.execute("""SELECT message_id, msisdn, region, sender_type, sender_id, text, encoding, segments,
-                                       scheduled_at, submit_attempted_at
-                                FROM messages WHERE campaign_id = ? AND status = 'queued' ORDER BY message_id""",
-                             [spec.campaign_id]).df()
-        due = queued[queued["message_id"].isin(allowed_ids)]
-        if isinstance(provider, Provider):
-            instance = provider
-        else:
-            options = {"keywords": spec.keywords} if name == "simulator" else {}
-            instance = get_provider(name, **{**options, **(provider_options or {})})
+            _write_outbox(con, spec, outbox, instance, name)
+        con.register("_allowed", allowed if allowed is not None else pd.DataFrame({"message_id": pd.Series([], dtype=str)}))
+        due = con.execute("""SELECT message_id, msisdn, region, sender_type, sender_id, text, encoding, segments,
+                                    scheduled_at, submit_attempted_at
+                             FROM messages SEMI JOIN _allowed USING (message_id)
+                             WHERE campaign_id = ? AND status = 'queued' ORDER BY message_id""",
+                          [spec.campaign_id]).df()
+        con.unregister("_allowed")
         interrupted = due[due["submit_attempted_at"].notna()]
         if len(interrupted) and not instance.idempotent:
             con.execute("""UPDATE messages SET status = 'unknown', status_at = ?,
@@ -213,15 +396,18 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
                            WHERE message_id IN (SELECT unnest(?))""", [now, interrupted["message_id"].tolist()])
             due = due[due["submit_attempted_at"].isna()]
             summary["interrupted"] = len(interrupted)
-        try:
-            summary["submitted"], summary["failed"] = _submit(con, spec, instance, due, now, batch_size)
-        finally:
-            instance.close()
+        pacer = Pacer(_sender_rates(due, instance, throughput))
+        counts = _submit(con, spec, instance, due, now, batch_size or instance.batch_size or BATCH_SIZE, pacer,
+                         max_retries)
+        summary.update(counts)
         summary["deferred"] = int(store.scalar(
-            con, "SELECT count(*) FROM messages WHERE campaign_id = ? AND status = 'queued'", [spec.campaign_id]))
+            con, "SELECT count(*) FROM messages WHERE campaign_id = ? AND status = 'queued'", [spec.campaign_id])
+        ) - counts["retry_later"]
         summary["next_run_at"] = store.scalar(
             con, "SELECT min(scheduled_at) FROM messages WHERE campaign_id = ? AND status = 'queued'", [spec.campaign_id])
         return summary
     finally:
+        if instance is not None and not isinstance(provider, Provider):
+            instance.close()
         if own:
             con.close()

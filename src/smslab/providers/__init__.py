@@ -11,12 +11,48 @@ Example:
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
+from smslab import config  # noqa: F401  (loads a .env file into unset variables)
 from smslab.errors import ProviderError
+
+
+class TransientError(ProviderError):
+    """The provider refused a whole batch for now (HTTP 429/503, ESME_RTHROTTLED…): try again later.
+
+    `not_sent` is True when the provider certainly did not act on the request (429, 503,
+    a refused connection), so even a non-idempotent provider may get the batch again; False
+    when the outcome is unknown (500, 502, 504, a timeout after the request left), in which case
+    only an idempotent provider is retried. `retry_after` is the provider's hint in seconds.
+
+    Example:
+        >>> TransientError("HTTP 429 TOO_MANY_REQUESTS", retry_after=2).not_sent
+        True
+    """
+
+    def __init__(self, message: str, *, not_sent: bool = True, retry_after: float | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.not_sent = not_sent
+        self.retry_after = retry_after
+        self.code = code or message
+
+
+def env(name: str, default: str | None = None, *, required: bool = True) -> str | None:
+    """A setting from the environment (or `.env`); a missing required one names the variable.
+
+    Example:
+        >>> env("SMSLAB_SURELY_UNSET", "fallback")
+        'fallback'
+    """
+    value = os.environ.get(name) or default
+    if required and not value:
+        raise ProviderError(f"{name} is not set: export it or add it to a .env file")
+    return value
 
 
 @dataclass
@@ -49,6 +85,13 @@ class SubmitResult:
     permanent: bool = False                 # a permanent refusal is never retried
     price: float | None = None
     currency: str | None = None
+    temporary: bool = False                 # refused for now (throttled, queue full): the sender retries it
+    parts: int | None = None                # segments the provider counted, when it says
+
+    @property
+    def uncertain(self) -> bool:
+        """The provider may or may not have taken it (e.g. the connection died before its answer)."""
+        return not self.accepted and self.status == "unknown"
 
 
 @dataclass
@@ -58,9 +101,20 @@ class Provider:
     name: str = "provider"
     idempotent: bool = False   # True when resubmitting the same message_id can never send twice
     options: dict[str, Any] = field(default_factory=dict)
+    throttled: bool = True     # False for the offline simulator: there is no network to protect
+    batch_size: int = 100      # the batch the sender hands over in one `submit` call
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def preassigned_id(self, message_id: str) -> str | None:
+        """The provider message id this message will get, when it is known before submission.
+
+        Providers that take our id (Infobip's `messageId`) or derive theirs from it (the
+        simulator) say so here; the outbox then stores it up front, and reports that arrive
+        before the submission is recorded still find their message.
+        """
+        return None
 
     def close(self) -> None:
         """Release connections (SMPP binds, HTTP clients)."""

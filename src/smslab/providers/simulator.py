@@ -1,7 +1,8 @@
 """The simulator: an offline provider that behaves like a real network.
 
 Deterministic for a seed: the same message always gets the same provider id, outcome,
-latency and reply, so resubmitting a message can never produce a second, different
+latency and reply (every draw is a counter-based hash of seed and message id, vectorised
+with numpy, so a million messages take seconds), so resubmitting a message can never produce a second, different
 delivery (the simulator is idempotent on `message_id`, like a provider that accepts
 client message ids). Per country it has delivery and failure rates, operators,
 latency distributions, intermediate then final reports, duplicated and out-of-order
@@ -20,11 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import random
+import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from json.encoder import encode_basestring as _js  # C-accelerated JSON string literal
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from smslab.providers import OutboundMessage, Provider, SubmitResult
 from smslab.receiving.journal import Journal
@@ -76,12 +81,67 @@ REPLIES: dict[str, dict[str, list[str]]] = {
 REPLY_MIX = [("opt_out", 0.30), ("help", 0.07), ("keyword", 0.38), ("opt_in", 0.02), ("other", 0.23)]
 
 
-def _infobip_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _lognormal(rng: random.Random, median_seconds: float, sigma: float) -> timedelta:
-    return timedelta(seconds=median_seconds * math.exp(rng.gauss(0, sigma)))
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a well-mixed uint64 for every uint64 (vectorised, wraps on purpose)."""
+    with np.errstate(over="ignore"):
+        z = x.copy()
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
+class Draws:
+    """Independent uniforms in [0, 1) per message: draw k of message i depends only on (seed, id, k)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+
+    def uniform(self, k: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            x = self.keys + GOLDEN * np.uint64(k + 1)
+        return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+    def gauss(self, k: int) -> np.ndarray:
+        u1, u2 = self.uniform(k), self.uniform(k + 1)
+        return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+    def lognormal(self, k: int, median_seconds: np.ndarray | float, sigma: float) -> np.ndarray:
+        return np.asarray(median_seconds) * np.exp(self.gauss(k) * sigma)
+
+
+def _pick(u: np.ndarray, weights: list[float]) -> np.ndarray:
+    """Index of the weighted choice that each uniform falls into."""
+    cum = np.cumsum(np.asarray(weights, dtype=float))
+    return np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(weights) - 1)
+
+
+def _infobip_times(moments: np.ndarray) -> pa.Array:
+    """datetime64[us] → Infobip's '2026-12-01T14:00:03.120+0000' strings (vectorised)."""
+    text = np.datetime_as_string(moments.astype("datetime64[ms]"), unit="ms")
+    return pc.binary_join_element_wise(pa.array(text), "+0000", "")
+
+
+def _status_json(status: tuple) -> str:
+    group_id, group_name, status_id, status_name = status
+    return json.dumps({"groupId": group_id, "groupName": group_name, "id": status_id, "name": status_name,
+                       "description": status_name.replace("_", " ").capitalize()})
+
+
+def _error_json(error: tuple) -> str:
+    return json.dumps({"groupId": 0 if error[0] == 0 else 1, "groupName": "Ok" if error[0] == 0 else "HANDSET_ERRORS",
+                       "id": error[0], "name": error[1], "description": error[1], "permanent": error[2]})
+
+
+# every (status, error) a report can carry, pre-rendered once
+OUTCOMES = [(PENDING_ENROUTE, NO_ERROR), (DELIVERED_TO_OPERATOR, NO_ERROR), (DELIVERED_TO_HANDSET, NO_ERROR)] + [
+    (status, error) for _, status, error, _ in FAILURES if status is not None]
+OUTCOME_JSON = [f'"status": {_status_json(s)}, "error": {_error_json(e)}' for s, e in OUTCOMES]
 
 
 @dataclass
@@ -90,6 +150,8 @@ class SimulatorProvider(Provider):
 
     name: str = "simulator"
     idempotent: bool = True
+    throttled: bool = False
+    batch_size: int = 50_000
     seed: int = 0
     landing: Any = None
     keywords: list[str] = field(default_factory=list)
@@ -100,109 +162,176 @@ class SimulatorProvider(Provider):
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.landing)
+        self._written = 0
 
-    def _rng(self, message_id: str) -> random.Random:
-        digest = hashlib.sha256(f"{self.seed}|{message_id}".encode()).digest()
-        return random.Random(int.from_bytes(digest[:8], "big"))
+    def _digest(self, message_id: str) -> bytes:
+        return hashlib.sha256(f"{self.seed}|{message_id}".encode()).digest()
 
     def provider_message_id(self, message_id: str) -> str:
-        return "SIM" + hashlib.sha1(f"{self.seed}|{message_id}".encode()).hexdigest()[:21].upper()
+        return "SIM" + self._digest(message_id).hex()[16:37].upper()
+
+    preassigned_id = provider_message_id
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         """Accept every message with a known region; write its reports and replies to the journal."""
-        results, envelopes = [], []
-        now = utcnow()
+        results: list[SubmitResult] = []
+        ok = [m for m in batch if m.region]
+        digests = [self._digest(m.message_id) for m in ok]
+        pids = ["SIM" + d.hex()[16:37].upper() for d in digests]
+        prices = {}
+        for m, pid in zip(ok, pids):
+            key = (m.region, m.segments)
+            if key not in prices:
+                prices[key] = round(NETWORKS.get(m.region, DEFAULT_NETWORK)[2] * max(m.segments, 1), 5)
+        accepted = iter(zip(pids, ok))
         for msg in batch:
             if not msg.region:
                 results.append(SubmitResult(msg.message_id, accepted=False, status="rejected",
                                             error_code="REJECTED_DESTINATION", permanent=True))
                 continue
-            rate, operators, price, language = NETWORKS.get(msg.region, DEFAULT_NETWORK)
-            pid = self.provider_message_id(msg.message_id)
-            results.append(SubmitResult(msg.message_id, accepted=True, provider_message_id=pid,
-                                        status="submitted", price=round(price * max(msg.segments, 1), 5),
-                                        currency="EUR"))
-            envelopes.extend(self._traffic(msg, pid, msg.scheduled_at or now, rate, operators, price, language))
-        if envelopes:
-            self.journal.append_many(envelopes)
+            pid, m = next(accepted)
+            results.append(SubmitResult(msg.message_id, accepted=True, provider_message_id=pid, status="submitted",
+                                        price=prices[(m.region, m.segments)], currency="EUR",
+                                        parts=max(m.segments, 1)))
+        if ok:
+            keys = np.frombuffer(b"".join(d[:8] for d in digests), dtype=">u8").astype(np.uint64)
+            self._write(self._traffic(ok, pids, keys, prices))
         return results
 
-    def _report(self, msg: OutboundMessage, pid: str, sent: datetime, done: datetime, mccmnc: str,
-                price: float, status: tuple, error: tuple) -> dict:
-        group_id, group_name, status_id, status_name = status
-        body = {"results": [{
-            "bulkId": msg.campaign_id, "messageId": pid, "to": msg.msisdn.lstrip("+"), "from": msg.sender_id,
-            "sentAt": _infobip_time(sent), "doneAt": _infobip_time(done), "smsCount": max(msg.segments, 1),
-            "mccMnc": mccmnc, "callbackData": msg.message_id,
-            "price": {"pricePerMessage": round(price * max(msg.segments, 1), 5), "currency": "EUR"},
-            "status": {"groupId": group_id, "groupName": group_name, "id": status_id, "name": status_name,
-                       "description": status_name.replace("_", " ").capitalize()},
-            "error": {"groupId": 0 if error[0] == 0 else 1, "groupName": "Ok" if error[0] == 0 else "HANDSET_ERRORS",
-                      "id": error[0], "name": error[1], "description": error[1], "permanent": error[2]},
-        }]}
-        received = done + timedelta(milliseconds=50)
-        return {"provider": "infobip", "kind": "dlr", "body": json.dumps(body), "received_at": received}
+    def _traffic(self, msgs: list[OutboundMessage], pids: list[str], keys: np.ndarray,
+                 prices: dict) -> dict[tuple[str, str], list[str]]:
+        """Journal lines grouped by (kind, day): intermediate and final reports, duplicates, replies."""
+        n = len(msgs)
+        draws = Draws(keys)
+        now = np.datetime64(utcnow().replace(tzinfo=None), "us")
+        sent = np.array([np.datetime64(m.scheduled_at.replace(tzinfo=None), "us") if m.scheduled_at else now
+                         for m in msgs], dtype="datetime64[us]")
+        regions = [m.region for m in msgs]
+        region_list = sorted(set(regions))
+        region_ix = np.array([region_list.index(r) for r in regions]) if len(region_list) > 1 else np.zeros(n, int)
+        nets = [NETWORKS.get(r, DEFAULT_NETWORK) for r in region_list]
+        rate = np.array([net[0] for net in nets])[region_ix]
+        # operator per message, drawn within its country's mix
+        u_op = draws.uniform(0)
+        mccmnc = np.empty(n, dtype=object)
+        for i, net in enumerate(nets):
+            mask = region_ix == i
+            ops = [o for o, _ in net[1]]
+            mccmnc[mask] = np.asarray(ops, dtype=object)[_pick(u_op[mask], [w for _, w in net[1]])]
+        # intermediate report (70%): PENDING_ENROUTE or DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
+        has_mid = draws.uniform(1) < 0.7
+        mid_outcome = np.where(draws.uniform(2) < 0.5, 0, 1)
+        mid_done = sent + (200 + draws.uniform(3) * 1300).astype("int64").astype("timedelta64[ms]")
+        # final report: delivered with a lognormal latency, else one of FAILURES (some never report)
+        delivered = draws.uniform(4) < rate
+        deliver_seconds = 1.5 + draws.lognormal(5, 4.0, 1.0)
+        failure = _pick(draws.uniform(7), [f[0] for f in FAILURES])
+        medians = np.array([f[3] for f in FAILURES], dtype=float)[failure]
+        fail_seconds = draws.lognormal(8, medians, 0.8)
+        expired_ix = [i for i, f in enumerate(FAILURES) if f[1] == EXPIRED]
+        fail_seconds = np.where(np.isin(failure, expired_ix), medians, fail_seconds)
+        failure_outcome = np.array([OUTCOMES.index((f[1], f[2])) if f[1] is not None else -1 for f in FAILURES])
+        final_outcome = np.where(delivered, 2, failure_outcome[failure])
+        final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
+        final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
+        has_final = final_outcome >= 0
+        swapped = has_mid & has_final & (draws.uniform(10) < self.out_of_order_rate)
+        duplicated = has_final & (draws.uniform(11) < self.duplicate_rate)
 
-    def _traffic(self, msg: OutboundMessage, pid: str, sent: datetime, rate: float,
-                 operators: list[tuple[str, float]], price: float, language: str) -> list[dict]:
-        rng = self._rng(msg.message_id)
-        mccmnc = rng.choices([o for o, _ in operators], [w for _, w in operators])[0]
-        out: list[dict] = []
-        intermediate = None
-        if rng.random() < 0.7:
-            status = PENDING_ENROUTE if rng.random() < 0.5 else DELIVERED_TO_OPERATOR
-            intermediate = self._report(msg, pid, sent, sent + timedelta(milliseconds=rng.randrange(200, 1500)),
-                                        mccmnc, price, status, NO_ERROR)
-        final = None
-        delivered_at = None
-        if rng.random() < rate:
-            delivered_at = sent + timedelta(seconds=1.5) + _lognormal(rng, 4.0, 1.0)
-            final = self._report(msg, pid, sent, delivered_at, mccmnc, price, DELIVERED_TO_HANDSET, NO_ERROR)
-        else:
-            pick, acc = rng.random(), 0.0
-            for share, status, error, median in FAILURES:
-                acc += share
-                if pick <= acc:
-                    break
-            if status is not None:
-                done = sent + (timedelta(seconds=median) if status == EXPIRED else _lognormal(rng, median, 0.8))
-                final = self._report(msg, pid, sent, done, mccmnc, price, status, error)
-        ordered = [r for r in (intermediate, final) if r is not None]
-        if intermediate and final and rng.random() < self.out_of_order_rate:
-            ordered.reverse()  # the final report reaches us first
-        out.extend(ordered)
-        if final and rng.random() < self.duplicate_rate:
-            out.append(dict(final))  # the provider retried the webhook
-        if delivered_at is not None:
-            out.extend(self._replies(msg, rng, delivered_at, language))
-        return out
+        # one row per report: (message, order within the message, outcome, done)
+        idx = np.arange(n)
+        parts = [
+            (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid], mid_done[has_mid].astype("datetime64[us]")),
+            (idx[has_final], np.where(swapped, 0, 1)[has_final], final_outcome[has_final], final_done[has_final]),
+            (idx[duplicated], np.full(int(duplicated.sum()), 2), final_outcome[duplicated], final_done[duplicated]),
+        ]
+        mi = np.concatenate([p[0] for p in parts])
+        order = np.concatenate([p[1] for p in parts])
+        outcome = np.concatenate([p[2] for p in parts])
+        done = np.concatenate([p[3] for p in parts])
+        sort = np.lexsort((order, mi))
+        mi, outcome, done = mi[sort], outcome[sort], done[sort]
+        lines: dict[tuple[str, str], list[str]] = {}
+        if len(mi):
+            self._dlr_lines(msgs, pids, prices, mi, outcome, sent[mi], done, mccmnc, lines)
+        replying = np.flatnonzero(delivered)
+        if len(replying):
+            self._reply_lines(msgs, draws, replying, sent + (deliver_seconds * 1e6).astype("int64").astype(
+                "timedelta64[us]"), lines)
+        return lines
 
-    def _replies(self, msg: OutboundMessage, rng: random.Random, delivered_at: datetime, language: str) -> list[dict]:
-        words = REPLIES.get(language, REPLIES["en"])
-        if msg.two_way and rng.random() < self.reply_rate:
-            pick, acc = rng.random(), 0.0
-            for intent, share in REPLY_MIX:
-                acc += share
-                if pick <= acc:
-                    break
-            if intent == "keyword" and self.keywords:
-                text = rng.choice([k.upper() for k in self.keywords] + [k.lower() for k in self.keywords]
-                                  + [k.capitalize() + "!" for k in self.keywords])
+    def _dlr_lines(self, msgs, pids, prices, mi, outcome, sent, done, mccmnc, lines) -> None:
+        take = pa.array(mi)
+        cid = {m.campaign_id: _js(m.campaign_id) for m in msgs}
+        frm = {m.sender_id: _js(str(m.sender_id)) for m in msgs}
+        head = pa.array([
+            f'{{"results": [{{"bulkId": {cid[m.campaign_id]}, "messageId": "{pid}", "to": "{m.msisdn.lstrip("+")}", '
+            f'"from": {frm[m.sender_id]}, ' for m, pid in zip(msgs, pids)]).take(take)
+        tail = pa.array([
+            f'"smsCount": {max(m.segments, 1)}, "mccMnc": "{mm}", "callbackData": "{m.message_id}", '
+            f'"price": {{"pricePerMessage": {prices[(m.region, m.segments)]}, "currency": "EUR"}}, '
+            for m, mm in zip(msgs, mccmnc)]).take(take)
+        bodies = pc.binary_join_element_wise(
+            head, '"sentAt": "', _infobip_times(sent), '", "doneAt": "', _infobip_times(done), '", ', tail,
+            pa.array(OUTCOME_JSON).take(pa.array(outcome)), "}]}", "")
+        received = done + np.timedelta64(50, "ms")
+        self._envelopes("dlr", bodies, received, lines)
+
+    def _envelopes(self, kind: str, bodies: pa.Array, received: np.ndarray, lines: dict) -> None:
+        escaped = pc.replace_substring(pc.replace_substring(bodies, "\\", "\\\\"), '"', '\\"')
+        stamps = np.datetime_as_string(received.astype("datetime64[us]"), unit="us")
+        ids = pa.array([f"{self.journal._token}-{self._written + i}" for i in range(len(bodies))])
+        self._written += len(bodies)
+        text = pc.binary_join_element_wise(
+            '{"id": "', ids, f'", "provider": "infobip", "kind": "{kind}", "received_at": "', pa.array(stamps),
+            '", "content_type": "application/json", "body": "', escaped, '"}\n', "").to_pylist()
+        days = np.array([s[:10] for s in stamps]) if len(stamps) else np.array([])
+        for day in np.unique(days):
+            chosen = np.flatnonzero(days == day)
+            lines.setdefault((kind, str(day)), []).extend(text[i] for i in chosen)
+
+    def _reply_lines(self, msgs, draws: Draws, delivered_ix: np.ndarray, delivered_at: np.ndarray, lines) -> None:
+        u_reply, u_intent, u_text = draws.uniform(12), draws.uniform(13), draws.uniform(14)
+        delay = draws.lognormal(15, 600.0, 1.2)
+        opt_delay = draws.lognormal(15, 900.0, 1.0)
+        intents = [i for i, _ in REPLY_MIX]
+        picked = _pick(u_intent, [w for _, w in REPLY_MIX])
+        keywords = ([k.upper() for k in self.keywords] + [k.lower() for k in self.keywords]
+                    + [k.capitalize() + "!" for k in self.keywords])
+        bodies, received = [], []
+        for i in delivered_ix:
+            msg = msgs[i]
+            if msg.two_way and u_reply[i] < self.reply_rate:
+                words = REPLIES.get(NETWORKS.get(msg.region, DEFAULT_NETWORK)[3], REPLIES["en"])
+                intent = intents[picked[i]]
+                choices = keywords if intent == "keyword" and keywords else words.get(intent, words["other"])
+                text, recipient, seconds = choices[int(u_text[i] * len(choices))], msg.sender_id, delay[i]
+            elif not msg.two_way and msg.opt_out_short_code and u_reply[i] < self.opt_out_short_code_rate:
+                text, recipient, seconds = "STOP", msg.opt_out_short_code, opt_delay[i]
             else:
-                text = rng.choice(words.get(intent, words["other"]))
-            return [self._inbound(msg, msg.sender_id, text, delivered_at + _lognormal(rng, 600, 1.2))]
-        if not msg.two_way and msg.opt_out_short_code and rng.random() < self.opt_out_short_code_rate:
-            return [self._inbound(msg, msg.opt_out_short_code, "STOP", delivered_at + _lognormal(rng, 900, 1.0))]
-        return []
+                continue
+            at = delivered_at[i] + np.timedelta64(int(seconds * 1e6), "us")
+            bodies.append(self._inbound_body(msg, str(recipient), text, at))
+            received.append(at + np.timedelta64(80, "ms"))
+        if bodies:
+            self._envelopes("inbound", pa.array(bodies), np.array(received, dtype="datetime64[us]"), lines)
 
-    def _inbound(self, msg: OutboundMessage, recipient: str, text: str, at: datetime) -> dict:
+    def _inbound_body(self, msg: OutboundMessage, recipient: str, text: str, at: np.datetime64) -> str:
         mo_id = "MO" + hashlib.sha1(f"{self.seed}|{msg.message_id}|{recipient}".encode()).hexdigest()[:18]
         first = text.strip().split()[0].upper() if text.strip() else ""
         rest = text.strip()[len(first):].strip() if first else ""
-        body = {"results": [{
+        stamp = str(np.datetime_as_string(at.astype("datetime64[ms]"), unit="ms")) + "+0000"
+        return json.dumps({"results": [{
             "messageId": mo_id, "from": msg.msisdn.lstrip("+"), "to": recipient, "text": text,
-            "cleanText": rest, "keyword": first, "receivedAt": _infobip_time(at), "smsCount": 1,
+            "cleanText": rest, "keyword": first, "receivedAt": stamp, "smsCount": 1,
             "price": {"pricePerMessage": 0.0, "currency": "EUR"}, "callbackData": None,
-        }], "messageCount": 1, "pendingMessageCount": 0}
-        return {"provider": "infobip", "kind": "inbound", "body": json.dumps(body, ensure_ascii=False),
-                "received_at": at + timedelta(milliseconds=80)}
+        }], "messageCount": 1, "pendingMessageCount": 0}, ensure_ascii=False)
+
+    def _write(self, lines: dict[tuple[str, str], list[str]]) -> None:
+        """Append each group to its journal file and fsync once (the layout `Journal` reads and writes)."""
+        for (kind, day), group in lines.items():
+            path = self.journal.path_for("infobip", kind, datetime.fromisoformat(day))
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("".join(group))
+                handle.flush()
+                os.fsync(handle.fileno())
