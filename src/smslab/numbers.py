@@ -393,7 +393,7 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=n)
     region_arr = np.array(regions, dtype=object)
     rcodes, runiques = pd.factorize(pd.Series(region_arr, dtype=object), use_na_sentinel=False)
-    region_ok = np.array([r is None or r in t.supported for r in runiques], dtype=bool)[rcodes]
+    region_ok = np.array([_region_arg(r) is None or r in t.supported for r in runiques], dtype=bool)[rcodes]
     fast = is_str & region_ok
     idx = np.flatnonzero(fast)
     done = np.zeros(n, dtype=bool)
