@@ -31,6 +31,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Iterable, Sequence
 
 import duckdb
@@ -143,11 +144,9 @@ def wilson_interval(successes: Any, trials: Any, confidence: float = 0.95) -> tu
         >>> round(float(lo), 4), round(float(hi), 4)
         (0.2553, 0.3662)
     """
-    from scipy.stats import norm
-
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = norm.ppf(0.5 + confidence / 2)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
         denom = 1 + z * z / n
@@ -166,8 +165,6 @@ def two_proportion_ztest(k1: int, n1: int, k2: int, n2: int) -> tuple[float, flo
         >>> round(z, 4), round(p, 4)
         (2.1909, 0.0285)
     """
-    from scipy.stats import norm
-
     if n1 == 0 or n2 == 0:
         return float("nan"), float("nan")
     pooled = (k1 + k2) / (n1 + n2)
@@ -175,7 +172,7 @@ def two_proportion_ztest(k1: int, n1: int, k2: int, n2: int) -> tuple[float, flo
     if se == 0:
         return 0.0, 1.0
     z = (k2 / n2 - k1 / n1) / se
-    return z, float(2 * norm.sf(abs(z)))
+    return z, 2 * (1 - NormalDist().cdf(abs(z)))
 
 
 def newcombe_interval(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -274,9 +271,10 @@ def compare_proportions(successes: Sequence[int], trials: Sequence[int], groups:
             stat, p = fisher_exact(contingency)
             test = "Fisher's exact test"
             notes.append("an expected count is below 5, so Fisher's exact test replaces the z-test")
-        else:
+        else:  # the z-test; scipy's chi-square without continuity correction gives the same p-value (z² = χ²)
             idx = np.flatnonzero(active)
-            stat, p = two_proportion_ztest(int(k[idx[0]]), int(n[idx[0]]), int(k[idx[1]]), int(n[idx[1]]))
+            stat = two_proportion_ztest(int(k[idx[0]]), int(n[idx[0]]), int(k[idx[1]]), int(n[idx[1]]))[0]
+            p = chi2_contingency(contingency, correction=False)[1]
             test = "two-proportion z-test"
     else:
         stat, p, _, _ = chi2_contingency(contingency, correction=False)
@@ -783,14 +781,25 @@ def preflight(spec: Any, *, at: Any = None, db: Any = None) -> Any:
 
     scratch = store.connect(":memory:")
     path = config.db_path(db) if db != "none" else None
-    if path is not None and Path(path).is_file():
+    problem = None if path is not None else "skipped (db = none)"
+    if path is not None and not Path(path).is_file():
+        problem = f"{path} does not exist yet"
+    elif path is not None:
         escaped = str(path).replace("'", "''")
-        scratch.execute(f"ATTACH '{escaped}' AS smslab_src (READ_ONLY)")
         try:
-            scratch.execute("INSERT INTO consent SELECT * FROM smslab_src.consent")
-        finally:
-            scratch.execute("DETACH smslab_src")
-    return compliance.check(spec, at=at, con=scratch)
+            scratch.execute(f"ATTACH '{escaped}' AS smslab_src (READ_ONLY)")
+            try:
+                scratch.execute("INSERT INTO consent SELECT * FROM smslab_src.consent")
+            finally:
+                scratch.execute("DETACH smslab_src")
+        except duckdb.Error as exc:  # locked by a writer, not a DuckDB file, no consent table…
+            problem = f"{path} could not be read ({str(exc).splitlines()[0]})"
+    result = compliance.check(spec, at=at, con=scratch)
+    if problem:
+        result.findings.append({"rule": "consent_ledger_not_checked", "severity": "warn", "country": None,
+                                "recipients": 0, "source": None,
+                                "message": f"opt-outs in the consent ledger were not checked: {problem}"})
+    return result
 
 
 def audience_profile(result: Any) -> pd.DataFrame:
@@ -942,3 +951,41 @@ def break_even_curve(options: pd.DataFrame, region: str, *, months: float, max_v
             out.append({"region": region, "sender_type": r.sender_type, "monthly_volume": int(v),
                         "total": rates.convert(total, r.currency, currency), "currency": currency})
     return pd.DataFrame(out, columns=["region", "sender_type", "monthly_volume", "total", "currency"])
+
+
+def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = None, db: Any = None) -> Any:
+    """The spec a planning report is about: the `spec` file if given; else the spec stored with
+    `campaign_id` (or the newest campaign) in the database; else the sample campaign.
+
+    Example:
+        >>> campaign_spec(db="none").name
+        'black-friday-2026'
+    """
+    from smslab import config, store
+    from smslab.campaign import load_spec, parse_spec
+    from smslab.errors import InputError
+
+    if spec:
+        path = Path(spec).expanduser()
+        return load_spec(path if path.is_absolute() or path.exists() else config.project_dir() / path)
+    path = config.db_path(db) if db != "none" else None
+    if path is not None and Path(path).is_file():
+        con = store.connect(path, read_only=True)
+        try:
+            if campaign_id:
+                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchall()
+                if not rows:
+                    raise InputError(f"{path}: no campaign {campaign_id!r}")
+            else:
+                rows = con.execute("SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
+        finally:
+            con.close()
+        if rows:
+            import json
+
+            data = json.loads(rows[0][1]) if isinstance(rows[0][1], str) else rows[0][1]
+            data = {k: v for k, v in data.items() if v is not None}
+            return parse_spec(data, source=f"{path}: campaign {rows[0][0]}", base_dir=config.project_dir())
+    elif campaign_id:
+        raise InputError(f"campaign {campaign_id!r}: the database {path} does not exist")
+    return load_spec(config.data_dir() / "samples" / "campaign.yaml")

@@ -26,7 +26,7 @@ from smslab.campaign import parse_spec
 from smslab.receiving.loader import load
 from smslab.sending import send
 
-REPORTS = ["delivery_funnel"]
+REPORTS = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
 
 
 def next_send_at(now: datetime) -> datetime:

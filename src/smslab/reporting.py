@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -146,6 +147,89 @@ def kpis(values: dict[str, Any]) -> None:
     display(HTML(f"<div>{tiles}</div>"))
 
 
+def note(*lines: str) -> None:
+    """Short paragraphs of text in the report (escaped; empty lines skipped)."""
+    from IPython.display import HTML, display
+
+    display(HTML("".join(f"<p>{html.escape(str(line))}</p>" for line in lines if line)))
+
+
+def check_parameters(**checks: tuple[Any, Any]) -> None:
+    """Validate notebook parameters (papermill only warns about unknown names): each keyword is
+    `name=(value, allowed)` where allowed is a list of values, "positive" or "non-negative".
+
+    Example:
+        >>> check_parameters(freq=("hour", ["hour", "day"]), months=(3, "positive"))
+        >>> check_parameters(freq=("week", ["hour", "day"]))
+        Traceback (most recent call last):
+        smslab.errors.InputError: parameter freq: expected one of hour, day, got 'week'
+    """
+    for name, (value, allowed) in checks.items():
+        if isinstance(allowed, (list, tuple)):
+            if value not in allowed:
+                raise InputError(f"parameter {name}: expected one of {', '.join(map(str, allowed))}, got {value!r}")
+        elif allowed in ("positive", "non-negative"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                value > 0 if allowed == "positive" else value >= 0)
+            if not ok:
+                raise InputError(f"parameter {name}: expected a {allowed} number, got {value!r}")
+
+
+def project_path(path: str) -> Path:
+    """A path as given, else relative to the project folder (notebooks run from there)."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return config.project_dir() / candidate
+
+
+def frame(rows: Any) -> Any:
+    """A DataFrame from a list of dicts (for library results that are plain data)."""
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def findings_frame(result: Any) -> Any:
+    """A compliance result's findings as a table, most severe first."""
+    import pandas as pd
+
+    cols = ["severity", "rule", "country", "recipients", "message", "source"]
+    return pd.DataFrame([{k: f.get(k) for k in cols} for f in result.findings], columns=cols)
+
+
+def headline(kpi: dict[str, Any], stages: Sequence[str] | None = None) -> dict[str, str]:
+    """Tile labels and values from `analytics.summary`: counts with their rate."""
+    rates = {"delivered": ("delivery_rate", "of submitted"), "replied": ("reply_rate", "of delivered"),
+             "opted_out": ("opt_out_rate", "of delivered"), "converted": ("conversion_rate", "of delivered")}
+    out: dict[str, str] = {}
+    for stage in stages or ["targeted", "submitted", "delivered", "replied", "opted_out", "converted"]:
+        value = f"{kpi.get(stage, 0):,}"
+        if stage in rates and kpi.get(rates[stage][0]) is not None:
+            value += f" ({kpi[rates[stage][0]]:.1%})"
+        out[stage.replace("_", " ").capitalize()] = value
+    if stages is None:
+        for currency, cost in kpi.get("cost", {}).items():
+            out[f"Cost ({currency})"] = f"{cost:,.2f}"
+    return out
+
+
+def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str | None = None,
+              title: str = "") -> Any:
+    """A bar chart of a rate (as %) with its confidence interval as error bars."""
+    import plotly.express as px
+
+    low, high = low or f"{rate}_low", high or f"{rate}_high"
+    frame = data[[x, rate, low, high]].copy()
+    frame[x] = frame[x].astype(str)
+    frame["plus"] = (frame[high] - frame[rate]) * 100
+    frame["minus"] = (frame[rate] - frame[low]) * 100
+    frame["percent"] = frame[rate] * 100
+    fig = px.bar(frame, x=x, y="percent", error_y="plus", error_y_minus="minus", title=title,
+                 labels={"percent": f"{rate.replace('_', ' ')} (%)"})
+    return fig
+
+
 def latest_campaign(con: Any) -> str:
     """The id of the most recently created campaign (InputError if there is none)."""
     rows = con.execute("SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
@@ -158,7 +242,7 @@ def latest_campaign(con: Any) -> str:
 
 def _description(path: Path) -> str:
     """The first sentence of a notebook's first markdown cell."""
-    import nbformat
+    nbformat = _import_nbformat()
 
     nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
@@ -176,6 +260,7 @@ def list_reports(output_dir: str | Path | None = None) -> list[dict[str, Any]]:
         >>> sorted(r["name"] for r in list_reports())[:2]
         ['campaign_setup', 'cost_estimate']
     """
+    _import_nbformat()
     import papermill
 
     latest = _latest_runs(config.reports_dir(output_dir))
@@ -232,9 +317,23 @@ def _static(nb: Any) -> Any:
     return nb
 
 
+def _import_nbformat() -> Any:
+    """Import nbformat without jsonschema's optional rfc3987-syntax, which compiles ~40 grammars
+    at import (about 5 s per `smslab report run`) for URI formats notebook validation never uses."""
+    if "nbformat" not in sys.modules and "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import fail fast
+        try:
+            import nbformat
+        finally:
+            sys.modules.pop("rfc3987_syntax", None)  # anyone who needs it later can still import it
+    import nbformat
+
+    return nbformat
+
+
 def export_html(notebook: str | Path, html_path: str | Path, *, title: str | None = None) -> Path:
     """Executed notebook → HTML without code, without network scripts or widgets, numbers masked."""
-    import nbformat
+    nbformat = _import_nbformat()
     from nbconvert import HTMLExporter
 
     from smslab.analytics import mask_msisdn
@@ -327,6 +426,7 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
         run_report("delivery_funnel", parameters={"campaign_id": "demo-400-7"})
         {'html': 'reports/delivery_funnel.html', 'notebook': 'reports/runs/delivery_funnel-….ipynb', 'seconds': 6.1, …}
     """
+    _import_nbformat()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
