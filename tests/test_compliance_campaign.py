@@ -97,10 +97,16 @@ def test_content_detection_is_multilingual(text, languages, category):
     assert category in detect(text, languages)
 
 
-@pytest.mark.parametrize("text", ["ACME Black Friday: -30% aujourd'hui. STOP au 36180",
-                                  "Your order 1234 has shipped", "Betterave et vinaigrette"])
-def test_content_detection_leaves_ordinary_texts_alone(text):
-    assert detect(text, ["fr", "en"]) == {}
+@pytest.mark.parametrize("text,languages", [
+    ("ACME Black Friday: -30% aujourd'hui. STOP au 36180", ["fr"]),
+    ("Your order 1234 has shipped", ["en"]),
+    ("Betterave et vinaigrette", ["fr"]),
+    ("Wählen Sie Ihre Größe: 30% Rabatt auf alles", ["de"]),
+    ("Nuova collezione messa in vendita oggi", ["it"]),
+    ("Opt out: STOP*456*9*5#", ["sw"]),
+])
+def test_content_detection_leaves_ordinary_texts_alone(text, languages):
+    assert detect(text, languages) == {}
 
 
 def test_segments_over_the_country_limit_warn(tmp_path):
@@ -254,3 +260,11 @@ def test_unusable_database_is_a_clear_error(tmp_path):
     not_a_db.write_text("this is not a database")
     with pytest.raises(InputError, match="cannot open the database"):
         check(spec, at=TUESDAY_NOON_PARIS, db=not_a_db)
+
+
+@pytest.mark.parametrize("text,found", [
+    ("Call +44 7700 900123 today", True), ("Appelez le 01 23 45 67 89", True),
+    ("Sale ends 2026-11-30 10:00", False), ("Your code: 482913", False), ("Opt out: STOP*456*9*5#", False),
+])
+def test_phone_numbers_in_text(text, found):
+    assert ("phone_numbers" in detect(text, ["en", "fr"])) is found
