@@ -157,8 +157,13 @@ def test_unknown_country_and_missing_sender_are_blocked(tmp_path):
     spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}])
     audience = frame([{"msisdn": FR_NUMBER, "region": "FR", "time_zones": ["Europe/Paris"]},
                       {"msisdn": "+37012345678", "region": "LT", "time_zones": ["Europe/Vilnius"]},
-                      {"msisdn": "+447700900123", "region": "GB", "time_zones": ["Europe/London"]}])
+                      {"msisdn": "+447700900123", "region": "GB", "time_zones": ["Europe/London"]},
+                      {"msisdn": "+88299912345", "region": None, "time_zones": []}])
     result = check(spec, at=TUESDAY_NOON_PARIS, audience=audience)
+    assert decision(result, "+88299912345")["reason"] == "no_rules"
+    assert pd.isna(decision(result, "+88299912345")["region"])
+    unknown = [f for f in result.findings if f["rule"] == "no_rules"]
+    assert sorted((f["country"] or "", f["recipients"]) for f in unknown) == [("", 1), ("LT", 1)]
     assert decision(result, "+37012345678")["reason"] == "no_rules"
     assert decision(result, "+447700900123")["reason"] == "no_sender"
     assert decision(result, FR_NUMBER)["decision"] == "allowed"

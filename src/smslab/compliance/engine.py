@@ -103,18 +103,22 @@ def _money(value: float, currency: str) -> str:
 def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, dict], rs: RuleSet,
               exposure: list[dict], quarantined: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    by_reason = decisions.groupby(["reason", "region"], observed=True).size() if len(decisions) else pd.Series(dtype=int)
+    by_reason = (decisions.groupby(["reason", "region"], observed=True, dropna=False).size() if len(decisions)
+                 else pd.Series(dtype=int))
     for issue, affected in zip(issues, details["issue_recipients"]):
         out.append({"rule": issue.rule, "severity": issue.severity, "country": issue.country,
                     "recipients": int(affected), "message": issue.message, "source": issue.source})
     for (reason, cc), n in by_reason.items():
         if reason in CAMPAIGN_REASONS or reason not in RECIPIENT_REASONS:
             continue
+        cc = cc if isinstance(cc, str) and cc else None
         severity, group, template = RECIPIENT_REASONS[reason]
         country = rs.get(cc)
         detail = details.get(f"{reason}|{cc}", {})
         nxt = detail.get("next_min")
-        out.append({"rule": reason, "severity": severity, "country": cc or None, "recipients": int(n),
+        if reason == "no_rules" and cc is None:
+            template = "{n} recipient(s) whose country could not be determined are blocked (fail closed)"
+        out.append({"rule": reason, "severity": severity, "country": cc, "recipients": int(n),
                     "message": template.format(n=int(n), cc=cc or "an unknown country", why=detail.get("why", ""),
                                                next=nxt.strftime("%Y-%m-%d %H:%M") if nxt else ""),
                     "source": country.group_source_url(group) if country is not None and group else None})

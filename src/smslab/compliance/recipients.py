@@ -194,11 +194,20 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
 
     deferring = np.isin(reason, [_CODE[r] for r in DEFERRING])
     decision = np.where(reason < 0, 0, np.where(deferring, 1, 2)).astype(np.int8)
+    region_codes = np.where(np.array([u == "" for u in uniques], dtype=bool)[rcodes], -1, rcodes) if n else rcodes
     decisions = pd.DataFrame({
         "msisdn": frame["msisdn"].array if n else pd.array([], dtype="str"),
-        "region": pd.Categorical.from_codes(rcodes, categories=uniques),
-        "decision": pd.Categorical.from_codes(decision, categories=["allowed", "deferred", "blocked"]),
-        "reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
+        "region": _decode(region_codes, uniques),
+        "decision": _decode(decision, ["allowed", "deferred", "blocked"]),
+        "reason": _decode(reason, list(REASONS)),
         "next_allowed_at": next_at,
     })
     return decisions, details
+
+
+def _decode(codes: np.ndarray, labels: list[str]) -> pd.Series:
+    """Integer codes (-1 = missing) → a plain string column, decoded by Arrow in one pass."""
+    import pyarrow as pa
+
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string())).cast(pa.string()).to_pandas()
