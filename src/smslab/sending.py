@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance import check
-from smslab.providers import OutboundMessage, Provider, SubmitResult, TransientError, get_provider
+from smslab.providers import (AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError,
+                              get_provider)
 from smslab.receiving.loader import refresh_statuses
 from smslab.segments import count
 
@@ -235,6 +236,12 @@ def _submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer
         pacer.wait(sender, len(pending))
         try:
             results = provider.submit(pending)
+        except AuthenticationError as exc:
+            if final:  # answers from earlier attempts must still be recorded
+                exc.results = list(final.values()) + (exc.results or [
+                    SubmitResult(m.message_id, accepted=False, status="queued", error_code="credentials refused")
+                    for m in pending])
+            raise
         except TransientError as exc:
             retryable = exc.not_sent or provider.idempotent
             if retryable and attempt < max_retries:
@@ -321,7 +328,18 @@ def _submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provid
             con.execute("UPDATE messages SET submit_attempted_at = ? FROM _attempt "
                         "WHERE messages.message_id = _attempt.message_id", [now])
             con.unregister("_attempt")
-            results, stats = _submit_with_retries(provider, _messages(spec, chunk, now), pacer, sender, max_retries)
+            try:
+                results, stats = _submit_with_retries(provider, _messages(spec, chunk, now), pacer, sender,
+                                                      max_retries)
+            except AuthenticationError as exc:  # unsent messages go back to the queue, and the run stops
+                if exc.results:
+                    _record_results(con, exc.results, now)
+                else:
+                    con.register("_attempt", chunk[["message_id"]])
+                    con.execute("UPDATE messages SET submit_attempted_at = NULL FROM _attempt "
+                                "WHERE messages.message_id = _attempt.message_id")
+                    con.unregister("_attempt")
+                raise
             _record_results(con, results, now)
             counts["retries"] += stats["retries"]
             for r in results:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -40,6 +41,17 @@ class TransientError(ProviderError):
         self.not_sent = not_sent
         self.retry_after = retry_after
         self.code = code or message
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused our credentials: the run stops, unsent messages stay queued.
+
+    `results`, when given, are the answers for a batch the provider had partly sent already.
+    """
+
+    def __init__(self, message: str, *, results: list | None = None) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 def env(name: str, default: str | None = None, *, required: bool = True) -> str | None:
@@ -128,14 +140,28 @@ def register(name: str, factory: Callable[..., Provider]) -> None:
     _REGISTRY[name] = factory
 
 
+BUILTIN = {
+    "simulator": "smslab.providers.simulator:SimulatorProvider",
+    "infobip": "smslab.providers.infobip:InfobipProvider",
+    "twilio": "smslab.providers.twilio:TwilioProvider",
+    "smpp": "smslab.providers.smpp:SmppProvider",
+}
+
+
+def _lazy(target: str) -> Callable[..., Provider]:
+    def factory(**options: Any) -> Provider:
+        module, attr = target.split(":")
+        return getattr(import_module(module), attr)(**options)
+
+    return factory
+
+
 def _discover() -> None:
     for ep in entry_points(group="smslab.providers"):
         if ep.name not in _REGISTRY:
-            _REGISTRY[ep.name] = ep.load()
-    if "simulator" not in _REGISTRY:  # running from a source tree without installed metadata
-        from smslab.providers.simulator import SimulatorProvider
-
-        _REGISTRY["simulator"] = SimulatorProvider
+            _REGISTRY[ep.name] = ep.load
+    for name, target in BUILTIN.items():  # a source tree without installed metadata
+        _REGISTRY.setdefault(name, _lazy(target))
 
 
 def available() -> list[str]:
@@ -149,4 +175,8 @@ def get_provider(name: str, **options: Any) -> Provider:
     _discover()
     if name not in _REGISTRY:
         raise ProviderError(f"no provider named {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[name](**options)
+    factory = _REGISTRY[name]
+    if getattr(factory, "__self__", None) is not None and getattr(factory, "__name__", "") == "load":
+        factory = factory()  # an entry point, loaded on first use (its module may need optional packages)
+        _REGISTRY[name] = factory
+    return factory(**options)

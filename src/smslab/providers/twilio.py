@@ -1,0 +1,157 @@
+"""Twilio: the Messages API, one `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` per message.
+
+What smslab sends (form-encoded, HTTP basic auth with TWILIO_ACCOUNT_SID : TWILIO_AUTH_TOKEN):
+
+    To=+33612345678  From=36180  Body=...  StatusCallback={SMSLAB_PUBLIC_URL}/twilio/status
+    # a message for a future moment goes through the Messaging Service:
+    MessagingServiceSid={TWILIO_MESSAGING_SERVICE_SID}  ScheduleType=fixed  SendAt=2026-12-01T14:00:00Z
+
+Answers: 201 with the Message resource (its `sid` is the provider id, `num_segments` the
+parts); 400 (this message is refused for good: invalid number, 21610 unsubscribed…); 401/403
+(credentials: the run stops); 429 (this and the rest of the batch were not sent: retried
+with backoff); 5xx or a timeout (this message's outcome is unknown: never resent; the
+rest of the batch was not sent). Twilio has no idempotency key, so the provider is not
+idempotent. Twilio can only schedule 15 minutes to 35 days ahead: a message due sooner
+or later stays queued for a later `smslab send` run.
+
+Example:
+    >>> from smslab.providers.twilio import TwilioProvider
+    >>> p = TwilioProvider(account_sid="AC123", auth_token="t")
+    >>> p.messages_path
+    '/2010-04-01/Accounts/AC123/Messages.json'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from smslab.errors import ProviderError
+from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
+
+DEFAULT_BASE = "https://api.twilio.com"
+SCHEDULE_MIN = timedelta(minutes=15)
+SCHEDULE_MAX = timedelta(days=35)
+ACCEPTED = {"queued", "accepted", "scheduled", "sending", "sent"}
+
+
+def _twilio_error(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return f"{body.get('code')}: {body.get('message')}"
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+@dataclass
+class TwilioProvider(Provider):
+    """Twilio Messages API; settings from TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_BASE,
+    TWILIO_MESSAGING_SERVICE_SID and SMSLAB_PUBLIC_URL."""
+
+    name: str = "twilio"
+    idempotent: bool = False
+    batch_size: int = 50
+    account_sid: str | None = None
+    auth_token: str | None = None
+    base_url: str | None = None
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.account_sid = self.account_sid or env("TWILIO_ACCOUNT_SID")
+        token = self.auth_token or env("TWILIO_AUTH_TOKEN")
+        self.base_url = (self.base_url or env("TWILIO_API_BASE", DEFAULT_BASE)).rstrip("/")
+        self.messaging_service_sid = self.messaging_service_sid or env("TWILIO_MESSAGING_SERVICE_SID", required=False)
+        if self.status_callback is None and env("SMSLAB_PUBLIC_URL", required=False):
+            self.status_callback = env("SMSLAB_PUBLIC_URL").rstrip("/") + "/twilio/status"
+        self.client = httpx.Client(base_url=self.base_url, auth=(self.account_sid, token), timeout=self.timeout,
+                                   headers={"Accept": "application/json"})
+        self.auth_token = None  # kept only inside the client; never in repr() or logs
+
+    @property
+    def messages_path(self) -> str:
+        return f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    def form(self, m: OutboundMessage, now: datetime) -> dict[str, str] | None:
+        """The form fields for one message, or None when it cannot be scheduled yet (too soon / too far)."""
+        fields = {"To": m.msisdn, "Body": m.text}
+        if self.status_callback:
+            fields["StatusCallback"] = self.status_callback
+        at = m.scheduled_at.replace(tzinfo=None) if m.scheduled_at is not None else None
+        if at is not None and at > now:
+            if not self.messaging_service_sid:
+                raise ProviderError("scheduling a Twilio message needs a Messaging Service: "
+                                    "set TWILIO_MESSAGING_SERVICE_SID")
+            if not SCHEDULE_MIN <= at - now <= SCHEDULE_MAX:
+                return None
+            fields.update(MessagingServiceSid=self.messaging_service_sid, ScheduleType="fixed",
+                          SendAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        else:
+            fields["From"] = str(m.sender_id)
+        return fields
+
+    def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
+        """One request per message; stops at the first temporary refusal (the rest were not sent)."""
+        results: list[SubmitResult] = []
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        stop: str | None = None
+        for m in batch:
+            if stop is not None:
+                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
+                                            error_code=stop))
+                continue
+            fields = self.form(m, now)
+            if fields is None:
+                results.append(SubmitResult(m.message_id, accepted=False, status="queued",
+                                            error_code="Twilio schedules 15 min to 35 days ahead: waits for a later run"))
+                continue
+            try:
+                response = self.client.post(self.messages_path, data=fields)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                stop = f"Twilio unreachable: {type(exc).__name__}"
+                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
+                                            error_code=stop))
+                continue
+            except httpx.TransportError as exc:
+                stop = "not sent: an earlier message's outcome is unknown"
+                results.append(SubmitResult(m.message_id, accepted=False, status="unknown",
+                                            error_code=f"{type(exc).__name__} after sending: outcome unknown"))
+                continue
+            code = response.status_code
+            if code in (401, 403):  # what was accepted so far is recorded by the sender before it stops
+                done = {r.message_id for r in results}
+                rest = [SubmitResult(x.message_id, accepted=False, status="queued", error_code="credentials refused")
+                        for x in batch if x.message_id not in done]
+                raise AuthenticationError(f"Twilio refused the credentials ({_twilio_error(response)}); "
+                                          "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", results=results + rest)
+            if code == 429 or code == 503:
+                stop = f"HTTP {code} {_twilio_error(response)}"
+                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
+                                            error_code=stop))
+                continue
+            if code >= 500:
+                stop = "not sent: an earlier message's outcome is unknown"
+                results.append(SubmitResult(m.message_id, accepted=False, status="unknown",
+                                            error_code=f"HTTP {code} {_twilio_error(response)}: outcome unknown"))
+                continue
+            if code >= 400:
+                results.append(SubmitResult(m.message_id, accepted=False, status="failed", permanent=True,
+                                            error_code=_twilio_error(response)[:200]))
+                continue
+            body = response.json()
+            status = body.get("status")
+            price = body.get("price")
+            parts = body.get("num_segments")
+            results.append(SubmitResult(
+                m.message_id, accepted=status in ACCEPTED, provider_message_id=body.get("sid"),
+                status="submitted" if status in ACCEPTED else "failed",
+                error_code=None if status in ACCEPTED else str(body.get("error_code") or status),
+                price=abs(float(price)) if price not in (None, "") else None,
+                currency=(body.get("price_unit") or None) if price not in (None, "") else None,
+                parts=int(parts) if parts not in (None, "") else None))
+        return results
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,1 @@
+"""Loopback fakes of the providers' APIs: they check each request against the documented API."""

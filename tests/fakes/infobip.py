@@ -1,0 +1,128 @@
+"""A loopback Infobip SMS API: `POST /sms/2/text/advanced`, `GET /sms/1/reports`, `GET /sms/1/inbox/reports`.
+
+Every request is checked against the documented API: method and path, `Authorization: App
+<key>`, JSON content type, and the body's fields (known names only, `destinations[].to` in
+international format without '+', `notifyContentType`, `sendAt` format, `validityPeriod` range).
+A request that breaks it gets Infobip's 400 `BAD_REQUEST` and is listed in `problems`.
+Answers are Infobip's documented ones: 200 with a status per message, 400, 401, 429.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, timezone
+
+from .http import Answer, FakeServer, Request
+
+MESSAGE_FIELDS = {"from", "destinations", "text", "flash", "language", "transliteration", "intermediateReport",
+                  "notifyUrl", "notifyContentType", "callbackData", "validityPeriod", "sendAt", "deliveryTimeWindow",
+                  "regional", "entityId", "applicationId"}
+TOP_FIELDS = {"bulkId", "messages", "tracking", "sendingSpeedLimit", "urlOptions", "includeSmsCountInResponse"}
+SEND_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
+PENDING = {"groupId": 1, "groupName": "PENDING", "id": 26, "name": "PENDING_ACCEPTED",
+           "description": "Message sent to next instance"}
+REJECTED = {"groupId": 5, "groupName": "REJECTED", "id": 6, "name": "REJECTED_NETWORK",
+            "description": "Network is forbidden"}
+
+
+def error(status: int, message_id: str, text: str, headers: dict | None = None) -> Answer:
+    return Answer(status, {"requestError": {"serviceException": {"messageId": message_id, "text": text}}},
+                  headers or {})
+
+
+class FakeInfobip(FakeServer):
+    """`api_key` is the key it accepts; numbers in `rejected` get a REJECTED status."""
+
+    def __init__(self, api_key: str = "test-key", rejected: set[str] | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.api_key = api_key
+        self.rejected = rejected or set()
+        self.accepted: Counter[str] = Counter()        # our messageId -> times accepted
+        self.bodies: list[dict] = []
+        self.pending_reports: list[dict] = []
+        self.pending_inbound: list[dict] = []
+
+    def is_send(self, request: Request) -> bool:
+        return request.method == "POST" and request.path == "/sms/2/text/advanced"
+
+    def scripted(self, status: int, request: Request) -> Answer:
+        if status == 429:
+            return error(429, "TOO_MANY_REQUESTS", "Too many requests", {"Retry-After": "0"})
+        return error(status, "GENERAL_ERROR", "Something went wrong")
+
+    def route(self, request: Request) -> Answer:
+        if request.headers.get("authorization") != f"App {self.api_key}":
+            return error(401, "UNAUTHORIZED", "Invalid login details")
+        if self.is_send(request):
+            return self.send(request)
+        if request.method == "GET" and request.path in ("/sms/1/reports", "/sms/1/inbox/reports"):
+            return self.reports(request)
+        self.problem(f"{request.method} {request.path}: not an Infobip SMS endpoint")
+        return error(404, "NOT_FOUND", "Not found")
+
+    def bad(self, text: str) -> Answer:
+        self.problem(text)
+        return error(400, "BAD_REQUEST", text)
+
+    def send(self, request: Request) -> Answer:
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return self.bad("Content-Type must be application/json")
+        try:
+            body = request.json()
+        except ValueError:
+            return self.bad("body is not JSON")
+        if set(body) - TOP_FIELDS:
+            return self.bad(f"unknown fields {sorted(set(body) - TOP_FIELDS)}")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return self.bad("messages must be a non-empty array")
+        out = []
+        for i, m in enumerate(messages):
+            if set(m) - MESSAGE_FIELDS:
+                return self.bad(f"messages[{i}]: unknown fields {sorted(set(m) - MESSAGE_FIELDS)}")
+            if not isinstance(m.get("text"), str) or not m["text"]:
+                return self.bad(f"messages[{i}].text is required")
+            if not isinstance(m.get("from"), str) or not m["from"]:
+                return self.bad(f"messages[{i}].from must be a string")
+            if m.get("notifyContentType", "application/json") not in ("application/json", "application/xml"):
+                return self.bad(f"messages[{i}].notifyContentType")
+            if "notifyUrl" in m and not re.match(r"^https?://", m["notifyUrl"]):
+                return self.bad(f"messages[{i}].notifyUrl must be a URL")
+            if "sendAt" in m and not SEND_AT.match(m["sendAt"]):
+                return self.bad(f"messages[{i}].sendAt must look like 2026-12-01T14:00:00.000+0000")
+            if "validityPeriod" in m and not (isinstance(m["validityPeriod"], int) and 1 <= m["validityPeriod"] <= 2880):
+                return self.bad(f"messages[{i}].validityPeriod must be 1..2880 minutes")
+            dests = m.get("destinations")
+            if not isinstance(dests, list) or not dests:
+                return self.bad(f"messages[{i}].destinations is required")
+            for d in dests:
+                if set(d) - {"to", "messageId"} or not re.match(r"^\d{3,20}$", str(d.get("to", ""))):
+                    return self.bad(f"messages[{i}].destinations: 'to' in international format without '+'")
+                out.append((m, d))
+        self.bodies.append(body)
+        answer = []
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        for m, d in out:
+            mid = d.get("messageId") or f"IB{len(self.accepted)}"
+            refused = d["to"] in self.rejected
+            answer.append({"messageId": mid, "status": REJECTED if refused else PENDING, "to": d["to"]})
+            if not refused:
+                self.accepted[mid] += 1
+                self.pending_reports.append({
+                    "bulkId": "BULK", "messageId": mid, "to": d["to"], "from": m["from"], "sentAt": now, "doneAt": now,
+                    "smsCount": 1, "mccMnc": "20801", "callbackData": m.get("callbackData"),
+                    "price": {"pricePerMessage": 0.07, "currency": "EUR"},
+                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET",
+                               "description": "Message delivered to handset"},
+                    "error": {"groupId": 0, "groupName": "Ok", "id": 0, "name": "NO_ERROR",
+                              "description": "No Error", "permanent": False}})
+        return Answer(200, {"bulkId": body.get("bulkId", "BULK-1"), "messages": answer})
+
+    def reports(self, request: Request) -> Answer:
+        limit = int((request.query.get("limit") or ["50"])[0])
+        if not 1 <= limit <= 1000:
+            return self.bad("limit must be 1..1000")
+        queue = self.pending_reports if request.path == "/sms/1/reports" else self.pending_inbound
+        with self._lock:
+            page, queue[:] = queue[:limit], queue[limit:]
+        return Answer(200, {"results": page})
