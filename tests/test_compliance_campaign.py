@@ -273,3 +273,9 @@ def test_unusable_database_is_a_clear_error(tmp_path):
 ])
 def test_phone_numbers_in_text(text, found):
     assert ("phone_numbers" in detect(text, ["en", "fr"])) is found
+
+
+def test_unknown_content_tag_is_reported(tmp_path):
+    spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}], extra={"content_tags": ["gamblin"]})
+    finding = next(f for f in check(spec, at=TUESDAY_NOON_PARIS).findings if f["rule"] == "content_tag_unknown")
+    assert finding["severity"] == "warn" and "'gamblin'" in finding["message"]

@@ -189,6 +189,11 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     at = at or now
     out: list[Issue] = []
+    unknown_tags = [t for t in spec.content_tags if t not in CATEGORIES]
+    if unknown_tags:
+        out.append(Issue("content_tag_unknown", "warn", None,
+                         f"content_tags {', '.join(map(repr, unknown_tags))} are not known categories and were "
+                         f"not checked (known: {', '.join(CATEGORIES)})", None))
     for cc in countries:
         country = rs.get(cc)
         if country is None or spec.sender_for(cc) is None:
