@@ -281,9 +281,12 @@ class _Tables:
         for cc, regions in self.cc_regions.items():
             if regions and regions[0] != "001" and regions[0] in self.supported:
                 self.geo_cc[cc] = True
-        self.main_region = np.full(1000, None, dtype=object)
+        self.region_codes = sorted(self.supported)
+        self.region_id = {code: i for i, code in enumerate(self.region_codes)}
+        self.main_region_id = np.full(1000, -1, dtype=np.int64)
         for cc, regions in self.cc_regions.items():
-            self.main_region[cc] = regions[0] if regions else None
+            if regions and regions[0] in self.region_id:
+                self.main_region_id[cc] = self.region_id[regions[0]]
         self.known_cc = np.zeros(1000, dtype=bool)
         for cc in self.cc_regions:
             self.known_cc[cc] = True
@@ -406,14 +409,16 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         national = pc.match_substring_regex(arr, _NATIONAL_SHAPE).to_numpy(zero_copy_only=False)
         other = np.flatnonzero(~(plus | national))
         if len(other):  # prefixes like "tel:", extensions, other digits: phonenumbers' own first steps
-            texts = _strs(arr)
-            for j in other:
-                core = _preamble(texts[j])
+            texts = _strs(arr.take(pa.array(other)))
+            for j, text in enumerate(texts):
+                core = _preamble(text)
                 if core is not None:
                     texts[j] = core
-                    plus[j] = _PLUS_RE.match(core) is not None
-                    national[j] = _NATIONAL_RE.match(core) is not None
-            arr = pa.array(texts, type=pa.string())
+                    plus[other[j]] = _PLUS_RE.match(core) is not None
+                    national[other[j]] = _NATIONAL_RE.match(core) is not None
+            mask = np.zeros(len(arr), dtype=bool)
+            mask[other] = True
+            arr = pc.replace_with_mask(arr, pa.array(mask), pa.array(texts, type=pa.string()))
         national &= np.array([r is not None for r in region_arr[idx]], dtype=bool)
         shaped = plus | national
         idx, plus = idx[shaped], plus[shaped]
@@ -440,11 +445,11 @@ def _parse(idx, plus, digits, ndig, region_arr):
     n = len(idx)
     if n == 0:
         return None
-    dvals = _strs(digits)
     cc = np.zeros(n, dtype=np.int64)
-    nn = np.empty(n, dtype=object)
     giveup = np.zeros(n, dtype=bool)
-    meta = np.full(n, None, dtype=object)  # region code whose metadata applies
+    meta = np.full(n, -1, dtype=np.int64)  # id of the region whose metadata applies
+    part_rows: list[np.ndarray] = []  # national numbers found so far, by row
+    part_values: list[pa.Array] = []
 
     def take_cc(rows: np.ndarray, rest: pa.Array) -> None:
         """Country code from digits after + or IDD; errors and non-geographic codes go back."""
@@ -454,8 +459,9 @@ def _parse(idx, plus, digits, ndig, region_arr):
         giveup[rows[bad]] = True
         good = np.flatnonzero(~bad)
         cc[rows[good]] = c[good]
-        nn[rows[good]] = _strs(_slice_from(rest.take(pa.array(good)), w[good]))
-        meta[rows[good]] = t.main_region[c[good]]
+        part_rows.append(rows[good])
+        part_values.append(_slice_from(rest.take(pa.array(good)), w[good]))
+        meta[rows[good]] = t.main_region_id[c[good]]
 
     prows = np.flatnonzero(plus)
     if len(prows):
@@ -465,7 +471,7 @@ def _parse(idx, plus, digits, ndig, region_arr):
     for k, code in enumerate(runiques):
         rows = nrows[rcodes == k]
         reg = t.region(code)
-        d = pa.array(dvals[rows], type=pa.string())
+        d = digits.take(pa.array(rows))
         lens = ndig[rows]
         via_idd = np.zeros(len(rows), dtype=bool)
         if reg.idd is not None:
@@ -486,8 +492,7 @@ def _parse(idx, plus, digits, ndig, region_arr):
         hd = d.take(pa.array(home)) if len(home) != len(rows) else d
         hl = lens[home]
         cc[hrows] = reg.cc
-        nn[hrows] = dvals[hrows]
-        meta[hrows] = code
+        meta[hrows] = t.region_id[code]
         # a national number that starts with the region's own calling code, without + or IDD
         starts = pc.starts_with(hd, reg.cc_str).to_numpy(zero_copy_only=False)
         if starts.any():
@@ -503,32 +508,46 @@ def _parse(idx, plus, digits, ndig, region_arr):
             giveup[hrows[sel[back]]] = True
             use = cond & ~back
             if use.any():
-                chosen = sel[use]
-                nn[hrows[chosen]] = _strs(pot.filter(pa.array(use)))
-                meta[hrows[chosen]] = t.main_region[reg.cc]
-    ok = ~giveup
+                mask = np.zeros(len(home), dtype=bool)
+                mask[sel[use]] = True
+                hd = pc.replace_with_mask(hd, pa.array(mask), pot.filter(pa.array(use)))
+                meta[hrows[sel[use]]] = t.main_region_id[reg.cc]
+        part_rows.append(hrows)
+        part_values.append(hd)
+    if not part_rows:
+        return None
+    found_rows = np.concatenate(part_rows)
+    found_values = pa.concat_arrays([v.cast(pa.string()) for v in part_values])
+    where = np.full(n, -1, dtype=np.int64)
+    where[found_rows] = np.arange(len(found_rows))
+    giveup |= where < 0
     # national prefix stripping with the metadata that applies, kept when the length allows
-    nsn = nn.copy()
-    okrows = np.flatnonzero(ok)
+    okrows = np.flatnonzero(~giveup)
     mcodes, muniques = pd.factorize(meta[okrows])
-    for k, code in enumerate(muniques):
+    out_rows: list[np.ndarray] = []
+    out_values: list[pa.Array] = []
+    for k, rid in enumerate(muniques):
         rows = okrows[mcodes == k]
-        reg = t.region(code)
-        arr = pa.array(nn[rows], type=pa.string())
+        reg = t.region(t.region_codes[rid])
+        arr = found_values.take(pa.array(where[rows]))
         lens = _lengths(arr)
-        short = lens < 2
-        giveup[rows[short]] = True
         stripped, slen, back = reg.strip_national_prefix(arr, lens)
-        giveup[rows[back]] = True
         result = reg.length_result[np.clip(slen, 0, _MAX_LEN - 1)]
         use = ~np.isin(result, [_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH]) & (slen < _MAX_LEN)
         final = _where(use, stripped, arr)
-        nsn[rows] = _strs(final)
         flen = _lengths(final)
         zeros = pc.match_substring_regex(final, "^0*$").to_numpy(zero_copy_only=False)
-        giveup[rows] |= (flen < 2) | (flen > 17) | zeros
-    keep = ~giveup
-    return idx[keep], cc[keep], nsn[keep]
+        bad = (lens < 2) | back | (flen < 2) | (flen > 17) | zeros
+        good = ~bad
+        out_rows.append(rows[good])
+        out_values.append(final.filter(pa.array(good)))
+    if not out_rows:
+        return None
+    rows = np.concatenate(out_rows)
+    values = pa.concat_arrays(out_values)
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    return idx[rows], cc[rows], values.take(pa.array(order))
 
 
 def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
@@ -570,7 +589,7 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
     """region_code_for_number, is_valid_number, number_type, time zones and carrier."""
     t = _tables()
     m = len(rows)
-    arr = pa.array(nsn, type=pa.string())
+    arr = nsn
     lens = _lengths(arr)
     region = np.full(m, None, dtype=object)
     types = np.full(m, _UNKNOWN, dtype=np.int64)
