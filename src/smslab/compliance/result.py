@@ -66,19 +66,8 @@ class CheckResult:
         return self.decisions[self.decisions["decision"] == "blocked"]
 
 
-def _has_primary_key(con: Any, table: str) -> bool:
-    rows = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
-                       "AND constraint_type = 'PRIMARY KEY'", [table]).fetchall()
-    return bool(rows[0][0])
-
-
 def write(con: Any, result: CheckResult) -> None:
-    """Replace this campaign's rows in `findings` and `recipient_checks` (one transaction).
-
-    With a primary key on `recipient_checks`, decisions are upserted (`INSERT OR REPLACE`) and
-    only rows of recipients no longer in the audience are deleted, because deleting a million
-    indexed rows is far slower; without one, the campaign's rows are deleted and re-inserted.
-    """
+    """Replace this campaign's rows in `findings` and `recipient_checks` (one transaction)."""
     cid = result.campaign_id
     findings = pd.DataFrame(
         [{"campaign_id": cid, "rule": f["rule"], "severity": f["severity"], "region": f["country"],
@@ -102,15 +91,9 @@ def write(con: Any, result: CheckResult) -> None:
                 "source_url FROM _smslab_findings")
             con.unregister("_smslab_findings")
         con.register("_smslab_checks", checks)
-        if _has_primary_key(con, "recipient_checks"):
-            run("DELETE FROM recipient_checks WHERE campaign_id = ? AND msisdn NOT IN "
-                "(SELECT msisdn FROM _smslab_checks)", [cid])
-            run("INSERT OR REPLACE INTO recipient_checks SELECT ?, msisdn, decision::VARCHAR, reason::VARCHAR, "
-                "next_allowed_at, ? FROM _smslab_checks", [cid, checked_at])
-        else:  # no index to maintain: replacing the campaign's rows is cheap
-            run("DELETE FROM recipient_checks WHERE campaign_id = ?", [cid])
-            run("INSERT INTO recipient_checks SELECT ?, msisdn, decision::VARCHAR, reason::VARCHAR, "
-                "next_allowed_at, ? FROM _smslab_checks", [cid, checked_at])
+        run("DELETE FROM recipient_checks WHERE campaign_id = ?", [cid])
+        run("INSERT INTO recipient_checks SELECT ?, msisdn, decision::VARCHAR, reason::VARCHAR, "
+            "next_allowed_at, ? FROM _smslab_checks", [cid, checked_at])
         con.unregister("_smslab_checks")
         run("COMMIT")
     except Exception:
