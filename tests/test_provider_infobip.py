@@ -14,6 +14,7 @@ from smslab.receiving.loader import load
 from smslab.sending import send
 
 AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+FAST = 10_000.0  # messages/s: no pacing sleeps in tests (pacing itself is tested with a fake clock)
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def con(tmp_path):
 
 def test_a_campaign_goes_out_once_with_documented_requests(tmp_path, con, fake, caplog):
     caplog.set_level(logging.DEBUG)
-    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, batch_size=15)
+    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=15)
     assert result["submitted"] == 40 and result["failed"] == 0
     assert fake.problems == []
     assert len(fake.bodies) == 3  # 15 + 15 + 10
@@ -46,23 +47,23 @@ def test_a_campaign_goes_out_once_with_documented_requests(tmp_path, con, fake, 
     assert first["callbackData"] == first["destinations"][0]["messageId"]
     rows = con.execute("SELECT message_id, provider_message_id, status FROM messages").fetchall()
     assert all(mid == pid and status == "submitted" for mid, pid, status in rows)
-    again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON)
+    again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     assert again["submitted"] == 0 and sum(fake.accepted.values()) == 40
     assert "secret-infobip-key" not in caplog.text
 
 
 def test_429_is_retried_with_backoff_and_nothing_is_sent_twice(tmp_path, con, fake):
     fake.script = [429, 429]
-    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, batch_size=20)
+    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert result["submitted"] == 40 and result["retries"] == 2
     assert sorted(fake.accepted.values()) == [1] * 40
 
 
 def test_a_500_makes_the_batch_unknown_and_it_is_never_resent(tmp_path, con, fake):
     fake.script = [None, 500]
-    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, batch_size=20)
+    result = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert result["submitted"] == 20 and result["unknown"] == 20
-    again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, batch_size=20)
+    again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert again["submitted"] == 0
     assert fake.sends == 2  # the uncertain batch was not tried again
     assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
@@ -71,16 +72,16 @@ def test_a_500_makes_the_batch_unknown_and_it_is_never_resent(tmp_path, con, fak
 def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fake):
     spec = make_spec(tmp_path)
     target = None
-    result = send(spec, con=con, provider="infobip", now=AFTERNOON, dry_run=True)
+    result = send(spec, con=con, provider="infobip", now=AFTERNOON, throughput=FAST, dry_run=True)
     import pandas as pd
     from fakes.campaign import e164
 
     target = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0]).lstrip("+")
     fake.rejected = {target}
-    result = send(spec, con=con, provider="infobip", now=AFTERNOON)
+    result = send(spec, con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     assert result["submitted"] == 39 and result["failed"] == 1
     assert store.scalar(con, "SELECT error_code FROM messages WHERE status = 'rejected'") == "REJECTED_NETWORK"
-    send(spec, con=con, provider="infobip", now=AFTERNOON)
+    send(spec, con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     sent_to = [d["to"] for b in fake.bodies for m in b["messages"] for d in m["destinations"]]
     assert sent_to.count(target) == 1
 
@@ -88,17 +89,17 @@ def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fa
 def test_wrong_credentials_stop_the_run_and_leave_everything_queued(tmp_path, con, fake, monkeypatch):
     monkeypatch.setenv("INFOBIP_API_KEY", "wrong")
     with pytest.raises(ProviderError, match="INFOBIP_API_KEY"):
-        send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON)
+        send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
     monkeypatch.setenv("INFOBIP_API_KEY", "secret-infobip-key")
-    assert send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON)["submitted"] == 40
+    assert send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
 
 
 def test_missing_credentials_name_the_variable_before_anything_is_written(tmp_path, con, monkeypatch):
     monkeypatch.delenv("INFOBIP_API_KEY", raising=False)
     monkeypatch.setenv("INFOBIP_BASE_URL", "http://127.0.0.1:9")
     with pytest.raises(ProviderError, match="INFOBIP_API_KEY is not set"):
-        send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON)
+        send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     assert store.scalar(con, "SELECT count(*) FROM messages") == 0
 
 
@@ -107,14 +108,14 @@ def test_a_future_send_at_uses_infobip_scheduling(tmp_path, con, fake):
     while launch.weekday() >= 5:  # a working day
         launch += timedelta(days=1)
     spec = make_spec(tmp_path, send_at=launch.isoformat() + "+00:00")
-    result = send(spec, con=con, provider="infobip")
+    result = send(spec, con=con, provider="infobip", throughput=FAST)
     assert result["submitted"] == 40 and fake.problems == []
     stamps = {m["sendAt"] for b in fake.bodies for m in b["messages"]}
     assert stamps == {launch.strftime("%Y-%m-%dT%H:%M:%S.000+0000")} and all(SEND_AT.match(s) for s in stamps)
 
 
 def test_pulled_reports_reach_dlr_events(tmp_path, con, fake):
-    send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON)
+    send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
     provider = get_provider("infobip", landing=tmp_path / "landing")
     try:
         assert provider.pull_reports(limit=15) == 40

@@ -213,11 +213,11 @@ def _messages(spec: CampaignSpec, chunk: pd.DataFrame, now: datetime) -> list[Ou
     cid = spec.campaign_id
     return [OutboundMessage(message_id=m, campaign_id=cid, msisdn=n, region=r, sender_type=st, sender_id=si,
                             text=t, encoding=e, segments=int(g), scheduled_at=at,
-                            two_way=per_region[r][0], opt_out_short_code=per_region[r][1])
-            for m, n, r, st, si, t, e, g, at in zip(
+                            two_way=per_region[r][0], opt_out_short_code=per_region[r][1], schedule=go)
+            for m, n, r, st, si, t, e, g, at, go in zip(
                 chunk["message_id"].tolist(), chunk["msisdn"].tolist(), regions, chunk["sender_type"].tolist(),
                 chunk["sender_id"].tolist(), chunk["text"].tolist(), chunk["encoding"].tolist(),
-                chunk["segments"].tolist(), moments)]
+                chunk["segments"].tolist(), moments, later)]
 
 
 def _submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer: Pacer, sender: Any,

@@ -80,9 +80,10 @@ class OutboundMessage:
     text: str
     encoding: str
     segments: int
-    scheduled_at: datetime | None = None   # UTC; None = now
+    scheduled_at: datetime | None = None   # UTC; the run's moment for a message that goes now
     two_way: bool = False
     opt_out_short_code: str | None = None
+    schedule: bool = False                 # True: the provider holds it until scheduled_at (sendAt, SendAt)
 
 
 @dataclass

@@ -111,7 +111,7 @@ class InfobipProvider(Provider):
             if self.notify_url:
                 item["notifyUrl"] = self.notify_url
                 item["notifyContentType"] = "application/json"
-            if m.scheduled_at is not None and m.scheduled_at.replace(tzinfo=None) > now:
+            if m.schedule and m.scheduled_at is not None and m.scheduled_at.replace(tzinfo=None) > now:
                 item["sendAt"] = infobip_time(m.scheduled_at)
             if self.validity_minutes:
                 item["validityPeriod"] = int(self.validity_minutes)

@@ -80,7 +80,7 @@ class TwilioProvider(Provider):
         if self.status_callback:
             fields["StatusCallback"] = self.status_callback
         at = m.scheduled_at.replace(tzinfo=None) if m.scheduled_at is not None else None
-        if at is not None and at > now:
+        if m.schedule and at is not None and at > now:
             if not self.messaging_service_sid:
                 raise ProviderError("scheduling a Twilio message needs a Messaging Service: "
                                     "set TWILIO_MESSAGING_SERVICE_SID")

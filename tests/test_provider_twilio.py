@@ -1,0 +1,104 @@
+"""Twilio over loopback: every request checked against the documented Messages API."""
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from fakes.campaign import e164, make_spec
+from fakes.twilio import FakeTwilio
+from smslab import store
+from smslab.errors import ProviderError
+from smslab.sending import send
+
+AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+FAST = 10_000.0  # messages/s: no pacing sleeps in tests
+SID = "AC" + "1" * 32
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    with FakeTwilio(account_sid=SID, auth_token="secret-twilio-token") as server:
+        monkeypatch.setenv("TWILIO_API_BASE", server.url)
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret-twilio-token")
+        monkeypatch.setenv("SMSLAB_PUBLIC_URL", "https://hooks.example.org")
+        monkeypatch.delenv("TWILIO_MESSAGING_SERVICE_SID", raising=False)
+        yield server
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "send.duckdb")
+    yield c
+    c.close()
+
+
+def run(tmp_path, con, **kw):
+    kw.setdefault("now", AFTERNOON)
+    return send(make_spec(tmp_path), con=con, provider="twilio", throughput=FAST, **kw)
+
+
+def test_a_campaign_goes_out_once_with_documented_requests(tmp_path, con, fake):
+    result = run(tmp_path, con, batch_size=16)
+    assert result["submitted"] == 40 and fake.problems == []
+    assert sorted(fake.accepted.values()) == [1] * 40
+    form = fake.forms[0]
+    assert form["From"] == "36180" and form["To"].startswith("+33")
+    assert form["StatusCallback"] == "https://hooks.example.org/twilio/status"
+    sids = [r[0] for r in con.execute("SELECT provider_message_id FROM messages").fetchall()]
+    assert all(s.startswith("SM") for s in sids) and len(set(sids)) == 40
+    assert run(tmp_path, con)["submitted"] == 0 and sum(fake.accepted.values()) == 40
+
+
+def test_429_mid_batch_retries_only_what_was_not_sent(tmp_path, con, fake):
+    fake.script = [None, None, 429, None, 429]
+    result = run(tmp_path, con, batch_size=10)
+    assert result["submitted"] == 40 and result["retries"] == 2
+    assert sorted(fake.accepted.values()) == [1] * 40 and fake.problems == []
+
+
+def test_a_500_makes_that_message_unknown_and_it_is_never_resent(tmp_path, con, fake):
+    fake.script = [None, 500]
+    result = run(tmp_path, con, batch_size=10)
+    assert result["unknown"] == 1 and result["submitted"] == 39
+    again = run(tmp_path, con)
+    assert again["submitted"] == 0 and fake.sends == 40  # each message tried once, the uncertain one never again
+    assert sum(fake.accepted.values()) == 39
+
+
+def test_an_unsubscribed_recipient_is_a_permanent_failure(tmp_path, con, fake):
+    make_spec(tmp_path)
+    target = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[3])
+    fake.invalid = {target}
+    result = run(tmp_path, con)
+    assert result["failed"] == 1 and result["submitted"] == 39
+    assert store.scalar(con, "SELECT error_code FROM messages WHERE msisdn = ?", [target]).startswith("21610")
+    run(tmp_path, con)
+    assert sum(1 for r in fake.requests if r.form().get("To") == [target]) == 1
+
+
+def test_wrong_credentials_stop_the_run(tmp_path, con, fake, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "nope")
+    with pytest.raises(ProviderError, match="TWILIO_AUTH_TOKEN"):
+        run(tmp_path, con)
+    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+
+
+def test_missing_account_sid_is_named(tmp_path, con, monkeypatch):
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "x")
+    with pytest.raises(ProviderError, match="TWILIO_ACCOUNT_SID is not set"):
+        run(tmp_path, con)
+
+
+def test_a_future_send_at_is_scheduled_through_the_messaging_service(tmp_path, con, fake, monkeypatch):
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG" + "2" * 32)
+    launch = (datetime.utcnow() + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
+    while launch.weekday() >= 5:
+        launch += timedelta(days=1)
+    spec = make_spec(tmp_path, send_at=launch.isoformat() + "+00:00")
+    result = send(spec, con=con, provider="twilio", throughput=FAST)
+    assert result["submitted"] == 40 and fake.problems == []
+    assert {(f["ScheduleType"], f["SendAt"], f["MessagingServiceSid"][:2]) for f in fake.forms} == {
+        ("fixed", launch.strftime("%Y-%m-%dT%H:%M:%SZ"), "MG")}
+    assert not any("From" in f for f in fake.forms)
