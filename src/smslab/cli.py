@@ -302,7 +302,16 @@ def report_list(as_json: bool) -> None:
     """
     from smslab.reporting import list_reports
 
-    _emit(list_reports(), as_json, lambda r: "\n".join(f"{x['name']}: {x['notebook']}" for x in r))
+    def human(reports: list) -> str:
+        lines = []
+        for x in reports:
+            last = x["latest"]
+            lines.append(f"{x['name']}: {x['description']}")
+            lines.append(f"  parameters: {', '.join(x['parameters']) or 'none'}; last run: "
+                         + (f"{last['finished_at']} → {last['html']}" if last else "never"))
+        return "\n".join(lines)
+
+    _emit(list_reports(), as_json, human)
 
 
 @report.command("run")

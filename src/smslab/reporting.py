@@ -17,6 +17,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from smslab.errors import InputError, SmslabError
 
 _E164 = re.compile(r"(?<![\w.+])\+\d{8,15}(?![\d])")
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE)
+# the lab template's MathJax loader, left with an empty URL: it would fetch the page itself as a script
+_EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=(?:\"\"|'')[^>]*>\s*</script>", re.IGNORECASE)
 _plotly_loaded = False
 _REPORT_ENV = "SMSLAB_REPORT_RUN"  # set while `run_report` executes a notebook: no widgets, static output
 
@@ -343,7 +346,7 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str | Non
                             exclude_output_prompt=True)
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
-    body = _REMOTE_SCRIPT.sub("", body)
+    body = _EMPTY_SCRIPT.sub("", _REMOTE_SCRIPT.sub("", body))
     body = _E164.sub(lambda m: mask_msisdn(m.group(0)) or "", body)  # a safety net behind the masked data
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -391,18 +394,29 @@ def _write_index(output_dir: Path) -> Path:
     return index
 
 
+_mode_lock = threading.Lock()
+_mode_users = [0, None]  # runs in progress, the value before the first
+
+
 @contextlib.contextmanager
 def _report_mode() -> Iterator[None]:
-    """Tell the kernel (which inherits the environment) to render static output."""
-    before = os.environ.get(_REPORT_ENV)
-    os.environ[_REPORT_ENV] = "1"
+    """Tell the kernel (which inherits the environment) to render static output; safe when
+    several reports run at once in threads."""
+    with _mode_lock:
+        if _mode_users[0] == 0:
+            _mode_users[1] = os.environ.get(_REPORT_ENV)
+        _mode_users[0] += 1
+        os.environ[_REPORT_ENV] = "1"
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(_REPORT_ENV, None)
-        else:
-            os.environ[_REPORT_ENV] = before
+        with _mode_lock:
+            _mode_users[0] -= 1
+            if _mode_users[0] == 0:
+                if _mode_users[1] is None:
+                    os.environ.pop(_REPORT_ENV, None)
+                else:
+                    os.environ[_REPORT_ENV] = _mode_users[1]
 
 
 def _failed_cell(exc: Any, executed: Path) -> str:

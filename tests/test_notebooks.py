@@ -1,0 +1,221 @@
+"""The four report notebooks, executed by papermill on a demo database with their defaults and
+with a second set of parameters, exported to HTML and opened in headless Chromium with the
+network cut off: every chart renders, no script error, no unmasked phone number."""
+from __future__ import annotations
+
+import csv
+import html as htmllib
+import json
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from smslab import analytics, config, reporting, store
+from smslab.demo import REPORTS, demo
+
+from browser import chromium
+
+NAMES = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
+CASES = [(n, s) for n in NAMES for s in ("defaults", "second")]
+
+# the second set of parameters (strings, as `smslab report run -p KEY VALUE` passes them)
+SECOND = {
+    "campaign_setup": {"spec": "data/samples/campaign.yaml", "at": "2026-12-01T03:00:00+00:00", "db": "none"},
+    "cost_estimate": {"monthly_volume": "50000", "months": "12", "currency": "USD", "launch": "2027-06-01"},
+    "delivery_funnel": {"campaign_id": "{cid}", "attribution_days": "0.5", "metric": "delivered"},
+    "optout_keywords": {"campaign_id": "{cid}", "freq": "day", "review_limit": "3"},
+}
+
+# Injected first in <head>: collects script errors, failed loads and console.error, then writes
+# how many plotly charts exist and how many drew their SVG.
+PROBE = """<script>(function(){var errs=[];
+addEventListener('error',function(e){errs.push(e.message?'error: '+e.message:'failed to load: '+
+  (e.target&&e.target.outerHTML?e.target.outerHTML.slice(0,200):'?'))},true);
+addEventListener('unhandledrejection',function(e){errs.push('unhandled rejection: '+e.reason)});
+var ce=console.error;console.error=function(){errs.push('console.error: '+Array.prototype.join.call(arguments,' '));
+  ce.apply(console,arguments)};
+addEventListener('load',function(){setTimeout(function(){var d=document.querySelectorAll('.plotly-graph-div'),r=0;
+  d.forEach(function(x){if(x.querySelector('svg.main-svg'))r++});var m=document.createElement('pre');
+  m.id='smslab-probe';m.textContent=JSON.stringify({charts:d.length,rendered:r,errors:errs});
+  document.body.appendChild(m)},500)})})();</script>"""
+OFFLINE = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-quic",
+           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",  # the network is cut
+           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000"]
+
+
+def probe(html_path: Path, profile: Path) -> dict:
+    """Open a copy of the page (with PROBE injected) offline; return charts, rendered, errors."""
+    page = html_path.read_text(encoding="utf-8")
+    assert "<head>" in page
+    copy = html_path.with_suffix(".probe.html")
+    copy.write_text(page.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    out = subprocess.run([chromium(), *OFFLINE, f"--user-data-dir={profile}", "--dump-dom", copy.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=180)
+    found = re.search(r'<pre id="smslab-probe">(.*?)</pre>', out.stdout, re.S)
+    assert found, f"the probe never ran in {html_path.name}: {out.stderr[-2000:]}"
+    result = json.loads(htmllib.unescape(found.group(1)))
+    result["errors"] += [ln for ln in out.stderr.splitlines() if "Uncaught" in ln]
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    root = tmp_path_factory.mktemp("notebooks")
+    result = demo(messages=120, seed=5, reports=False, db=root / "demo.duckdb", landing=root / "landing")
+    con = store.connect(result["db"])
+    delivered = con.execute("""SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND status = 'delivered'
+                               ORDER BY msisdn LIMIT 6""", [result["campaign_id"]]).fetchall()
+    orders = root / "orders.csv"
+    with orders.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["msisdn", "time", "value", "currency", "reference"])
+        for i, (msisdn, at) in enumerate(delivered):  # the first 3 an hour after delivery, the others 2 days after
+            writer.writerow([msisdn, (at + timedelta(hours=1 if i < 3 else 48)).isoformat(), 25 + i, "EUR", f"o{i}"])
+        writer.writerow(["not a number", "2026-12-01T00:00:00", "1", "EUR", "bad"])
+    assert analytics.import_conversions(orders, con=con)["loaded"] == len(delivered)
+    con.close()
+    return root, result
+
+
+@pytest.fixture(scope="module")
+def runs(demo_db):
+    """Every notebook run twice (defaults, then SECOND) and each HTML probed in Chromium."""
+    root, result = demo_db
+    saved = {k: os.environ.get(k) for k in ("SMSLAB_DB", "SMSLAB_LANDING")}
+    os.environ["SMSLAB_DB"] = result["db"]          # the defaults point at the demo database
+    os.environ["SMSLAB_LANDING"] = str(root / "landing")
+    def run(key):
+        name, which = key
+        params = {} if which == "defaults" else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()}
+        return reporting.run_report(name, parameters=params, output_dir=root / which)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:  # two kernels at a time
+            done = dict(zip(CASES, pool.map(run, CASES)))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    with ThreadPoolExecutor(2) as pool:
+        probes = dict(zip(done, pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
+                                         list(done))))
+    for key, value in done.items():
+        value["probe"] = probes[key]
+    return root, result, done
+
+
+def test_the_demo_runs_every_notebook():
+    assert sorted(REPORTS) == NAMES == sorted(p.stem for p in config.notebooks_dir().glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebooks_are_stripped_with_one_parameters_cell(name):
+    nb = nbformat.read(str(config.notebooks_dir() / f"{name}.ipynb"), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    report = {r["name"]: r for r in reporting.list_reports()}[name]
+    assert report["description"]
+    for param, info in report["parameters"].items():  # papermill parsed every line, help included
+        assert info["help"], f"{name}: parameter {param} has no help comment"
+
+
+@pytest.mark.parametrize("name, which", CASES)
+def test_executed_without_errors_or_live_widgets(runs, name, which):
+    _, _, done = runs
+    run = done[(name, which)]
+    nb = nbformat.read(run["notebook"], as_version=4)
+    assert nb.metadata.papermill.get("exception") in (None, False)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error", f"{name}: {output.get('ename')}: {output.get('evalue')}"
+            assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {})
+
+
+@pytest.mark.parametrize("name, which", CASES)
+def test_html_is_safe_to_forward(runs, name, which):
+    _, result, done = runs
+    page = Path(done[(name, which)]["html"]).read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=", page), "every script is inline: nothing from the network"
+    assert "from smslab import" not in page and "reporting.show(" not in page and "analytics." not in page
+    con = store.connect(result["db"], read_only=True)
+    numbers = {r[0] for r in con.execute("SELECT msisdn FROM audience UNION SELECT msisdn FROM inbound "
+                                         "UNION SELECT msisdn FROM conversions").fetchall()}
+    con.close()
+    leaked = [n for n in numbers if n in page or n.lstrip("+") in page]
+    assert not leaked, f"unmasked numbers in {name}: {leaked[:3]}"
+    assert not re.findall(r"(?<![\w.+])\+\d{8,15}(?!\d)", page), "an E.164 number survived"
+    assert not re.findall(r"\+\d{1,3} \d{2,4} \d{2,4} \d{2,4}", page), "a spaced international number survived"
+
+
+@pytest.mark.parametrize("name, which", CASES)
+def test_every_chart_renders_offline_without_errors(runs, name, which):
+    _, _, done = runs
+    seen = done[(name, which)]["probe"]
+    page = Path(done[(name, which)]["html"]).read_text(encoding="utf-8")
+    assert seen["charts"] == page.count('class="plotly-graph-div') > 0
+    assert seen["rendered"] == seen["charts"], f"{name}: {seen}"
+    assert seen["errors"] == [], f"{name}: {seen['errors']}"
+
+
+def test_plotly_js_is_embedded_once(runs):
+    _, _, done = runs
+    for key, run in done.items():
+        page = Path(run["html"]).read_text(encoding="utf-8")
+        assert page.count("plotly.js v") == 1 or page.count("* plotly.js") == 1, key
+
+
+def test_the_probe_notices_a_page_that_needs_the_network(runs):
+    """The offline browser is really offline: a chart that needs plotly.js from a CDN fails."""
+    root, _, _ = runs
+    page = root / "cdn.html"
+    page.write_text("<!doctype html><html><head><script src='https://cdn.plot.ly/plotly-2.35.2.min.js'></script>"
+                    "</head><body><div class='plotly-graph-div' id='g'></div>"
+                    "<script>Plotly.newPlot('g', [{y: [1, 2]}]);</script></body></html>", encoding="utf-8")
+    seen = probe(page, root / "chromium-cdn")
+    assert seen["charts"] == 1 and seen["rendered"] == 0
+    assert any("Plotly" in e for e in seen["errors"]) and any("cdn.plot.ly" in e for e in seen["errors"])
+
+
+def test_reports_show_their_parameters_and_data(runs):
+    _, result, done = runs
+    funnel = Path(done[("delivery_funnel", "second")]["html"]).read_text(encoding="utf-8")
+    assert result["campaign_id"] in funnel and "attribution window (days)" in funnel
+    assert "two-proportion z-test" in funnel or "Fisher" in funnel
+    setup = Path(done[("campaign_setup", "second")]["html"]).read_text(encoding="utf-8")
+    assert "consent_ledger_not_checked" in setup and "black-friday-2026" in setup
+    default_setup = Path(done[("campaign_setup", "defaults")]["html"]).read_text(encoding="utf-8")
+    assert result["campaign_id"] in default_setup          # the newest campaign of SMSLAB_DB
+    optout = Path(done[("optout_keywords", "defaults")]["html"]).read_text(encoding="utf-8")
+    assert "ACME" in optout and "21456" in optout          # the Kenyan opt-out short code linkage
+    cost = Path(done[("cost_estimate", "second")]["html"]).read_text(encoding="utf-8")
+    assert "50000" in cost or "50,000" in cost
+
+
+def test_conversions_reach_the_funnel(demo_db):
+    _, result = demo_db
+    con = store.connect(result["db"], read_only=True)
+    week = analytics.funnel(con, result["campaign_id"]).set_index("stage")["count"]
+    half_day = analytics.funnel(con, result["campaign_id"], attribution_days=0.5).set_index("stage")["count"]
+    assert week["converted"] == 6 and half_day["converted"] == 3
+
+
+def test_index_links_the_latest_run_of_each_report(runs):
+    root, _, done = runs
+    index = (root / "defaults" / "index.html").read_text(encoding="utf-8")
+    for name in NAMES:
+        assert f"href='{name}.html'" in index
+    listed = {r["name"]: r["latest"] for r in reporting.list_reports(root / "second")}
+    assert listed["delivery_funnel"]["notebook"] == done[("delivery_funnel", "second")]["notebook"]
+    assert listed["delivery_funnel"]["parameters"]["metric"] == "delivered"
