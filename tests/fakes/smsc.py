@@ -1,0 +1,104 @@
+"""A test SMSC on 127.0.0.1 built on smpp34's server (a package the project did not write).
+
+It accepts binds, answers every submit_sm (or rejects the next ones with a scripted status,
+e.g. ESME_RTHROTTLED), sends a delivery receipt (esm_class 0x04, Appendix B text plus the
+receipted_message_id / message_state TLVs) for every part that asked for one, and an MO
+message ("STOP") from each number in `replies_from`. It runs its own event loop in a thread
+and stops by itself after `lifetime` seconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+
+import smpp34
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TestSmsc:
+    __test__ = False  # not a pytest test class
+    def __init__(self, lifetime: float = 60.0, replies_from: set[str] | None = None) -> None:
+        self.port = free_port()
+        self.lifetime = lifetime
+        self.replies_from = replies_from or set()
+        self.submits: list[dict] = []
+        self.accepted: Counter[str] = Counter()   # destination -> submit_sm accepted (parts)
+        self.script: list[int] = []               # statuses to reject the next submit_sm with
+        self.binds = 0
+        self.unbinds = 0
+        self.delivered = 0
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._closing = False
+
+    async def _main(self) -> None:
+        server = smpp34.Server(host="127.0.0.1", port=self.port, system_id="TESTSMSC")
+        await server.start()
+        self._ready.set()
+        sessions: dict[str, smpp34.Esme] = {}
+        tasks = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lifetime
+        try:
+            while loop.time() < deadline and not self._closing:
+                try:
+                    ev = await asyncio.wait_for(server.next(), timeout=0.2)
+                except asyncio.TimeoutError:
+                    continue
+                if isinstance(ev, smpp34.Esme):
+                    sessions[ev.session_id] = ev
+                    self.binds += 1
+                elif isinstance(ev, smpp34.Unbound):
+                    self.unbinds += 1
+                    sessions.pop(ev.session_id, None)
+                elif isinstance(ev, smpp34.SubmitSmEvent):
+                    record = {"source_addr": ev.source_addr, "source_addr_ton": ev.source_addr_ton,
+                              "destination_addr": ev.destination_addr, "dest_addr_ton": ev.dest_addr_ton,
+                              "dest_addr_npi": ev.dest_addr_npi, "esm_class": ev.esm_class,
+                              "data_coding": ev.data_coding, "registered_delivery": ev.registered_delivery,
+                              "short_message": bytes(ev.short_message)}
+                    self.submits.append(record)
+                    if self.script:
+                        ev.reject(self.script.pop(0))
+                        continue
+                    mid = f"smsc{len(self.submits):06d}"
+                    ev.accept(message_id=mid)
+                    self.accepted[ev.destination_addr] += 1
+                    esme = sessions.get(ev.session_id)
+                    if esme is not None:
+                        task = asyncio.create_task(self._traffic(esme, ev.destination_addr, ev.source_addr, mid,
+                                                                 ev.registered_delivery, first=self.accepted[ev.destination_addr] == 1))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+        finally:
+            for task in list(tasks):
+                task.cancel()
+            await server.stop()
+
+    async def _traffic(self, esme, phone: str, ours: str, mid: str, registered: int, first: bool) -> None:
+        if registered & 0x03:
+            text = f"id:{mid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
+            await esme.deliver_sm(destination_addr=ours, short_message=text.encode(), source_addr=phone,
+                                  esm_class=0x04, tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
+                                                        smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
+            self.delivered += 1
+        if first and phone in self.replies_from:
+            await esme.deliver_sm(destination_addr=ours, short_message=b"STOP", source_addr=phone, esm_class=0)
+
+    def __enter__(self) -> "TestSmsc":
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the test SMSC did not start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._closing = True  # the loop ends at its next 0.2 s tick
+        self._thread.join(5)

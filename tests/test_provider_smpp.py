@@ -1,0 +1,156 @@
+"""SMPP over TCP on 127.0.0.1 against smpp34's server: submit, UDH, UCS-2, throttling, receipts and MO."""
+import json
+from datetime import datetime
+
+import pandas as pd
+import pytest
+import smpp34
+
+from fakes.campaign import e164, make_spec
+from fakes.smsc import TestSmsc as Smsc
+from smslab import store
+from smslab.providers import OutboundMessage
+from smslab.providers.smpp import SmppProvider, split_parts
+from smslab.receiving.journal import journal_files
+from smslab.receiving.loader import ingest
+from smslab.sending import send
+
+AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+FAST = 10_000.0
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "send.duckdb")
+    yield c
+    c.close()
+
+
+def provider_for(smsc, tmp_path, monkeypatch):
+    monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMPP_PORT", str(smsc.port))
+    monkeypatch.setenv("SMPP_SYSTEM_ID", "smslab")
+    monkeypatch.setenv("SMPP_PASSWORD", "secret-smpp-password")
+    return SmppProvider(landing=tmp_path / "landing", timeout=5.0)
+
+
+def reassemble(submits):
+    """Texts as the handset would show them: UDH parts joined by reference, decoded by data_coding."""
+    texts, groups = [], {}
+    for s in submits:
+        raw = s["short_message"]
+        if s["esm_class"] & 0x40:
+            ref, total, seq = raw[3], raw[4], raw[5]
+            groups.setdefault((s["destination_addr"], ref), {})[seq] = (raw[6:], total, s["data_coding"])
+        else:
+            texts.append(raw.decode("utf-16-be") if s["data_coding"] == 8 else raw.decode("latin-1"))
+    for parts in groups.values():
+        total = next(iter(parts.values()))[1]
+        assert sorted(parts) == list(range(1, total + 1))
+        body = b"".join(parts[i][0] for i in sorted(parts))
+        texts.append(body.decode("utf-16-be") if next(iter(parts.values()))[2] == 8 else body.decode("latin-1"))
+    return texts
+
+
+def test_a_campaign_over_smpp_with_receipts_and_replies_reaching_the_database(tmp_path, con, monkeypatch):
+    make_spec(tmp_path)
+    numbers = [e164(n) for n in pd.read_csv(tmp_path / "audience.csv")["msisdn"]]
+    stoppers = {n.lstrip("+") for n in numbers[:3]}
+    with Smsc(replies_from=stoppers) as smsc:
+        provider = provider_for(smsc, tmp_path, monkeypatch)
+        try:
+            result = send(make_spec(tmp_path), con=con, provider=provider, now=AFTERNOON, throughput=FAST)
+            assert result["submitted"] == 40
+            assert provider.ping()  # enquire_link answered by the SMSC
+            provider.listen(20, until=lambda: provider.received >= 43)
+        finally:
+            provider.close()
+        assert smsc.unbinds == 1 or smsc.binds == 1
+    assert sorted(smsc.accepted.values()) == [1] * 40
+    first = smsc.submits[0]
+    assert first["registered_delivery"] == 1 and first["data_coding"] == 0 and first["dest_addr_ton"] == 1
+    assert not first["destination_addr"].startswith("+") and first["source_addr"] == "36180"
+    assert set(reassemble(smsc.submits)) == {"ACME: -30% aujourd'hui. STOP au 36180"}
+    # every deliver_sm was journalled (fsynced before its deliver_sm_resp) in the receiving side's SMPP shape;
+    # the loader reads that shape from `smslab ingest --format smpp` files (JSON lines, one deliver_sm each)
+    envelopes = [json.loads(line) for f in journal_files(tmp_path / "landing") for line in f.read_text().splitlines()]
+    assert sorted(e["kind"] for e in envelopes) == ["dlr"] * 40 + ["inbound"] * 3
+    assert {e["provider"] for e in envelopes} == {"smpp"}
+    pdus = tmp_path / "deliver_sm.jsonl"
+    pdus.write_text("".join(e["body"] + "\n" for e in envelopes))
+    counts = ingest([pdus], fmt="smpp", con=con)
+    assert counts["quarantined"] == 0 and counts["loaded"] == 43
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE provider = 'smpp'") == 40
+    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'delivered'") == 40
+    replies = con.execute("SELECT msisdn, recipient, intent FROM inbound WHERE provider = 'smpp'").fetchall()
+    assert sorted(r[0] for r in replies) == sorted("+" + s for s in stoppers)
+    assert {(r[1], r[2]) for r in replies} == {("36180", "opt_out")}
+
+
+def test_long_ucs2_and_long_gsm_messages_are_split_with_udh(tmp_path, monkeypatch):
+    texts = {"UCS-2": "Soldes d'hiver 😀: -30% sur tout, livraison offerte ! Répondez STOP pour ne plus rien recevoir. Ελλάδα",
+             "GSM-7": "ACME winter sale: 30% off everything today only, free delivery on all orders over 20 EUR. "
+                      "Reply STOP to opt out. Terms and conditions apply, see acme.example for details. {ok} [x] ~"}
+    batch = [OutboundMessage(message_id=f"m{i}", campaign_id="c", msisdn=f"+3361230000{i}", region="FR",
+                             sender_type="alphanumeric", sender_id="ACME", text=t, encoding=e, segments=2)
+             for i, (e, t) in enumerate(texts.items())]
+    with Smsc() as smsc:
+        provider = provider_for(smsc, tmp_path, monkeypatch)
+        try:
+            results = provider.submit(batch)
+        finally:
+            provider.close()
+    assert [r.accepted for r in results] == [True, True] and [r.parts for r in results] == [2, 2]
+    assert {s["data_coding"] for s in smsc.submits if s["destination_addr"].endswith("0")} == {8}
+    assert all(s["esm_class"] == 0x40 and s["source_addr_ton"] == 5 for s in smsc.submits)
+    ucs2 = [s for s in smsc.submits if s["data_coding"] == 8]
+    assert "".join(s["short_message"][6:].decode("utf-16-be") for s in ucs2) == texts["UCS-2"]
+    gsm = b"".join(s["short_message"][6:] for s in smsc.submits if s["data_coding"] == 0)
+    assert len(gsm) == len(split_parts(texts["GSM-7"], "GSM-7", ref=1)[0][0]) - 6 + \
+        len(split_parts(texts["GSM-7"], "GSM-7", ref=1)[0][1]) - 6
+
+
+def test_throttled_submissions_are_retried_and_accepted_once(tmp_path, con, monkeypatch):
+    with Smsc() as smsc:
+        smsc.script = [smpp34.ESME_RTHROTTLED] * 3
+        provider = provider_for(smsc, tmp_path, monkeypatch)
+        try:
+            result = send(make_spec(tmp_path), con=con, provider=provider, now=AFTERNOON, throughput=FAST)
+        finally:
+            provider.close()
+    assert result["submitted"] == 40 and result["retries"] >= 1
+    assert sorted(smsc.accepted.values()) == [1] * 40
+    assert len(smsc.submits) == 43
+
+
+def test_a_permanent_refusal_is_recorded_and_not_retried(tmp_path, con, monkeypatch):
+    with Smsc() as smsc:
+        smsc.script = [smpp34.ESME_RINVDSTADR]
+        provider = provider_for(smsc, tmp_path, monkeypatch)
+        try:
+            result = send(make_spec(tmp_path), con=con, provider=provider, now=AFTERNOON, throughput=FAST)
+        finally:
+            provider.close()
+    assert result["submitted"] == 39 and result["failed"] == 1 and len(smsc.submits) == 40
+    assert store.scalar(con, "SELECT error_code FROM messages WHERE status = 'rejected'").startswith("0x0000000B")
+
+
+def test_no_smsc_means_nothing_is_marked_sent(tmp_path, con, monkeypatch):
+    from fakes.smsc import free_port
+
+    monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMPP_PORT", str(free_port()))
+    monkeypatch.setenv("SMPP_SYSTEM_ID", "smslab")
+    monkeypatch.setenv("SMPP_PASSWORD", "pw")
+    result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=0)
+    assert result["submitted"] == 0 and result["retry_later"] == 40
+    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+
+
+def test_missing_settings_are_named(monkeypatch):
+    from smslab.errors import ProviderError
+
+    for name in ("SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ProviderError, match="SMPP_HOST is not set"):
+        SmppProvider()
