@@ -1,0 +1,113 @@
+"""Reporting without the four real notebooks: export safety, parameters, failures, the CLI."""
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from smslab import reporting
+from smslab.cli import cli
+from smslab.errors import InputError
+
+
+def _executed_notebook(path):
+    nb = new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.cells = [
+        new_markdown_cell("Intro for +33612345678's manager"),
+        new_code_cell("secret_code_here()", outputs=[
+            new_output("display_data", data={"text/html": "<p>call +33612345678 or +1 415 555 2671</p>",
+                                             "text/plain": "x"}),
+            new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                                             "text/plain": "Dropdown(...)"}),
+        ]),
+    ]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_export_html_has_no_code_no_network_no_widgets_and_masks(tmp_path):
+    out = reporting.export_html(_executed_notebook(tmp_path / "run.ipynb"), tmp_path / "r.html")
+    page = out.read_text(encoding="utf-8")
+    assert "secret_code_here" not in page
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    assert "widget-view" not in page and "widget-state" not in page and "Dropdown(...)" not in page
+    assert "+33612345678" not in page and "+33 6•• •• •• 78" in page
+    assert "Intro for" in page
+
+
+def test_list_reports_describes_each_parameter():
+    reports = {r["name"]: r for r in reporting.list_reports()}
+    assert set(reports) == {"campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"}
+    params = reports["delivery_funnel"]["parameters"]
+    assert params["metric"] == {"type": "str", "default": '"replied"',
+                                "help": "A/B metric: delivered, replied, opted_out or converted"}
+    assert params["attribution_days"]["type"] == "float"
+
+
+def test_run_report_rejects_unknown_names_parameters_and_types():
+    with pytest.raises(InputError, match=r"no report named 'nope' \(known: campaign_setup, cost_estimate"):
+        reporting.run_report("nope")
+    with pytest.raises(InputError, match="unknown parameter.*colour.*takes: db, campaign_id"):
+        reporting.run_report("delivery_funnel", parameters={"colour": "red"})
+    with pytest.raises(InputError, match="parameter attribution_days: expected float, got 'soon'"):
+        reporting.run_report("delivery_funnel", parameters={"attribution_days": "soon"})
+
+
+def test_check_parameters():
+    reporting.check_parameters(metric=("replied", ["replied", "delivered"]), days=(0.5, "positive"),
+                               volume=(0, "non-negative"))
+    with pytest.raises(InputError, match="parameter days: expected a positive number, got 0"):
+        reporting.check_parameters(days=(0, "positive"))
+    with pytest.raises(InputError, match="expected one of replied, delivered, got 'clicks'"):
+        reporting.check_parameters(metric=("clicks", ["replied", "delivered"]))
+
+
+def test_explore_renders_every_choice_statically_outside_jupyter():
+    seen = []
+    assert reporting.interactive() is False
+    reporting.explore(seen.append, "Group by", ["region", "variant"])
+    reporting.explore(seen.append, "Country", ["all", "FR"], static="first")
+    assert seen == ["region", "variant", "all"]
+
+
+def test_report_mode_is_restored():
+    import os
+
+    assert reporting._REPORT_ENV not in os.environ
+    with reporting._report_mode():
+        with reporting._report_mode():
+            assert os.environ[reporting._REPORT_ENV] == "1"
+            assert reporting.interactive() is False
+        assert os.environ[reporting._REPORT_ENV] == "1"
+    assert reporting._REPORT_ENV not in os.environ
+
+
+def test_cli_report_list_json():
+    result = CliRunner().invoke(cli, ["report", "list", "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert [r["name"] for r in doc] == ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
+
+
+def test_cli_report_run_names_the_failing_cell(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "data").mkdir()
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell("divisor: int = 0  # what to divide by"),
+                new_code_cell("ratio = 1\nresult = ratio / divisor")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(home / "notebooks" / "broken.ipynb"))
+    monkeypatch.setenv("SMSLAB_HOME", str(home))
+    result = CliRunner().invoke(cli, ["report", "run", "broken", "-p", "divisor", "0", "--output-dir",
+                                      str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "broken.ipynb: cell" in result.stderr and "(`ratio = 1`) failed: ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "broken.html").exists()
