@@ -201,22 +201,23 @@ class _Region:
         self.mobile = _Desc(md.mobile)
         self.same_fixed_mobile = bool(md.same_mobile_and_fixed_line_pattern)
         self.leading = f"^(?:{md.leading_digits})" if md.leading_digits else None
-        self._combined: dict[int, tuple[str | None, list[int]]] = {}
+        self._combined: dict[int, tuple] = {}
         self.length_result = np.array([_pnu._test_number_length("0" * k, md) for k in range(_MAX_LEN)], dtype=np.int8)
 
-    def combined(self, length: int) -> tuple[str | None, list[int]]:
-        """One regex whose k-th named alternative is the k-th type allowed at this length."""
+    def rare(self, length: int) -> tuple[str | None, str | None, list[int]]:
+        """For one length: a regex naming each rarer type that allows it, the same without
+        names (for a fast yes/no), and the type of each alternative."""
         if length not in self._combined:
-            candidates = [(desc, value) for desc, value in self.types]
-            candidates.append((self.fixed, _FIXED))
-            if not self.same_fixed_mobile:
-                candidates.append((self.mobile, _MOBILE))
             alts, values = [], []
-            for desc, value in candidates:
+            for desc, value in self.types:
                 if desc.allows(length):
-                    alts.append(f"(?P<t{len(alts)}>{_noncapturing(desc.regex[4:-2])})")
+                    alts.append(_noncapturing(desc.regex[4:-2]))
                     values.append(value)
-            self._combined[length] = (f"^(?:{'|'.join(alts)})$", values) if alts else (None, [])
+            if alts:
+                named = "^(?:" + "|".join(f"(?P<t{k}>{a})" for k, a in enumerate(alts)) + ")$"
+                self._combined[length] = (named, "^(?:" + "|".join(alts) + ")$", values)
+            else:
+                self._combined[length] = (None, None, [])
         return self._combined[length]
 
     def strip_national_prefix(self, arr: pa.Array, lengths: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -256,6 +257,24 @@ def _slice_from(arr: pa.Array, starts: np.ndarray) -> pa.Array:
         rows = np.flatnonzero(starts == start)
         out[rows] = _strs(pc.utf8_slice_codeunits(arr.take(pa.array(rows)), int(start)))
     return pa.array(out, type=pa.string())
+
+
+def _digits_only(arr: pa.Array) -> pa.Array:
+    """The ASCII digits of each string (numpy over Arrow's UTF-8 buffer; multi-byte characters
+    never contain ASCII bytes, so this equals removing every non-digit character)."""
+    if arr.null_count:
+        arr = arr.fill_null("")
+    arr = pa.concat_arrays([arr]) if arr.offset else arr
+    if len(arr) == 0:
+        return pa.array([], type=pa.string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if arr.buffers()[2] is not None \
+        else np.zeros(0, dtype=np.uint8)
+    keep = (data >= 48) & (data <= 57)
+    kept = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum(keep.view(np.uint8), dtype=np.int32, out=kept[1:])
+    new_offsets = kept[offsets - offsets[0]]
+    return pa.StringArray.from_buffers(len(arr), pa.py_buffer(new_offsets), pa.py_buffer(data[keep].tobytes()))
 
 
 def _strs(arr: pa.Array) -> np.ndarray:
@@ -423,7 +442,7 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         shaped = plus | national
         idx, plus = idx[shaped], plus[shaped]
         arr = arr.filter(pa.array(shaped))
-        digits = pc.replace_substring_regex(arr, "[^0-9]", "")
+        digits = _digits_only(arr)
         ndig = pc.utf8_length(digits).to_numpy(zero_copy_only=False).astype(np.int64)
         enough = ndig >= 3  # viable; exactly-two-digit inputs go to phonenumbers
         idx, plus, digits, ndig = idx[enough], plus[enough], digits.filter(pa.array(enough)), ndig[enough]
@@ -551,10 +570,11 @@ def _parse(idx, plus, digits, ndig, region_arr):
 
 
 def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
-    """_number_type_helper for one region's metadata.
+    """_number_type_helper for one region's metadata, per number length.
 
-    Per number length, the type patterns that allow that length are tried as one regex of
-    alternatives in _number_type_helper's order; the first alternative that matches is the type.
+    The rarer types (premium rate … voicemail) that allow the length are first tested together
+    as one regex; only rows matching it are told apart (first alternative in
+    _number_type_helper's order wins). The rest are tested for fixed line and mobile.
     """
     n = len(arr)
     types = np.full(n, _UNKNOWN, dtype=np.int64)
@@ -563,24 +583,31 @@ def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
         return types
     for length in np.unique(lens[general]):
         rows = np.flatnonzero(general & (lens == length))
-        combo, values = reg.combined(int(length))
-        if combo is None:
-            continue
         sub = arr.take(pa.array(rows)) if len(rows) != n else arr
-        found = pc.extract_regex(sub, combo)
-        valid = found.is_valid().to_numpy(zero_copy_only=False)
         got = np.full(len(rows), _UNKNOWN, dtype=np.int64)
-        for k in range(len(values) - 1, -1, -1):  # the first alternative that matched wins
-            hit = valid & (_lengths(pc.struct_field(found, [k]).fill_null("")) > 0)
-            got[hit] = values[k]
-        fixed = got == _FIXED
-        if fixed.any():
+        named, plain, values = reg.rare(int(length))
+        rare = np.zeros(len(rows), dtype=bool)
+        if plain is not None:
+            rare = pc.match_substring_regex(sub, plain).to_numpy(zero_copy_only=False)
+            if rare.any():
+                ri = np.flatnonzero(rare)
+                found = pc.extract_regex(sub.take(pa.array(ri)), named)
+                which = np.full(len(ri), _UNKNOWN, dtype=np.int64)
+                for k in range(len(values) - 1, -1, -1):  # the first alternative that matched wins
+                    which[_lengths(pc.struct_field(found, [k]).fill_null("")) > 0] = values[k]
+                got[ri] = which
+        rest = np.flatnonzero(~rare)
+        if len(rest):
+            rsub = sub.take(pa.array(rest)) if len(rest) != len(rows) else sub
+            rlen = np.full(len(rest), length)
+            fixed = reg.fixed.match(rsub, rlen)
             if reg.same_fixed_mobile:
-                got[fixed] = _FIXED_OR_MOBILE
-            elif reg.mobile.allows(int(length)):
-                fi = np.flatnonzero(fixed)
-                mob = reg.mobile.match(sub.take(pa.array(fi)), np.full(len(fi), length))
-                got[fi[mob]] = _FIXED_OR_MOBILE
+                got[rest[fixed]] = _FIXED_OR_MOBILE
+            else:
+                mobile = reg.mobile.match(rsub, rlen)
+                got[rest[fixed & mobile]] = _FIXED_OR_MOBILE
+                got[rest[fixed & ~mobile]] = _FIXED
+                got[rest[~fixed & mobile]] = _MOBILE
         types[rows] = got
     return types
 
