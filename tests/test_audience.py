@@ -114,6 +114,15 @@ def test_no_region_and_no_plus_is_quarantined_with_the_fix(tmp_path):
     assert "give a region" in result.quarantined[0]["reason"]
 
 
+def test_unknown_region_cell_is_quarantined_with_the_fix(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("msisdn,region\n0612345678,France\n+33612345679,France\n", encoding="utf-8")
+    result = load(path)
+    assert result.frame["msisdn"].tolist() == ["+33612345679"]  # +CC needs no region
+    assert "region 'FRANCE' is not a region code" in result.quarantined[0]["reason"]
+    assert result.quarantined[0]["location"] == "line 2"
+
+
 def test_bad_default_region_is_an_input_error():
     with pytest.raises(InputError, match="two-letter region code"):
         load(FIXTURES / "basic.csv", default_region="France")

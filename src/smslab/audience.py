@@ -396,6 +396,8 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
     if error == "empty":
         return "msisdn is empty"
     shown = f"msisdn {value!r}"
+    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS and not str(value).strip().startswith("+"):
+        return f"{shown}: region {region!r} is not a region code; use two letters such as FR, or write the number as +CC…"
     if error and error.startswith("unparseable"):
         detail = error.split(":", 1)[1].strip()
         if region is None and not str(value).strip().startswith("+"):
