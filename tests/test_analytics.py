@@ -202,6 +202,17 @@ def test_optouts_keywords_linkage_and_review(con):
     assert "33612345699" not in text and "12 34 56 99" not in text and "+33 6•• •• •• 99" in text
 
 
+def test_multipart_receipts_count_through_message_ref():
+    """Migration 2: a per-part receipt carries the whole message's id in message_ref."""
+    con = store.connect(":memory:")
+    _insert(con, "audience", [{"campaign_id": "m", "msisdn": N["FR1"], "region": "FR", "valid": True}])
+    _insert(con, "messages", [_msg("FR1", "A", "delivered", cid="m", price=0.1, currency="EUR")])
+    _insert(con, "dlr_events", [{**_ev("FR1", "delivered", 3, mcc="20801", cid="m"), "provider_message_id": "part-2",
+                                 "message_ref": "P-m-FR1"}])
+    assert analytics.funnel_by(con, "m", "operator")["operator"].tolist() == ["FR 20801"]
+    assert analytics.latency(con, "m").loc[0, "p50_s"] == pytest.approx(3.0)
+
+
 def test_reply_intents(con):
     r = analytics.reply_intents(con, "c1")
     assert dict(zip(zip(r["intent"], r["keyword"]), r["replies"])) == {

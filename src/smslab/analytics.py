@@ -306,7 +306,7 @@ ev AS (
     SELECT provider_message_id, bool_or(status IN ('sent', 'delivered')) AS reached,
            min(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
            max(json_extract_string(raw, '$.mccMnc')) AS mcc_mnc
-    FROM dlr_events WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
+    FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
     GROUP BY provider_message_id),
 rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted_out
         FROM inbound WHERE campaign_id = $c GROUP BY msisdn),
@@ -344,6 +344,19 @@ base AS (
     LEFT JOIN conv ON conv.msisdn = coalesce(m.msisdn, a.msisdn))
 """
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Reports match messages by the id of the whole message (`message_ref`, migration 2: a
+    multipart message's per-part receipts carry it), else by the provider message id."""
+    dlr = "dlr_events"
+    if "message_ref" in _columns(con, "dlr_events"):
+        dlr = "(SELECT * REPLACE (coalesce(message_ref, provider_message_id) AS provider_message_id) FROM dlr_events)"
+    return sql.replace("__DLR__", dlr)
+
+
 _COUNTS = """count(*) FILTER (WHERE targeted) AS targeted, count(*) FILTER (WHERE allowed) AS allowed,
              count(*) FILTER (WHERE submitted) AS submitted, count(*) FILTER (WHERE sent) AS sent,
              count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE replied) AS replied,
@@ -363,7 +376,7 @@ def _dimension(dimension: str) -> str:
 def recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
                attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
     """One row per recipient with every funnel flag and dimension; msisdn masked."""
-    frame = con.execute(_BASE + "SELECT * FROM base ORDER BY msisdn", _params(campaign_id, attribution_days)).df()
+    frame = con.execute(_sql(con, _BASE + "SELECT * FROM base ORDER BY msisdn"), _params(campaign_id, attribution_days)).df()
     return mask_frame(frame)
 
 
@@ -386,7 +399,7 @@ def funnel(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
         >>> funnel(store.connect(":memory:"), "none")["stage"].tolist()[:3]
         ['targeted', 'allowed', 'submitted']
     """
-    row = con.execute(_BASE + f"SELECT {_COUNTS} FROM base", _params(campaign_id, attribution_days)).fetchall()[0]
+    row = con.execute(_sql(con, _BASE + f"SELECT {_COUNTS} FROM base"), _params(campaign_id, attribution_days)).fetchall()[0]
     counts = [int(v or 0) for v in row]
     frame = pd.DataFrame({"stage": FUNNEL_STAGES, "count": counts})
     top = counts[0] or np.nan
@@ -403,8 +416,8 @@ def funnel_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str =
     Recipients who got no message carry '(not sent)' for the message dimensions.
     """
     col = _dimension(dimension)
-    frame = con.execute(_BASE + f"SELECT {col} AS {dimension}, {_COUNTS} FROM base GROUP BY 1 "
-                        f"ORDER BY targeted DESC, submitted DESC, 1",
+    frame = con.execute(_sql(con, _BASE + f"SELECT {col} AS {dimension}, {_COUNTS} FROM base GROUP BY 1 "
+                        f"ORDER BY targeted DESC, submitted DESC, 1"),
                         _params(campaign_id, attribution_days)).df()
     return _with_rates(frame, confidence)
 
@@ -438,12 +451,12 @@ def delivery_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str
                 confidence: float = 0.95) -> pd.DataFrame:
     """Submitted, delivered, failed, delivery rate (Wilson interval) and cost by a dimension."""
     col = _dimension(dimension)
-    frame = con.execute(_BASE + f"""
+    frame = con.execute(_sql(con, _BASE + f"""
         SELECT {col} AS {dimension}, count(*) FILTER (WHERE submitted) AS submitted,
                count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE failed) AS failed,
                count(*) FILTER (WHERE submitted AND NOT delivered AND NOT failed) AS pending,
                sum(price) AS cost
-        FROM base WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1""",
+        FROM base WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1"""),
                         _params(campaign_id, DEFAULT_ATTRIBUTION_DAYS)).df()
     k, n = frame["delivered"].to_numpy(float), frame["submitted"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -462,12 +475,12 @@ def latency(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "
     """Seconds from the moment a message went out to its first delivered report: p50, p90, p99 by a
     dimension, with an 'all' row first."""
     col = _dimension(dimension)
-    return con.execute(_BASE + f"""
+    return con.execute(_sql(con, _BASE + f"""
         , d AS (SELECT {col} AS dim, epoch(delivered_at - sent_at) AS s FROM base
                 WHERE delivered AND delivered_at IS NOT NULL AND sent_at IS NOT NULL)
         SELECT coalesce(dim, 'all') AS {dimension}, count(*) AS delivered, quantile_cont(s, 0.5) AS p50_s,
                quantile_cont(s, 0.9) AS p90_s, quantile_cont(s, 0.99) AS p99_s, max(s) AS max_s
-        FROM d GROUP BY GROUPING SETS ((), (dim)) ORDER BY dim IS NOT NULL, delivered DESC, 1""",
+        FROM d GROUP BY GROUPING SETS ((), (dim)) ORDER BY dim IS NOT NULL, delivered DESC, 1"""),
                        _params(campaign_id, DEFAULT_ATTRIBUTION_DAYS)).df()
 
 
@@ -479,7 +492,7 @@ _FAIL_EVENTS = f"""
     e AS (SELECT provider_message_id, status, error_code, permanent,
                  coalesce(json_extract_string(raw, '$.error.name'), json_extract_string(raw, '$.status.name'),
                           raw_status) AS reason, event_at
-          FROM dlr_events WHERE provider_message_id IN (SELECT provider_message_id FROM f)),
+          FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM f)),
     last AS (SELECT f.message_id, f.region, f.status, arg_max(e.error_code, e.event_at) AS error_code,
                     arg_max(e.reason, e.event_at) AS reason, arg_max(e.permanent, e.event_at) AS permanent
              FROM f LEFT JOIN e ON e.provider_message_id = f.provider_message_id AND e.status = f.status
@@ -489,11 +502,11 @@ _FAIL_EVENTS = f"""
 
 def failures(con: duckdb.DuckDBPyConnection, campaign_id: str) -> pd.DataFrame:
     """Final failures by status and error (code and name from the report), permanent or temporary."""
-    return con.execute(_FAIL_EVENTS + """
+    return con.execute(_sql(con, _FAIL_EVENTS + """
         SELECT status, error_code, coalesce(reason, 'unknown') AS reason,
                CASE WHEN permanent THEN 'permanent' WHEN NOT permanent THEN 'temporary' ELSE 'unknown' END AS kind,
                count(*) AS messages
-        FROM last GROUP BY ALL ORDER BY messages DESC, status, reason""", {"c": campaign_id}).df()
+        FROM last GROUP BY ALL ORDER BY messages DESC, status, reason"""), {"c": campaign_id}).df()
 
 
 def failure_split(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region") -> pd.DataFrame:
@@ -502,11 +515,11 @@ def failure_split(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: s
     col = {"region": "region", "status": "status"}.get(dimension)
     if col is None:
         raise ValueError("failure_split groups by region or status")
-    frame = con.execute(_FAIL_EVENTS + f"""
+    frame = con.execute(_sql(con, _FAIL_EVENTS + f"""
         SELECT {col} AS {dimension}, count(*) FILTER (WHERE permanent) AS permanent,
                count(*) FILTER (WHERE NOT permanent) AS temporary,
                count(*) FILTER (WHERE permanent IS NULL) AS unknown, count(*) AS failed
-        FROM last GROUP BY 1 ORDER BY failed DESC, 1""", {"c": campaign_id}).df()
+        FROM last GROUP BY 1 ORDER BY failed DESC, 1"""), {"c": campaign_id}).df()
     frame["permanent_share"] = frame["permanent"] / frame["failed"].replace(0, np.nan)
     return frame
 
@@ -577,16 +590,18 @@ def replies_for_review(con: duckdb.DuckDBPyConnection, campaign_id: str, *, limi
     help requests, and other free text; newest first, numbers masked in the sender and the text."""
     from smslab.receiving.keywords import possible_opt_out
 
-    frame = con.execute("""
+    review = "i.review" if "review" in _columns(con, "inbound") else "NULL"  # the loader's flag (migration 2)
+    frame = con.execute(f"""
         SELECT i.received_at, coalesce(m.region, 'unknown') AS region, i.msisdn, i.recipient AS received_on,
-               i.intent, i.text
+               i.intent, i.text, {review} AS review
         FROM inbound i LEFT JOIN (SELECT DISTINCT msisdn, region FROM messages WHERE campaign_id = $c) m USING (msisdn)
-        WHERE i.campaign_id = $c AND i.intent IN ('other', 'help')""", {"c": campaign_id}).df()
+        WHERE i.campaign_id = $c AND (i.intent IN ('other', 'help') OR {review} IS NOT NULL)""", {"c": campaign_id}).df()
     if frame.empty:
         return pd.DataFrame(columns=["priority", "received_at", "region", "msisdn", "received_on", "intent", "reason", "text"])
-    flag = frame["text"].fillna("").map(possible_opt_out)
+    flag = frame["text"].fillna("").map(possible_opt_out) | (frame["review"] == "possible_opt_out")
     frame["reason"] = np.where(flag, "possible opt-out", np.where(frame["intent"] == "help", "help request",
-                                                                   "free text"))
+                               np.where(frame["review"].notna(), frame["review"].fillna("").str.replace("_", " "),
+                                        "free text")))
     frame["priority"] = frame["reason"].map({"possible opt-out": 1, "help request": 2, "free text": 3})
     frame = frame.sort_values(["priority", "received_at"], ascending=[True, False]).head(limit)
     frame["text"] = frame["text"].map(mask_text)
@@ -630,12 +645,12 @@ def cost_per_outcome(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension
     dimension, and cost per delivered message, per reply and per conversion, with the revenue of
     the attributed conversions. Messages without a known price are counted in `unpriced`."""
     dim = f"{_dimension(dimension)} AS {dimension}, " if dimension else ""
-    frame = con.execute(_BASE + f"""
+    frame = con.execute(_sql(con, _BASE + f"""
         SELECT {dim}currency, count(*) FILTER (WHERE submitted) AS submitted,
                count(*) FILTER (WHERE submitted AND price IS NULL) AS unpriced, coalesce(sum(price), 0) AS cost,
                count(*) FILTER (WHERE delivered) AS delivered, sum(replies) AS replies,
                sum(conversions) AS conversions, sum(revenue) AS revenue, any_value(revenue_currency) AS revenue_currency
-        FROM base WHERE submitted GROUP BY ALL ORDER BY {'1, ' if dimension else ''}cost DESC""",
+        FROM base WHERE submitted GROUP BY ALL ORDER BY {'1, ' if dimension else ''}cost DESC"""),
                         _params(campaign_id, attribution_days)).df()
     for name, what in (("cost_per_delivered", "delivered"), ("cost_per_reply", "replies"),
                        ("cost_per_conversion", "conversions")):
