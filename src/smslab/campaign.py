@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smslab.errors import SpecError
+from smslab.yamlfiles import describe, read_yaml
+
+UNKNOWN_FIELD = "unknown field (check the spelling against DESIGN.md's campaign spec)"
 
 SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
 
@@ -159,18 +161,6 @@ class CampaignSpec(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _describe(error: dict[str, Any]) -> str:
-    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    message = error["msg"]
-    if error["type"] == "missing":
-        message = "required field is missing"
-    elif error["type"] == "extra_forbidden":
-        message = "unknown field (check the spelling against DESIGN.md's campaign spec)"
-    elif error["type"] == "literal_error":
-        message = f"expected {error['ctx']['expected']}, got {error.get('input')!r}"
-    return f"{where}: {message}"
-
-
 def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:
     """Validate a spec given as a dict; a SpecError names the field and what was expected."""
     if not isinstance(data, dict):
@@ -178,9 +168,7 @@ def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = Non
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SpecError(f"{source}: {_describe(first)}{more}") from None
+        raise SpecError(f"{source}: {describe(exc, extra=UNKNOWN_FIELD)}") from None
     spec.base_dir = base_dir or Path(".")
     spec.source = source
     return spec
@@ -191,14 +179,5 @@ def load_spec(path: str | Path | CampaignSpec) -> CampaignSpec:
     if isinstance(path, CampaignSpec):
         return path
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"{path}: no such spec file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not UTF-8 text; save the spec as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise SpecError(f"{path}: invalid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path, error=SpecError, what="spec file")
     return parse_spec(data, source=str(path), base_dir=path.parent.resolve())

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 from pydantic import ValidationError
 
 from smslab import config
 from smslab.errors import InputError
+from smslab.yamlfiles import describe, read_yaml
+
+MISSING = "required field is missing (write null if unknown)"
 from smslab.rules.schema import Country
 
 
@@ -69,34 +71,6 @@ class RuleSet:
         return len(self.by_country)
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such rules file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise InputError(f"{path}: invalid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(top level)"
-    if first["type"] == "missing":
-        message = "required field is missing (write null if unknown)"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "literal_error":
-        message = f"expected {first['ctx']['expected']}, got {first.get('input')!r}"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {message}{more}"
-
-
 def validate_country(data: Any, *, source: str, cc: str) -> Country:
     """Validate one country's mapping; an InputError names the file, the country and the field."""
     if not isinstance(data, dict):
@@ -104,7 +78,7 @@ def validate_country(data: Any, *, source: str, cc: str) -> Country:
     try:
         return Country.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{source}: country {cc}: {_describe(exc)}") from None
+        raise InputError(f"{source}: country {cc}: {describe(exc, missing=MISSING)}") from None
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -122,7 +96,7 @@ def _builtin_raw(directory: Path) -> dict[str, tuple[dict, str]]:
     for path in sorted(directory.glob("*.yaml")):
         if not (len(path.stem) == 2 and path.stem.isalpha() and path.stem.isupper()):
             continue  # schema and notes files
-        data = _read_yaml(path)
+        data = read_yaml(path, what="rules file")
         if not isinstance(data, dict):
             raise InputError(f"{path}: country {path.stem}: expected a mapping of fields")
         if data.get("country") != path.stem:
@@ -161,7 +135,7 @@ def load(override: str | os.PathLike[str] | None = None, *, directory: str | os.
     sources = {cc: where for cc, (_, where) in raw.items()}
     merged = {cc: data for cc, (data, _) in raw.items()}
     if over_path is not None:
-        data = _read_yaml(over_path)
+        data = read_yaml(over_path, what="rules file")
         if data is None:
             data = {}
         if not isinstance(data, dict) or not isinstance(data.get("countries", {}), dict):
