@@ -195,6 +195,7 @@ class _Region:
         npfp = md.national_prefix_for_parsing
         self.npfp = f"^(?P<p>{_noncapturing(npfp)})" if npfp else None
         self.transform = bool(md.national_prefix_transform_rule)
+        self.npfp_py = re.compile(npfp) if npfp else None
         self.general = _Desc(md.general_desc)
         self.types = [(_Desc(getattr(md, attr)), value) for attr, value in _TYPES]
         self.fixed = _Desc(md.fixed_line)
@@ -230,13 +231,21 @@ class _Region:
         matched = found.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
         if not matched.any():
             return arr, lengths, giveup
-        if self.transform:  # rare regions: phonenumbers' own function, row by row, where the prefix matches
-            values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-            for i in np.flatnonzero(matched):
-                values[i] = _pnu._maybe_strip_national_prefix_carrier_code(values[i], self.md)[1]
-            out = pa.array(values, type=pa.string())
-            return out, pc.utf8_length(out).to_numpy(zero_copy_only=False).astype(np.int64), giveup
         plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        special = np.zeros(n, dtype=bool)
+        if self.transform:
+            # the transform rule applies only where the prefix's last group took part: told by
+            # Python's re (as phonenumbers does); those rows use phonenumbers' own function
+            values = _strs(arr)
+            for i in np.flatnonzero(matched):
+                m = self.npfp_py.match(values[i])
+                if m is None or not m.groups() or m.groups()[-1] is not None:
+                    special[i] = True
+                    values[i] = _pnu._maybe_strip_national_prefix_carrier_code(values[i], self.md)[1]
+            if special.any():
+                matched = matched & ~special
+                arr = pa.array(values, type=pa.string())
+                lengths = _lengths(arr)
         plen = np.where(matched, plen, 0)
         stripped = _slice_from(arr, plen)
         slen = lengths - plen
