@@ -76,8 +76,13 @@ def normalize(values: Iterable[str] | pd.Series, *, default_region: str | pd.Ser
     if n == 0:
         return pd.DataFrame({c: pd.Series(dtype=bool if c == "valid" else object) for c in COLUMNS})
     # deduplicate (value, region) pairs
-    vcodes, vuniques = pd.factorize(values_obj, use_na_sentinel=False)
-    vuniques = np.asarray(vuniques, dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":  # only str: Arrow hashes faster
+        encoded = pc.dictionary_encode(pa.array(raw, type=pa.string()))
+        vcodes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        vuniques = encoded.dictionary
+    else:
+        vcodes, vuniques = pd.factorize(values_obj, use_na_sentinel=False)
+        vuniques = np.asarray(vuniques, dtype=object)
     if isinstance(default_region, pd.Series):
         if len(default_region) != n:
             raise ValueError(f"default_region has {len(default_region)} values for {n} numbers")
@@ -86,11 +91,12 @@ def normalize(values: Iterable[str] | pd.Series, *, default_region: str | pd.Ser
         width = len(runiques)
         codes, pairs = pd.factorize(vcodes.astype(np.int64) * width + rcodes)
         pairs = np.asarray(pairs, dtype=np.int64)
-        u_values = list(vuniques[pairs // width])
+        picked = pairs // width
+        u_values = vuniques.take(pa.array(picked)) if isinstance(vuniques, pa.Array) else list(vuniques[picked])
         u_regions = list(runiques[pairs % width])
     else:
         codes = vcodes
-        u_values = list(vuniques)
+        u_values = vuniques if isinstance(vuniques, pa.Array) else list(vuniques)
         u_regions = [_region_arg(default_region)] * len(u_values)
     result = _decide(u_values, u_regions)
     take = np.asarray(codes, dtype=np.int64)
@@ -257,15 +263,22 @@ class _Region:
 
 
 def _slice_from(arr: pa.Array, starts: np.ndarray) -> pa.Array:
-    """Each string from its own start offset (vectorised per distinct offset)."""
-    distinct = np.unique(starts)
-    if len(distinct) == 1:
-        return pc.utf8_slice_codeunits(arr, int(distinct[0])) if distinct[0] else arr
-    out = np.empty(len(arr), dtype=object)
-    for start in distinct:
-        rows = np.flatnonzero(starts == start)
-        out[rows] = _strs(pc.utf8_slice_codeunits(arr.take(pa.array(rows)), int(start)))
-    return pa.array(out, type=pa.string())
+    """Each ASCII string from its own start offset (numpy over Arrow's buffers)."""
+    n = len(arr)
+    if n == 0:
+        return arr
+    arr = pa.concat_arrays([arr]) if arr.offset else arr
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if arr.buffers()[2] is not None \
+        else np.zeros(0, dtype=np.uint8)
+    lengths = np.diff(offsets)
+    cut = np.minimum(np.asarray(starts, dtype=np.int64), lengths)
+    owner = np.repeat(np.arange(n), lengths)
+    position = np.arange(len(data)) - (offsets[:-1] - offsets[0])[owner]
+    keep = position >= cut[owner]
+    new_offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths - cut, out=new_offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offsets), pa.py_buffer(data[keep].tobytes()))
 
 
 def _digits_only(arr: pa.Array) -> pa.Array:
@@ -418,7 +431,8 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
         "time_zones": np.empty(n, dtype=object), "carrier": np.full(n, "", dtype=object),
         "error": np.full(n, None, dtype=object),
     }
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+    as_arrow = isinstance(values, pa.Array)
+    if as_arrow or pd.api.types.infer_dtype(values, skipna=False) == "string":
         is_str = np.ones(n, dtype=bool)
     else:
         is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=n)
@@ -429,7 +443,10 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
     idx = np.flatnonzero(fast)
     done = np.zeros(n, dtype=bool)
     if len(idx) and os.environ.get("SMSLAB_NUMBERS_FAST", "1") != "0":
-        arr = pa.array([values[i] for i in idx] if len(idx) != n else values, type=pa.string())
+        if as_arrow:
+            arr = values.take(pa.array(idx)) if len(idx) != n else values
+        else:
+            arr = pa.array([values[i] for i in idx] if len(idx) != n else values, type=pa.string())
         short = pc.less_equal(pc.utf8_length(arr), 250).to_numpy(zero_copy_only=False)  # parse's input limit
         if not short.all():
             idx, arr = idx[short], arr.filter(pa.array(short))
@@ -461,7 +478,7 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
             _classify(rows, cc, nsn, out)
             done[rows] = True
     for i in np.flatnonzero(~done):
-        row = normalize_one(values[i], regions[i])
+        row = normalize_one(values[i].as_py() if as_arrow else values[i], regions[i])
         for key in out:
             out[key][i] = row[key]
     return out
@@ -627,7 +644,7 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
     m = len(rows)
     arr = nsn
     lens = _lengths(arr)
-    region = np.full(m, None, dtype=object)
+    region = np.full(m, -1, dtype=np.int64)  # region id; -1: none
     types = np.full(m, _UNKNOWN, dtype=np.int64)
     for code in np.unique(cc):
         sel = np.flatnonzero(cc == code)
@@ -635,7 +652,7 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
         sl = lens[sel]
         candidates = t.cc_regions[int(code)]
         if len(candidates) == 1:
-            region[sel] = candidates[0]
+            region[sel] = t.region_id[candidates[0]]
             types[sel] = _number_types(t.region(candidates[0]), sub, sl)
             continue
         todo = np.ones(len(sel), dtype=bool)
@@ -648,7 +665,7 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
             else:
                 hit = todo & (_number_types(reg, sub, sl) != _UNKNOWN)
             if hit.any():
-                region[sel[hit]] = rcode
+                region[sel[hit]] = t.region_id[rcode]
                 types[sel[hit]] = _number_types(reg, sub.filter(pa.array(hit)), sl[hit])
             todo &= ~hit
     digits = pc.binary_join_element_wise(pc.cast(pa.array(cc), pa.string()), arr, "")
@@ -656,42 +673,37 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
     # time zones: unknown type -> Etc/Unknown; non-geographic types -> the calling code's zones
     tz = np.full(m, t.tz_unknown, dtype=np.int64)
     known = types != _UNKNOWN
-    geo_pairs = {}
-    for c, ty in set(zip(cc[known].tolist(), types[known].tolist())):
-        geo_pairs[(c, ty)] = _pnu.is_number_type_geographical(ty, c)
-    geo = np.array([known[i] and geo_pairs[(int(cc[i]), int(types[i]))] for i in range(m)], dtype=bool) \
-        if m < 64 else _geo_mask(cc, types, known, geo_pairs)
+    pair = cc * 100 + types  # is_number_type_geographical depends on (calling code, type) only
+    geo_pairs = [int(k) for k in np.unique(pair[known])
+                 if _pnu.is_number_type_geographical(int(k) % 100, int(k) // 100)]
+    geo = known & np.isin(pair, geo_pairs)
     if geo.any():
         gi = np.flatnonzero(geo)
         hit = _prefix_lookup(digits.take(pa.array(gi)), t.tz_keys, t.tz_longest)
         tz[gi] = t.tz_key_value[hit]  # -1 picks the appended unknown entry
     country = known & ~geo
-    for c in np.unique(cc[country]):
-        tz[country & (cc == c)] = t.country_tz(int(c))
+    if country.any():
+        per_cc = np.full(1000, t.tz_unknown, dtype=np.int64)
+        for c in np.unique(cc[country]):
+            per_cc[c] = t.country_tz(int(c))
+        tz[country] = per_cc[cc[country]]
     names = np.full(m, "", dtype=object)
     mobile_like = np.isin(types, list(_CARRIER_TYPES))
     if mobile_like.any():
         mi = np.flatnonzero(mobile_like)
         hit = _prefix_lookup(digits.take(pa.array(mi)), t.carrier_keys, t.carrier_longest)
         names[mi] = t.carrier_names[hit]
-    valid = (types != _UNKNOWN) & np.array([r is not None for r in region], dtype=bool)
+    valid = (types != _UNKNOWN) & (region >= 0)
+    region_names = np.array(t.region_codes + [None], dtype=object)  # index -1 -> None
     tz_lists = np.empty(len(t.tz_lists), dtype=object)
     tz_lists[:] = t.tz_lists
     out["e164"][rows] = e164
-    out["region"][rows] = region
+    out["region"][rows] = region_names[region]
     out["valid"][rows] = valid
     out["number_type"][rows] = np.array([t.type_names.get(x, "unknown") for x in range(100)], dtype=object)[types]
     out["time_zones"][rows] = tz_lists[tz]
     out["carrier"][rows] = names
     out["error"][rows] = np.where(valid, None, "not a valid number")
-
-
-def _geo_mask(cc, types, known, geo_pairs) -> np.ndarray:
-    geo = np.zeros(len(cc), dtype=bool)
-    for (c, ty), is_geo in geo_pairs.items():
-        if is_geo:
-            geo |= known & (cc == c) & (types == ty)
-    return geo
 
 
 # -- files ---------------------------------------------------------------------------------
