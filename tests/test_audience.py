@@ -162,3 +162,14 @@ def test_duckdb_table_and_quarantine_table():
 def test_duckdb_table_needs_a_connection():
     with pytest.raises(InputError, match="needs a connection"):
         load("duckdb:people")
+
+
+def test_small_blocks_give_the_same_result(monkeypatch):
+    """Files are read in blocks; duplicates across blocks still collapse, rows keep their numbers."""
+    import smslab.audience as audience
+
+    whole = load(FIXTURES / "basic.csv", default_region="FR")
+    monkeypatch.setattr(audience, "CHUNK_ROWS", 2)
+    blocks = load(FIXTURES / "basic.csv", default_region="FR")
+    pd.testing.assert_frame_equal(whole.frame, blocks.frame)
+    assert whole.quarantined == blocks.quarantined and whole.summary == blocks.summary
