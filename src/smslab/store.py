@@ -74,10 +74,20 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 2 — receiving: multipart messages and replies flagged for review
     [
-        # the id of the whole message a report is about, when the report is about one part of it
-        # (Vonage per-part receipts carry the message's client-ref); else the provider_message_id
-        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS message_ref VARCHAR",
-        "UPDATE dlr_events SET message_ref = provider_message_id WHERE message_ref IS NULL",
+        # dlr_events rebuilt: + message_ref, the id of the whole message a report is about when the
+        # report is about one part of it (Vonage per-part receipts carry the message's client-ref),
+        # else the provider_message_id; - the PRIMARY KEY and index, whose upkeep doubled the cost of
+        # a bulk load: the loader keeps event_id unique itself (anti-join, one writer at a time);
+        # raw becomes VARCHAR (always JSON text written by the parsers; the JSON type re-parsed it)
+        """CREATE TABLE dlr_events_v2(
+            event_id VARCHAR NOT NULL, provider VARCHAR, provider_message_id VARCHAR,
+            status VARCHAR, raw_status VARCHAR, error_code VARCHAR, permanent BOOLEAN,
+            event_at TIMESTAMP, received_at TIMESTAMP, source VARCHAR, raw VARCHAR, message_ref VARCHAR)""",
+        """INSERT INTO dlr_events_v2 SELECT event_id, provider, provider_message_id, status, raw_status,
+            error_code, permanent, event_at, received_at, source, raw, provider_message_id FROM dlr_events""",
+        "DROP INDEX IF EXISTS dlr_provider_id",
+        "DROP TABLE dlr_events",
+        "ALTER TABLE dlr_events_v2 RENAME TO dlr_events",
         # why a reply needs a human look, e.g. 'possible_opt_out' (FCC "reasonable means" free text)
         "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS review VARCHAR",
         # parts of long inbound messages (Vonage concat) waiting for the rest before they are joined

@@ -15,17 +15,18 @@ Two line shapes: `journal` (landing-zone envelopes whose `body` is an Infobip re
 `{"results": [...]}` body or a single report).
 
 Example:
-    >>> import duckdb
-    >>> con = duckdb.connect()
+    >>> from smslab import store
+    >>> con = store.connect(":memory:")
     >>> table = lines_table(b'{"messageId":"m1","doneAt":"2026-12-01T14:00:05.000+0000",'
     ...                     b'"status":{"groupId":3,"id":5,"name":"DELIVERED_TO_HANDSET"}}\\n{oops\\n')
     >>> stage(con, table, mode="infobip", source="f.jsonl", received_at=None)
-    [(2, '{oops')]
+    Staged(total=1, rest=[(2, '{oops')])
     >>> con.execute("SELECT provider_message_id, status, event_at FROM _staged").fetchall()
     [('m1', 'delivered', datetime.datetime(2026, 12, 1, 14, 0, 5))]
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -34,7 +35,6 @@ import pyarrow as pa
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
                   "permanent", "event_at", "received_at", "source", "raw", "message_ref", "seq"]
-_STAMP = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(Z|[+-]\d{2}:?\d{2})$"
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 _INT = "('UBIGINT', 'BIGINT')"
 
@@ -59,107 +59,173 @@ def lines_table(data: bytes, first_line: int = 1) -> pa.Table | None:
     return pa.table({"line_no": numbers, "line": lines})
 
 
-def _docs_sql(mode: str) -> str:
-    line = "rtrim(line, chr(10) || chr(13))"
+_ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
+         '"doneAt": "JSON", "sentAt": "JSON", "error": "JSON", "receivedAt": "JSON", "cleanText": "JSON"')
+_DOC = _ITEM + ', "results": "JSON"}'
+_ITEM += "}"
+_ENVELOPE = '{"provider": "JSON", "kind": "JSON", "received_at": "JSON", "body": "JSON"}'
+
+
+def _docs_sql(mode: str, received_at: datetime | None) -> str:
+    """(line_no, doc, received_at): `doc` is the report body text, NULL when the line is not one
+    the SQL path takes. `try()` turns malformed JSON into NULL (those lines go to Python)."""
     if mode == "journal":
-        # nested CASEs: DuckDB may reorder an AND, and JSON functions raise on invalid JSON
         return f"""
-            SELECT line_no, line,
-                   CASE WHEN json_valid(line) THEN CASE WHEN json_type(line) = 'OBJECT' THEN
-                       CASE WHEN json_type(line, '$.body') = 'VARCHAR' AND line->>'$.provider' = 'infobip'
-                                 AND line->>'$.kind' = 'dlr'
-                                 AND regexp_matches(coalesce(line->>'$.received_at', ''), '{_RECEIVED}')
-                            THEN line->>'$.body' END END END AS doc,
-                   TRY_CAST(CASE WHEN json_valid(line) THEN CASE WHEN json_type(line) = 'OBJECT'
-                            THEN line->>'$.received_at' END END AS TIMESTAMP) AS received_at
-            FROM (SELECT line_no, {line} AS line FROM _lines)"""
-    return f"SELECT line_no, {line} AS line, {line} AS doc, $received_at::TIMESTAMP AS received_at FROM _lines"
+            SELECT line_no, CASE WHEN e.provider = '"infobip"' AND e.kind = '"dlr"' AND starts_with(e.body, '"')
+                                      AND regexp_matches(coalesce(e.received_at->>'$', ''), '{_RECEIVED}')
+                                 THEN e.body->>'$' END AS doc,
+                   TRY_CAST(e.received_at->>'$' AS TIMESTAMP) AS received_at
+            FROM (SELECT line_no, try(json_transform(line, '{_ENVELOPE}')) AS e
+                  FROM _lines WHERE line NOT IN (chr(10), chr(13) || chr(10)))"""
+    stamp = "NULL::TIMESTAMP" if received_at is None else f"TIMESTAMP '{received_at.isoformat(sep=' ')}'"
+    return f"""SELECT line_no, line AS doc, {stamp} AS received_at
+               FROM _lines WHERE line NOT IN (chr(10), chr(13) || chr(10))"""
 
 
-def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source: str,
-          received_at: datetime | None) -> list[tuple[int, str]]:
-    """Parse `table` into the temp table `_staged` (columns `STAGED_COLUMNS`); return the
-    (line_no, line) the SQL path did not take, for the Python parser. Blank lines are skipped."""
-    inbound_keys = "" if mode == "journal" else (
-        " AND json_type(item, '$.receivedAt') IS NULL AND json_type(item, '$.cleanText') IS NULL")
-    con.register("_lines", table)
-    try:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _docs AS
-            SELECT line_no, line, received_at,
-                   CASE WHEN json_valid(doc) THEN CASE WHEN json_type(doc) = 'OBJECT' THEN
-                       CASE WHEN json_type(doc, '$.results') = 'ARRAY' THEN json_extract(doc, '$.results[*]')
-                            WHEN json_type(doc, '$.results') IS NULL AND json_type(doc, '$.messageId') IS NOT NULL
-                                 THEN [doc::JSON] END END END AS items
-            FROM ({_docs_sql(mode)}) WHERE trim(line, ' ' || chr(9) || chr(13)) <> ''
-        """, {"received_at": received_at} if mode != "journal" else {})
-    finally:
-        con.unregister("_lines")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _items AS
-        WITH flat AS (
-            SELECT line_no, received_at, item, json_type(item, [
-                       '$.messageId', '$.status', '$.status.groupId', '$.status.id', '$.status.name',
-                       '$.status.groupName', '$.doneAt', '$.sentAt', '$.error', '$.error.id', '$.error.permanent'
-                   ]) AS t,
-                   json_extract_string(item, [
-                       '$.messageId', '$.status.groupId', '$.status.id', '$.status.name', '$.status.groupName',
-                       '$.doneAt', '$.sentAt', '$.error.id', '$.error.permanent'
-                   ]) AS v
-            FROM (SELECT line_no, received_at, unnest(items) AS item FROM _docs WHERE items IS NOT NULL)
-        ), fields AS (
-            SELECT line_no, received_at, item, t, v,
-                   CASE WHEN coalesce(v[6], '') <> '' THEN v[6] ELSE v[7] END AS stamp,
-                   TRY_CAST(v[2] AS BIGINT) AS gid, TRY_CAST(v[3] AS BIGINT) AS sid
-            FROM flat
-        )
-        SELECT line_no, received_at, item, v, gid, sid,
-               timezone('UTC', TRY_CAST(stamp AS TIMESTAMPTZ)) AS event_at,
-               json_type(item) = 'OBJECT'
-               AND t[1] = 'VARCHAR' AND v[1] <> ''
-               AND t[2] = 'OBJECT' AND t[3] IN {_INT} AND gid BETWEEN 1 AND 5
-               AND (t[4] IS NULL OR t[4] = 'NULL' OR (t[4] IN {_INT} AND sid IS NOT NULL))
-               AND (t[5] IS NULL OR t[5] IN ('NULL', 'VARCHAR')) AND (t[6] IS NULL OR t[6] IN ('NULL', 'VARCHAR'))
-               AND (t[7] IS NULL OR t[7] IN ('NULL', 'VARCHAR'))
-               AND (coalesce(v[6], '') <> '' OR t[8] = 'VARCHAR')
-               AND regexp_matches(coalesce(stamp, ''), '{_STAMP}')
-               AND (t[9] IS NULL OR t[9] IN ('NULL', 'OBJECT'))
-               AND (t[10] IS NULL OR t[10] = 'NULL' OR (t[10] IN {_INT} AND TRY_CAST(v[8] AS BIGINT) IS NOT NULL))
-               AND (t[11] IS NULL OR t[11] IN ('NULL', 'BOOLEAN'))
-               {inbound_keys} AS simple
-        FROM fields
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _simple_lines AS
-        SELECT line_no FROM _docs d
-        WHERE items IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM _items i WHERE i.line_no = d.line_no AND NOT (i.simple AND i.event_at IS NOT NULL))
-    """)
+def _integer(field: str) -> str:
+    """SQL: the JSON text `field` is a non-negative integer literal (no fraction or exponent)."""
+    return (f"(TRY_CAST({field} AS UBIGINT) IS NOT NULL AND NOT contains({field}, '.')"
+            f" AND NOT contains(lower({field}), 'e'))")
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
+    """The query over `_lines` giving one row per report: the dlr_events columns, `seq` (the
+    line number) and `simple` (false when the Python parser must read the line).
+
+    One JSON parse per line (`json_transform` with every needed field kept as JSON text, so
+    its type can be checked), then small parses of those fields. A field that is absent and
+    one that is JSON null look alike after the transform, and so they do to the Python parser
+    (`results`, `receivedAt`, `cleanText` set to null count as absent there too)."""
+    inbound = "" if mode == "journal" else " AND r.receivedAt IS NULL AND r.cleanText IS NULL"
     iso = ("strftime(event_at, '%Y-%m-%dT%H:%M:%S') || "
            "CASE WHEN epoch_us(event_at) % 1000000 <> 0 THEN strftime(event_at, '.%f') ELSE '' END")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _staged AS
-        WITH ok AS (
-            SELECT i.line_no, i.received_at, i.item, i.event_at, v[1] AS pmid,
-                   CASE WHEN sid = 2 AND gid IN (1, 3) THEN 'sent' WHEN sid = 26 AND gid IN (1, 3) THEN 'submitted'
+    struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
+              "doneAt JSON, sentAt JSON, error JSON, receivedAt JSON, cleanText JSON)")
+    return f"""
+        WITH parsed AS (
+            SELECT line_no, received_at, doc,
+                   CASE WHEN json_valid(doc) THEN json_transform(doc, '{_DOC}') END AS d
+            FROM ({_docs_sql(mode, received_at)})
+        ), kinds AS (
+            SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
+                      coalesce(starts_with(d.results, '['), false) AS body
+            FROM parsed
+        ), flat AS (
+            -- a single report (the document is the item), each item of a body {{"results": [...]}},
+            -- or a NULL item for anything else (malformed JSON, "results" not a list, …)
+            SELECT line_no, received_at, single, d, unnest(items) AS item, unnest(range(len(items))) AS idx
+            FROM (SELECT *, CASE WHEN single THEN [doc] WHEN body THEN json_extract(d.results, '$[*]')::VARCHAR[]
+                                 ELSE [NULL::VARCHAR] END AS items FROM kinds)
+        ), items AS (
+            SELECT line_no, idx, received_at, item, single,
+                   CASE WHEN single THEN d::{struct} WHEN item IS NOT NULL THEN json_transform(item, '{_ITEM}') END AS r
+            FROM flat
+        ), fields AS (
+            SELECT line_no, idx, received_at, item, single, r,
+                   r.messageId->>'$' AS pmid,
+                   CASE WHEN {_integer("r.status.groupId")} THEN TRY_CAST(r.status.groupId AS BIGINT) END AS gid,
+                   CASE WHEN {_integer("r.status.id")} THEN TRY_CAST(r.status.id AS BIGINT) END AS sid,
+                   r.status.name->>'$' AS name, r.status.groupName->>'$' AS group_name,
+                   r.doneAt->>'$' AS done, r.sentAt->>'$' AS sent,
+                   CASE WHEN starts_with(r.error, '{{') THEN json_transform(r.error, '{{"id": "JSON", "permanent": "JSON"}}')
+                        END AS e
+            FROM items
+        ), checked AS (
+            SELECT *, CASE WHEN coalesce(done, '') <> '' THEN done ELSE sent END AS stamp,
+                   CASE WHEN {_integer("e.id")} THEN TRY_CAST(e.id AS BIGINT) END AS eid
+            FROM fields
+        ), normalised AS (
+            SELECT line_no, idx, received_at, item, single, pmid,
+                   coalesce(
+                       starts_with(r.messageId, '"') AND pmid <> ''
+                       AND gid BETWEEN 1 AND 5
+                       AND (r.status.id IS NULL OR sid IS NOT NULL)
+                       AND (r.status.name IS NULL OR starts_with(r.status.name, '"'))
+                       AND (r.status.groupName IS NULL OR starts_with(r.status.groupName, '"'))
+                       AND (r.doneAt IS NULL OR starts_with(r.doneAt, '"'))
+                       AND (coalesce(done, '') <> '' OR starts_with(r.sentAt, '"'))
+                       AND (r.error IS NULL OR (e IS NOT NULL AND (e.id IS NULL OR eid IS NOT NULL)
+                                                AND (e.permanent IS NULL OR e.permanent IN ('true', 'false'))))
+                       -- the usual Infobip form only: 2019-11-09T16:00:00.000+0000 or +00:00
+                       AND length(stamp) IN (28, 29) AND substr(stamp, 24, 1) IN ('+', '-')
+                       AND substr(stamp, 25, 2) <= '23' AND right(stamp, 2) <= '59'{inbound}, false) AS ok,
+                   CASE WHEN sid = 2 AND gid IN (1, 3) THEN 'sent'
+                        WHEN sid = 26 AND gid IN (1, 3) THEN 'submitted'
                         ELSE ['sent', 'undelivered', 'delivered', 'expired', 'rejected'][gid] END AS status,
-                   coalesce(nullif(v[4], ''), nullif(v[5], ''), v[2]) AS raw_status,
-                   CASE WHEN TRY_CAST(v[8] AS BIGINT) IS NULL OR TRY_CAST(v[8] AS BIGINT) = 0 THEN NULL
-                        ELSE CAST(TRY_CAST(v[8] AS BIGINT) AS VARCHAR) END AS error_code,
-                   coalesce(v[9] = 'true', false) AS permanent
-            FROM _items i SEMI JOIN _simple_lines s ON i.line_no = s.line_no
+                   coalesce(nullif(name, ''), nullif(group_name, ''), CAST(gid AS VARCHAR)) AS raw_status,
+                   CASE WHEN eid IS NULL OR eid = 0 THEN NULL ELSE CAST(eid AS VARCHAR) END AS error_code,
+                   coalesce(e.permanent = 'true', false) AS permanent, stamp
+            FROM checked
+        ), timed AS (
+            SELECT *, timezone('UTC', CASE WHEN ok THEN try_strptime(stamp, '%Y-%m-%dT%H:%M:%S.%g%z') END) AS event_at
+            FROM normalised
         )
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
                'infobip' AS provider, pmid AS provider_message_id, status, raw_status, error_code, permanent,
-               event_at, received_at, $source AS source, item::VARCHAR AS raw, pmid AS message_ref,
-               line_no AS seq
-        FROM ok
-    """, {"source": source})
-    rest = con.execute("""
-        SELECT line_no, line FROM _docs d ANTI JOIN _simple_lines s ON d.line_no = s.line_no
-        WHERE NOT (d.items IS NOT NULL AND len(d.items) = 0)
-        ORDER BY line_no
-    """).fetchall()
-    con.execute("DROP TABLE IF EXISTS _docs; DROP TABLE IF EXISTS _items; DROP TABLE IF EXISTS _simple_lines")
-    return rest
+               event_at, received_at, {_literal(source)} AS source,
+               CASE WHEN NOT single THEN item END AS raw,
+               pmid AS message_ref, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple, single,
+               line_no * 1000000 + idx AS item_no
+        FROM timed"""
+
+
+@dataclass
+class Staged:
+    """What `stage` left: `total` reports in the view `_staged`, their ids in `_staged_ids`,
+    and the `rest` lines for the Python parser."""
+
+    total: int
+    rest: list[tuple[int, str]]
+
+
+def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source: str,
+          received_at: datetime | None) -> Staged:
+    """Check every line of `table` in SQL; define the temp view `_staged` (columns
+    `STAGED_COLUMNS`) over the new reports the SQL path takes (not in dlr_events yet, once
+    each), count in `total` every report it took, and return the lines for Python.
+    Read `_staged` before `drop`. Empty lines are skipped."""
+    con.register("_lines", table)
+    query = _pipeline(mode, source, received_at)
+    # one pass over the JSON; a single report's text is not copied: `_staged` takes it from the line
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
+                   SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
+    total = store_scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no")
+    # the reports to add: event_id not stored yet, first in the batch
+    con.execute("""CREATE OR REPLACE TEMP TABLE _new_items AS
+                   SELECT min(item_no) AS item_no FROM _checked ANTI JOIN _bad_lines ON seq = line_no
+                   WHERE event_id NOT IN (SELECT event_id FROM dlr_events) GROUP BY event_id""")
+    rest = [(n, line.rstrip("\r\n")) for n, line in con.execute(
+        "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no").fetchall()]
+    columns = ", ".join(c for c in STAGED_COLUMNS if c != "raw")
+    line = "l.line"
+    trimmed = (f"CASE WHEN ends_with({line}, chr(13) || chr(10)) THEN left({line}, -2) "
+               f"WHEN ends_with({line}, chr(10)) THEN left({line}, -1) ELSE {line} END")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
+                    SELECT {columns}, {trimmed} AS raw
+                    FROM (SELECT * FROM _checked SEMI JOIN _new_items USING (item_no) WHERE single) c
+                    JOIN _lines l ON l.line_no = c.seq
+                    UNION ALL
+                    SELECT {columns}, raw FROM _checked SEMI JOIN _new_items USING (item_no) WHERE NOT single""")
+    return Staged(total, rest)
+
+
+def store_scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the staged rows (and unregister the lines)."""
+    con.execute("DROP VIEW IF EXISTS _staged; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _bad_lines; "
+                "DROP TABLE IF EXISTS _staged_ids; DROP TABLE IF EXISTS _new_items")
+    try:
+        con.unregister("_lines")
+    except Exception:  # noqa: BLE001 - already gone
+        pass

@@ -100,7 +100,12 @@ def _receipt(fields: dict[str, str], tlv: dict, raw: Any, received_at: datetime 
     if status is None:
         return [], [], [f"receipt: unknown stat {raw_status!r}"]
     done = fields.get("done_date")
-    event_at = compact_time(done) or received_at
+    event_at = compact_time(done)
+    if done and event_at is None:
+        return [], [], [f"receipt: bad done date {done!r}"]
+    # without a done date the receive time stands in, and the dedupe key leaves time out
+    key = None if event_at is not None else ""
+    event_at = event_at or received_at
     if event_at is None:
         return [], [], [f"receipt: bad or missing done date {done!r}"]
     if "network_error_code" in tlv:
@@ -108,7 +113,7 @@ def _receipt(fields: dict[str, str], tlv: dict, raw: Any, received_at: datetime 
     else:
         err = fields.get("err")
         error = None if not err or err.strip("0") == "" else err
-    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw)], [], []
+    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key)], [], []
 
 
 def parse_line(line: str, *, received_at: datetime | None = None) -> Result:

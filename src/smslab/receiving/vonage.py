@@ -70,12 +70,15 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
     # message-timestamp: when Vonage began pushing this receipt (the same on retries);
     # scts: the carrier's YYMMDDhhmm; timestamp: Messages API (ISO)
     event_at = (iso_time(params.get("message-timestamp")) or iso_time(params.get("timestamp"))
-                or compact_time(params.get("scts")) or received_at)
+                or compact_time(params.get("scts")))
+    key = None if event_at is not None else ""  # the receive time stands in: leave it out of the key
+    event_at = event_at or received_at
     if event_at is None:
         return [], [], [f"receipt: bad or missing message-timestamp {params.get('message-timestamp')!r}"]
     error = _error(params)
     return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, event_at, params,
-                  message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")))], [], []
+                  message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")),
+                  event_key=key)], [], []
 
 
 def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result:
@@ -128,10 +131,12 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
     status = vonage_status(raw_status)
     if status is None:
         return [], [], [f"row: unknown status {raw_status!r}"]
-    at = iso_time(f.get("datefinalized")) or iso_time(f.get("datereceived")) or received_at
+    at = iso_time(f.get("datefinalized")) or iso_time(f.get("datereceived"))
+    key = None if at is not None else ""
+    at = at or received_at
     if at is None:
         return [], [], ["row: bad or missing date_finalized"]
     error = text_of(f.get("errorcode"))
     error = None if error in (None, "0") else error
     return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, at, row,
-                  message_ref=text_of(f.get("clientref")))], [], []
+                  message_ref=text_of(f.get("clientref")), event_key=key)], [], []
