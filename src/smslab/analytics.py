@@ -357,6 +357,28 @@ def _sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     return sql.replace("__DLR__", dlr)
 
 
+def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: float) -> str:
+    """The per-recipient base of a campaign as a temporary table (name returned), built once per
+    connection and data version: a report asks many questions of the same 1M rows. Temporary
+    tables work on read-only connections too and vanish with the connection."""
+    import hashlib
+
+    con.execute("SET enable_progress_bar = false")  # in Jupyter it would draw a widget into the report
+    version = con.execute("""SELECT (SELECT count(*) FROM messages), (SELECT max(status_at) FROM messages),
+        (SELECT count(*) FROM dlr_events), (SELECT max(received_at) FROM dlr_events), (SELECT count(*) FROM inbound),
+        (SELECT count(*) FROM conversions), (SELECT count(*) FROM audience)""").fetchall()[0]
+    stem = "smslab_base_" + hashlib.sha1(f"{campaign_id}|{float(attribution_days)}".encode()).hexdigest()[:12]
+    name = f"{stem}_{hashlib.sha1(repr(version).encode()).hexdigest()[:12]}"
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND "
+                                        "starts_with(table_name, ?)", [stem]).fetchall()}
+    if name not in tables:
+        for stale in tables:
+            con.execute(f"DROP TABLE IF EXISTS temp.{stale}")
+        con.execute(_sql(con, f"CREATE TEMP TABLE {name} AS " + _BASE + "SELECT * FROM base"),
+                    _params(campaign_id, attribution_days))
+    return name
+
+
 _COUNTS = """count(*) FILTER (WHERE targeted) AS targeted, count(*) FILTER (WHERE allowed) AS allowed,
              count(*) FILTER (WHERE submitted) AS submitted, count(*) FILTER (WHERE sent) AS sent,
              count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE replied) AS replied,
@@ -376,7 +398,7 @@ def _dimension(dimension: str) -> str:
 def recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
                attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
     """One row per recipient with every funnel flag and dimension; msisdn masked."""
-    frame = con.execute(_sql(con, _BASE + "SELECT * FROM base ORDER BY msisdn"), _params(campaign_id, attribution_days)).df()
+    frame = con.execute(f"SELECT * FROM {_base(con, campaign_id, attribution_days)} ORDER BY msisdn").df()
     return mask_frame(frame)
 
 
@@ -399,7 +421,7 @@ def funnel(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
         >>> funnel(store.connect(":memory:"), "none")["stage"].tolist()[:3]
         ['targeted', 'allowed', 'submitted']
     """
-    row = con.execute(_sql(con, _BASE + f"SELECT {_COUNTS} FROM base"), _params(campaign_id, attribution_days)).fetchall()[0]
+    row = con.execute(f"SELECT {_COUNTS} FROM {_base(con, campaign_id, attribution_days)}").fetchall()[0]
     counts = [int(v or 0) for v in row]
     frame = pd.DataFrame({"stage": FUNNEL_STAGES, "count": counts})
     top = counts[0] or np.nan
@@ -416,9 +438,8 @@ def funnel_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str =
     Recipients who got no message carry '(not sent)' for the message dimensions.
     """
     col = _dimension(dimension)
-    frame = con.execute(_sql(con, _BASE + f"SELECT {col} AS {dimension}, {_COUNTS} FROM base GROUP BY 1 "
-                        f"ORDER BY targeted DESC, submitted DESC, 1"),
-                        _params(campaign_id, attribution_days)).df()
+    frame = con.execute(f"SELECT {col} AS {dimension}, {_COUNTS} FROM {_base(con, campaign_id, attribution_days)} "
+                        "GROUP BY 1 ORDER BY targeted DESC, submitted DESC, 1").df()
     return _with_rates(frame, confidence)
 
 
@@ -451,13 +472,12 @@ def delivery_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str
                 confidence: float = 0.95) -> pd.DataFrame:
     """Submitted, delivered, failed, delivery rate (Wilson interval) and cost by a dimension."""
     col = _dimension(dimension)
-    frame = con.execute(_sql(con, _BASE + f"""
+    frame = con.execute(f"""
         SELECT {col} AS {dimension}, count(*) FILTER (WHERE submitted) AS submitted,
                count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE failed) AS failed,
                count(*) FILTER (WHERE submitted AND NOT delivered AND NOT failed) AS pending,
                sum(price) AS cost
-        FROM base WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1"""),
-                        _params(campaign_id, DEFAULT_ATTRIBUTION_DAYS)).df()
+        FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)} WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1""").df()
     k, n = frame["delivered"].to_numpy(float), frame["submitted"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["delivery_rate"] = np.where(n > 0, k / n, np.nan)
@@ -475,13 +495,12 @@ def latency(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "
     """Seconds from the moment a message went out to its first delivered report: p50, p90, p99 by a
     dimension, with an 'all' row first."""
     col = _dimension(dimension)
-    return con.execute(_sql(con, _BASE + f"""
-        , d AS (SELECT {col} AS dim, epoch(delivered_at - sent_at) AS s FROM base
-                WHERE delivered AND delivered_at IS NOT NULL AND sent_at IS NOT NULL)
+    return con.execute(f"""
+        WITH d AS (SELECT {col} AS dim, epoch(delivered_at - sent_at) AS s FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)}
+                   WHERE delivered AND delivered_at IS NOT NULL AND sent_at IS NOT NULL)
         SELECT coalesce(dim, 'all') AS {dimension}, count(*) AS delivered, quantile_cont(s, 0.5) AS p50_s,
                quantile_cont(s, 0.9) AS p90_s, quantile_cont(s, 0.99) AS p99_s, max(s) AS max_s
-        FROM d GROUP BY GROUPING SETS ((), (dim)) ORDER BY dim IS NOT NULL, delivered DESC, 1"""),
-                       _params(campaign_id, DEFAULT_ATTRIBUTION_DAYS)).df()
+        FROM d GROUP BY GROUPING SETS ((), (dim)) ORDER BY dim IS NOT NULL, delivered DESC, 1""").df()
 
 
 # ---- failures ---------------------------------------------------------------------------------
@@ -645,13 +664,13 @@ def cost_per_outcome(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension
     dimension, and cost per delivered message, per reply and per conversion, with the revenue of
     the attributed conversions. Messages without a known price are counted in `unpriced`."""
     dim = f"{_dimension(dimension)} AS {dimension}, " if dimension else ""
-    frame = con.execute(_sql(con, _BASE + f"""
+    frame = con.execute(f"""
         SELECT {dim}currency, count(*) FILTER (WHERE submitted) AS submitted,
                count(*) FILTER (WHERE submitted AND price IS NULL) AS unpriced, coalesce(sum(price), 0) AS cost,
                count(*) FILTER (WHERE delivered) AS delivered, sum(replies) AS replies,
                sum(conversions) AS conversions, sum(revenue) AS revenue, any_value(revenue_currency) AS revenue_currency
-        FROM base WHERE submitted GROUP BY ALL ORDER BY {'1, ' if dimension else ''}cost DESC"""),
-                        _params(campaign_id, attribution_days)).df()
+        FROM {_base(con, campaign_id, attribution_days)} WHERE submitted GROUP BY ALL
+        ORDER BY {'1, ' if dimension else ''}cost DESC""").df()
     for name, what in (("cost_per_delivered", "delivered"), ("cost_per_reply", "replies"),
                        ("cost_per_conversion", "conversions")):
         frame[name] = frame["cost"] / frame[what].replace(0, np.nan)
@@ -850,17 +869,23 @@ def send_windows(result: Any) -> pd.DataFrame:
     """Per country and time zone: the local time at the checked moment, recipients allowed now,
     deferred by quiet hours (and the earliest next allowed time, UTC and local), blocked."""
     a, d = result.audience, result.decisions
+    cols = ["region", "time_zone", "local_time", "recipients", "allowed", "deferred", "blocked",
+            "next_allowed_utc", "next_allowed_local"]
     if a is None or not len(a) or not len(d):
-        return pd.DataFrame(columns=["region", "time_zone", "local_time", "recipients", "allowed", "deferred",
-                                     "blocked", "next_allowed_utc", "next_allowed_local"])
-    frame = d.merge(a[["msisdn", "time_zone"]].drop_duplicates("msisdn"), on="msisdn", how="left")
+        return pd.DataFrame(columns=cols)
+    zones = a[["msisdn", "time_zone"]].drop_duplicates("msisdn")
+    frame = d[["msisdn", "region", "decision", "next_allowed_at"]].merge(zones, on="msisdn", how="left")
     frame["time_zone"] = frame["time_zone"].fillna("unknown")
     frame["region"] = frame["region"].fillna("unknown")
-    out = frame.groupby(["region", "time_zone"]).agg(
-        recipients=("msisdn", "size"), allowed=("decision", lambda s: int((s == "allowed").sum())),
-        deferred=("decision", lambda s: int((s == "deferred").sum())),
-        blocked=("decision", lambda s: int((s == "blocked").sum())),
-        next_allowed_utc=("next_allowed_at", "min")).reset_index()
+    keys = ["region", "time_zone"]
+    out = pd.crosstab([frame["region"], frame["time_zone"]], frame["decision"])
+    for col in ("allowed", "deferred", "blocked"):
+        if col not in out:
+            out[col] = 0
+    out["recipients"] = out[["allowed", "deferred", "blocked"]].sum(axis=1)
+    out["next_allowed_utc"] = frame.groupby(keys)["next_allowed_at"].min()
+    out = out.reset_index()
+    out.columns.name = None
     at = pd.Timestamp(result.evaluated_at).tz_localize("UTC") if result.evaluated_at is not None else None
 
     def local(ts: Any, zone: str) -> str:
@@ -875,9 +900,30 @@ def send_windows(result: Any) -> pd.DataFrame:
 
     out["local_time"] = [local(at, z) for z in out["time_zone"]]
     out["next_allowed_local"] = [local(t, z) for t, z in zip(out["next_allowed_utc"], out["time_zone"])]
-    cols = ["region", "time_zone", "local_time", "recipients", "allowed", "deferred", "blocked",
-            "next_allowed_utc", "next_allowed_local"]
     return out[cols].sort_values(["region", "recipients"], ascending=[True, False]).reset_index(drop=True)
+
+
+def campaign_audience(spec: Any, *, db: Any = None, from_db: bool = False) -> pd.DataFrame:
+    """The recipients (msisdn, region) of a campaign: from the database's `audience` table when
+    `from_db` and the campaign is there (already normalised, fast on 1M rows), else by loading
+    the spec's audience file with `smslab.audience.load`."""
+    from smslab import config, store
+    from smslab.campaign import load_spec
+
+    spec = load_spec(spec)
+    path = config.db_path(db) if db != "none" else None
+    if from_db and path is not None and Path(path).is_file():
+        con = store.connect(path, read_only=True)
+        try:
+            frame = con.execute("SELECT msisdn, region FROM audience WHERE campaign_id = ? AND valid",
+                                [spec.campaign_id]).df()
+        finally:
+            con.close()
+        if len(frame):
+            return frame
+    from smslab.audience import load as load_audience
+
+    return load_audience(spec.audience_path, default_region=spec.default_region).frame
 
 
 def message_texts(spec: Any, regions: Iterable[str] | None = None) -> pd.DataFrame:
