@@ -814,6 +814,7 @@ def preflight(spec: Any, *, at: Any = None, db: Any = None) -> Any:
     from smslab import compliance, config, store
 
     scratch = store.connect(":memory:")
+    scratch.execute("SET enable_progress_bar = false")  # in Jupyter it would draw a widget into the report
     path = config.db_path(db) if db != "none" else None
     problem = None if path is not None else "skipped (db = none)"
     if path is not None and not Path(path).is_file():
