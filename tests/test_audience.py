@@ -173,3 +173,17 @@ def test_small_blocks_give_the_same_result(monkeypatch):
     blocks = load(FIXTURES / "basic.csv", default_region="FR")
     pd.testing.assert_frame_equal(whole.frame, blocks.frame)
     assert whole.quarantined == blocks.quarantined and whole.summary == blocks.summary
+
+
+def test_attributes_json_equals_json_dumps(tmp_path):
+    values = ['Sm"ith', "back\\slash", "tab\there", "Léa 李 😀", "", "a\x01b"]
+    path = tmp_path / "a.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        import csv
+
+        writer = csv.writer(handle)
+        writer.writerow(["msisdn", "name", 'ti"er'])
+        for k, value in enumerate(values):
+            writer.writerow([f"+3361234567{k}", value, "x"])
+    frame = load(path).frame
+    assert frame["attributes"].tolist() == [json.dumps({"name": v, 'ti"er': "x"}, ensure_ascii=False) for v in values]

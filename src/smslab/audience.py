@@ -64,6 +64,7 @@ class _Chunk:
     row: list
     location: list
     raw: list
+    problems: dict = field(default_factory=dict)  # row index -> why the row cannot be read
 
 
 def load(path: str | os.PathLike[str], *, default_region: str | None = None, con: Any = None) -> AudienceLoad:
@@ -178,51 +179,71 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_C
     idx = {k: header.index(v) for k, v in found.items()}
     other = [(i, name) for i, name in enumerate(header) if i not in idx.values()]
     width = len(header)
-    i_m, i_r, i_c, i_s = idx["msisdn"], idx.get("region"), idx.get("consent_at"), idx.get("consent_source")
     row_no = 0
     with handle:
         while True:
-            cols: dict[str, list] = {k: [] for k in ("m", "r", "c", "s", "a", "row", "loc", "raw")}
+            records: list[list[str]] = []
+            lines: list[int] = []
             line = reader.line_num + 1
             try:
                 for fields in reader:
-                    if not fields:  # a blank line
-                        line = reader.line_num + 1
-                        continue
-                    row_no += 1
-                    cols["row"].append(row_no)
-                    cols["loc"].append(f"line {line}")
-                    cols["raw"].append(fields)
-                    if len(fields) != width:
-                        # quarantined in _process: an empty msisdn plus a reason in region slot
-                        cols["m"].append(None)
-                        cols["r"].append(f"\x00has {len(fields)} fields but the header has {width}; "
-                                         f"check for a stray {delimiter!r} or a missing quote")
-                        cols["c"].append(None)
-                        cols["s"].append(None)
-                        cols["a"].append("{}")
-                    else:
-                        cols["m"].append(fields[i_m])
-                        cols["r"].append(fields[i_r] if i_r is not None else None)
-                        cols["c"].append(fields[i_c] if i_c is not None else None)
-                        cols["s"].append((fields[i_s] or None) if i_s is not None else None)
-                        cols["a"].append(json.dumps({name: fields[i] for i, name in other}, ensure_ascii=False))
+                    if fields:  # blank lines are skipped
+                        records.append(fields)
+                        lines.append(line)
+                        if len(records) >= CHUNK_ROWS:
+                            break
                     line = reader.line_num + 1
-                    if len(cols["row"]) >= CHUNK_ROWS:
-                        break
             except UnicodeDecodeError:
                 raise _not_utf8(Path(handle.name), source) from None
             except csv.Error as exc:
                 raise InputError(f"{source}: line {line}: {exc}; check the quoting of that line") from None
-            if not cols["row"]:
+            if not records:
                 return
+            n = len(records)
+            rows = list(range(row_no + 1, row_no + n + 1))
+            row_no += n
+            ragged = [i for i, f in enumerate(records) if len(f) != width]
+            problems: dict[int, str] = {
+                i: f"has {len(records[i])} fields but the header has {width}; "
+                   f"check for a stray {delimiter!r} or a missing quote" for i in ragged}
+            good = records if not ragged else [f if len(f) == width else [""] * width for f in records]
+            columns = list(zip(*good))
+            pick = lambda k: list(columns[idx[k]]) if k in idx else [None] * n  # noqa: E731
             yield _Chunk(
-                msisdn=cols["m"], region=cols["r"], consent_at=pd.Series(cols["c"], dtype=object),
-                consent_source=cols["s"], attributes=cols["a"], row=cols["row"], location=cols["loc"],
-                raw=cols["raw"],  # field lists; turned into text only when quarantined
+                msisdn=pick("msisdn"), region=pick("region"),
+                consent_at=pd.Series(pick("consent_at"), dtype=object),
+                consent_source=[v or None for v in pick("consent_source")],
+                attributes=_json_objects([name for _, name in other], [columns[i] for i, _ in other], n),
+                row=rows, location=[f"line {x}" for x in lines],
+                raw=records,  # field lists; turned into text only when quarantined
+                problems=problems,
             )
-            if len(cols["row"]) < CHUNK_ROWS:
+            if n < CHUNK_ROWS:
                 return
+
+
+def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
+    """`json.dumps({name: value, …}, ensure_ascii=False)` for each row, built column by column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not names:
+        return ["{}"] * n
+    parts: list = []
+    plain = None
+    for k, (name, values) in enumerate(zip(names, columns)):
+        arr = pa.array(values, type=pa.string())
+        controls = pc.match_substring_regex(arr, r"[\x00-\x1f]")
+        plain = controls if plain is None else pc.or_(plain, controls)
+        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        parts.append(("{" if k == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ': "')
+        parts.append(escaped)
+        parts.append('"')
+    parts.append("}")
+    out = pc.binary_join_element_wise(*parts, "").to_pylist()
+    for i in pc.indices_nonzero(plain).to_pylist():  # control characters: json.dumps' own escapes
+        out[i] = json.dumps({name: values[i] for name, values in zip(names, columns)}, ensure_ascii=False)
+    return out
 
 
 def _not_utf8(p: Path, source: str) -> InputError:
@@ -341,31 +362,23 @@ def _parse_consent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd.DataFrame, list[dict]]:
-    n = len(chunk.msisdn)
-    regions = []
-    shape_error: dict[int, str] = {}
-    for i, r in enumerate(chunk.region):
-        if isinstance(r, str) and r.startswith("\x00"):
-            shape_error[i] = r[1:]
-            regions.append(default_region)
-        elif r is None or str(r).strip() == "":
-            regions.append(default_region)
-        else:
-            regions.append(str(r).strip().upper())
+    given = pd.Series(chunk.region, dtype=object).fillna("").astype(str).str.strip().str.upper()
+    regions = given.where(given != "", default_region).astype(object)
+    regions = regions.where(regions.notna(), None)
     numbers = [m if m is not None else "" for m in chunk.msisdn]
-    norm = normalize(numbers, default_region=pd.Series(regions, dtype=object))
+    norm = normalize(numbers, default_region=regions)
     consent, bad_date = _parse_consent(chunk.consent_at)
     valid = norm["valid"].to_numpy()
     bad = (~valid) | bad_date.to_numpy()
-    if shape_error:
-        for i in shape_error:
-            bad[i] = True
+    for i in chunk.problems:
+        bad[i] = True
+    errors, e164s, region_list = norm["error"].to_numpy(), norm["e164"].to_numpy(), regions.tolist()
     quarantined = []
     for i in bad.nonzero()[0].tolist():
-        if i in shape_error:
-            reason = shape_error[i]
+        if i in chunk.problems:
+            reason = chunk.problems[i]
         elif not valid[i]:
-            reason = _number_reason(numbers[i], regions[i], norm.at[i, "error"], norm.at[i, "e164"])
+            reason = _number_reason(numbers[i], region_list[i], errors[i], e164s[i])
         else:
             reason = f"consent_at {str(chunk.consent_at.iloc[i]).strip()!r} is not a date; {_DATE_HINT}"
         raw = chunk.raw[i]
