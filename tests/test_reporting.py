@@ -111,3 +111,27 @@ def test_cli_report_run_names_the_failing_cell(tmp_path, monkeypatch):
     assert "broken.ipynb: cell" in result.stderr and "(`ratio = 1`) failed: ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "broken.html").exists()
+
+
+def test_explore_is_a_live_menu_in_jupyter_and_static_in_the_export(tmp_path):
+    """In a kernel with no SMSLAB_REPORT_RUN (JupyterLab), explore() shows an ipywidgets menu;
+    the exported HTML drops the live widget."""
+    import os
+
+    from nbclient import NotebookClient
+
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell("from smslab import reporting\n"
+                              "print('interactive', reporting.interactive())\n"
+                              "reporting.explore(lambda c: print('chose', c), 'Group by', ['region', 'variant'])")]
+    assert reporting._REPORT_ENV not in os.environ
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    outputs = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "interactive True" in text
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert not any(o.output_type == "error" for o in outputs)
+    path = tmp_path / "live.ipynb"
+    nbformat.write(nb, str(path))
+    page = reporting.export_html(path, tmp_path / "live.html").read_text(encoding="utf-8")
+    assert "widget-view" not in page and "interactive True" in page
