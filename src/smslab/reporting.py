@@ -134,6 +134,9 @@ def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (),
     for col in decimals:
         if col in shown:
             shown[col] = shown[col].map(fmt(lambda v: f"{v:,.1f}"))
+    for col in shown.columns:  # counts with thousands separators
+        if str(shown[col].dtype) in ("int64", "Int64", "int32", "Int32"):
+            shown[col] = shown[col].map(fmt(lambda v: f"{int(v):,}"))
     more = f"<p><em>… and {len(frame) - max_rows:,} more rows</em></p>" if len(frame) > max_rows else ""
     display(HTML(shown.to_html(index=False, na_rep="—", escape=True, border=0, classes="smslab-table") + more))
 
