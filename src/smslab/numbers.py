@@ -379,8 +379,7 @@ def _prefix_lookup(digits: pa.Array, keys: pa.Array, longest: int) -> np.ndarray
             break
         sub = digits if len(todo) == n else digits.take(pa.array(todo))
         prefix = pc.utf8_slice_codeunits(sub, 0, length)
-        hit = pc.index_in(prefix, value_set=keys).to_numpy(zero_copy_only=False)
-        hit = np.where(pd.isna(hit), -1, hit).astype(np.int64) if hit.dtype == object else np.nan_to_num(hit, nan=-1).astype(np.int64)
+        hit = pc.fill_null(pc.index_in(prefix, value_set=keys), -1).to_numpy(zero_copy_only=False).astype(np.int64)
         got = hit >= 0
         found[todo[got]] = hit[got]
         todo = todo[~got]
