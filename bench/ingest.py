@@ -15,6 +15,7 @@ ingest adds nothing) and prints the speed ratio smslab/baseline (≥ 0.5 is the 
 Usage:
     .venv/bin/python bench/ingest.py            # 1,000,000 reports
     .venv/bin/python bench/ingest.py --n 100000 # quicker
+    .venv/bin/python bench/ingest.py --journal  # the same reports as webhook envelopes, `smslab load`
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import time  # noqa: E402
 import duckdb  # noqa: E402
 
 from smslab import store  # noqa: E402
-from smslab.receiving.loader import ingest  # noqa: E402
+from smslab.receiving.loader import ingest, load  # noqa: E402
 
 STATUSES = [(1, "PENDING", 7, "PENDING_ENROUTE"), (3, "DELIVERED", 2, "DELIVERED_TO_OPERATOR"),
             (3, "DELIVERED", 5, "DELIVERED_TO_HANDSET"), (2, "UNDELIVERABLE", 9, "UNDELIVERABLE_NOT_DELIVERED"),
@@ -92,11 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="reports (lines) to load")
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--journal", action="store_true",
+                        help="load the reports as landing-zone journal envelopes with `smslab load` instead")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         path = root / "reports.jsonl"
         made = write_reports(path, args.n)
+        if args.journal:  # the same reports, each as the body of a webhook in a journal envelope
+            landing = root / "landing"
+            folder = landing / "infobip" / "2026-12-01"
+            folder.mkdir(parents=True)
+            journal = folder / "dlr-bench-1-a.jsonl"
+            with open(path, encoding="utf-8") as src, open(journal, "w", encoding="utf-8") as out:
+                for line in src:
+                    body = line.rstrip("\n")
+                    body = body if body.startswith('{"messageId": "broken"') else '{"results": [' + body + "]}"
+                    out.write(json.dumps({"id": "x", "provider": "infobip", "kind": "dlr",
+                                          "received_at": "2026-12-01T15:00:00", "content_type": "application/json",
+                                          "body": body}) + "\n")
+            path = journal
         size = path.stat().st_size
 
         base = duckdb.connect(str(root / "baseline.duckdb"))
@@ -114,16 +130,22 @@ def main(argv: list[str] | None = None) -> int:
                               'M' || lpad(i::VARCHAR, 10, '0'), 1, 'submitted' FROM range(?) r(i)""",
                     [(args.n + 1) // 2])
         started = time.perf_counter()
-        counts = ingest([path], fmt="infobip", con=con)
+        if args.journal:
+            counts = load(con=con, landing=landing)
+        else:
+            counts = ingest([path], fmt="infobip", con=con)
         ours = time.perf_counter() - started
-        again = ingest([path], fmt="infobip", con=con)
+        again = load(con=con, landing=landing) if args.journal else ingest([path], fmt="infobip", con=con)
         statuses = dict(con.execute("SELECT status, count(*) FROM messages GROUP BY 1").fetchall())
         con.close()
 
     accounted = counts["loaded"] + counts["duplicates"] + counts["quarantined"]
     ok = (accounted == args.n and counts["quarantined"] == made["bad"] and again["loaded"] == 0
           and counts["duplicates"] >= made["duplicates"])
+    if args.journal:  # a journal is read from where the last load stopped: nothing is read again
+        ok = ok and again == {"loaded": 0, "duplicates": 0, "quarantined": 0}
     print(json.dumps({
+        "input": "journal envelopes (smslab load)" if args.journal else "JSON lines (smslab ingest)",
         "reports": args.n, "file_mb": round(size / 1e6, 1),
         "baseline_read_json_s": round(baseline, 2), "baseline_rows": base_rows,
         "smslab_ingest_s": round(ours, 2), "counts": counts, "second_ingest": again,
