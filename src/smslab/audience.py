@@ -416,7 +416,9 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
         if region is None and not str(value).strip().startswith("+"):
             return f"{shown}: no country code and no region; write it as +CC… or give a region (default_region or a region column)"
         return f"{shown}: not a phone number ({detail})"
-    return f"{shown}: {e164} is not a valid number ({error})" if e164 else f"{shown}: {error}"
+    if e164:
+        return f"{shown}: {e164} is not a valid number" + ("" if error == "not a valid number" else f" ({error})")
+    return f"{shown}: {error}"
 
 
 def _collapse(parts: list[pd.DataFrame]) -> pd.DataFrame:
