@@ -181,14 +181,6 @@ def check_parameters(**checks: tuple[Any, Any]) -> None:
                 raise InputError(f"parameter {name}: expected a {allowed} number, got {value!r}")
 
 
-def project_path(path: str) -> Path:
-    """A path as given, else relative to the project folder (notebooks run from there)."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    return config.project_dir() / candidate
-
-
 def frame(rows: Any) -> Any:
     """A DataFrame from a list of dicts (for library results that are plain data)."""
     import pandas as pd
