@@ -205,3 +205,21 @@ def test_no_file_crashes_ingest(fmt, content, tail):
         assert min(counts.values()) >= 0
         again = loader.ingest([path], fmt=fmt, con=con)
         assert again["loaded"] == 0
+
+
+def test_lone_surrogate_escapes_are_quarantined_the_same_way_by_both_paths():
+    base = {"messageId": "m1", "doneAt": "2026-12-01T14:00:00.000+0000",
+            "status": {"groupId": 3, "id": 5, "name": "DELIVERED_TO_HANDSET"}, "to": "336"}
+    content = [json.dumps({**base, "messageId": "a\ud800b"}), json.dumps({**base, "to": "a\ud800b"}),
+               json.dumps({**base, "status": {**base["status"], "name": "X\udfff"}}),
+               json.dumps({"MessageSid": "SM1", "MessageStatus": "sent", "To": "\udc80"})]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.jsonl"
+        path.write_text("\n".join(content) + "\n", encoding="utf-8")
+        (fast_counts, fast_rows), (slow_counts, slow_rows) = ingest_both(path)
+        assert fast_rows == slow_rows and fast_counts == slow_counts
+        assert fast_counts == {"loaded": 1, "duplicates": 0, "quarantined": 3}  # only `to` was harmless
+        twilio_file = Path(tmp) / "t.jsonl"
+        twilio_file.write_text(content[3] + "\n", encoding="utf-8")
+        con = store.connect(":memory:")
+        assert loader.ingest([twilio_file], con=con)["loaded"] == 1  # raw keeps it, escaped

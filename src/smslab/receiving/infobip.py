@@ -19,6 +19,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from smslab.receiving.records import raw_json
 from smslab.receiving.statuses import infobip_status
 
 
@@ -78,6 +79,9 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             continue
         status = item.get("status") or {}
         error = item.get("error") or {}
+        if not isinstance(status, dict) or not isinstance(error, dict):
+            problems.append(f"results[{index}]: status or error is not an object")
+            continue
         normalised = infobip_status(status.get("groupId"), status.get("id"))
         if not item.get("messageId"):
             problems.append(f"results[{index}]: messageId missing")
@@ -99,7 +103,7 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             "error_code": None if error_id in (None, 0) else str(error_id),
             "permanent": bool(error.get("permanent", False)),
             "event_at": event_at,
-            "raw": json.dumps(item, ensure_ascii=False, sort_keys=True),
+            "raw": raw_json(item),
             "message_ref": str(item["messageId"]),
         })
     return events, [], problems
@@ -124,6 +128,6 @@ def parse_inbound(body: Any, *, received_at: Any = None) -> tuple[list[dict], li
             "recipient": str(item.get("to") or ""),
             "text": str(item.get("text") or ""),
             "received_at": received,
-            "raw": json.dumps(item, ensure_ascii=False, sort_keys=True),
+            "raw": raw_json(item),
         })
     return [], replies, problems

@@ -101,6 +101,10 @@ class Batch:
             received_at: datetime | None = None) -> None:
         """Add a parser's result; each problem becomes a quarantined record at `location`."""
         events, replies, problems = result
+        if not all(_encodable(row) for row in events + replies):
+            # JSON escapes can spell lone surrogates ("\ud800"): not text DuckDB (or anyone) can store
+            events, replies, problems = [], [], [*problems, "record: text with a lone surrogate escape "
+                                                 "(not valid Unicode)"]
         for row in events + replies:
             row.setdefault("received_at", received_at)
             if row["received_at"] is None:
@@ -111,6 +115,16 @@ class Batch:
         for problem in problems:
             where = problem.split(":")[0]
             self.bad.append({"source": source, "location": f"{location} {where}", "raw": raw, "reason": problem})
+
+
+def _encodable(row: dict) -> bool:
+    try:
+        for value in row.values():
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass

@@ -106,8 +106,14 @@ def iso_time(value: Any) -> datetime | None:
 
 
 def raw_json(value: Any) -> str:
-    """The record as stored in the `raw` column: JSON, keys sorted."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    """The record as stored in the `raw` column: JSON, keys sorted (escaped to ASCII when the
+    record holds text that is not valid Unicode, such as a lone surrogate from a JSON escape)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+    return text
 
 
 def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,

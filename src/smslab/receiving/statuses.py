@@ -29,9 +29,12 @@ INFOBIP_IDS = {
 
 def infobip_status(group_id: int | None, status_id: int | None) -> str | None:
     """Normalised status for an Infobip (groupId, id); None when the group is unknown."""
-    if status_id in INFOBIP_IDS and group_id in (1, 3):
-        return INFOBIP_IDS[status_id]
-    return INFOBIP_GROUPS.get(group_id)  # type: ignore[arg-type]
+    try:
+        if status_id in INFOBIP_IDS and group_id in (1, 3):
+            return INFOBIP_IDS[status_id]
+        return INFOBIP_GROUPS.get(group_id)  # type: ignore[arg-type]
+    except TypeError:  # not a number at all (a list, an object)
+        return None
 
 
 # --- Twilio MessageStatus (wire-formats §1b) -------------------------------------------------------
