@@ -51,21 +51,25 @@ def demo_spec(messages: int, seed: int, workdir: Path, now: datetime):
 
 def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | None = None, reports: bool = True,
          landing: str | os.PathLike[str] | None = None, output_dir: str | os.PathLike[str] | None = None,
-         now: datetime | None = None) -> dict[str, Any]:
-    """Run the whole flow on simulated data; returns the database, the HTML reports and the message count."""
+         now: datetime | None = None, simulator: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the whole flow on simulated data; returns the database, the HTML reports and the message count.
+
+    `simulator` tunes the simulator (e.g. `{"reply_rate": 0.3}`); see `SimulatorProvider`.
+    """
     now = now or store.utcnow()
     db_path = config.db_path(db)
     landing_path = config.landing_dir(landing)
     spec = demo_spec(messages, seed, config.data_dir() / "demo", now)
     con = store.connect(db_path)
     try:
-        runs = [send(spec, con=con, now=now, provider_options={"seed": seed, "landing": landing_path})]
+        options = {"seed": seed, "landing": landing_path, **(simulator or {})}
+        runs = [send(spec, con=con, now=now, provider_options=options)]
         # deferred recipients (quiet hours in their time zone) go in later runs, checked again each time
         for _ in range(5):
             next_run = runs[-1].get("next_run_at")
             if not next_run or not runs[-1].get("deferred"):
                 break
-            runs.append(send(spec, con=con, now=next_run, provider_options={"seed": seed, "landing": landing_path}))
+            runs.append(send(spec, con=con, now=next_run, provider_options=options))
         loaded = load(con=con, landing=landing_path)
         total = int(store.scalar(con, "SELECT count(*) FROM messages WHERE campaign_id = ?", [spec.campaign_id]))
     finally:
