@@ -18,7 +18,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "receiving"
 FILES = sorted(p for p in FIXTURES.iterdir() if not p.name.endswith(".expected.json") and p.is_file())
 FORMATS = {"infobip_legacy_body.json": "infobip", "infobip_mixed.jsonl": "infobip", "twilio_callbacks.jsonl": "twilio",
            "twilio_export.csv": "twilio", "vonage_dlr.jsonl": "vonage", "vonage_export.csv": "vonage",
-           "smpp_receipts.txt": "smpp", "smpp_pdus.jsonl": "smpp", "generic.csv": "csv"}
+           "smpp_receipts.txt": "smpp", "smpp_pdus.jsonl": "smpp", "generic.csv": "csv",
+           "journal_mixed.jsonl": "journal"}
 
 
 def snapshot(con, counts):
