@@ -7,7 +7,7 @@ simulator writing its reports and replies to the journal), then
 of the 60 s target to the measured total (≥ 1 meets the target), and the send stage against
 a named floor measured in the same run: a bare DuckDB insert of the same outbox rows.
 
-    .venv/bin/python bench/send.py [--messages 1000000] [--seed 7]
+    .venv/bin/python bench/send.py [--messages 1000000] [--seed 7] [--workdir DIR] [--profile]
 """
 from __future__ import annotations
 
@@ -38,8 +38,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions of the send")
+    parser.add_argument("--workdir", help="reuse this folder's synthetic audience (it takes minutes to write)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="smslab-bench-send-"))
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="smslab-bench-send-"))
+    for stale in ("bench.duckdb", "bench.duckdb.wal", "landing"):
+        target = work / stale
+        if target.is_dir():
+            import shutil
+
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
     now = datetime(2026, 11, 24, 10)
     t = time.perf_counter()
     spec = demo_spec(args.messages, args.seed, work, now)

@@ -42,6 +42,7 @@ DEFAULT_MPS = 5.0     # a sender whose throughput no price sheet knows: conserva
 MAX_RETRIES = 4       # temporary refusals (429, 5xx, ESME_RTHROTTLED) retried this many times per batch
 BASE_BACKOFF = 0.5    # seconds before the first retry, doubled each time
 MAX_BACKOFF = 30.0
+RECORD_EVERY = 250_000  # the columnar path records answers this often
 
 
 def message_id(campaign_id: str, msisdn: str, variant: str) -> str:
@@ -69,7 +70,7 @@ def _record_campaign(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, audienc
     })
     con.register("_aud", frame)
     con.execute("""INSERT INTO audience SELECT * FROM _aud
-                   WHERE msisdn NOT IN (SELECT msisdn FROM audience WHERE campaign_id = ?)""", [spec.campaign_id])
+                   ANTI JOIN (SELECT msisdn FROM audience WHERE campaign_id = ?) USING (msisdn)""", [spec.campaign_id])
     con.unregister("_aud")
 
 
@@ -111,8 +112,8 @@ def _outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default: date
 
 def _write_outbox(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.DataFrame, provider: Provider,
                   name: str) -> None:
-    ids = [provider.preassigned_id(m) for m in rows["message_id"]] if type(provider).preassigned_id is not \
-        Provider.preassigned_id else None
+    ids = provider.preassigned_ids(rows["message_id"])
+    ids = None if ids is None else ids.to_numpy(dtype=object)
     frame = pd.DataFrame({
         "message_id": rows["message_id"], "campaign_id": spec.campaign_id, "variant": rows["variant"],
         "msisdn": rows["msisdn"], "region": rows["region"], "sender_type": rows["sender_type"],
@@ -311,11 +312,68 @@ def _record_results(con: duckdb.DuckDBPyConnection, results: list[SubmitResult],
     con.unregister("_res")
 
 
+def _record_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, now: datetime) -> None:
+    """Record a columnar provider's answers (see SimulatorProvider.submit_frame) in one transaction."""
+    con.register("_res", frame)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
+                       price = _res.price, currency = _res.currency, segments = coalesce(_res.parts, messages.segments),
+                       submitted_at = ?
+                   FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
+    con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id FROM _res
+                   WHERE messages.message_id = _res.message_id AND _res.provider_message_id IS NOT NULL
+                     AND messages.provider_message_id IS DISTINCT FROM _res.provider_message_id""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
+                "WHERE provider_message_id IS NOT NULL")
+    refresh_statuses(con, "_sent_ids")
+    con.execute("COMMIT")
+    con.unregister("_res")
+
+
+def _submit_frames(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Any, due: pd.DataFrame,
+                   now: datetime, batch_size: int) -> dict[str, int]:
+    """The columnar path for an idempotent provider with `submit_frame` (the simulator).
+
+    Resubmitting to an idempotent provider is harmless, so batches are not marked as attempted
+    and answers are recorded once per RECORD_EVERY messages: a crash in between only means the
+    next run submits those messages again and gets the same answers.
+    """
+    counts = {"submitted": 0, "failed": 0, "unknown": 0, "retry_later": 0, "retries": 0}
+    frame = due[["message_id", "msisdn", "region", "sender_id", "segments", "scheduled_at"]].copy()
+    frame["campaign_id"] = spec.campaign_id
+    regions = frame["region"].astype(object).where(frame["region"].notna(), None)
+    per_region = {}
+    for region in regions.drop_duplicates():
+        sender = spec.sender_for(region)
+        per_region[region] = (bool(spec.two_way_for(region)), sender.opt_out_short_code if sender else None)
+    frame["two_way"] = regions.map(lambda r: per_region[r][0]).astype(bool)
+    frame["opt_out_short_code"] = regions.map(lambda r: per_region[r][1])
+    stamp = pd.Timestamp(now)
+    frame["scheduled_at"] = frame["scheduled_at"].where(frame["scheduled_at"] > stamp, stamp)
+    bar = tqdm(total=len(frame), desc=f"sending {spec.campaign_id}", unit="msg", disable=len(frame) < 5000)
+    pending: list[pd.DataFrame] = []
+    for start in range(0, len(frame), batch_size):
+        answers = provider.submit_frame(frame.iloc[start:start + batch_size])
+        pending.append(answers)
+        counts["submitted"] += int(answers["accepted"].sum())
+        counts["failed"] += int((~answers["accepted"]).sum())
+        if sum(len(p) for p in pending) >= RECORD_EVERY:
+            _record_frame(con, pd.concat(pending, ignore_index=True), now)
+            pending = []
+        bar.update(len(answers))
+    if pending:
+        _record_frame(con, pd.concat(pending, ignore_index=True), now)
+    bar.close()
+    return counts
+
+
 def _submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provider, due: pd.DataFrame,
             now: datetime, batch_size: int, pacer: Pacer, max_retries: int) -> dict[str, int]:
     """Submit `due` in batches of one sender each; returns submitted/failed/unknown/retry_later/retries."""
+    if provider.idempotent and hasattr(provider, "submit_frame") and not any(pacer.rates.values()):
+        return _submit_frames(con, spec, provider, due, now, batch_size)
     counts = {"submitted": 0, "failed": 0, "unknown": 0, "retry_later": 0, "retries": 0}
-    due = due.sort_values(["sender_id", "message_id"], kind="stable")
+    due = due.sort_values(["sender_id", "_row"], kind="stable")  # per sender, in table order
     bar = tqdm(total=len(due), desc=f"sending {spec.campaign_id}", unit="msg", disable=len(due) < 5000)
     senders = due["sender_id"].to_numpy()
     starts = [0] + [i for i in range(1, len(due)) if senders[i] != senders[i - 1]] if len(due) else []
@@ -401,10 +459,11 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
         if len(outbox):
             _write_outbox(con, spec, outbox, instance, name)
         con.register("_allowed", allowed if allowed is not None else pd.DataFrame({"message_id": pd.Series([], dtype=str)}))
+        # in table order: DuckDB updates rows in storage order ~100x faster than scattered ones
         due = con.execute("""SELECT message_id, msisdn, region, sender_type, sender_id, text, encoding, segments,
-                                    scheduled_at, submit_attempted_at
+                                    scheduled_at, submit_attempted_at, rowid AS _row
                              FROM messages SEMI JOIN _allowed USING (message_id)
-                             WHERE campaign_id = ? AND status = 'queued' ORDER BY message_id""",
+                             WHERE campaign_id = ? AND status = 'queued' ORDER BY rowid""",
                           [spec.campaign_id]).df()
         con.unregister("_allowed")
         interrupted = due[due["submit_attempted_at"].notna()]

@@ -129,6 +129,12 @@ class Provider:
         """
         return None
 
+    def preassigned_ids(self, message_ids: Any) -> Any:
+        """`preassigned_id` for a pandas Series of ids (None when the provider assigns its own)."""
+        if type(self).preassigned_id is Provider.preassigned_id:
+            return None
+        return message_ids.map(self.preassigned_id)
+
     def close(self) -> None:
         """Release connections (SMPP binds, HTTP clients)."""
 

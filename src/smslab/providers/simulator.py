@@ -28,6 +28,7 @@ from json.encoder import encode_basestring as _js  # C-accelerated JSON string l
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -144,14 +145,41 @@ OUTCOMES = [(PENDING_ENROUTE, NO_ERROR), (DELIVERED_TO_OPERATOR, NO_ERROR), (DEL
 OUTCOME_JSON = [f'"status": {_status_json(s)}, "error": {_error_json(e)}' for s, e in OUTCOMES]
 
 
+FRAME_COLUMNS = ["message_id", "campaign_id", "msisdn", "region", "sender_id", "segments", "scheduled_at",
+                 "two_way", "opt_out_short_code"]
+
+
+def _esc(text: str) -> str:
+    """`text` as it appears inside a JSON string literal (quotes and backslashes escaped)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _concat(*pieces: Any) -> pa.Array:
+    """Element-wise string concatenation of Arrow arrays and plain strings, in one pass."""
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _write_array(handle: Any, lines: pa.Array) -> None:
+    """Write an Arrow string array's characters straight from its buffer (no Python strings)."""
+    if len(lines) == 0:
+        return
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    handle.write(memoryview(lines.buffers()[2])[start:end])
+
+
 @dataclass
 class SimulatorProvider(Provider):
-    """The offline default provider (see module docstring)."""
+    """The offline default provider (see module docstring).
+
+    Columnar inside: `submit_frame` takes a DataFrame batch (FRAME_COLUMNS) and answers with
+    one; `submit` wraps it for the list-of-messages interface.
+    """
 
     name: str = "simulator"
     idempotent: bool = True
     throttled: bool = False
-    batch_size: int = 50_000
+    batch_size: int = 100_000
     seed: int = 0
     landing: Any = None
     keywords: list[str] = field(default_factory=list)
@@ -163,61 +191,80 @@ class SimulatorProvider(Provider):
     def __post_init__(self) -> None:
         self.journal = Journal(self.landing)
         self._written = 0
-
-    def _digest(self, message_id: str) -> bytes:
-        return hashlib.sha256(f"{self.seed}|{message_id}".encode()).digest()
+        self._salt = _splitmix(np.array([int(self.seed) & (2**64 - 1)], dtype=np.uint64) + GOLDEN)[0]
 
     def provider_message_id(self, message_id: str) -> str:
-        return "SIM" + self._digest(message_id).hex()[16:37].upper()
+        return f"SIM{self.seed}-{message_id}"
 
     preassigned_id = provider_message_id
 
+    def preassigned_ids(self, message_ids: pd.Series) -> pd.Series:
+        return f"SIM{self.seed}-" + message_ids.astype(str)
+
+    def _keys(self, message_ids: np.ndarray) -> np.ndarray:
+        """One well-mixed uint64 per message: a stable hash of its id, salted with the seed."""
+        hashed = pd.util.hash_array(message_ids.astype(object), categorize=False)
+        return _splitmix(hashed ^ self._salt)
+
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         """Accept every message with a known region; write its reports and replies to the journal."""
-        results: list[SubmitResult] = []
-        ok = [m for m in batch if m.region]
-        digests = [self._digest(m.message_id) for m in ok]
-        pids = ["SIM" + d.hex()[16:37].upper() for d in digests]
-        prices = {}
-        for m, pid in zip(ok, pids):
-            key = (m.region, m.segments)
-            if key not in prices:
-                prices[key] = round(NETWORKS.get(m.region, DEFAULT_NETWORK)[2] * max(m.segments, 1), 5)
-        accepted = iter(zip(pids, ok))
-        for msg in batch:
-            if not msg.region:
-                results.append(SubmitResult(msg.message_id, accepted=False, status="rejected",
-                                            error_code="REJECTED_DESTINATION", permanent=True))
-                continue
-            pid, m = next(accepted)
-            results.append(SubmitResult(msg.message_id, accepted=True, provider_message_id=pid, status="submitted",
-                                        price=prices[(m.region, m.segments)], currency="EUR",
-                                        parts=max(m.segments, 1)))
-        if ok:
-            keys = np.frombuffer(b"".join(d[:8] for d in digests), dtype=">u8").astype(np.uint64)
-            self._write(self._traffic(ok, pids, keys, prices))
-        return results
+        frame = pd.DataFrame({
+            "message_id": [m.message_id for m in batch], "campaign_id": [m.campaign_id for m in batch],
+            "msisdn": [m.msisdn for m in batch], "region": [m.region for m in batch],
+            "sender_id": [m.sender_id for m in batch], "segments": [m.segments for m in batch],
+            "scheduled_at": pd.to_datetime([m.scheduled_at for m in batch]),
+            "two_way": [m.two_way for m in batch], "opt_out_short_code": [m.opt_out_short_code for m in batch]})
+        out = self.submit_frame(frame)
+        return [SubmitResult(r.message_id, accepted=bool(r.accepted), provider_message_id=r.provider_message_id,
+                             status=r.status, error_code=r.error_code, permanent=bool(r.permanent),
+                             price=None if pd.isna(r.price) else float(r.price), currency=r.currency,
+                             parts=None if pd.isna(r.parts) else int(r.parts))
+                for r in out.itertuples(index=False)]
 
-    def _traffic(self, msgs: list[OutboundMessage], pids: list[str], keys: np.ndarray,
-                 prices: dict) -> dict[tuple[str, str], list[str]]:
-        """Journal lines grouped by (kind, day): intermediate and final reports, duplicates, replies."""
-        n = len(msgs)
-        draws = Draws(keys)
+    def submit_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Columnar submit: one answer row per message (message_id, accepted, provider_message_id, status,
+        error_code, permanent, price, currency, parts)."""
+        n = len(frame)
+        regions = frame["region"].astype(object).where(frame["region"].notna(), None).to_numpy()
+        ok = np.array([r is not None and r == r and r != "" for r in regions], dtype=bool) if n else np.zeros(0, bool)
+        segments = np.maximum(frame["segments"].fillna(1).to_numpy(dtype=np.int64), 1)
+        region_list = sorted({r for r in regions[ok]})
+        region_ix = np.full(n, -1)
+        for i, r in enumerate(region_list):
+            region_ix[regions == r] = i
+        unit = np.array([NETWORKS.get(r, DEFAULT_NETWORK)[2] for r in region_list] + [0.0])
+        price = np.round(unit[region_ix] * segments, 5)
+        pids = self.preassigned_ids(frame["message_id"])
+        out = pd.DataFrame({
+            "message_id": frame["message_id"].to_numpy(), "accepted": ok,
+            "provider_message_id": pids.where(ok, None).to_numpy(),
+            "status": np.where(ok, "submitted", "rejected"),
+            "error_code": np.where(ok, None, "REJECTED_DESTINATION"), "permanent": ~ok,
+            "price": pd.Series(price, dtype="Float64").where(ok, pd.NA).array,
+            "currency": np.where(ok, "EUR", None),
+            "parts": pd.Series(segments, dtype="Int64").where(ok, pd.NA).array})
+        if ok.any():
+            chosen = frame.loc[ok]
+            self._write(self._traffic(chosen, pids[ok].to_numpy(), region_ix[ok], region_list, segments[ok],
+                                      price[ok]))
+        return out
+
+    def _traffic(self, f: pd.DataFrame, pids: np.ndarray, region_ix: np.ndarray, region_list: list[str],
+                 segments: np.ndarray, price: np.ndarray) -> list[tuple[str, np.ndarray, pa.Array]]:
+        """Journal lines: intermediate and final reports, duplicates, replies — as (kind, received, lines)."""
+        n = len(f)
+        message_ids = f["message_id"].to_numpy(dtype=object)
+        draws = Draws(self._keys(message_ids))
         now = np.datetime64(utcnow().replace(tzinfo=None), "us")
-        sent = np.array([np.datetime64(m.scheduled_at.replace(tzinfo=None), "us") if m.scheduled_at else now
-                         for m in msgs], dtype="datetime64[us]")
-        regions = [m.region for m in msgs]
-        region_list = sorted(set(regions))
-        region_ix = np.array([region_list.index(r) for r in regions]) if len(region_list) > 1 else np.zeros(n, int)
+        sent = f["scheduled_at"].to_numpy(dtype="datetime64[us]")
+        sent = np.where(np.isnat(sent), now, sent)
         nets = [NETWORKS.get(r, DEFAULT_NETWORK) for r in region_list]
         rate = np.array([net[0] for net in nets])[region_ix]
-        # operator per message, drawn within its country's mix
         u_op = draws.uniform(0)
         mccmnc = np.empty(n, dtype=object)
         for i, net in enumerate(nets):
             mask = region_ix == i
-            ops = [o for o, _ in net[1]]
-            mccmnc[mask] = np.asarray(ops, dtype=object)[_pick(u_op[mask], [w for _, w in net[1]])]
+            mccmnc[mask] = np.asarray([o for o, _ in net[1]], dtype=object)[_pick(u_op[mask], [w for _, w in net[1]])]
         # intermediate report (70%): PENDING_ENROUTE or DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
         has_mid = draws.uniform(1) < 0.7
         mid_outcome = np.where(draws.uniform(2) < 0.5, 0, 1)
@@ -225,12 +272,12 @@ class SimulatorProvider(Provider):
         # final report: delivered with a lognormal latency, else one of FAILURES (some never report)
         delivered = draws.uniform(4) < rate
         deliver_seconds = 1.5 + draws.lognormal(5, 4.0, 1.0)
-        failure = _pick(draws.uniform(7), [f[0] for f in FAILURES])
-        medians = np.array([f[3] for f in FAILURES], dtype=float)[failure]
+        failure = _pick(draws.uniform(7), [fl[0] for fl in FAILURES])
+        medians = np.array([fl[3] for fl in FAILURES], dtype=float)[failure]
         fail_seconds = draws.lognormal(8, medians, 0.8)
-        expired_ix = [i for i, f in enumerate(FAILURES) if f[1] == EXPIRED]
+        expired_ix = [i for i, fl in enumerate(FAILURES) if fl[1] == EXPIRED]
         fail_seconds = np.where(np.isin(failure, expired_ix), medians, fail_seconds)
-        failure_outcome = np.array([OUTCOMES.index((f[1], f[2])) if f[1] is not None else -1 for f in FAILURES])
+        failure_outcome = np.array([OUTCOMES.index((fl[1], fl[2])) if fl[1] is not None else -1 for fl in FAILURES])
         final_outcome = np.where(delivered, 2, failure_outcome[failure])
         final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
         final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
@@ -238,7 +285,6 @@ class SimulatorProvider(Provider):
         swapped = has_mid & has_final & (draws.uniform(10) < self.out_of_order_rate)
         duplicated = has_final & (draws.uniform(11) < self.duplicate_rate)
 
-        # one row per report: (message, order within the message, outcome, done)
         idx = np.arange(n)
         parts = [
             (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid], mid_done[has_mid].astype("datetime64[us]")),
@@ -251,87 +297,118 @@ class SimulatorProvider(Provider):
         done = np.concatenate([p[3] for p in parts])
         sort = np.lexsort((order, mi))
         mi, outcome, done = mi[sort], outcome[sort], done[sort]
-        lines: dict[tuple[str, str], list[str]] = {}
+        out = []
         if len(mi):
-            self._dlr_lines(msgs, pids, prices, mi, outcome, sent[mi], done, mccmnc, lines)
-        replying = np.flatnonzero(delivered)
-        if len(replying):
-            self._reply_lines(msgs, draws, replying, sent + (deliver_seconds * 1e6).astype("int64").astype(
-                "timedelta64[us]"), lines)
-        return lines
+            out.append(self._dlr_lines(f, pids, mccmnc, segments, price, mi, outcome, sent[mi], done))
+        delivered_at = sent + (deliver_seconds * 1e6).astype("int64").astype("timedelta64[us]")
+        replies = self._reply_lines(f, draws, np.flatnonzero(delivered), delivered_at)
+        if replies is not None:
+            out.append(replies)
+        return out
 
-    def _dlr_lines(self, msgs, pids, prices, mi, outcome, sent, done, mccmnc, lines) -> None:
+    def _dlr_lines(self, f: pd.DataFrame, pids: np.ndarray, mccmnc: np.ndarray, segments: np.ndarray,
+                   price: np.ndarray, mi: np.ndarray, outcome: np.ndarray, sent: np.ndarray,
+                   done: np.ndarray) -> tuple[str, np.ndarray, pa.Array]:
+        """Envelopes of Infobip report bodies, built with Arrow string kernels from pre-escaped pieces."""
         take = pa.array(mi)
-        cid = {m.campaign_id: _js(m.campaign_id) for m in msgs}
-        frm = {m.sender_id: _js(str(m.sender_id)) for m in msgs}
-        head = pa.array([
-            f'{{"results": [{{"bulkId": {cid[m.campaign_id]}, "messageId": "{pid}", "to": "{m.msisdn.lstrip("+")}", '
-            f'"from": {frm[m.sender_id]}, ' for m, pid in zip(msgs, pids)]).take(take)
-        tail = pa.array([
-            f'"smsCount": {max(m.segments, 1)}, "mccMnc": "{mm}", "callbackData": "{m.message_id}", '
-            f'"price": {{"pricePerMessage": {prices[(m.region, m.segments)]}, "currency": "EUR"}}, '
-            for m, mm in zip(msgs, mccmnc)]).take(take)
-        bodies = pc.binary_join_element_wise(
-            head, '"sentAt": "', _infobip_times(sent), '", "doneAt": "', _infobip_times(done), '", ', tail,
-            pa.array(OUTCOME_JSON).take(pa.array(outcome)), "}]}", "")
+        q = '\\"'  # an escaped quote inside the body string
+
+        def column(values: Any) -> pa.Array:
+            return pa.array(values, type=pa.string()).take(take)
+
+        def literal(values: pd.Series) -> pa.Array:  # a JSON string literal, escaped once more for the envelope
+            plain = pa.array(values.astype(str).to_numpy(dtype=object), pa.string())
+            if pc.all(pc.match_substring_regex(plain, r"^[A-Za-z0-9 ._:+-]*$")).as_py():
+                return _concat(q, plain.take(take), q)  # nothing to escape: the common case, vectorised
+            codes, uniques = pd.factorize(values.astype(str))
+            return pa.array([_esc(json.dumps(u, ensure_ascii=False)) for u in uniques], pa.string()).take(
+                pa.array(codes[mi]))
+
+        def numbers(values: np.ndarray) -> pa.Array:
+            codes, uniques = pd.factorize(values)
+            return pa.array([repr(float(u)) for u in uniques], pa.string()).take(pa.array(codes[mi]))
+
+        mids = f["message_id"].astype(str)
         received = done + np.timedelta64(50, "ms")
-        self._envelopes("dlr", bodies, received, lines)
+        ids = pa.array(np.arange(self._written, self._written + len(mi)).astype(str))
+        self._written += len(mi)
+        lines = _concat(
+            f'{{"id": "{self.journal._token}-', ids, '", "provider": "infobip", "kind": "dlr", "received_at": "',
+            pa.array(np.datetime_as_string(received, unit="us")), '", "content_type": "application/json", "body": "',
+            f'{{{q}results{q}: [{{{q}bulkId{q}: ', literal(f["campaign_id"]),
+            f', {q}messageId{q}: {q}', column(pids.astype(str)),
+            f'{q}, {q}to{q}: {q}', column(f["msisdn"].astype(str).str.lstrip("+").to_numpy()),
+            f'{q}, {q}from{q}: ', literal(f["sender_id"]),
+            f', {q}sentAt{q}: {q}', _infobip_times(sent), f'{q}, {q}doneAt{q}: {q}', _infobip_times(done),
+            f'{q}, {q}smsCount{q}: ', column(segments.astype(str)),
+            f', {q}mccMnc{q}: {q}', column(mccmnc.astype(str)),
+            f'{q}, {q}callbackData{q}: ', literal(mids),
+            f', {q}price{q}: {{{q}pricePerMessage{q}: ', numbers(price),
+            f', {q}currency{q}: {q}EUR{q}}}, ', pa.array([_esc(o) for o in OUTCOME_JSON]).take(pa.array(outcome)),
+            '}]}"}\n')
+        return "dlr", received, lines
 
-    def _envelopes(self, kind: str, bodies: pa.Array, received: np.ndarray, lines: dict) -> None:
-        escaped = pc.replace_substring(pc.replace_substring(bodies, "\\", "\\\\"), '"', '\\"')
-        stamps = np.datetime_as_string(received.astype("datetime64[us]"), unit="us")
-        ids = pa.array([f"{self.journal._token}-{self._written + i}" for i in range(len(bodies))])
-        self._written += len(bodies)
-        text = pc.binary_join_element_wise(
-            '{"id": "', ids, f'", "provider": "infobip", "kind": "{kind}", "received_at": "', pa.array(stamps),
-            '", "content_type": "application/json", "body": "', escaped, '"}\n', "").to_pylist()
-        days = np.array([s[:10] for s in stamps]) if len(stamps) else np.array([])
-        for day in np.unique(days):
-            chosen = np.flatnonzero(days == day)
-            lines.setdefault((kind, str(day)), []).extend(text[i] for i in chosen)
-
-    def _reply_lines(self, msgs, draws: Draws, delivered_ix: np.ndarray, delivered_at: np.ndarray, lines) -> None:
+    def _reply_lines(self, f: pd.DataFrame, draws: Draws, delivered_ix: np.ndarray,
+                     delivered_at: np.ndarray) -> tuple[str, np.ndarray, pa.Array] | None:
+        if not len(delivered_ix):
+            return None
         u_reply, u_intent, u_text = draws.uniform(12), draws.uniform(13), draws.uniform(14)
         delay = draws.lognormal(15, 600.0, 1.2)
         opt_delay = draws.lognormal(15, 900.0, 1.0)
+        two_way = f["two_way"].fillna(False).to_numpy(dtype=bool)
+        short = f["opt_out_short_code"].astype(object).where(f["opt_out_short_code"].notna(), None).to_numpy()
+        replying = delivered_ix[(two_way[delivered_ix] & (u_reply[delivered_ix] < self.reply_rate))
+                                | (~two_way[delivered_ix] & (u_reply[delivered_ix] < self.opt_out_short_code_rate))]
         intents = [i for i, _ in REPLY_MIX]
         picked = _pick(u_intent, [w for _, w in REPLY_MIX])
         keywords = ([k.upper() for k in self.keywords] + [k.lower() for k in self.keywords]
                     + [k.capitalize() + "!" for k in self.keywords])
+        rows = f[["message_id", "msisdn", "region", "sender_id"]].to_numpy(dtype=object)
         bodies, received = [], []
-        for i in delivered_ix:
-            msg = msgs[i]
-            if msg.two_way and u_reply[i] < self.reply_rate:
-                words = REPLIES.get(NETWORKS.get(msg.region, DEFAULT_NETWORK)[3], REPLIES["en"])
+        for i in replying:
+            message_id, msisdn, region, sender_id = rows[i]
+            if two_way[i]:
+                words = REPLIES.get(NETWORKS.get(region, DEFAULT_NETWORK)[3], REPLIES["en"])
                 intent = intents[picked[i]]
                 choices = keywords if intent == "keyword" and keywords else words.get(intent, words["other"])
-                text, recipient, seconds = choices[int(u_text[i] * len(choices))], msg.sender_id, delay[i]
-            elif not msg.two_way and msg.opt_out_short_code and u_reply[i] < self.opt_out_short_code_rate:
-                text, recipient, seconds = "STOP", msg.opt_out_short_code, opt_delay[i]
+                text, recipient, seconds = choices[int(u_text[i] * len(choices))], sender_id, delay[i]
+            elif short[i]:
+                text, recipient, seconds = "STOP", short[i], opt_delay[i]
             else:
                 continue
             at = delivered_at[i] + np.timedelta64(int(seconds * 1e6), "us")
-            bodies.append(self._inbound_body(msg, str(recipient), text, at))
+            bodies.append(self._inbound_body(message_id, msisdn, str(recipient), text, at))
             received.append(at + np.timedelta64(80, "ms"))
-        if bodies:
-            self._envelopes("inbound", pa.array(bodies), np.array(received, dtype="datetime64[us]"), lines)
+        if not bodies:
+            return None
+        received = np.array(received, dtype="datetime64[us]")
+        ids = pa.array(np.arange(self._written, self._written + len(bodies)).astype(str))
+        self._written += len(bodies)
+        lines = _concat(
+            f'{{"id": "{self.journal._token}-', ids, '", "provider": "infobip", "kind": "inbound", "received_at": "',
+            pa.array(np.datetime_as_string(received, unit="us")), '", "content_type": "application/json", "body": ',
+            pa.array([json.dumps(b, ensure_ascii=False) for b in bodies]), "}\n")
+        return "inbound", received, lines
 
-    def _inbound_body(self, msg: OutboundMessage, recipient: str, text: str, at: np.datetime64) -> str:
-        mo_id = "MO" + hashlib.sha1(f"{self.seed}|{msg.message_id}|{recipient}".encode()).hexdigest()[:18]
+    def _inbound_body(self, message_id: str, msisdn: str, recipient: str, text: str, at: np.datetime64) -> str:
+        mo_id = "MO" + hashlib.sha1(f"{self.seed}|{message_id}|{recipient}".encode()).hexdigest()[:18]
         first = text.strip().split()[0].upper() if text.strip() else ""
         rest = text.strip()[len(first):].strip() if first else ""
         stamp = str(np.datetime_as_string(at.astype("datetime64[ms]"), unit="ms")) + "+0000"
         return json.dumps({"results": [{
-            "messageId": mo_id, "from": msg.msisdn.lstrip("+"), "to": recipient, "text": text,
+            "messageId": mo_id, "from": str(msisdn).lstrip("+"), "to": recipient, "text": text,
             "cleanText": rest, "keyword": first, "receivedAt": stamp, "smsCount": 1,
             "price": {"pricePerMessage": 0.0, "currency": "EUR"}, "callbackData": None,
         }], "messageCount": 1, "pendingMessageCount": 0}, ensure_ascii=False)
 
-    def _write(self, lines: dict[tuple[str, str], list[str]]) -> None:
-        """Append each group to its journal file and fsync once (the layout `Journal` reads and writes)."""
-        for (kind, day), group in lines.items():
-            path = self.journal.path_for("infobip", kind, datetime.fromisoformat(day))
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write("".join(group))
-                handle.flush()
-                os.fsync(handle.fileno())
+    def _write(self, groups: list[tuple[str, np.ndarray, pa.Array]]) -> None:
+        """Append each (kind, day) group to its journal file and fsync once (the layout `Journal` reads)."""
+        for kind, received, lines in groups:
+            days = received.astype("datetime64[D]")
+            for day in np.unique(days):
+                mask = pa.array(days == day)
+                path = self.journal.path_for("infobip", kind, datetime.fromisoformat(str(day)))
+                with open(path, "ab") as handle:
+                    _write_array(handle, lines.filter(mask))
+                    handle.flush()
+                    os.fsync(handle.fileno())
