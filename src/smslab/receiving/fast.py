@@ -36,7 +36,6 @@ import pyarrow as pa
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
                   "permanent", "event_at", "received_at", "source", "raw", "message_ref", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
-_INT = "('UBIGINT', 'BIGINT')"
 
 
 def lines_table(data: bytes, first_line: int = 1) -> pa.Table | None:
