@@ -9,7 +9,12 @@ One run of `send(spec)`:
    one waits for a later run after its `scheduled_at`, and is checked again then);
 4. marks a batch `submit_attempted_at` before calling the provider: if the run dies during
    the call, the next run resubmits only through an idempotent provider, and otherwise marks
-   the messages `unknown` instead of risking a second send.
+   the messages `unknown` instead of risking a second send;
+5. paces each sender to its throughput (price sheet, else DEFAULT_MPS, or `throughput=`),
+   retries temporary refusals with exponential backoff, never permanent ones, and never
+   resends a message whose outcome is unknown through a non-idempotent provider.
+
+See docs/providers.md for what each provider is sent and how its answers are classified.
 
 Example:
     >>> from smslab.sending import send

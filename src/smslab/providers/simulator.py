@@ -364,37 +364,38 @@ class SimulatorProvider(Provider):
         keywords = ([k.upper() for k in self.keywords] + [k.lower() for k in self.keywords]
                     + [k.capitalize() + "!" for k in self.keywords])
         rows = f[["message_id", "msisdn", "region", "sender_id"]].to_numpy(dtype=object)
+        seconds = np.where(two_way, delay, opt_delay)[replying]
+        at = delivered_at[replying] + (seconds * 1e6).astype("int64").astype("timedelta64[us]")
+        stamps = _infobip_times(at).to_pylist()
         bodies, received = [], []
-        for i in replying:
+        for k, i in enumerate(replying):
             message_id, msisdn, region, sender_id = rows[i]
             if two_way[i]:
                 words = REPLIES.get(NETWORKS.get(region, DEFAULT_NETWORK)[3], REPLIES["en"])
                 intent = intents[picked[i]]
                 choices = keywords if intent == "keyword" and keywords else words.get(intent, words["other"])
-                text, recipient, seconds = choices[int(u_text[i] * len(choices))], sender_id, delay[i]
+                text, recipient = choices[int(u_text[i] * len(choices))], sender_id
             elif short[i]:
-                text, recipient, seconds = "STOP", short[i], opt_delay[i]
+                text, recipient = "STOP", short[i]
             else:
                 continue
-            at = delivered_at[i] + np.timedelta64(int(seconds * 1e6), "us")
-            bodies.append(self._inbound_body(message_id, msisdn, str(recipient), text, at))
-            received.append(at + np.timedelta64(80, "ms"))
+            bodies.append(self._inbound_body(message_id, msisdn, str(recipient), text, stamps[k]))
+            received.append(at[k])
         if not bodies:
             return None
-        received = np.array(received, dtype="datetime64[us]")
+        received = np.array(received, dtype="datetime64[us]") + np.timedelta64(80, "ms")
         ids = pa.array(np.arange(self._written, self._written + len(bodies)).astype(str))
         self._written += len(bodies)
         lines = _concat(
             f'{{"id": "{self.journal._token}-', ids, '", "provider": "infobip", "kind": "inbound", "received_at": "',
             pa.array(np.datetime_as_string(received, unit="us")), '", "content_type": "application/json", "body": ',
-            pa.array([json.dumps(b, ensure_ascii=False) for b in bodies]), "}\n")
+            pa.array([_js(b) for b in bodies]), "}\n")
         return "inbound", received, lines
 
-    def _inbound_body(self, message_id: str, msisdn: str, recipient: str, text: str, at: np.datetime64) -> str:
+    def _inbound_body(self, message_id: str, msisdn: str, recipient: str, text: str, stamp: str) -> str:
         mo_id = "MO" + hashlib.sha1(f"{self.seed}|{message_id}|{recipient}".encode()).hexdigest()[:18]
         first = text.strip().split()[0].upper() if text.strip() else ""
         rest = text.strip()[len(first):].strip() if first else ""
-        stamp = str(np.datetime_as_string(at.astype("datetime64[ms]"), unit="ms")) + "+0000"
         return json.dumps({"results": [{
             "messageId": mo_id, "from": str(msisdn).lstrip("+"), "to": recipient, "text": text,
             "cleanText": rest, "keyword": first, "receivedAt": stamp, "smsCount": 1,
