@@ -141,7 +141,7 @@ def test_validators_for_the_webhook_app(module, kind, good, bad):
 
 
 def test_journal_envelopes_of_every_provider_load(tmp_path):
-    assert set(PARSERS) == {(p, k) for p in ("infobip", "twilio", "vonage") for k in ("dlr", "inbound")}
+    assert set(PARSERS) == {(p, k) for p in ("infobip", "twilio", "vonage", "smpp") for k in ("dlr", "inbound")}
     form = "application/x-www-form-urlencoded"
     Journal(tmp_path / "l").append_many([
         {"provider": "twilio", "kind": "dlr", "content_type": form, "received_at": AT,
@@ -153,11 +153,21 @@ def test_journal_envelopes_of_every_provider_load(tmp_path):
         {"provider": "vonage", "kind": "inbound", "content_type": "application/json", "received_at": AT,
          "body": json.dumps({"messageId": "V2", "msisdn": "447700900123", "to": "447700900000", "text": "Stop"})},
         {"provider": "vonage", "kind": "dlr", "content_type": form, "received_at": AT, "body": "status=delivered"},
+        # as the SMPP provider journals a deliver_sm (TLV values as text)
+        {"provider": "smpp", "kind": "dlr", "content_type": "application/json", "received_at": AT,
+         "body": json.dumps({"short_message": "id:77 stat:DELIVRD err:000", "esm_class": 4,
+                             "receipted_message_id": "77", "message_state": "2", "network_error_code": "030000",
+                             "received_at": "2026-12-01T14:00:00.120000"})},
+        {"provider": "smpp", "kind": "inbound", "content_type": "application/json", "received_at": AT,
+         "body": json.dumps({"short_message": "ARRET", "esm_class": 0, "source_addr": "33612345678",
+                             "destination_addr": "36180", "received_at": "2026-12-01T14:00:00.120000"})},
     ])
     con = store.connect(tmp_path / "j.duckdb")
-    assert load(con=con, landing=tmp_path / "l") == {"loaded": 4, "duplicates": 0, "quarantined": 1}
+    assert load(con=con, landing=tmp_path / "l") == {"loaded": 6, "duplicates": 0, "quarantined": 1}
     events = con.execute("SELECT provider, status, event_at FROM dlr_events ORDER BY 1").fetchall()
-    assert events == [("twilio", "delivered", AT), ("vonage", "expired", AT)]
+    assert events == [("smpp", "delivered", datetime(2026, 12, 1, 14, 0, 0, 120000)), ("twilio", "delivered", AT),
+                      ("vonage", "expired", AT)]
     assert dict(con.execute("SELECT provider, intent FROM inbound").fetchall()) == {"twilio": "help",
-                                                                                   "vonage": "opt_out"}
+                                                                                   "vonage": "opt_out",
+                                                                                   "smpp": "opt_out"}
     assert "messageId missing" in store.scalar(con, "SELECT reason FROM quarantine")

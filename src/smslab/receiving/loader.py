@@ -67,6 +67,9 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("twilio", "inbound"): _body_parser(twilio, twilio.parse_inbound),
     ("vonage", "dlr"): _body_parser(vonage, vonage.parse_dlr),
     ("vonage", "inbound"): _body_parser(vonage, vonage.parse_inbound),
+    # the SMPP provider journals each deliver_sm (receipt or MO) as one JSON object
+    ("smpp", "dlr"): lambda body, content_type, received_at: smpp.parse_line(body, received_at=received_at),
+    ("smpp", "inbound"): lambda body, content_type, received_at: smpp.parse_line(body, received_at=received_at),
 }
 EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
                  "event_at", "received_at", "source", "raw", "message_ref"]
