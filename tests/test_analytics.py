@@ -24,7 +24,8 @@ import pandas as pd
 import pytest
 
 from smslab import analytics, store
-from smslab.analytics import compare_proportions, newcombe_interval, two_proportion_ztest, wilson_interval
+from smslab.masking import mask_msisdn, mask_text
+from smslab.stats import compare_proportions, newcombe_interval, two_proportion_ztest, wilson_interval
 
 T0 = datetime(2026, 12, 1, 10, 0, 0)
 N = {"FR1": "+33612345601", "FR2": "+33612345602", "FR3": "+33612345603", "FR4": "+33612345604",
@@ -197,7 +198,7 @@ def test_optouts_keywords_linkage_and_review(con):
         ["KE", "ACME", "21456", "ACME", True, 1]]
     review = analytics.replies_for_review(con, "c1")
     assert review["reason"].tolist() == ["possible opt-out", "free text"]
-    assert review["msisdn"].tolist() == [analytics.mask_msisdn(N["US2"])] * 2
+    assert review["msisdn"].tolist() == [mask_msisdn(N["US2"])] * 2
     text = " ".join(review["text"])
     assert "33612345699" not in text and "12 34 56 99" not in text and "+33 6•• •• •• 99" in text
 
@@ -312,11 +313,11 @@ def test_no_difference_when_nobody_succeeds_and_bad_input():
     ("+254712345678", "+254 7•• •• •• 78"), ("+447700900123", "+44 7••• •• •• 23"),
 ])
 def test_mask_msisdn(number, masked):
-    assert analytics.mask_msisdn(number) == masked
+    assert mask_msisdn(number) == masked
 
 
 def test_mask_text_hides_numbers_but_not_dates_or_short_codes():
-    out = analytics.mask_text("Text 36180, call +44 7700 900123 or 06 12 34 56 78 before 2026-12-01")
+    out = mask_text("Text 36180, call +44 7700 900123 or 06 12 34 56 78 before 2026-12-01")
     assert out == "Text 36180, call +44 7••• •• •• 23 or 0•••••••78 before 2026-12-01"
 
 

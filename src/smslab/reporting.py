@@ -118,7 +118,7 @@ def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (),
     phone-number columns masked, at most `max_rows` rows (the rest counted)."""
     from IPython.display import HTML, display
 
-    from smslab.analytics import mask_frame
+    from smslab.masking import mask_frame
 
     shown = mask_frame(frame.head(max_rows), [c for c in frame.columns if c in ("msisdn", "phone", "to", "from")])
 
@@ -334,7 +334,7 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str | Non
     nbformat = _import_nbformat()
     from nbconvert import HTMLExporter
 
-    from smslab.analytics import mask_msisdn
+    from smslab.masking import mask_msisdn
 
     nb = _static(nbformat.read(str(notebook), as_version=4))
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
