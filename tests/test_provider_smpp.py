@@ -12,7 +12,7 @@ from smslab import store
 from smslab.providers import OutboundMessage
 from smslab.providers.smpp import SmppProvider, split_parts
 from smslab.receiving.journal import journal_files
-from smslab.receiving.loader import ingest
+from smslab.receiving.loader import load
 from smslab.sending import send
 
 AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
@@ -71,14 +71,12 @@ def test_a_campaign_over_smpp_with_receipts_and_replies_reaching_the_database(tm
     assert first["registered_delivery"] == 1 and first["data_coding"] == 0 and first["dest_addr_ton"] == 1
     assert not first["destination_addr"].startswith("+") and first["source_addr"] == "36180"
     assert set(reassemble(smsc.submits)) == {"ACME: -30% aujourd'hui. STOP au 36180"}
-    # every deliver_sm was journalled (fsynced before its deliver_sm_resp) in the receiving side's SMPP shape;
-    # the loader reads that shape from `smslab ingest --format smpp` files (JSON lines, one deliver_sm each)
+    # every deliver_sm was journalled (fsynced before its deliver_sm_resp) in the receiving side's SMPP shape,
+    # and `smslab load` takes it from there like any webhook
     envelopes = [json.loads(line) for f in journal_files(tmp_path / "landing") for line in f.read_text().splitlines()]
     assert sorted(e["kind"] for e in envelopes) == ["dlr"] * 40 + ["inbound"] * 3
     assert {e["provider"] for e in envelopes} == {"smpp"}
-    pdus = tmp_path / "deliver_sm.jsonl"
-    pdus.write_text("".join(e["body"] + "\n" for e in envelopes))
-    counts = ingest([pdus], fmt="smpp", con=con)
+    counts = load(con=con, landing=tmp_path / "landing")
     assert counts["quarantined"] == 0 and counts["loaded"] == 43
     assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE provider = 'smpp'") == 40
     assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'delivered'") == 40
