@@ -69,7 +69,6 @@ MIGRATIONS: list[list[str]] = [
         # transaction as the rows it loaded, so a crash never loads a line twice or skips one
         """CREATE TABLE IF NOT EXISTS journal_offsets(
             path VARCHAR PRIMARY KEY, byte_offset BIGINT, lines BIGINT, loaded_at TIMESTAMP)""",
-        "CREATE INDEX IF NOT EXISTS messages_provider_id ON messages(provider, provider_message_id)",
         "CREATE INDEX IF NOT EXISTS dlr_provider_id ON dlr_events(provider, provider_message_id)",
     ],
     # 2 — receiving: multipart messages and replies flagged for review
