@@ -16,28 +16,16 @@ Example:
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import raw_json
+from smslab.receiving.records import iso_time, raw_json
 from smslab.receiving.statuses import infobip_status
 
 
 def parse_time(value: Any) -> datetime | None:
     """Infobip timestamps (`2019-11-09T16:00:00.000+0000` or `+00:00`) as UTC-naive datetimes."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
-    text = text.replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return iso_time(value)
 
 
 def _results(body: Any) -> list[Any]:
