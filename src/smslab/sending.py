@@ -297,40 +297,28 @@ def _record_results(con: duckdb.DuckDBPyConnection, results: list[SubmitResult],
         "currency": [r.currency for r in results],
         "parts": pd.array([r.parts for r in results], dtype="Int64"),
     })
+    _record_frame(con, frame, now)
+
+
+def _record_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, now: datetime) -> None:
+    """Record the provider's answers (message_id, provider_message_id, status, error_code, price,
+    currency, parts) in one transaction; a message answered `queued` (temporarily refused, so
+    certainly not sent) goes back to the queue unattempted."""
     con.register("_res", frame)
     con.execute("BEGIN TRANSACTION")
-    # a temporarily refused message goes back to the queue, not attempted: it was certainly not sent
-    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code, price = _res.price, currency = _res.currency,
-                       segments = coalesce(_res.parts, messages.segments),
+    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
+                       price = _res.price, currency = _res.currency, segments = coalesce(_res.parts, messages.segments),
                        submitted_at = CASE WHEN _res.status = 'queued' THEN NULL ELSE ? END,
                        submit_attempted_at = CASE WHEN _res.status = 'queued' THEN NULL
                                                   ELSE messages.submit_attempted_at END
                    FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
-    # an indexed column: DuckDB rewrites index entries even for an unchanged value, so only where it differs
+    # only where it differs: an unchanged value would still be rewritten
     con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id FROM _res
                    WHERE messages.message_id = _res.message_id AND _res.provider_message_id IS NOT NULL
                      AND messages.provider_message_id IS DISTINCT FROM _res.provider_message_id""")
     con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
                 "WHERE provider_message_id IS NOT NULL")
     refresh_statuses(con, "_sent_ids")  # reports that arrived before we knew the id
-    con.execute("COMMIT")
-    con.unregister("_res")
-
-
-def _record_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, now: datetime) -> None:
-    """Record a columnar provider's answers (see SimulatorProvider.submit_frame) in one transaction."""
-    con.register("_res", frame)
-    con.execute("BEGIN TRANSACTION")
-    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
-                       price = _res.price, currency = _res.currency, segments = coalesce(_res.parts, messages.segments),
-                       submitted_at = ?
-                   FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
-    con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id FROM _res
-                   WHERE messages.message_id = _res.message_id AND _res.provider_message_id IS NOT NULL
-                     AND messages.provider_message_id IS DISTINCT FROM _res.provider_message_id""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
-                "WHERE provider_message_id IS NOT NULL")
-    refresh_statuses(con, "_sent_ids")
     con.execute("COMMIT")
     con.unregister("_res")
 
