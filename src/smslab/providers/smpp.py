@@ -213,8 +213,12 @@ class SmppProvider(Provider):
 
     def ping(self) -> bool:
         """enquire_link → True once the SMSC's enquire_link_resp has come back."""
-        client = self._connect()
-        pdu = smpplib.smpp.make_pdu("enquire_link", client=client)
+        return self._request("enquire_link")
+
+    def _request(self, command: str) -> bool:
+        """Send `command` and wait for its response, handling whatever else arrives meanwhile."""
+        client = self._connect() if command == "enquire_link" else self._client
+        pdu = smpplib.smpp.make_pdu(command, client=client)
         client.send_pdu(pdu)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
@@ -222,7 +226,7 @@ class SmppProvider(Provider):
             if not ready:
                 break
             answer = client.read_pdu()
-            if answer.command == "enquire_link_resp" and answer.sequence == pdu.sequence:
+            if answer.command == f"{command}_resp" and answer.sequence == pdu.sequence:
                 self._last_io = time.monotonic()
                 return True
             self._dispatch(answer)
@@ -325,21 +329,10 @@ class SmppProvider(Provider):
 
     def close(self) -> None:
         """unbind (taking any receipt that arrives meanwhile), then disconnect."""
-        client = self._client
-        if client is None:
+        if self._client is None:
             return
         try:
-            pdu = smpplib.smpp.make_pdu("unbind", client=client)
-            client.send_pdu(pdu)
-            deadline = time.monotonic() + self.timeout
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([client._socket], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    break
-                answer = client.read_pdu()
-                if answer.command == "unbind_resp":
-                    break
-                self._dispatch(answer)
+            self._request("unbind")
         except Exception:  # noqa: BLE001 - closing a link that may be half dead
             pass
         self._drop()
