@@ -232,3 +232,16 @@ def test_cli_numbers_json(tmp_path):
     assert json.loads(result.output) == {"rows": 3, "valid": 2, "invalid": 1}
     bad = CliRunner().invoke(cli, ["numbers", str(src), "--column", "phone", "--json"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_numbers_cli_names_a_semicolon_separated_file(tmp_path):
+    from click.testing import CliRunner
+
+    from smslab.cli import cli
+
+    sheet = tmp_path / "export.csv"
+    sheet.write_text("phone;name\n0612345678;Ana\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["numbers", str(sheet), "--column", "phone", "--json"])
+    assert result.exit_code == 2
+    assert "export.csv" in result.output and "separated by ';'" in result.output
+    assert "Traceback" not in result.output

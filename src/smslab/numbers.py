@@ -750,8 +750,11 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
             raise InputError(f"{file}: the file is not UTF-8 text; re-save it as CSV UTF-8") from None
         except ValueError as exc:
             if "Usecols" in str(exc) or "not in list" in str(exc) or "do not match" in str(exc):
-                header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
-                raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, header))}") from None
+                header = list(pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns)
+                hint = ""
+                if len(header) == 1 and (delim := next((d for d in ";\t|" if d in str(header[0])), None)):
+                    hint = f"; the header looks separated by {delim!r}: save the file as CSV with commas"
+                raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, header))}{hint}") from None
             raise InputError(f"{file}: cannot read it as CSV ({exc})") from None
         except pd.errors.EmptyDataError:
             raise InputError(f"{file}: the file is empty; expected a header line naming {column!r}") from None
