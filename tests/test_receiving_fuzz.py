@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smslab import store
@@ -117,6 +117,9 @@ def test_sql_path_and_python_parser_agree_on_every_infobip_file(content):
 @DB_SETTINGS
 @given(st.lists(st.one_of(reports.map(lambda r: json.dumps({"results": [r]})), st.text(max_size=20)), max_size=12),
        st.lists(st.text(max_size=30).filter(lambda t: "\n" not in t), max_size=3))
+# found by this test: DuckDB casts the JSON string "3" to the number 3, the Python parser does not
+@example(bodies=['{"results": [{"messageId": "0", "status": {"groupId": "3"}, '
+                 '"doneAt": "2000-01-01T00:00:00.000+00:00"}]}'], garbage=[])
 def test_sql_path_and_python_parser_agree_on_journal_files(bodies, garbage):
     with tempfile.TemporaryDirectory() as tmp:
         landing = Path(tmp) / "l"

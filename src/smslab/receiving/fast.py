@@ -83,8 +83,8 @@ def _docs_sql(mode: str, received_at: datetime | None) -> str:
 
 def _integer(field: str) -> str:
     """SQL: the JSON text `field` is a non-negative integer literal (no fraction or exponent)."""
-    return (f"(TRY_CAST({field} AS UBIGINT) IS NOT NULL AND NOT contains({field}, '.')"
-            f" AND NOT contains(lower({field}), 'e'))")
+    return (f"(TRY_CAST({field} AS UBIGINT) IS NOT NULL AND NOT starts_with({field}, '\"')"
+            f" AND NOT contains({field}, '.') AND NOT contains(lower({field}), 'e'))")
 
 
 def _literal(value: str) -> str:
