@@ -77,11 +77,14 @@ MIGRATIONS: list[list[str]] = [
         # report is about one part of it (Vonage per-part receipts carry the message's client-ref),
         # else the provider_message_id; - the PRIMARY KEY and index, whose upkeep doubled the cost of
         # a bulk load: the loader keeps event_id unique itself (anti-join, one writer at a time);
-        # raw becomes VARCHAR (always JSON text written by the parsers; the JSON type re-parsed it)
+        # raw becomes VARCHAR (always JSON text written by the parsers; the JSON type re-parsed it);
+        # raw and event_id stored with zstd: DuckDB's default string analysis (FSST/dictionary) made
+        # writing these two columns half the cost of a load, zstd writes them 2x faster
         """CREATE TABLE dlr_events_v2(
-            event_id VARCHAR NOT NULL, provider VARCHAR, provider_message_id VARCHAR,
+            event_id VARCHAR NOT NULL USING COMPRESSION zstd, provider VARCHAR, provider_message_id VARCHAR,
             status VARCHAR, raw_status VARCHAR, error_code VARCHAR, permanent BOOLEAN,
-            event_at TIMESTAMP, received_at TIMESTAMP, source VARCHAR, raw VARCHAR, message_ref VARCHAR)""",
+            event_at TIMESTAMP, received_at TIMESTAMP, source VARCHAR, raw VARCHAR USING COMPRESSION zstd,
+            message_ref VARCHAR)""",
         """INSERT INTO dlr_events_v2 SELECT event_id, provider, provider_message_id, status, raw_status,
             error_code, permanent, event_at, received_at, source, raw, provider_message_id FROM dlr_events""",
         "DROP INDEX IF EXISTS dlr_provider_id",

@@ -46,7 +46,7 @@ from smslab.receiving.statuses import FINAL
 
 # lines per transaction; large enough for DuckDB to write whole row groups (122,880 rows) straight
 # to the file instead of through the write-ahead log
-BATCH_LINES = 250_000
+BATCH_LINES = 1_000_000
 FORMATS = ("auto", "infobip", "twilio", "vonage", "smpp", "csv", "journal")
 # (provider, kind) of a journal envelope → parser of its verbatim body:
 #   parse(body: str, content_type: str | None, received_at: datetime | None) -> (events, replies, problems)
