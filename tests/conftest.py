@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from smslab import store
+
 
 @pytest.fixture(autouse=True)
 def isolated_paths(tmp_path, monkeypatch):
@@ -12,3 +14,11 @@ def isolated_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("SMSLAB_REPORTS", str(tmp_path / "reports"))
     monkeypatch.delenv("SMSLAB_RULES", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A DuckDB store on disk in the test's folder, closed afterwards."""
+    c = store.connect(tmp_path / "test.duckdb")
+    yield c
+    c.close()

@@ -33,13 +33,6 @@ def journal_dlrs(landing, bodies):
                                   "received_at": datetime(2026, 12, 1, 15)} for b in bodies)
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "t.duckdb")
-    yield c
-    c.close()
-
-
 def status_of(con, pmid):
     return store.scalar(con, "SELECT status FROM messages WHERE provider_message_id = ?", [pmid])
 

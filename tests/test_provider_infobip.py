@@ -1,5 +1,4 @@
 """Infobip over loopback: every request checked against the documented SMS API."""
-import json
 import logging
 from datetime import datetime, timedelta
 
@@ -24,13 +23,6 @@ def fake(monkeypatch):
         monkeypatch.setenv("INFOBIP_API_KEY", "secret-infobip-key")
         monkeypatch.setenv("SMSLAB_PUBLIC_URL", "https://hooks.example.org/")
         yield server
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "send.duckdb")
-    yield c
-    c.close()
 
 
 def test_a_campaign_goes_out_once_with_documented_requests(tmp_path, con, fake, caplog):

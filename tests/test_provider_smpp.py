@@ -19,13 +19,6 @@ AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
 FAST = 10_000.0
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "send.duckdb")
-    yield c
-    c.close()
-
-
 def provider_for(smsc, tmp_path, monkeypatch):
     monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMPP_PORT", str(smsc.port))

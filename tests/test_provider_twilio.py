@@ -26,13 +26,6 @@ def fake(monkeypatch):
         yield server
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "send.duckdb")
-    yield c
-    c.close()
-
-
 def run(tmp_path, con, **kw):
     kw.setdefault("now", AFTERNOON)
     return send(make_spec(tmp_path), con=con, provider="twilio", throughput=FAST, **kw)

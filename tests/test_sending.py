@@ -48,13 +48,6 @@ class CountingProvider(Provider):
         return [SubmitResult(m.message_id, accepted=True, provider_message_id="P" + m.message_id) for m in batch]
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "send.duckdb")
-    yield c
-    c.close()
-
-
 def test_a_second_run_sends_nothing_again(tmp_path, con):
     spec = make_spec(tmp_path)
     provider = CountingProvider()
