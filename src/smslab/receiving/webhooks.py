@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from smslab.receiving import infobip, twilio, vonage
 from smslab.receiving.journal import Journal
 
 FORM = "application/x-www-form-urlencoded"
@@ -285,11 +286,9 @@ class WebhookApp:
         if not _basic_auth_ok(request, self.settings):
             return UNAUTHORISED
         try:
-            doc = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return _bad("body is not JSON")
-        if not (isinstance(doc, dict) and (isinstance(doc.get("results"), list) or "messageId" in doc)):
-            return _bad('expected {"results": [...]}')
+            infobip.validate_dlr(request.body, "application/json")
+        except ValueError as exc:  # not JSON, or not shaped like an Infobip body
+            return _bad(str(exc))
         await self._store("infobip", kind, request.body, "application/json")
         return Reply(200)
 
@@ -303,8 +302,11 @@ class WebhookApp:
         if token and not twilio_valid(_public_url(request, self.settings), params, request.body,
                                       request.headers.get("x-twilio-signature"), token):
             return Reply(403, b"invalid X-Twilio-Signature\n")
-        if not is_json and not any(k in ("MessageSid", "SmsSid") for k, _ in params):
-            return _bad("MessageSid missing")
+        if not is_json:
+            try:
+                twilio.validate_dlr(request.body, FORM)
+            except ValueError as exc:
+                return _bad(str(exc))
         await self._store("twilio", kind, request.body, "application/json" if is_json else FORM)
         if kind == "inbound":
             return Reply(200, TWIML_EMPTY.encode(), "text/xml")
@@ -319,13 +321,8 @@ class WebhookApp:
             body = request.body
             content_type = "application/json" if request.headers.get("content-type", "").startswith("application/json") else FORM
         try:
-            if content_type == FORM:
-                params = dict(_form(body))
-            else:
-                params = json.loads(body)
-                if not isinstance(params, dict):
-                    raise ValueError("expected a JSON object")
-        except (ValueError, UnicodeDecodeError) as exc:
+            params = vonage.decode(body, content_type)
+        except ValueError as exc:
             return _bad(f"cannot parse the callback: {exc}")
         secret = self.settings.vonage_signature_secret
         if secret:
@@ -333,8 +330,10 @@ class WebhookApp:
                                         self.settings.vonage_signature_method)
             if not hmac.compare_digest(expected.lower(), str(params.get("sig", "")).lower()):
                 return Reply(403, b"invalid signature\n")
-        if not (params.get("messageId") or params.get("message_uuid")):
-            return _bad("messageId missing")
+        try:
+            vonage.validate_dlr(body, content_type)
+        except ValueError as exc:
+            return _bad(str(exc))
         await self._store("vonage", kind, body, content_type)
         return Reply(204)
 
