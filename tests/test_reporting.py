@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from smslab import reporting
+from smslab import reporting, store
 from smslab.cli import cli
 from smslab.errors import InputError
 
@@ -135,3 +135,17 @@ def test_explore_is_a_live_menu_in_jupyter_and_static_in_the_export(tmp_path):
     nbformat.write(nb, str(path))
     page = reporting.export_html(path, tmp_path / "live.html").read_text(encoding="utf-8")
     assert "widget-view" not in page and "interactive True" in page
+
+
+def test_resolve_campaign_names_an_unknown_campaign(tmp_path):
+    from smslab.errors import InputError
+
+    con = store.connect(tmp_path / "r.duckdb")
+    with pytest.raises(InputError, match="no campaign yet"):
+        reporting.resolve_campaign(con, "")
+    con.execute("INSERT INTO campaigns VALUES ('old', 'old', 'marketing', true, '{}', '2026-11-01'), "
+                "('new', 'new', 'marketing', true, '{}', '2026-11-20')")
+    assert reporting.resolve_campaign(con, "") == "new"
+    assert reporting.resolve_campaign(con, "old") == "old"
+    with pytest.raises(InputError, match="no campaign 'typo' in the database; it has: new, old"):
+        reporting.resolve_campaign(con, "typo")

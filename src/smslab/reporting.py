@@ -228,12 +228,18 @@ def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str
     return fig
 
 
-def latest_campaign(con: Any) -> str:
-    """The id of the most recently created campaign (InputError if there is none)."""
-    rows = con.execute("SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
+def resolve_campaign(con: Any, campaign_id: str | None = None) -> str:
+    """`campaign_id` if the database has it, the most recent campaign when it is empty;
+    InputError otherwise, naming the campaigns there are."""
+    rows = [r[0] for r in con.execute("SELECT campaign_id FROM campaigns ORDER BY created_at DESC").fetchall()]
     if not rows:
         raise InputError("the database has no campaign yet: run `smslab demo` or `smslab send SPEC` first")
-    return rows[0][0]
+    if not campaign_id:
+        return rows[0]
+    if campaign_id not in rows:
+        shown = ", ".join(rows[:10]) + (" …" if len(rows) > 10 else "")
+        raise InputError(f"no campaign {campaign_id!r} in the database; it has: {shown}")
+    return campaign_id
 
 
 # ---- running and exporting --------------------------------------------------------------------
