@@ -183,3 +183,8 @@ def test_ingest_rejects_a_csv_without_the_required_columns(con, tmp_path):
 def test_ingest_names_a_missing_file(con, tmp_path):
     with pytest.raises(InputError, match="nope.json: no such file"):
         ingest([tmp_path / "nope.json"], con=con)
+
+
+def test_ingest_names_a_folder_passed_instead_of_files(con, tmp_path):
+    with pytest.raises(InputError, match="is a folder; pass the report files in it"):
+        ingest([tmp_path], con=con)

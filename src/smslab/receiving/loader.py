@@ -665,6 +665,9 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.is_file():
+            if path.is_dir():
+                raise InputError(f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
+                                 "or use `smslab load` for the webhook journal")
             raise InputError(f"{path}: no such file")
     own = con is None
     con = con or store.connect(db)
