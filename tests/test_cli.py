@@ -31,7 +31,7 @@ def test_python_dash_m_runs_the_cli():
 
 
 @pytest.mark.parametrize("name", ["demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve",
-                                  "load"])
+                                  "load", "pull"])
 def test_every_command_documents_an_example(name):
     result = run(name, "--help")
     assert result.exit_code == 0
@@ -71,3 +71,96 @@ def test_user_error_is_one_line_not_a_traceback(tmp_path):
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "missing.yaml" in result.output
+
+
+# --- smslab send: --throughput, --batch-size, --max-retries -----------------------------------
+
+@pytest.mark.parametrize("values, expected", [
+    ([], None),
+    (["20"], 20.0),
+    (["0.5"], 0.5),
+    (["1e3"], 1000.0),
+    (["36180=30"], {"36180": 30.0}),
+    (["36180=30", "ACME=2.5"], {"36180": 30.0, "ACME": 2.5}),
+    ([" ACME = 4 "], {"ACME": 4.0}),
+])
+def test_throughput_values_become_the_librarys_throughput_argument(values, expected):
+    from smslab.cli import Throughput, throughput_setting
+
+    parsed = tuple(Throughput().convert(v, None, None) for v in values)
+    assert throughput_setting(parsed) == expected
+
+
+@pytest.mark.parametrize("args, hint, fragment", [
+    (["--throughput", "0"], "--throughput", "'0': expected messages per second, a number > 0"),
+    (["--throughput", "-2"], "--throughput", "'-2': expected messages per second"),
+    (["--throughput", "abc"], "--throughput", "'abc': expected messages per second"),
+    (["--throughput", "nan"], "--throughput", "'nan': expected messages per second"),
+    (["--throughput", "X="], "--throughput", "'X=': sender X: expected messages per second"),
+    (["--throughput", "=5"], "--throughput", "'=5': the sender id before '=' is missing"),
+    (["--throughput", "5", "--throughput", "ACME=2"], "--throughput", "not both or twice"),
+    (["--throughput", "5", "--throughput", "6"], "--throughput", "not both or twice"),
+    (["--throughput", "ACME=5", "--throughput", "ACME=6"], "--throughput", "sender ACME is given twice"),
+    (["--batch-size", "0"], "--batch-size", "0 is not in the range x>=1"),
+    (["--batch-size", "ten"], "--batch-size", "'ten' is not a valid integer"),
+    (["--max-retries", "-1"], "--max-retries", "-1 is not in the range x>=0"),
+])
+def test_a_bad_send_option_is_one_line_on_stderr_and_exit_2(tmp_path, args, hint, fragment):
+    # the spec does not exist: the option is refused before anything reads it
+    result = run("send", str(tmp_path / "campaign.yaml"), *args, "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"smslab: Invalid value for '{hint}': ") and fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_a_throughput_for_a_sender_the_campaign_does_not_have_is_refused(tmp_path):
+    from fakes.campaign import write_spec
+
+    spec = write_spec(tmp_path)
+    result = run("send", str(spec), "--throughput", "36180=30", "--throughput", "3618O=30", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"smslab: --throughput: no sender 3618O in {spec} (its senders: 36180)"]
+
+
+def test_send_with_a_throughput_goes_through_the_simulator(tmp_path):
+    from fakes.campaign import write_spec
+
+    spec = write_spec(tmp_path)
+    db = tmp_path / "cli.duckdb"
+    result = run("send", str(spec), "--throughput", "500", "--batch-size", "7", "--db", str(db), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["submitted"] == 40 and doc["retry_later"] == 0 and doc["failed"] == 0
+    assert result.stderr == ""
+
+
+def test_send_options_reach_the_provider_through_the_library(tmp_path, monkeypatch):
+    """--batch-size cuts the requests, --max-retries bounds the retries, --throughput is the library's argument."""
+    import smslab.sending
+    from fakes.campaign import write_spec
+    from fakes.infobip import FakeInfobip
+
+    real_send, calls = smslab.sending.send, []
+
+    def recording_send(spec, **kwargs):
+        calls.append(kwargs)
+        return real_send(spec, **kwargs)
+
+    monkeypatch.setattr(smslab.sending, "send", recording_send)
+    spec = write_spec(tmp_path)
+    with FakeInfobip(api_key="k") as fake:
+        monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)
+        monkeypatch.setenv("INFOBIP_API_KEY", "k")
+        fake.script = [429, 429]  # the first batch is refused twice; one retry is allowed
+        result = run("send", str(spec), "--provider", "infobip", "--throughput", "36180=10000", "--batch-size", "15",
+                     "--max-retries", "1", "--db", str(tmp_path / "cli.duckdb"), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["submitted"] == 25 and doc["retry_later"] == 15 and doc["retries"] == 1
+    assert [len(b["messages"]) for b in fake.bodies] == [15, 10] and fake.sends == 4 and fake.problems == []
+    assert calls == [{"provider": "infobip", "dry_run": False, "db": str(tmp_path / "cli.duckdb"),
+                      "throughput": {"36180": 10000.0}, "batch_size": 15, "max_retries": 1}]
+    assert result.stderr.splitlines() == ["smslab: 15 message(s) were refused for now and stay queued (the reason is "
+                                          "in messages.error_code); run `smslab send` again later"]

@@ -1,4 +1,5 @@
 """Infobip over loopback: every request checked against the documented SMS API."""
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -118,3 +119,112 @@ def test_pulled_reports_reach_dlr_events(tmp_path, con, fake):
     counts = load(con=con, landing=tmp_path / "landing")
     assert counts["loaded"] == 40 and counts["quarantined"] == 0
     assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'delivered'") == 40
+
+
+# --- smslab pull infobip: reports and replies for accounts without webhooks ------------------
+
+def pull_cli(*args):
+    from click.testing import CliRunner
+
+    from smslab.cli import cli
+
+    return CliRunner().invoke(cli, ["pull", "infobip", *map(str, args)])
+
+
+def sent_campaign(tmp_path, fake, replies=()):
+    """40 messages sent through the fake (so it holds 40 reports), and `replies` queued as received messages."""
+    db = tmp_path / "pull.duckdb"
+    assert send(make_spec(tmp_path), db=db, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
+    import pandas as pd
+    from fakes.campaign import e164
+
+    numbers = [e164(n).lstrip("+") for n in pd.read_csv(tmp_path / "audience.csv")["msisdn"]]
+    for number, text in zip(numbers, replies):
+        fake.add_reply(number, "36180", text)
+    return db, numbers
+
+
+def test_pull_then_load_puts_reports_in_dlr_events_and_replies_in_inbound(tmp_path, fake):
+    db, numbers = sent_campaign(tmp_path, fake, replies=["STOP", "Stop", "Deal"])
+    landing = tmp_path / "pulled"
+    result = pull_cli("--limit", 15, "--load", "--landing", landing, "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"reports": 40, "inbound": 3,
+                                         "load": {"loaded": 43, "duplicates": 0, "quarantined": 0}}
+    assert result.stderr == "" and "secret-infobip-key" not in result.output
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert [r.path for r in gets] == ["/sms/1/reports"] * 3 + ["/sms/1/inbox/reports"]  # 15 + 15 + 10, then 3
+    assert all(r.query == {"limit": ["15"]} for r in gets) and fake.problems == []
+    with store.connect(db) as con:
+        assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE provider = 'infobip'") == 40
+        assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'delivered'") == 40
+        replies = con.execute("SELECT msisdn, recipient, intent, campaign_id FROM inbound ORDER BY text").fetchall()
+    assert replies == [("+" + numbers[2], "36180", "keyword", "unit-send"),
+                       ("+" + numbers[0], "36180", "opt_out", "unit-send"),
+                       ("+" + numbers[1], "36180", "opt_out", "unit-send")]
+    # Infobip hands each report out once: a second pull finds nothing new, and loads nothing twice
+    again = pull_cli("--limit", 15, "--load", "--landing", landing, "--db", db, "--json")
+    assert json.loads(again.stdout) == {"reports": 0, "inbound": 0,
+                                        "load": {"loaded": 0, "duplicates": 0, "quarantined": 0}}
+
+
+def test_pull_without_load_leaves_the_journal_for_smslab_load(tmp_path, fake):
+    db, _ = sent_campaign(tmp_path, fake, replies=["STOP"])
+    result = pull_cli("--no-inbound", "--json")  # SMSLAB_LANDING is the test's folder
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"reports": 40, "inbound": 0}
+    assert {r.path for r in fake.requests if r.method == "GET"} == {"/sms/1/reports"}
+    assert len(fake.pending_inbound) == 1  # not fetched, so still waiting at Infobip
+    assert load(db=db) == {"loaded": 40, "duplicates": 0, "quarantined": 0}
+
+
+def test_pull_with_a_wrong_key_is_one_line_and_takes_nothing(tmp_path, fake, monkeypatch):
+    sent_campaign(tmp_path, fake)
+    monkeypatch.setenv("INFOBIP_API_KEY", "wrong")
+    result = pull_cli("--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"smslab: Infobip {fake.url}/sms/1/reports: the credentials were refused (HTTP 401 UNAUTHORIZED: "
+        "Invalid login details); check INFOBIP_API_KEY and INFOBIP_BASE_URL"]
+    assert len(fake.pending_reports) == 40
+
+
+def test_pull_without_credentials_names_the_variable(monkeypatch):
+    monkeypatch.delenv("INFOBIP_API_KEY", raising=False)
+    monkeypatch.setenv("INFOBIP_BASE_URL", "http://127.0.0.1:9")
+    result = pull_cli("--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["smslab: INFOBIP_API_KEY is not set: export it or add it to a .env file"]
+
+
+def test_pull_from_an_unreachable_infobip_is_one_line(monkeypatch):
+    from fakes.smsc import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("INFOBIP_BASE_URL", url)
+    monkeypatch.setenv("INFOBIP_API_KEY", "k")
+    result = pull_cli("--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"smslab: Infobip {url}/sms/1/reports: unreachable (ConnectError")
+
+
+def test_a_failed_inbox_pull_says_the_reports_before_it_are_safe(tmp_path, monkeypatch):
+    from fakes.infobip import FakeInfobip, error
+
+    class NoInbox(FakeInfobip):
+        def route(self, request):
+            if request.path == "/sms/1/inbox/reports":
+                return error(500, "GENERAL_ERROR", "Something went wrong")
+            return super().route(request)
+
+    with NoInbox(api_key="k") as fake:
+        monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)
+        monkeypatch.setenv("INFOBIP_API_KEY", "k")
+        db, _ = sent_campaign(tmp_path, fake, replies=["STOP"])
+        result = pull_cli("--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"smslab: Infobip {fake.url}/sms/1/inbox/reports: HTTP 500 GENERAL_ERROR: Something went wrong "
+        "(the 40 report(s) pulled before are saved to the journal)"]
+    assert load(db=db)["loaded"] == 40

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from typing import Any, Callable
 
@@ -211,23 +212,130 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+class OptionError(click.BadParameter):
+    """A bad option value, shown like every other user error: `smslab: <message>`, one line, exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"smslab: {self.format_message()}", err=True)
+
+
+class _OneLine:
+    def fail(self, message: str, param: Any = None, ctx: Any = None) -> None:
+        raise OptionError(message, ctx=ctx, param=param)
+
+
+class Count(_OneLine, click.IntRange):
+    """A whole number from `minimum` (to `maximum`), failing in one line."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int, maximum: int | None = None) -> None:
+        super().__init__(min=minimum, max=maximum)
+
+
+class Throughput(_OneLine, click.ParamType):
+    """`MPS` (every sender) or `SENDER_ID=MPS`; MPS is a number of messages per second > 0."""
+
+    name = "[SENDER_ID=]MPS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str | None, float]:
+        if isinstance(value, tuple):
+            return value
+        sender, _, rate = str(value).rpartition("=")
+        if "=" in str(value) and not sender.strip():
+            self.fail(f"{value!r}: the sender id before '=' is missing (expected SENDER_ID=MPS)", param, ctx)
+        try:
+            mps = float(rate)
+        except ValueError:
+            mps = None
+        if mps is None or not math.isfinite(mps) or mps <= 0:
+            what = f"sender {sender.strip()}: " if sender.strip() else ""
+            self.fail(f"{value!r}: {what}expected messages per second, a number > 0 (e.g. 20 or 36180=30)",
+                      param, ctx)
+        return (sender.strip() or None), mps
+
+
+class OneOf(_OneLine, click.Choice):
+    """click.Choice, failing in one line."""
+
+
+def throughput_setting(values: tuple[tuple[str | None, float], ...]) -> float | dict[str, float] | None:
+    """The `throughput=` argument of `smslab.sending.send` from repeated `--throughput` values.
+
+    One plain rate applies to every sender; `SENDER_ID=MPS` pairs give a rate per sender id
+    (senders without one keep their price-sheet rate). Both at once, or a sender twice, is an error.
+
+    Example:
+        >>> throughput_setting(((None, 20.0),)), throughput_setting((("36180", 30.0), ("ACME", 2.5)))
+        (20.0, {'36180': 30.0, 'ACME': 2.5})
+    """
+    if not values:
+        return None
+    plain = [rate for sender, rate in values if sender is None]
+    if plain:
+        if len(values) > 1:
+            raise OptionError("give one rate for every sender (--throughput 20) or one per sender "
+                              "(--throughput 36180=30 --throughput ACME=2), not both or twice",
+                              param_hint="'--throughput'")
+        return plain[0]
+    rates: dict[str, float] = {}
+    for sender, rate in values:
+        if sender in rates:
+            raise OptionError(f"sender {sender} is given twice", param_hint="'--throughput'")
+        rates[sender] = rate
+    return rates
+
+
+def _throughput_callback(ctx: click.Context, param: click.Parameter, values: tuple) -> Any:
+    try:
+        return throughput_setting(values)
+    except OptionError as exc:
+        exc.ctx = ctx
+        raise
+
+
 @cli.command()
 @click.argument("spec", type=click.Path())
 @click.option("--provider", default=None, help="Provider name (default: the spec's, else simulator).")
 @click.option("--dry-run", is_flag=True, help="Do everything but submit.")
+@click.option("--throughput", "throughput", type=Throughput(), multiple=True, callback=_throughput_callback,
+              help="Messages per second: MPS for every sender, or SENDER_ID=MPS (repeatable) per sender id. "
+                   "Default: the price sheet's rate per country and sender type (the simulator: unpaced).")
+@click.option("--batch-size", type=Count(1), default=None,
+              help="Messages handed to the provider per call (default: the provider's).")
+@click.option("--max-retries", type=Count(0), default=None,
+              help="Retries of a temporarily refused batch (default: 4), with exponential backoff.")
 @db_option
 @json_option
 @user_errors
-def send(spec: str, provider: str | None, dry_run: bool, db: str | None, as_json: bool) -> None:
+def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dict[str, float] | None,
+         batch_size: int | None, max_retries: int | None, db: str | None, as_json: bool) -> None:
     """Check a campaign, then send what is allowed (idempotent: never twice).
 
     \b
     Example:
         smslab send data/samples/campaign.yaml --json
+        smslab send campaign.yaml --provider smpp --throughput 36180=30 --batch-size 50 --max-retries 2
     """
     from smslab.sending import send as run_send
 
-    _emit(run_send(spec, provider=provider, dry_run=dry_run, db=db), as_json)
+    if isinstance(throughput, dict):
+        from smslab.campaign import load_spec
+
+        senders = sorted({s.id for s in load_spec(spec).senders.values()})
+        unknown = sorted(set(throughput) - set(senders))
+        if unknown:
+            raise SmslabError(f"--throughput: no sender {', '.join(unknown)} in {spec} "
+                              f"(its senders: {', '.join(senders)})")
+    options: dict[str, Any] = {"throughput": throughput, "batch_size": batch_size}
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    result = run_send(spec, provider=provider, dry_run=dry_run, db=db, **options)
+    _emit(result, as_json)
+    left = int(result.get("retry_later") or 0)
+    if left:
+        click.echo(f"smslab: {left} message(s) were refused for now and stay queued (the reason is in "
+                   "messages.error_code); run `smslab send` again later", err=True)
 
 
 @cli.command()
@@ -283,6 +391,43 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
     from smslab.receiving.loader import load as run_load
 
     _emit(run_load(db=db, landing=landing), as_json)
+
+
+@cli.command()
+@click.argument("provider", type=OneOf(["infobip"]), metavar="PROVIDER")
+@click.option("--reports/--no-reports", default=True, help="Fetch delivery reports (default: yes).")
+@click.option("--inbound/--no-inbound", default=True, help="Fetch received messages, i.e. replies (default: yes).")
+@click.option("--limit", type=Count(1, 1000), default=1000, show_default=True, help="Page size of each request.")
+@click.option("--load", "load_", is_flag=True, help="Then move the journal into DuckDB, as `smslab load` does.")
+@click.option("--landing", default=None, type=click.Path(file_okay=False),
+              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@db_option
+@json_option
+@user_errors
+def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, landing: str | None, db: str | None,
+         as_json: bool) -> None:
+    """Fetch delivery reports and replies from PROVIDER (infobip), for accounts without webhooks.
+
+    Infobip hands each report and reply out once: they are written to the landing-zone journal
+    first (INFOBIP_BASE_URL, INFOBIP_API_KEY), and `--load` (or a later `smslab load`) moves
+    them into DuckDB.
+
+    \b
+    Example:
+        smslab pull infobip --load --json
+        smslab pull infobip --no-inbound --limit 500
+    """
+    from smslab.providers.infobip import pull as run_pull
+
+    result: dict[str, Any] = run_pull(reports=reports, inbound=inbound, limit=limit, landing=landing)
+    if load_:
+        from smslab.receiving.loader import load as run_load
+
+        result["load"] = run_load(db=db, landing=landing)
+    _emit(result, as_json, lambda r: f"{provider}: {r['reports']} report(s), {r['inbound']} received message(s) "
+          "saved to the journal"
+          + ("; " + ", ".join(f"{k} {v}" for k, v in r["load"].items()) if "load" in r
+             else "; `smslab load` takes them from there"))
 
 
 @cli.group()

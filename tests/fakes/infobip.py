@@ -118,11 +118,31 @@ class FakeInfobip(FakeServer):
                               "description": "No Error", "permanent": False}})
         return Answer(200, {"bulkId": body.get("bulkId", "BULK-1"), "messages": answer})
 
+    def add_reply(self, sender: str, to: str, text: str) -> dict:
+        """Queue a received message (MO) as `GET /sms/1/inbox/reports` documents it; returns it."""
+        keyword, _, rest = text.strip().partition(" ")
+        item = {"messageId": f"MO{len(self.pending_inbound) + 1:06d}", "from": sender, "to": to, "text": text,
+                "cleanText": rest, "keyword": keyword.upper(),
+                "receivedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                "smsCount": 1, "price": {"pricePerMessage": 0, "currency": "EUR"}, "callbackData": None}
+        with self._lock:
+            self.pending_inbound.append(item)
+        return item
+
     def reports(self, request: Request) -> Answer:
-        limit = int((request.query.get("limit") or ["50"])[0])
-        if not 1 <= limit <= 1000:
-            return self.bad("limit must be 1..1000")
+        """Each report (or received message) is handed out once, oldest first, at most `limit` (1..1000, default 50)."""
+        allowed = {"bulkId", "messageId", "limit", "applicationId", "entityId"} if request.path == "/sms/1/reports" \
+            else {"limit", "applicationId", "entityId", "campaignReferenceId"}
+        if set(request.query) - allowed:
+            return self.bad(f"{request.path}: unknown query parameters {sorted(set(request.query) - allowed)}")
+        raw = (request.query.get("limit") or ["50"])[0]
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            return self.bad(f"limit must be 1..1000, got {raw!r}")
+        limit = int(raw)
         queue = self.pending_reports if request.path == "/sms/1/reports" else self.pending_inbound
         with self._lock:
             page, queue[:] = queue[:limit], queue[limit:]
-        return Answer(200, {"results": page})
+            pending = len(queue)
+        if request.path == "/sms/1/reports":
+            return Answer(200, {"results": page})
+        return Answer(200, {"results": page, "messageCount": len(page), "pendingMessageCount": pending})
