@@ -23,7 +23,7 @@ def provider_for(smsc, tmp_path, monkeypatch):
     monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMPP_PORT", str(smsc.port))
     monkeypatch.setenv("SMPP_SYSTEM_ID", "smslab")
-    monkeypatch.setenv("SMPP_PASSWORD", "secret-smpp-password")
+    monkeypatch.setenv("SMPP_PASSWORD", "smpp-pw1")
     return SmppProvider(landing=tmp_path / "landing", timeout=5.0)
 
 
@@ -145,3 +145,138 @@ def test_missing_settings_are_named(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ProviderError, match="SMPP_HOST is not set"):
         SmppProvider()
+
+
+def test_a_password_longer_than_smpp_allows_is_refused_before_it_is_cut(monkeypatch):
+    from smslab.errors import ProviderError
+
+    smpp_env(monkeypatch, 2775, password="secret-smpp-password")  # smpplib would send "secret-s"
+    with pytest.raises(ProviderError, match=r"^SMPP_PASSWORD has 20 characters; SMPP 3\.4 allows at most 8$"):
+        SmppProvider()
+
+
+# --- binds that fail -------------------------------------------------------------------------
+# smpp34's server accepts every bind, so these run against fakes.smsc.RefusingSmsc: a small
+# loopback peer that answers bind_transceiver with the refusal each test asks for.
+
+def smpp_env(monkeypatch, port, password="wrong-pw"):
+    monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMPP_PORT", str(port))
+    monkeypatch.setenv("SMPP_SYSTEM_ID", "smslab")
+    monkeypatch.setenv("SMPP_PASSWORD", password)
+
+
+@pytest.mark.parametrize("answer, status, name", [
+    ("bind_transceiver_resp", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
+    ("bind_transceiver_resp", 0x0E, "ESME_RINVPASWD (0x0000000E"),
+    ("generic_nack", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
+])
+def test_a_refused_bind_stops_the_run_naming_the_smsc_and_the_status(tmp_path, con, monkeypatch, answer, status, name):
+    from fakes.smsc import RefusingSmsc
+    from smslab.providers import AuthenticationError
+
+    with RefusingSmsc(answer=answer, status=status) as smsc:
+        smpp_env(monkeypatch, smsc.port)
+        with pytest.raises(AuthenticationError) as caught:
+            send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST)
+    message = str(caught.value)
+    assert f"127.0.0.1:{smsc.port}" in message and name in message and "SMPP_PASSWORD" in message
+    assert "wrong-pw" not in message and "\n" not in message
+    assert smsc.binds == [{"command": "bind_transceiver", "system_id": "smslab", "password": "wrong-pw"}]
+    assert smsc.others == []  # no submit_sm after the refusal
+    rows = con.execute("SELECT status, submit_attempted_at IS NULL, submitted_at IS NULL, count(*) FROM messages "
+                       "GROUP BY ALL").fetchall()
+    assert rows == [("queued", True, True, 40)]  # nothing marked submitted, nothing marked attempted
+
+
+def test_a_bind_refused_for_another_reason_is_temporary_and_leaves_the_messages_queued(tmp_path, con, monkeypatch):
+    from fakes.smsc import RefusingSmsc
+
+    with RefusingSmsc(status=0x08) as smsc:  # ESME_RSYSERR: the SMSC's own trouble
+        smpp_env(monkeypatch, smsc.port)
+        result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=1)
+    assert result["submitted"] == 0 and result["retry_later"] == 40 and result["retries"] == 1
+    assert len(smsc.binds) == 2 and smsc.others == []  # tried, retried once, never submitted
+    errors = con.execute("SELECT DISTINCT status, error_code FROM messages").fetchall()
+    assert errors == [("queued", f"SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: "
+                                 "ESME_RSYSERR (0x00000008, System Error)")]
+
+
+def test_an_smsc_that_hangs_up_on_the_bind_is_a_clear_temporary_error(tmp_path, monkeypatch):
+    from fakes.smsc import RefusingSmsc
+    from smslab.providers import TransientError
+
+    batch = [OutboundMessage(message_id="m1", campaign_id="c", msisdn="+33612300001", region="FR",
+                             sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1)]
+    with RefusingSmsc(answer="close") as smsc:
+        smpp_env(monkeypatch, smsc.port)
+        provider = SmppProvider(landing=tmp_path / "landing", timeout=5.0)
+        try:
+            with pytest.raises(TransientError, match=rf"^SMPP bind_transceiver to 127\.0\.0\.1:{smsc.port}: "
+                                                     r"no bind response \(") as caught:
+                provider.submit(batch)
+        finally:
+            provider.close()
+    assert caught.value.not_sent and len(smsc.binds) == 1
+
+
+def test_a_refused_connection_is_a_clear_temporary_error(tmp_path, con, monkeypatch):
+    from fakes.smsc import free_port
+    from smslab.providers import TransientError
+
+    port = free_port()  # nothing listens there
+    smpp_env(monkeypatch, port)
+    batch = [OutboundMessage(message_id="m1", campaign_id="c", msisdn="+33612300001", region="FR",
+                             sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1)]
+    provider = SmppProvider(landing=tmp_path / "landing", timeout=5.0)
+    with pytest.raises(TransientError, match=rf"^SMPP: cannot connect to 127\.0\.0\.1:{port}: Connection refused$"):
+        provider.submit(batch)
+    provider.close()
+    result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=0)
+    assert result["submitted"] == 0 and result["retry_later"] == 40
+    assert con.execute("SELECT DISTINCT error_code FROM messages").fetchall() == [
+        (f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused",)]
+
+
+def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fakes.campaign import write_spec
+    from fakes.smsc import RefusingSmsc
+    from smslab.cli import cli
+
+    spec = write_spec(tmp_path)
+    db = tmp_path / "cli.duckdb"
+    with RefusingSmsc() as smsc:
+        smpp_env(monkeypatch, smsc.port)
+        result = CliRunner().invoke(cli, ["send", str(spec), "--provider", "smpp", "--db", str(db), "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"smslab: SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: ESME_RBINDFAIL (0x0000000D, Bind Failed); "
+        "check SMPP_SYSTEM_ID and SMPP_PASSWORD"]
+    assert len(smsc.binds) == 1 and smsc.others == []
+    with store.connect(db) as check_con:
+        assert check_con.execute("SELECT status, count(*) FROM messages GROUP BY ALL").fetchall() == [("queued", 40)]
+
+
+def test_the_cli_with_no_smsc_listening_leaves_everything_queued_and_says_so(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fakes.campaign import write_spec
+    from fakes.smsc import free_port
+    from smslab.cli import cli
+
+    spec = write_spec(tmp_path)
+    db = tmp_path / "cli.duckdb"
+    port = free_port()  # nothing listens there
+    smpp_env(monkeypatch, port)
+    result = CliRunner().invoke(cli, ["send", str(spec), "--provider", "smpp", "--max-retries", "0", "--db", str(db),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["submitted"] == 0 and doc["retry_later"] == 40 and doc["retries"] == 0
+    assert result.stderr.splitlines() == ["smslab: 40 message(s) were refused for now and stay queued (the reason is "
+                                          "in messages.error_code); run `smslab send` again later"]
+    with store.connect(db) as con:
+        assert con.execute("SELECT status, error_code, count(*) FROM messages GROUP BY ALL").fetchall() == [
+            ("queued", f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused", 40)]

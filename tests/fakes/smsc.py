@@ -102,3 +102,107 @@ class TestSmsc:
     def __exit__(self, *exc) -> None:
         self._closing = True  # the loop ends at its next 0.2 s tick
         self._thread.join(5)
+
+
+class RefusingSmsc:
+    """A minimal SMSC on 127.0.0.1 that refuses every bind, for the bind-failure tests.
+
+    smpp34's server accepts every bind (it has no credentials to check), so this peer is
+    written here, small on purpose: it reads each PDU with smpplib's decoder, records binds
+    (system_id, password) and anything else that arrives, and answers a bind as told:
+
+    - `answer="bind_transceiver_resp"`: a bind_transceiver_resp carrying `status`
+      (default ESME_RBINDFAIL, 0x0D), the SMPP 3.4 way of refusing credentials;
+    - `answer="generic_nack"`: a generic_nack carrying `status`, as some SMSCs do;
+    - `answer="close"`: hangs up without answering.
+
+    It never accepts a bind, so a submit_sm reaching it (`others`) is a client bug.
+    """
+
+    __test__ = False
+
+    def __init__(self, answer: str = "bind_transceiver_resp", status: int = 0x0D, lifetime: float = 30.0) -> None:
+        if answer not in ("bind_transceiver_resp", "generic_nack", "close"):
+            raise ValueError(f"unknown answer {answer!r}")
+        self.answer, self.status, self.lifetime = answer, status, lifetime
+        self.binds: list[dict] = []     # {"command", "system_id", "password"} per bind received
+        self.others: list[str] = []     # every other command received
+        self._closing = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+
+    class _Sequence:  # smpplib's decoder wants a client that can number PDUs; the numbers are overwritten
+        sequence = 0
+
+        def next_sequence(self) -> int:
+            return 1
+
+    def _read_pdu(self, conn: socket.socket):
+        import smpplib.smpp
+
+        header = b""
+        while len(header) < 4:
+            chunk = conn.recv(4 - len(header))
+            if not chunk:
+                return None
+            header += chunk
+        length = int.from_bytes(header, "big")
+        body = b""
+        while len(body) < length - 4:
+            chunk = conn.recv(length - 4 - len(body))
+            if not chunk:
+                return None
+            body += chunk
+        return smpplib.smpp.parse_pdu(header + body, client=self._Sequence(), allow_unknown_opt_params=True)
+
+    def _serve(self, conn: socket.socket) -> None:
+        import smpplib.smpp
+
+        conn.settimeout(0.2)
+        with conn:
+            while not self._closing.is_set():
+                try:
+                    pdu = self._read_pdu(conn)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if pdu is None:
+                    return
+                if not pdu.command.startswith("bind_"):
+                    self.others.append(pdu.command)
+                    continue
+                self.binds.append({"command": pdu.command, "system_id": pdu.system_id.decode(),
+                                   "password": pdu.password.decode()})
+                if self.answer == "close":
+                    return
+                reply = smpplib.smpp.make_pdu(self.answer if self.answer == "generic_nack" else f"{pdu.command}_resp",
+                                              client=self._Sequence(), status=self.status, system_id="REFUSER")
+                reply.sequence = pdu.sequence
+                conn.sendall(reply.generate())
+
+    def _accept_loop(self) -> None:
+        deadline = threading.Event()
+        timer = threading.Timer(self.lifetime, deadline.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            while not (self._closing.is_set() or deadline.is_set()):
+                try:
+                    conn, _ = self._listener.accept()
+                except socket.timeout:
+                    continue
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        finally:
+            timer.cancel()
+            self._listener.close()
+
+    def __enter__(self) -> "RefusingSmsc":
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._closing.set()
+        self._thread.join(5)

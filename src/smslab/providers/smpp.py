@@ -38,6 +38,7 @@ import smpplib.exceptions
 import smpplib.gsm
 import smpplib.smpp
 
+from smslab.errors import ProviderError
 from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
 from smslab.receiving.journal import Journal
 from smslab.store import utcnow
@@ -48,6 +49,32 @@ GSM_SINGLE, GSM_PART = 160, 153     # septets
 UCS2_SINGLE, UCS2_PART = 70, 67     # UTF-16 code units
 TLV_NAMES = ("receipted_message_id", "message_state", "network_error_code", "user_message_reference",
              "message_payload")
+
+
+_STATUS_NAMES = {v: k[len("SMPP_"):] for k, v in vars(C).items() if k.startswith("SMPP_ESME_") and isinstance(v, int)}
+
+
+def status_label(code: int) -> str:
+    """An SMPP command_status as people search for it.
+
+    Example:
+        >>> status_label(0x0D)
+        'ESME_RBINDFAIL (0x0000000D, Bind Failed)'
+    """
+    name = _STATUS_NAMES.get(code, "unknown status")
+    description = C.DESCRIPTIONS.get(code)
+    return f"{name} (0x{code:08X}" + (f", {description})" if description else ")")
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong on the socket: smpplib wraps it, the original is the exception's context."""
+    cause = exc.__context__ if isinstance(exc, smpplib.exceptions.ConnectionError) and exc.__context__ else exc
+    if isinstance(cause, TimeoutError):
+        return "no answer (timed out)"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(cause) or ("connection closed by the SMSC" if isinstance(cause, smpplib.exceptions.ConnectionError)
+                          else type(cause).__name__)
 
 
 def _units_gsm(text: str) -> list[bytes]:
@@ -148,6 +175,10 @@ class SmppProvider(Provider):
         self.system_id = self.system_id or env("SMPP_SYSTEM_ID")
         self._password = self.password or env("SMPP_PASSWORD")
         self.password = None  # never in repr() or logs
+        for variable, value, longest in (("SMPP_SYSTEM_ID", self.system_id, 15), ("SMPP_PASSWORD", self._password, 8),
+                                         ("system_type", self.system_type, 12)):
+            if len(value) > longest:  # smpplib would silently cut it, and the bind would fail for no visible reason
+                raise ProviderError(f"{variable} has {len(value)} characters; SMPP 3.4 allows at most {longest}")
         self.journal = Journal(self.landing)
         self._answers: dict[int, tuple[int, str | None]] = {}
         self._last_io = 0.0
@@ -161,19 +192,31 @@ class SmppProvider(Provider):
         client.set_message_received_handler(self._on_deliver)
         client.set_message_sent_handler(self._on_answer)
         client.set_error_pdu_handler(lambda pdu: None)  # an error status is an answer, handled by _on_answer
+        where = f"{self.host}:{self.port}"
         try:
             client.connect()
-        except smpplib.exceptions.ConnectionError:
-            raise TransientError(f"SMPP: cannot connect to {self.host}:{self.port}", not_sent=True) from None
+        except smpplib.exceptions.ConnectionError as exc:
+            if client._socket is not None:  # never connected: nothing to unbind or warn about
+                client._socket.close()
+                client._socket = None
+            raise TransientError(f"SMPP: cannot connect to {where}: {_reason(exc)}", not_sent=True) from None
         try:
             client.bind_transceiver(system_id=self.system_id, password=self._password, system_type=self.system_type)
         except smpplib.exceptions.PDUError as exc:
             client.disconnect()
             code = exc.args[1] if len(exc.args) > 1 else None
+            if code is None:  # smpplib could not read the answer at all
+                raise TransientError(f"SMPP bind_transceiver to {where} failed: {exc.args[0] if exc.args else exc}",
+                                     not_sent=True) from None
             if code in AUTH:
-                raise AuthenticationError(f"SMPP bind refused ({exc.args[0]}): check SMPP_SYSTEM_ID and "
-                                          "SMPP_PASSWORD") from None
-            raise TransientError(f"SMPP bind failed: {exc.args[0]}", not_sent=True) from None
+                raise AuthenticationError(f"SMPP bind_transceiver to {where} refused: {status_label(code)}; "
+                                          "check SMPP_SYSTEM_ID and SMPP_PASSWORD") from None
+            raise TransientError(f"SMPP bind_transceiver to {where} refused: {status_label(code)}",
+                                 not_sent=True) from None
+        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.UnknownCommandError, OSError) as exc:
+            client.disconnect()  # the SMSC hung up, stayed silent for `timeout`, or answered nonsense
+            raise TransientError(f"SMPP bind_transceiver to {where}: no bind response ({_reason(exc)})",
+                                 not_sent=True) from None
         self._client = client
         self._last_io = time.monotonic()
         return client
