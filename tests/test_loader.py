@@ -3,6 +3,8 @@ import json
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smslab import store
 from smslab.errors import InputError
@@ -188,3 +190,79 @@ def test_ingest_names_a_missing_file(con, tmp_path):
 def test_ingest_names_a_folder_passed_instead_of_files(con, tmp_path):
     with pytest.raises(InputError, match="is a folder; pass the report files in it"):
         ingest([tmp_path], con=con)
+
+
+def test_crlf_blank_and_unterminated_lines_load_with_their_own_line_numbers(con, tmp_path):
+    for pmid in ("c1", "c2", "c3"):
+        add_message(con, pmid)
+    lines = [json.dumps(dlr(p, *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"][0]) for p in ("c1", "c2", "c3")]
+    path = tmp_path / "windows.jsonl"
+    # CRLF ends, a blank CRLF line, a broken line, and a last line without any line break
+    path.write_bytes((lines[0] + "\r\n\r\n" + "{oops\r\n" + lines[1] + "\r\n" + lines[2]).encode())
+    assert ingest([path], fmt="infobip", con=con) == {"loaded": 3, "duplicates": 0, "quarantined": 1}
+    assert [status_of(con, p) for p in ("c1", "c2", "c3")] == ["delivered"] * 3
+    assert con.execute("SELECT location FROM quarantine").fetchall() == [("line 3",)]
+    # the stored record is the line as received, without its line break
+    raws = [r for (r,) in con.execute("SELECT raw FROM dlr_events ORDER BY provider_message_id").fetchall()]
+    assert raws == lines
+
+
+def test_lines_table_takes_out_every_line_break_and_nothing_else():
+    from smslab.receiving.fast import lines_table
+
+    table = lines_table(b'a\r\n\r\nb\rc\n\nlast', first_line=10)
+    assert table.column("line").to_pylist() == ["a", "", "b\rc", "", "last"]
+    assert table.column("line_no").to_pylist() == [10, 11, 12, 13, 14]
+    assert lines_table(b"plain\nlines\n").column("line").to_pylist() == ["plain", "lines"]
+    assert lines_table("é\n".encode("latin-1")) is None  # not UTF-8: the caller reads line by line
+
+
+STATUSES = ["submitted", "sent", "delivered", "undelivered", "expired", "rejected", "failed", "unknown"]
+_events = st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.sampled_from(STATUSES), st.integers(0, 5)),
+                   min_size=1, max_size=14)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_events, cut=st.integers(0, 14))
+def test_status_is_the_best_report_whatever_the_order_and_the_batches(con, tmp_path_factory, events, cut):
+    """A message's status: a final report beats a non-final one, then the latest, then
+    sent > submitted > others, however the reports are split between loads."""
+    from smslab.receiving.statuses import FINAL
+
+    con.execute("DELETE FROM messages; DELETE FROM dlr_events")
+    for pmid in ("p1", "p2", "p3"):
+        add_message(con, pmid)
+    folder = tmp_path_factory.mktemp("orders")
+    rows = [f"{p},{s},2026-12-01T14:00:0{t}Z" for p, s, t in events]
+    for i, part in enumerate((rows[:cut], rows[cut:])):
+        path = folder / f"part{i}.csv"
+        path.write_text("provider_message_id,status,event_at\n" + "".join(r + "\n" for r in part))
+        ingest([path], fmt="csv", con=con)
+    rank = {"sent": 3, "submitted": 2}
+    for pmid in ("p1", "p2", "p3"):
+        mine = [(s in FINAL, t, rank.get(s, 1), s) for p, s, t in events if p == pmid]
+        if not mine:
+            assert status_of(con, pmid) == "submitted"
+            continue
+        top = max(m[:3] for m in mine)
+        assert status_of(con, pmid) in {m[3] for m in mine if m[:3] == top}
+
+
+def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path):
+    """raw: a single report line as it is; a body with one report: the body; a body with
+    several: each report's own JSON; in the journal, never the envelope around the body."""
+    one = dlr("r1", *DELIVERED, "2026-12-01T14:00:05.000+0000")
+    two = {"results": dlr("r2", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"]
+           + dlr("r3", *ENROUTE, "2026-12-01T14:00:05.000+0000")["results"]}
+    bare = dlr("r4", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"][0]
+    journal_dlrs(tmp_path / "l", [one, two, bare])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 4
+    raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
+    assert json.loads(raw["r1"]) == one and json.loads(raw["r4"]) == bare
+    assert json.loads(raw["r2"]) == two["results"][0] and json.loads(raw["r3"]) == two["results"][1]
+    path = tmp_path / "lines.jsonl"
+    path.write_text(json.dumps(dlr("r5", *DELIVERED, "2026-12-01T14:00:06.000+0000")) + "\n"
+                    + json.dumps(bare | {"messageId": "r6"}) + "\n")
+    assert ingest([path], fmt="infobip", con=con)["loaded"] == 2
+    raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
+    assert raw["r5"] == path.read_text().splitlines()[0] and raw["r6"] == path.read_text().splitlines()[1]

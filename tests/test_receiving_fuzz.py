@@ -226,3 +226,31 @@ def test_lone_surrogate_escapes_are_quarantined_the_same_way_by_both_paths():
         twilio_file.write_text(content[3] + "\n", encoding="utf-8")
         con = store.connect(":memory:")
         assert loader.ingest([twilio_file], con=con)["loaded"] == 1  # raw keeps it, escaped
+
+
+envelope_values = st.one_of(json_values, st.sampled_from(["infobip", "dlr", "2026-12-01T15:00:00",
+                                                          "2026-12-01T15:00:00.250000", "2026-12-01 15:00:00"]))
+
+
+@DB_SETTINGS
+@given(st.lists(st.fixed_dictionaries(
+    {"provider": st.one_of(st.just("infobip"), envelope_values), "kind": st.one_of(st.just("dlr"), envelope_values),
+     "received_at": st.one_of(st.just("2026-12-01T15:00:00"), envelope_values),
+     # the body as Infobip's JSON text (what `serve` stores), or already a JSON value, or anything
+     "body": st.one_of(reports.map(lambda r: json.dumps({"results": [r]})), reports.map(lambda r: {"results": [r]}),
+                       st.lists(reports, max_size=3).map(lambda items: {"results": items}), envelope_values)}),
+    min_size=1, max_size=10))
+def test_sql_path_and_python_parser_agree_on_any_journal_envelope(envelopes):
+    with tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp) / "l"
+        folder = landing / "infobip" / "2026-12-01"
+        folder.mkdir(parents=True)
+        (folder / "dlr-x.jsonl").write_text("".join(json.dumps(e) + "\n" for e in envelopes), encoding="utf-8")
+        fast_con = store.connect(":memory:")
+        fast_counts = loader.load(con=fast_con, landing=landing)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(fast, "lines_table", lambda *a, **k: None)
+            slow_con = store.connect(":memory:")
+            slow_counts = loader.load(con=slow_con, landing=landing)
+        assert dump(fast_con) == dump(slow_con)
+        assert fast_counts == slow_counts

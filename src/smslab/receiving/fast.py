@@ -38,47 +38,74 @@ STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
-def lines_table(data: bytes, first_line: int = 1) -> pa.Table | None:
-    """(line_no, line) over the whole lines of `data` (split on \\n, a trailing \\r dropped in SQL);
-    None when the bytes are not valid UTF-8 (the caller then reads line by line)."""
+def newlines(data: bytes) -> np.ndarray:
+    """Byte position of each \\n in `data`."""
+    return np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+
+
+def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = None) -> pa.Table | None:
+    """(line_no, line) over the lines of `data`, each without its \\n or \\r\\n; None when the
+    bytes are not valid UTF-8 (the caller then reads line by line). `breaks`: `newlines(data)`
+    when the caller has them already. A last line without \\n counts as a line.
+
+    The lines are one Arrow string array over the file's bytes with the line breaks taken out
+    (one C-level copy), so no Python object is made per line and SQL never trims a line.
+    """
     if not data:
         return pa.table({"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())})
     if not data.endswith(b"\n"):
         data += b"\n"
-    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    offsets = np.empty(len(ends) + 1, np.int64)
+        breaks = None
+    if breaks is None:
+        breaks = newlines(data)
+    raw = np.frombuffer(data, np.uint8)
+    cr = np.zeros(len(breaks), bool)
+    cr[1:] = raw[breaks[1:] - 1] == 13
+    cr[0] = breaks[0] > 0 and raw[breaks[0] - 1] == 13
+    if cr.any():  # CRLF line ends: drop each \r before a \n too
+        keep = np.ones(len(raw), bool)
+        keep[breaks] = False
+        keep[breaks[cr] - 1] = False
+        body = raw[keep].tobytes()
+        removed = np.cumsum(1 + cr.astype(np.int64))
+    else:
+        body = data.replace(b"\n", b"")
+        removed = np.arange(1, len(breaks) + 1, dtype=np.int64)
+    offsets = np.empty(len(breaks) + 1, np.int64)
     offsets[0] = 0
-    offsets[1:] = ends + 1  # each value keeps its "\n"; SQL trims it
-    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    offsets[1:] = breaks + 1 - removed
+    lines = pa.LargeStringArray.from_buffers(len(breaks), pa.py_buffer(offsets), pa.py_buffer(body))
     try:
         lines.validate(full=True)
     except pa.ArrowInvalid:
         return None
-    numbers = pa.array(np.arange(first_line, first_line + len(ends), dtype=np.int64))
+    numbers = pa.array(np.arange(first_line, first_line + len(breaks), dtype=np.int64))
     return pa.table({"line_no": numbers, "line": lines})
 
 
 _ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": "JSON", "receivedAt": "JSON", "cleanText": "JSON"')
-_DOC = _ITEM + ', "results": "JSON"}'
+         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON"')
 _ITEM += "}"
-_ENVELOPE = '{"provider": "JSON", "kind": "JSON", "received_at": "JSON", "body": "JSON"}'
+_DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
+# typed VARCHAR: a JSON string comes out unescaped, anything else as its JSON text (as the
+# Python loader does with a body that is not a string: it reads its JSON text)
+_ENVELOPE = '{"provider": "VARCHAR", "kind": "VARCHAR", "received_at": "VARCHAR", "body": "VARCHAR"}'
 
 
 def _docs_sql(mode: str, received_at: datetime | None) -> str:
     """(line_no, doc, received_at): `doc` is the report body text, NULL when the line is not one
-    the SQL path takes. `try()` turns malformed JSON into NULL (those lines go to Python)."""
+    the SQL path takes (malformed JSON among them: those lines go to Python)."""
     if mode == "journal":
         return f"""
-            SELECT line_no, CASE WHEN e.provider = '"infobip"' AND e.kind = '"dlr"' AND starts_with(e.body, '"')
-                                      AND regexp_matches(coalesce(e.received_at->>'$', ''), '{_RECEIVED}')
-                                 THEN e.body->>'$' END AS doc,
-                   TRY_CAST(e.received_at->>'$' AS TIMESTAMP) AS received_at
-            FROM (SELECT line_no, try(json_transform(line, '{_ENVELOPE}')) AS e
-                  FROM _lines WHERE line NOT IN (chr(10), chr(13) || chr(10)))"""
+            SELECT line_no, CASE WHEN e.provider = 'infobip' AND e.kind = 'dlr'
+                                      AND regexp_matches(coalesce(e.received_at, ''), '{_RECEIVED}')
+                                 THEN e.body END AS doc,
+                   TRY_CAST(e.received_at AS TIMESTAMP) AS received_at
+            FROM (SELECT line_no, CASE WHEN json_valid(line) THEN json_transform(line, '{_ENVELOPE}') END AS e
+                  FROM _lines WHERE line <> '')"""
     stamp = "NULL::TIMESTAMP" if received_at is None else f"TIMESTAMP '{received_at.isoformat(sep=' ')}'"
     return f"""SELECT line_no, line AS doc, {stamp} AS received_at
-               FROM _lines WHERE line NOT IN (chr(10), chr(13) || chr(10))"""
+               FROM _lines WHERE line <> ''"""
 
 
 def _integer(field: str) -> str:
@@ -103,7 +130,7 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
     iso = ("strftime(event_at, '%Y-%m-%dT%H:%M:%S') || "
            "CASE WHEN epoch_us(event_at) % 1000000 <> 0 THEN strftime(event_at, '.%f') ELSE '' END")
     struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
-              "doneAt JSON, sentAt JSON, error JSON, receivedAt JSON, cleanText JSON)")
+              "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON)")
     return f"""
         WITH parsed AS (
             SELECT line_no, received_at, doc,
@@ -111,18 +138,19 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
             FROM ({_docs_sql(mode, received_at)})
         ), kinds AS (
             SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
-                      coalesce(starts_with(d.results, '['), false) AS body
+                      coalesce(len(d.results), 0) AS n
             FROM parsed
-        ), flat AS (
-            -- a single report (the document is the item), each item of a body {{"results": [...]}},
-            -- or a NULL item for anything else (malformed JSON, "results" not a list, …)
-            SELECT line_no, received_at, single, d, unnest(items) AS item, unnest(range(len(items))) AS idx
-            FROM (SELECT *, CASE WHEN single THEN [doc] WHEN body THEN json_extract(d.results, '$[*]')::VARCHAR[]
-                                 ELSE [NULL::VARCHAR] END AS items FROM kinds)
         ), items AS (
-            SELECT line_no, idx, received_at, item, single,
-                   CASE WHEN single THEN d::{struct} WHEN item IS NOT NULL THEN json_transform(item, '{_ITEM}') END AS r
-            FROM flat
+            -- a single report (the document is the item), each item of a body {{"results": [...]}}
+            -- (one item: its raw text is the body), or a NULL item for anything else (malformed JSON, …)
+            SELECT line_no, received_at, single, unnest(reports) AS r, unnest(texts) AS item,
+                   unnest(range(len(reports))) AS idx
+            FROM (SELECT line_no, received_at, single,
+                         CASE WHEN single THEN [d::{struct}] WHEN n > 0 THEN d.results
+                              WHEN d.results IS NOT NULL THEN [] ELSE [NULL] END AS reports,
+                         CASE WHEN single THEN [{"doc" if mode == "journal" else "NULL"}] WHEN n = 1 THEN [doc]
+                              WHEN n > 1 THEN json_extract(doc, '$.results[*]')::VARCHAR[] ELSE [NULL] END AS texts
+                  FROM kinds)  -- (no WHERE on `d`: DuckDB would parse the JSON again to filter)
         ), fields AS (
             SELECT line_no, idx, received_at, item, single, r,
                    r.messageId->>'$' AS pmid,
@@ -130,8 +158,7 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
                    CASE WHEN {_integer("r.status.id")} THEN TRY_CAST(r.status.id AS BIGINT) END AS sid,
                    r.status.name->>'$' AS name, r.status.groupName->>'$' AS group_name,
                    r.doneAt->>'$' AS done, r.sentAt->>'$' AS sent,
-                   CASE WHEN starts_with(r.error, '{{') THEN json_transform(r.error, '{{"id": "JSON", "permanent": "JSON"}}')
-                        END AS e
+                   r.error AS e
             FROM items
         ), checked AS (
             SELECT *, CASE WHEN coalesce(done, '') <> '' THEN done ELSE sent END AS stamp,
@@ -147,8 +174,8 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
                        AND (r.status.groupName IS NULL OR starts_with(r.status.groupName, '"'))
                        AND (r.doneAt IS NULL OR starts_with(r.doneAt, '"'))
                        AND (coalesce(done, '') <> '' OR starts_with(r.sentAt, '"'))
-                       AND (r.error IS NULL OR (e IS NOT NULL AND (e.id IS NULL OR eid IS NOT NULL)
-                                                AND (e.permanent IS NULL OR e.permanent IN ('true', 'false'))))
+                       AND (e IS NULL OR ((e.id IS NOT NULL OR e.permanent IS NOT NULL) AND (e.id IS NULL OR eid IS NOT NULL)
+                                           AND (e.permanent IS NULL OR e.permanent IN ('true', 'false'))))
                        -- the usual Infobip form only: 2019-11-09T16:00:00.000+0000 or +00:00
                        AND length(stamp) IN (28, 29) AND substr(stamp, 24, 1) IN ('+', '-')
                        AND substr(stamp, 25, 2) <= '23' AND right(stamp, 2) <= '59'{inbound}, false) AS ok,
@@ -167,8 +194,8 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
                    AS event_id,
                'infobip' AS provider, pmid AS provider_message_id, status, raw_status, error_code, permanent,
                event_at, received_at, {_literal(source)} AS source,
-               CASE WHEN NOT single THEN item END AS raw,
-               pmid AS message_ref, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple, single,
+               item AS raw, pmid AS message_ref, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               item IS NULL AS whole_line,
                line_no * 1000000 + idx AS item_no
         FROM timed"""
 
@@ -190,7 +217,7 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     Read `_staged` before `drop`. Empty lines are skipped."""
     con.register("_lines", table)
     query = _pipeline(mode, source, received_at)
-    # one pass over the JSON; a single report's text is not copied: `_staged` takes it from the line
+    # one pass over the JSON; a report that is a whole line is not copied: `_staged` takes it from the line
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
@@ -200,18 +227,15 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     con.execute("""CREATE OR REPLACE TEMP TABLE _new_items AS
                    SELECT min(item_no) AS item_no FROM _checked ANTI JOIN _bad_lines ON seq = line_no
                    WHERE event_id NOT IN (SELECT event_id FROM dlr_events) GROUP BY event_id""")
-    rest = [(n, line.rstrip("\r\n")) for n, line in con.execute(
+    rest = [(n, line) for n, line in con.execute(
         "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no").fetchall()]
     columns = ", ".join(c for c in STAGED_COLUMNS if c != "raw")
-    line = "l.line"
-    trimmed = (f"CASE WHEN ends_with({line}, chr(13) || chr(10)) THEN left({line}, -2) "
-               f"WHEN ends_with({line}, chr(10)) THEN left({line}, -1) ELSE {line} END")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
-                    SELECT {columns}, {trimmed} AS raw
-                    FROM (SELECT * FROM _checked SEMI JOIN _new_items USING (item_no) WHERE single) c
+                    SELECT {columns}, l.line AS raw
+                    FROM (SELECT * FROM _checked SEMI JOIN _new_items USING (item_no) WHERE whole_line) c
                     JOIN _lines l ON l.line_no = c.seq
                     UNION ALL
-                    SELECT {columns}, raw FROM _checked SEMI JOIN _new_items USING (item_no) WHERE NOT single""")
+                    SELECT {columns}, raw FROM _checked SEMI JOIN _new_items USING (item_no) WHERE NOT whole_line""")
     return Staged(total, rest)
 
 

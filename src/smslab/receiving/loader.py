@@ -27,7 +27,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -294,14 +293,13 @@ def _join_parts(con: duckdb.DuckDBPyConnection, parts: list[dict], counts: Count
              "received_at": r[5], "raw": r[6], "assembled": True} for r in rows]
 
 
-@lru_cache(maxsize=4096)
-def _region(msisdn: str) -> str | None:
-    import phonenumbers
+def _regions(msisdns: pd.Series) -> list[str | None]:
+    """The region of each number (None for a missing or unparseable one), vectorised."""
+    from smslab.numbers import normalize
 
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(msisdn, None))
-    except phonenumbers.NumberParseException:
-        return None
+    unique = pd.unique(msisdns[msisdns.map(lambda m: isinstance(m, str))])
+    found = dict(zip(unique, normalize(pd.Series(unique, dtype=object))["region"])) if len(unique) else {}
+    return [found.get(m) if isinstance(m, str) else None for m in msisdns]
 
 
 def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: Counts) -> None:
@@ -335,9 +333,9 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     con.unregister("_fresh")
     con.unregister("_links")
     keywords, intents, reviews = [], [], []
-    for text, kws, msisdn in zip(linked["text"], linked["keywords"], linked["msisdn"]):
+    for text, kws, region in zip(linked["text"], linked["keywords"], _regions(linked["msisdn"])):
         keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
-                                   region=_region(msisdn) if isinstance(msisdn, str) else None)
+                                   region=region)
         keywords.append(keyword)
         intents.append(intent)
         reviews.append(review(text, intent))
@@ -380,19 +378,47 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     is `delivered` once as many parts as `messages.segments` are delivered; a part that ended
     undelivered/expired/rejected/failed makes the message that (the latest such); parts
     delivered but not all yet leave it `sent`.
+
+    Messages with per-part reports take the full query; the others (nearly all) one
+    aggregate over their own reports.
     """
-    final = ", ".join(f"'{s}'" for s in sorted(FINAL))
-    failures = ", ".join(f"'{s}'" for s in sorted(FINAL - {"delivered"}))
     where = ""
     if ids_table:
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
                  f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _per_part AS
+                    WITH refs AS (SELECT DISTINCT message_ref FROM dlr_events WHERE message_ref <> provider_message_id)
+                    SELECT message_id FROM messages WHERE provider_message_id IS NOT NULL {where}
+                      AND (provider_message_id IN (SELECT message_ref FROM refs)
+                           OR message_id IN (SELECT message_ref FROM refs))""")
+    per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
+    own_events = f"WHERE provider_message_id IN (SELECT provider_message_id FROM {ids_table})" if ids_table else ""
+    con.execute(f"""
+        UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c
+        FROM (SELECT provider_message_id AS own, {_BEST} AS best FROM dlr_events {own_events} GROUP BY 1) AS b
+        WHERE messages.provider_message_id = b.own
+          {"AND messages.message_id NOT IN (SELECT message_id FROM _per_part)" if per_part else ""}""")
+    if per_part:
+        _refresh_per_part(con)
+    con.execute("DROP TABLE _per_part")
+
+
+_FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL))
+_RANK = "CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END"
+# the event that sets a status: a final one first, then the latest, then sent > submitted > others
+_BEST = (f"arg_max({{'s': status, 'e': event_at, 'c': error_code}}, "
+         f"{{'f': status IN ({_FINAL}), 'e': event_at, 'r': {_RANK}}})")
+
+
+def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
+    """`refresh_statuses` for the messages in `_per_part` (reports per part, by message_ref)."""
+    failures = ", ".join(f"'{s}'" for s in sorted(FINAL - {"delivered"}))
     con.execute(f"""
         UPDATE messages SET status = b.status, status_at = b.event_at, error_code = b.error_code
         FROM (
             WITH msgs AS (
                 SELECT message_id, provider_message_id AS own, greatest(coalesce(segments, 1), 1) AS expected
-                FROM messages WHERE provider_message_id IS NOT NULL {where}),
+                FROM messages WHERE message_id IN (SELECT message_id FROM _per_part)),
             matched AS (
                 SELECT m.message_id, m.own, m.expected, e.provider_message_id, e.status, e.event_at, e.error_code
                 FROM msgs m JOIN dlr_events e ON e.provider_message_id = m.own
@@ -405,22 +431,18 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
                 FROM msgs m JOIN (SELECT * FROM dlr_events WHERE message_ref <> provider_message_id) e
                      ON e.message_ref = m.message_id),
             parts AS (
-                SELECT * FROM (
-                    SELECT *, row_number() OVER (PARTITION BY message_id, provider_message_id
-                        ORDER BY status IN ({final}) DESC, event_at DESC,
-                                 CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END DESC) AS rn
-                    FROM matched) WHERE rn = 1),
+                SELECT message_id, provider_message_id, any_value(own) AS own, any_value(expected) AS expected,
+                       {_BEST} AS part
+                FROM matched GROUP BY message_id, provider_message_id),
             agg AS (
                 SELECT message_id,
                        count(*) > 1 OR bool_or(provider_message_id <> own) AS per_part,
                        any_value(expected) AS expected,
-                       count(*) FILTER (WHERE status = 'delivered') AS delivered_parts,
-                       max(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
-                       arg_max({{'s': status, 'e': event_at, 'c': error_code}}, event_at)
-                           FILTER (WHERE status IN ({failures})) AS failed,
-                       arg_max({{'s': status, 'e': event_at, 'c': error_code}},
-                               {{'f': status IN ({final}), 'e': event_at,
-                                 'r': CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}) AS best
+                       count(*) FILTER (WHERE part.s = 'delivered') AS delivered_parts,
+                       max(part.e) FILTER (WHERE part.s = 'delivered') AS delivered_at,
+                       arg_max(part, part.e) FILTER (WHERE part.s IN ({failures})) AS failed,
+                       arg_max(part, {{'f': part.s IN ({_FINAL}), 'e': part.e,
+                                      'r': CASE part.s WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}) AS best
                 FROM parts GROUP BY message_id)
             SELECT message_id,
                    CASE WHEN NOT per_part THEN best.s WHEN failed IS NOT NULL THEN failed.s
@@ -449,11 +471,6 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset
 
 
 # --- lines -----------------------------------------------------------------------------------------
-
-def _line_ends(data: bytes) -> np.ndarray:
-    """Byte offset just past each \\n in `data`."""
-    return np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
-
 
 def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
                 handle: Callable[[int, str, Batch], None]) -> None:
@@ -513,10 +530,11 @@ def _batches(data: bytes, first_line: int, source: str, mode: str | None, receiv
              handle: Callable[[int, str, Batch], None]):
     """Yield (start byte, stop byte, first line number, Batch) of at most BATCH_LINES lines each.
     With `mode` (journal | infobip) the lines go to the SQL path first; otherwise to `handle`."""
-    ends = _line_ends(data)
+    breaks = fast.newlines(data)
+    table = fast.lines_table(data, first_line, breaks) if mode else None
+    ends = breaks + 1  # byte offset just past each line
     if len(ends) == 0 or ends[-1] != len(data):
         ends = np.append(ends, len(data))
-    table = fast.lines_table(data, first_line) if mode else None
     step = max(int(BATCH_LINES), 1)
     for i in range(0, len(ends), step):
         start = 0 if i == 0 else int(ends[i - 1])
