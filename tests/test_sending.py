@@ -113,3 +113,21 @@ def test_quiet_hours_defer_then_a_later_run_sends(tmp_path, con):
     assert scheduled is not None and LATE_EVENING < scheduled <= NEXT_MORNING
     morning = send(spec, con=con, provider=provider, now=NEXT_MORNING)
     assert morning["submitted"] == 40 and morning["deferred"] == 0
+
+
+def test_outbox_ids_and_variants_are_the_documented_hashes(tmp_path, con):
+    """The vectorised outbox gives every recipient `message_id(campaign, msisdn, variant)` and
+    `spec.variant_for(msisdn)`, the ids a re-run (or another tool) computes one at a time."""
+    from smslab.sending import message_id
+
+    spec = make_spec(tmp_path, n=60)
+    spec = parse_spec({**spec.to_json_dict(), "audience": "audience.csv",
+                       "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180",
+                                   "variants": {"B": "ACME: -20% B. STOP au 36180", "C": "ACME C. STOP au 36180"}}},
+                      source=str(tmp_path / "spec.yaml"), base_dir=tmp_path)
+    send(spec, con=con, provider=CountingProvider(), now=AFTERNOON)
+    rows = con.execute("SELECT message_id, msisdn, variant FROM messages").fetchall()
+    assert len(rows) == 60 and {v for _, _, v in rows} == {"A", "B", "C"}
+    for mid, msisdn, variant in rows:
+        assert variant == spec.variant_for(msisdn)
+        assert mid == message_id(spec.campaign_id, msisdn, variant)

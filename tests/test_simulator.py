@@ -85,3 +85,18 @@ def test_alphanumeric_sender_gets_opt_outs_only_through_its_opt_out_short_code(t
             replies += parse_inbound(json.loads(env["body"]))[1]
     assert replies and {r["recipient"] for r in replies} == {"21456"}
     assert {r["text"] for r in replies} == {"STOP"}
+
+
+def test_infobip_times_match_numpy_formatting_over_centuries():
+    import numpy as np
+
+    from smslab.providers.simulator import _infobip_times
+
+    rng = np.random.default_rng(5)
+    moments = (np.datetime64("1900-01-01T00:00:00", "us")
+               + (rng.random(20_000) * 6e15).astype("int64").astype("timedelta64[us]"))
+    moments = np.concatenate([moments, np.array(["2000-02-29T23:59:59.999999", "2024-12-31T00:00:00",
+                                                 "1970-01-01T00:00:00.001", "2100-03-01T12:00:00"],
+                                                dtype="datetime64[us]")])
+    expected = [t + "+0000" for t in np.datetime_as_string(moments.astype("datetime64[ms]"), unit="ms")]
+    assert _infobip_times(moments).to_pylist() == expected

@@ -52,3 +52,21 @@ def test_quarantine_is_idempotent(tmp_path):
     assert store.quarantine(con, [row, row]) == 1
     assert store.quarantine(con, [row]) == 0
     assert con.execute("SELECT location, reason FROM quarantine").fetchall() == [("line 3", "malformed JSON")]
+
+
+def test_a_database_made_before_migration_3_keeps_its_audience_and_messages(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])
+    con = store.connect(path)
+    con.execute("INSERT INTO audience (campaign_id, msisdn, region, attributes) VALUES ('c1', '+33612345678', 'FR', '{\"a\": 1}')")
+    con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, status, segments, submit_attempted_at)
+                   VALUES ('m1', 'c1', '+33612345678', 'submitted', 2, TIMESTAMP '2026-12-01 10:00:00')""")
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(path)
+    assert store.current_version(con) == len(store.MIGRATIONS) >= 3
+    assert con.execute("SELECT campaign_id, msisdn, region, attributes FROM audience").fetchall() == [
+        ("c1", "+33612345678", "FR", '{"a": 1}')]
+    assert con.execute("SELECT message_id, status, segments, submit_attempted_at::VARCHAR FROM messages").fetchall() == [
+        ("m1", "submitted", 2, "2026-12-01 10:00:00")]
+    assert set(DESIGN_COLUMNS["messages"]) <= set(columns(con, "messages"))

@@ -31,7 +31,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from smslab import store
@@ -85,12 +87,15 @@ def _outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default: date
                          ["msisdn", "region", "decision", "next_allowed_at"]].copy()
     if rows.empty:
         return rows
-    msisdns = rows["msisdn"].astype(str).tolist()
-    if len(spec.variant_names()) > 1:
-        names = spec.variant_names()
-        prefix = f"{spec.campaign_id}|"
-        rows["variant"] = [names[int.from_bytes(hashlib.sha1(f"{prefix}{m}".encode()).digest()[:4], "big") % len(names)]
-                           for m in msisdns]  # == spec.variant_for(m), inlined for speed
+    hashing = duckdb.connect()  # sha1 of a million short strings: vectorised and on both cores
+    msisdns = pa.array(rows["msisdn"].astype(str).to_numpy(dtype=object), pa.string())
+    hashing.register("_m", pa.table({"m": msisdns}))
+    prefix = f"{spec.campaign_id}|"
+    names = spec.variant_names()
+    if len(names) > 1:  # == spec.variant_for(m): the first 4 bytes of sha1(campaign|msisdn), modulo
+        picks = hashing.execute("SELECT (('0x' || sha1(? || m)[1:8])::UBIGINT % ?)::INTEGER AS k FROM _m",
+                                [prefix, len(names)]).fetchnumpy()["k"]
+        rows["variant"] = np.asarray(names, dtype=object)[np.asarray(picks, dtype=np.int64)]
     else:
         rows["variant"] = "A"
     rows["region"] = rows["region"].astype(object).where(rows["region"].notna(), None)
@@ -107,9 +112,12 @@ def _outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default: date
     table.index = table["region"].fillna("\0") + "|" + table["variant"]
     for column in ("text", "encoding", "segments", "sender_type", "sender_id"):
         rows[column] = key.map(table[column]).to_numpy()
-    prefix = f"{spec.campaign_id}|"
-    rows["message_id"] = [hashlib.sha1(f"{prefix}{m}|{v}".encode()).hexdigest()[:24]
-                          for m, v in zip(msisdns, rows["variant"].astype(object).tolist())]
+    hashing.register("_mv", pa.table({"m": msisdns,
+                                      "v": pa.array(rows["variant"].astype(str).to_numpy(dtype=object), pa.string())}))
+    # == message_id(campaign, msisdn, variant)
+    rows["message_id"] = hashing.execute("SELECT sha1(? || m || '|' || v)[1:24] AS id FROM _mv",
+                                         [prefix]).fetchnumpy()["id"].astype(object)
+    hashing.close()
     default = pd.NaT if scheduled_default is None else pd.Timestamp(scheduled_default)
     rows["scheduled_at"] = pd.to_datetime(rows["next_allowed_at"]).where(rows["decision"] == "deferred", default)
     return rows

@@ -386,12 +386,15 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     if ids_table:
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
                  f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _per_part AS
-                    WITH refs AS (SELECT DISTINCT message_ref FROM dlr_events WHERE message_ref <> provider_message_id)
-                    SELECT message_id FROM messages WHERE provider_message_id IS NOT NULL {where}
-                      AND (provider_message_id IN (SELECT message_ref FROM refs)
-                           OR message_id IN (SELECT message_ref FROM refs))""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _per_part AS
+                   SELECT DISTINCT message_ref AS message_id FROM dlr_events WHERE message_ref <> provider_message_id""")
     per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
+    if per_part:  # the messages those per-part reports are about
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _per_part AS
+                        SELECT message_id FROM messages WHERE provider_message_id IS NOT NULL {where}
+                          AND (provider_message_id IN (SELECT message_id FROM _per_part)
+                               OR message_id IN (SELECT message_id FROM _per_part))""")
+        per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
     own_events = f"WHERE provider_message_id IN (SELECT provider_message_id FROM {ids_table})" if ids_table else ""
     con.execute(f"""
         UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c
