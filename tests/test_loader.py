@@ -248,9 +248,15 @@ def test_status_is_the_best_report_whatever_the_order_and_the_batches(con, tmp_p
         assert status_of(con, pmid) in {m[3] for m in mine if m[:3] == top}
 
 
-def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path):
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path, monkeypatch, path):
     """raw: a single report line as it is; a body with one report: the body; a body with
-    several: each report's own JSON; in the journal, never the envelope around the body."""
+    several: each report's own JSON; in the journal, never the envelope around the body.
+    The same on the SQL path and on the Python parser's."""
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
     one = dlr("r1", *DELIVERED, "2026-12-01T14:00:05.000+0000")
     two = {"results": dlr("r2", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"]
            + dlr("r3", *ENROUTE, "2026-12-01T14:00:05.000+0000")["results"]}
@@ -260,9 +266,10 @@ def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path):
     raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
     assert json.loads(raw["r1"]) == one and json.loads(raw["r4"]) == bare
     assert json.loads(raw["r2"]) == two["results"][0] and json.loads(raw["r3"]) == two["results"][1]
-    path = tmp_path / "lines.jsonl"
-    path.write_text(json.dumps(dlr("r5", *DELIVERED, "2026-12-01T14:00:06.000+0000")) + "\n"
+    file = tmp_path / "lines.jsonl"
+    file.write_text(json.dumps(dlr("r5", *DELIVERED, "2026-12-01T14:00:06.000+0000")) + "\n"
                     + json.dumps(bare | {"messageId": "r6"}) + "\n")
-    assert ingest([path], fmt="infobip", con=con)["loaded"] == 2
+    assert ingest([file], fmt="infobip", con=con)["loaded"] == 2
     raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
-    assert raw["r5"] == path.read_text().splitlines()[0] and raw["r6"] == path.read_text().splitlines()[1]
+    lines = [json.loads(x) for x in file.read_text().splitlines()]
+    assert json.loads(raw["r5"]) == lines[0] and json.loads(raw["r6"]) == lines[1]

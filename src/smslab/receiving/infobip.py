@@ -61,7 +61,8 @@ validate_inbound = validate_dlr
 def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[dict], list[str]]:
     """Delivery events from a report body; problems name the item index and what is wrong."""
     events, problems = [], []
-    for index, item in enumerate(_results(body)):
+    items = _results(body)
+    for index, item in enumerate(items):
         if not isinstance(item, dict):
             problems.append(f"results[{index}]: not an object")
             continue
@@ -91,7 +92,7 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             "error_code": None if error_id in (None, 0) else str(error_id),
             "permanent": bool(error.get("permanent", False)),
             "event_at": event_at,
-            "raw": raw_json(item),
+            "raw": raw_json(body if len(items) == 1 else item),  # as it came: one report, its whole body
             "message_ref": str(item["messageId"]),
         })
     return events, [], problems
