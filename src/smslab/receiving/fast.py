@@ -127,8 +127,9 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
     one that is JSON null look alike after the transform, and so they do to the Python parser
     (`results`, `receivedAt`, `cleanText` set to null count as absent there too)."""
     inbound = "" if mode == "journal" else " AND r.receivedAt IS NULL AND r.cleanText IS NULL"
-    iso = ("strftime(event_at, '%Y-%m-%dT%H:%M:%S') || "
-           "CASE WHEN epoch_us(event_at) % 1000000 <> 0 THEN strftime(event_at, '.%f') ELSE '' END")
+    # Python's isoformat(): microseconds only when there are some
+    full = "strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f')"
+    iso = f"CASE WHEN ends_with({full}, '.000000') THEN left({full}, 19) ELSE {full} END"
     struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
               "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON)")
     return f"""
