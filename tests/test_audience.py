@@ -187,3 +187,214 @@ def test_attributes_json_equals_json_dumps(tmp_path):
             writer.writerow([f"+3361234567{k}", value, "x"])
     frame = load(path).frame
     assert frame["attributes"].tolist() == [json.dumps({"name": v, 'ti"er': "x"}, ensure_ascii=False) for v in values]
+
+
+# -- the pyarrow.csv fast path and the csv-module path agree -----------------------------------
+
+def _both(monkeypatch, path, **kwargs):
+    """(fast-path outcome, csv-module outcome, whether the fast path read the file).
+
+    An outcome is the AudienceLoad or the InputError's message."""
+    import smslab.audience as audience
+
+    taken = []
+    arrow_csv = audience._arrow_csv
+
+    def spy(*args, **kw):
+        got = arrow_csv(*args, **kw)
+        taken.append(got is not None)
+        return got
+
+    def run():
+        try:
+            return load(path, **kwargs)
+        except InputError as exc:
+            return str(exc)
+
+    monkeypatch.setattr(audience, "_arrow_csv", spy)
+    fast = run()
+    monkeypatch.setattr(audience, "FAST_CSV", False)
+    slow = run()
+    monkeypatch.setattr(audience, "FAST_CSV", True)
+    return fast, slow, any(taken)
+
+
+def _assert_same(fast, slow):
+    if isinstance(slow, str) or isinstance(fast, str):
+        assert fast == slow
+        return
+    pd.testing.assert_frame_equal(fast.frame, slow.frame, check_exact=True)
+    assert [list(z) for z in fast.frame["time_zones"]] == [list(z) for z in slow.frame["time_zones"]]
+    assert fast.quarantined == slow.quarantined
+    assert fast.summary == slow.summary
+
+
+def _write(tmp_path, data: bytes, name="a.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+REGULAR = (
+    "msisdn,region,consent_at,consent_source,first_name,note\n"
+    "06 12 34 56 78,,2026-01-05T10:00:00Z,web,Ana,\"gold, 2024\"\n"
+    "+33 6 12 34 56 78,,2026-03-01 09:30:00+01:00,store,\"Ana \"\"B\"\"\",x\n"
+    "0712 345 678,ke,2026-02-01,web,Wanjiru,\n"
+    "+1 800 555 0199,,,,\"Smith, John\",\"\"\n"
+    "+33 7 12 34 56 78,,2026-01-01,web,Nobody,back\\slash\n"
+    "0612345679,,yesterday,web,Bad Date,tab\there\n"
+    "not a number,,,,Garbage,Léa 李 😀\n"
+    "0033781234567,FR,2026-01-02T00:00:00Z,sms,Léa,\"a\"b\n"
+    " 0612345680 , FR ,  2026-04-01 ,  ,x\"y,\"\"\n"
+)
+
+
+@pytest.mark.parametrize("variant", ["plain", "bom", "crlf", "cr", "no_final_newline", "trailing_blank_lines", "tsv"])
+def test_fast_path_reads_regular_files_like_the_csv_module(tmp_path, monkeypatch, variant):
+    text = REGULAR
+    name = "a.csv"
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif variant == "cr":
+        text = text.replace("\n", "\r")
+    elif variant == "no_final_newline":
+        text = text.rstrip("\n")
+    elif variant == "trailing_blank_lines":
+        text = text + "\n\r\n\n"
+    elif variant == "tsv":
+        text = text.replace("\t", " ").replace(",", "\t")
+        name = "a.tsv"
+    data = text.encode("utf-8")
+    if variant == "bom":
+        data = b"\xef\xbb\xbf" + data
+    fast, slow, used = _both(monkeypatch, _write(tmp_path, data, name), default_region="FR")
+    assert used, "this file is regular: the fast path should read it"
+    _assert_same(fast, slow)
+    assert len(slow.frame) == 5 and len(slow.quarantined) == 3  # the file is really read, not empty
+
+
+@pytest.mark.parametrize("data, expect", [
+    # a quoted field over two lines: row numbers and line numbers part ways
+    (b'msisdn,name\n+33612345678,Ana\n"+33 6 12\n34 56 80",Multi\n+33612345681,"x\ny"\n0612,Cy\n', "quarantined"),
+    # blank lines in the middle
+    (b"msisdn,name\n+33612345678,Ana\n\n\n0612,Bo\n+33612345681,Cy\n", "quarantined"),
+    # CRLF with a lone CR making an extra (blank) line
+    (b"msisdn,name\r\n+33612345678,Ana\r\r\n0612,Bo\r\n", "quarantined"),
+    # ragged rows
+    (b"msisdn,name\n+33612345678,Ana\n+33612345679,Bo,extra\n+33612345680\n0612,Cy\n", "quarantined"),
+    # a NUL byte past the first 64 KiB
+    (b"msisdn,name\n" + b"+33612345678,Ana\n" * 5000 + b"0612\x00,Bo\n+33612345681,Cy\n", "quarantined"),
+    # a byte that is not UTF-8 in the middle of a big file: one error naming the line
+    (b"msisdn,name\n" + b"+33612345678,Ana\n" * 30000 + b"+33612345679,L\xe9a\n" + b"+33612345680,Bo\n" * 30000,
+     "line 30002: the file is not UTF-8"),
+    # a BOM twice: the second is part of the first column's name (pyarrow would drop it)
+    (b"\xef\xbb\xbf\xef\xbb\xbfname,msisdn\nAna,+33612345678\nBo,0612\n", "quarantined"),
+])
+def test_irregular_files_fall_back_to_the_csv_module(tmp_path, monkeypatch, data, expect):
+    fast, slow, used = _both(monkeypatch, _write(tmp_path, data), default_region="FR")
+    assert not used, "the fast path must not read this file"
+    _assert_same(fast, slow)
+    if expect == "quarantined":
+        assert slow.quarantined, "the file should have quarantined rows"
+        assert all(key.startswith("\ufeff") or key == "name" for a in slow.frame["attributes"] for key in json.loads(a))
+    else:
+        assert expect in slow
+
+
+def test_unterminated_quote_at_the_end(tmp_path, monkeypatch):
+    """The csv module keeps the open field, line breaks included; pyarrow reads it the same
+    (or, should it refuse, the csv module reads the file)."""
+    fast, slow, _ = _both(monkeypatch, _write(tmp_path, b'msisdn,name\n+33612345678,Ana\n0612,"Bo\n\n'),
+                          default_region="FR")
+    _assert_same(fast, slow)
+    assert slow.quarantined[0]["location"] == "line 3" and slow.quarantined[0]["raw"] == '0612,Bo\n\n'
+
+
+def test_fields_over_the_csv_size_limit_fall_back(tmp_path, monkeypatch):
+    import csv
+
+    path = _write(tmp_path, b"msisdn,name\n+33612345678,Ana\n+33612345679," + b"x" * 300 + b"\n")
+    old = csv.field_size_limit(200)
+    try:
+        fast, slow, used = _both(monkeypatch, path, default_region="FR")
+    finally:
+        csv.field_size_limit(old)
+    assert not used
+    assert "field larger than field limit (200)" in slow
+    _assert_same(fast, slow)
+
+
+def test_fast_path_blocks_and_duplicates_across_blocks(tmp_path, monkeypatch):
+    """Rows keep their numbers and line numbers across blocks; duplicates in different blocks collapse."""
+    import smslab.audience as audience
+
+    lines = ["msisdn,consent_at,consent_source,tier"]
+    for k in range(40):
+        lines.append(f"+3361234{k % 13:04d},{'' if k % 3 else f'2026-0{1 + k % 9}-01'},s{k},\"t,{k}\"")
+        if k % 7 == 0:
+            lines.append(f"bad{k},,,")
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(audience, "CHUNK_ROWS", 4)
+    fast, slow, used = _both(monkeypatch, path, default_region="FR")
+    assert used
+    _assert_same(fast, slow)
+    assert slow.summary["duplicates"] == 27 and len(slow.quarantined) == 6
+    assert slow.quarantined[1]["location"] == "line 11"
+
+
+def test_fast_path_agrees_on_random_files(tmp_path, monkeypatch):
+    """Random small files built from the characters that matter to CSV readers."""
+    import random
+
+    rng = random.Random(20261124)
+    cells = ["+33612345678", "0612345679", "06 12 34 56 80", "+1 800 555 0199", "", " ", "x", "FR", "us",
+             "2026-01-02", "2026-13-01", "a,b", '"', '""', '"q"', '"a""b"', "é",
+             "\t", "\r", "\n", "\r\n", "\\", "\x01"]
+    used_fast = 0
+    for case in range(150):
+        width = rng.randint(1, 4)
+        header = ["msisdn", "region", "consent_at", "note"][:width]
+        out = [",".join(header)]
+        for _ in range(rng.randint(0, 8)):
+            n = width if rng.random() < 0.9 else rng.randint(1, width + 1)
+            out.append(",".join("".join(rng.choice(cells) for _ in range(rng.randint(0, 2))) for _ in range(n)))
+        ending = rng.choice(["\n", "\r\n", "\r"])
+        text = ending.join(out) + rng.choice(["", ending, ending * 2])
+        path = _write(tmp_path, text.encode("utf-8"), name=f"f{case}.csv")
+        fast, slow, used = _both(monkeypatch, path, default_region="FR")
+        used_fast += used
+        try:
+            _assert_same(fast, slow)
+        except AssertionError as exc:
+            raise AssertionError(f"fast and csv-module paths differ on {text!r}") from exc
+    assert 30 < used_fast < 150  # both paths were exercised
+
+
+def test_collapse_equals_a_full_sort(tmp_path):
+    """_collapse picks the same row per number, in the same order, as sorting everything by
+    (number, has consent first, latest consent, row) and keeping the first of each number."""
+    import numpy as np
+
+    from smslab.audience import _collapse
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    frame = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in FRAME_COLUMNS})
+    frame["msisdn"] = pd.Series([f"+3361234{k:04d}" for k in rng.integers(0, 900, n)], dtype=object)
+    frame["valid"] = True
+    days = rng.integers(0, 6, n)  # few distinct dates: many ties
+    frame["consent_at"] = pd.Series(pd.to_datetime("2026-01-01") + pd.to_timedelta(days, unit="D")).where(
+        rng.random(n) < 0.7).astype("datetime64[ns]")
+    frame["row"] = pd.Series(np.arange(1, n + 1) * 2, dtype="int64")
+    frame["attributes"] = pd.Series([str(k) for k in range(n)], dtype=object)
+    parts = [frame.iloc[i:i + 700].reset_index(drop=True) for i in range(0, n, 700)]
+
+    whole = pd.concat(parts, ignore_index=True)
+    order = whole.assign(_has=whole["consent_at"].notna()).sort_values(
+        ["msisdn", "_has", "consent_at", "row"], ascending=[True, False, False, True], kind="stable")
+    expected = whole.loc[order.drop_duplicates("msisdn", keep="first").index]
+    expected = expected.sort_values("row", kind="stable").reset_index(drop=True)[FRAME_COLUMNS]
+
+    got = _collapse(parts)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert 0 < len(got) < n and got["consent_at"].isna().any()

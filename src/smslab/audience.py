@@ -6,6 +6,10 @@ other column is kept as a JSON object in `attributes`. Rows with the same E.164 
 collapse to one (the latest `consent_at` wins); rows whose number is not valid, or whose
 `consent_at` is not a date, are quarantined with the reason and where they were.
 
+CSV files are parsed by pyarrow.csv when they are regular (UTF-8, one record per line, the
+same number of fields on every line; see `_arrow_csv`) and by the csv module otherwise; both
+give the same frame, quarantine (reasons, "line N") and summary (tests/test_audience.py).
+
 Example:
     >>> from smslab.audience import load
     >>> result = load("tests/fixtures/audience/basic.csv", default_region="FR")  # doctest: +SKIP
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 
@@ -37,6 +42,9 @@ KNOWN = ("msisdn", "region", "consent_at", "consent_source")
 CHUNK_ROWS = 200_000
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
 _DATE_HINT = "use ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
+FAST_CSV = True  # read regular CSV files with pyarrow.csv (False: always the csv module)
+_FAST_MAX_BYTES = 1 << 30  # larger files are read by the csv module, block by block
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -170,14 +178,26 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
     except csv.Error as exc:
         handle.close()
         raise InputError(f"{source}: line 1: cannot read the header ({exc}); check the file is CSV") from None
+    written = list(header)
     header = [h.strip() for h in header]
     found = _header_map(header, source, "line 1")
+    if FAST_CSV:
+        fast = _arrow_csv(p, written, header, found, delimiter)
+        if fast is not None:
+            handle.close()
+            return fast
     return _csv_chunks(handle, reader, header, found, source, delimiter)
 
 
-def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_Chunk]:
+def _layout(header: list[str], found: dict[str, str]) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """Where the known columns are, and the other columns (index, name) kept as attributes."""
     idx = {k: header.index(v) for k, v in found.items()}
     other = [(i, name) for i, name in enumerate(header) if i not in idx.values()]
+    return idx, other
+
+
+def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_Chunk]:
+    idx, other = _layout(header, found)
     width = len(header)
     row_no = 0
     with handle:
@@ -222,6 +242,120 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_C
                 return
 
 
+class _Lines:
+    """`"line N"` for the rows of one block, made only for the rows that ask (the quarantined)."""
+
+    def __init__(self, first: int, n: int) -> None:
+        self.first, self.n = first, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return f"line {self.first + i}"
+
+
+class _Rows:
+    """The fields of each row of one block as a list, from Arrow columns, made when asked."""
+
+    def __init__(self, columns: list) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __getitem__(self, i: int) -> list[str]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return [c[i].as_py() for c in self.columns]
+
+    def rows(self, which: list[int]) -> list[list[str]]:
+        """The rows at these positions, in one go."""
+        import pyarrow as pa
+
+        if not which:
+            return []
+        at = pa.array(which, type=pa.int64())
+        return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns))]
+
+
+def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, str],
+               delimiter: str) -> Iterator[_Chunk] | None:
+    """The file parsed by pyarrow.csv, for files where that gives what the csv module gives.
+
+    Only regular files take this path: at most _FAST_MAX_BYTES, UTF-8 (one BOM skipped as
+    utf-8-sig does), no NUL byte, one record on every physical line (no blank lines and no
+    line breaks inside quoted fields: row k is then on line k + 1, as the csv module counts
+    lines, with \r, \n and \r\n all ending one), the same number of fields on every line, no
+    field longer than csv.field_size_limit(), and the header the csv module read. For anything
+    else this returns None and the csv-module path reads the file, with its own errors,
+    quarantine reasons and line numbers.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    try:
+        if p.stat().st_size > _FAST_MAX_BYTES:
+            return None
+        data = p.read_bytes()
+    except OSError:
+        return None
+    if b"\x00" in data:
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    end = len(data)
+    while end > start and data[end - 1] in (10, 13):  # trailing line breaks hold no record
+        end -= 1
+    breaks = data.count(b"\n", start, end)
+    if b"\r" in data:
+        breaks += data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+    width = len(written)
+    names = [f"f{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data).slice(start),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                             escape_char=False, newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                 null_values=[], strings_can_be_null=False, check_utf8=True))
+    except (pa.ArrowException, ValueError):
+        return None
+    if (table.num_columns != width or table.num_rows != breaks + 1
+            or any(not pa.types.is_string(t) for t in table.schema.types)
+            or [c[0].as_py() for c in table.columns] != written):
+        return None
+    limit = csv.field_size_limit()
+    if end - start > limit and any((pc.max(pc.binary_length(c)).as_py() or 0) > limit  # bytes ≥ characters
+                                   and (pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in table.columns):
+        return None
+    idx, other = _layout(header, found)
+    return _arrow_chunks(table, idx, other)
+
+
+def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> Iterator[_Chunk]:
+    total = table.num_rows - 1  # the first row is the header
+    for first in range(0, total, CHUNK_ROWS):
+        n = min(CHUNK_ROWS, total - first)
+        cols = [table.column(i).slice(first + 1, n).combine_chunks() for i in range(table.num_columns)]
+        pick = lambda k: cols[idx[k]].to_pylist() if k in idx else [None] * n  # noqa: E731
+        yield _Chunk(
+            msisdn=pick("msisdn"), region=pick("region"),
+            consent_at=pd.Series(pick("consent_at"), dtype=object),
+            consent_source=[v or None for v in pick("consent_source")],
+            attributes=_json_objects([name for _, name in other], [cols[i] for i, _ in other], n),
+            row=list(range(first + 1, first + n + 1)), location=_Lines(first + 2, n), raw=_Rows(cols),
+        )
+
+
 def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
     """`json.dumps({name: value, …}, ensure_ascii=False)` for each row, built column by column."""
     import pyarrow as pa
@@ -230,20 +364,37 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
     if not names:
         return ["{}"] * n
     parts: list = []
-    plain = None
+    controls = None  # rows with a control character somewhere
     for k, (name, values) in enumerate(zip(names, columns)):
-        arr = pa.array(values, type=pa.string())
-        controls = pc.match_substring_regex(arr, r"[\x00-\x1f]")
-        plain = controls if plain is None else pc.or_(plain, controls)
-        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        arr = values if isinstance(values, pa.Array) and values.type == pa.string() \
+            else pa.array(values, type=pa.string())
+        data = _utf8_bytes(arr)  # ASCII bytes never occur inside multi-byte characters
+        if (data < 0x20).any():
+            found = pc.match_substring_regex(arr, r"[\x00-\x1f]")
+            controls = found if controls is None else pc.or_(controls, found)
+        if ((data == 0x5C) | (data == 0x22)).any():  # backslash, double quote
+            arr = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
         parts.append(("{" if k == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ': "')
-        parts.append(escaped)
+        parts.append(arr)
         parts.append('"')
     parts.append("}")
     out = pc.binary_join_element_wise(*parts, "").to_pylist()
-    for i in pc.indices_nonzero(plain).to_pylist():  # control characters: json.dumps' own escapes
-        out[i] = json.dumps({name: values[i] for name, values in zip(names, columns)}, ensure_ascii=False)
+    if controls is not None:  # control characters: json.dumps' own escapes
+        which = pc.indices_nonzero(controls)
+        picked = [values.take(which).to_pylist() if isinstance(values, pa.Array)
+                  else [values[i] for i in which.to_pylist()] for values in columns]
+        for i, row in zip(which.to_pylist(), zip(*picked)):
+            out[i] = json.dumps(dict(zip(names, row)), ensure_ascii=False)
     return out
+
+
+def _utf8_bytes(arr) -> np.ndarray:
+    """The bytes of a pyarrow string array's values, as numpy uint8 (no copy)."""
+    offsets_buf, data_buf = arr.buffers()[1:3]
+    if data_buf is None or len(arr) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    return np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]]
 
 
 def _not_utf8(p: Path, source: str) -> InputError:
@@ -352,36 +503,43 @@ def _parse_consent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[ns]").reset_index(drop=True), pd.Series(False, index=range(len(values)))
     text = values.reset_index(drop=True).astype(object)
-    given = text.notna() & (text.astype(str).str.strip() != "")
+    stripped = text.astype(str).str.strip()
+    given = text.notna() & (stripped != "")
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     if given.any():
-        stripped = text[given].astype(str).str.strip()
-        out = pd.to_datetime(stripped, errors="coerce", utc=True, format="ISO8601")
+        out = pd.to_datetime(stripped[given], errors="coerce", utc=True, format="ISO8601")
         parsed[given] = out.dt.tz_localize(None).astype("datetime64[ns]")
     return parsed, given & parsed.isna()
 
 
 def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd.DataFrame, list[dict]]:
-    given = pd.Series(chunk.region, dtype=object).fillna("").astype(str).str.strip().str.upper()
-    regions = given.where(given != "", default_region).astype(object)
-    regions = regions.where(regions.notna(), None)
     numbers = [m if m is not None else "" for m in chunk.msisdn]
-    norm = normalize(numbers, default_region=regions)
+    region_list = None  # None: every row has the default region
+    if not (isinstance(chunk.region, list) and chunk.region.count(None) == len(chunk.region)):
+        given = pd.Series(chunk.region, dtype=object).fillna("").astype(str).str.strip().str.upper()
+        if (given != "").any():
+            regions = given.where(given != "", default_region).astype(object)
+            regions = regions.where(regions.notna(), None)
+            region_list = regions.tolist()
+    # one region for every row: passed as one value (the same answers, found faster)
+    norm = normalize(numbers, default_region=default_region if region_list is None else regions)
     consent, bad_date = _parse_consent(chunk.consent_at)
     valid = norm["valid"].to_numpy()
     bad = (~valid) | bad_date.to_numpy()
     for i in chunk.problems:
         bad[i] = True
-    errors, e164s, region_list = norm["error"].to_numpy(), norm["e164"].to_numpy(), regions.tolist()
+    errors, e164s = norm["error"].to_numpy(), norm["e164"].to_numpy()
     quarantined = []
-    for i in bad.nonzero()[0].tolist():
+    which = bad.nonzero()[0].tolist()
+    raws = chunk.raw.rows(which) if isinstance(chunk.raw, _Rows) else [chunk.raw[i] for i in which]
+    for i, raw in zip(which, raws):
         if i in chunk.problems:
             reason = chunk.problems[i]
         elif not valid[i]:
-            reason = _number_reason(numbers[i], region_list[i], errors[i], e164s[i])
+            region = default_region if region_list is None else region_list[i]
+            reason = _number_reason(numbers[i], region, errors[i], e164s[i])
         else:
             reason = f"consent_at {str(chunk.consent_at.iloc[i]).strip()!r} is not a date; {_DATE_HINT}"
-        raw = chunk.raw[i]
         quarantined.append({"source": source, "location": chunk.location[i],
                             "raw": _csv_text(raw, ",") if isinstance(raw, list) else raw, "reason": reason})
     keep = ~bad
@@ -391,18 +549,22 @@ def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd
         "region": norm["region"],
         "valid": norm["valid"],
         "number_type": norm["number_type"],
-        "time_zone": [z[0] if z and z[0] != "Etc/Unknown" else None for z in tz],
+        # object columns built as such keep None (not NaN) for missing values
+        "time_zone": pd.Series([z[0] if z and z[0] != "Etc/Unknown" else None for z in tz.tolist()], dtype=object),
         "time_zones": tz,
         "carrier": norm["carrier"],
         "consent_at": consent,
-        "consent_source": pd.Series(chunk.consent_source, dtype=object),
+        "consent_source": _none_for_missing(pd.Series(chunk.consent_source, dtype=object)),
         "attributes": pd.Series(chunk.attributes, dtype=object),
         "row": pd.Series(chunk.row, dtype="int64"),
     })
-    frame = frame[keep].reset_index(drop=True)
-    for name in ("time_zone", "consent_source"):  # keep None (not NaN) for missing values
-        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
     return frame, quarantined
+
+
+def _none_for_missing(values: pd.Series) -> pd.Series:
+    return values.where(values.notna(), None) if values.isna().any() else values
 
 
 def _number_reason(value: str, region: str | None, error: str | None, e164: str | None) -> str:
@@ -422,13 +584,31 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
 
 
 def _collapse(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per E.164: the latest consent_at wins, then the first row in the file."""
+    """One row per E.164: the latest consent_at wins, then the first row in the file.
+
+    The rows stay in file order. Only numbers that occur more than once are sorted (by number,
+    dated first, latest consent, row) to pick their winner.
+    """
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "consent_at" else "int64" if c == "row"
                                           else bool if c == "valid" else object) for c in FRAME_COLUMNS})
     frame = pd.concat(parts, ignore_index=True)
-    order = frame.assign(_has=frame["consent_at"].notna()).sort_values(
-        ["msisdn", "_has", "consent_at", "row"], ascending=[True, False, False, True], kind="stable")
-    frame = frame.loc[order.drop_duplicates("msisdn", keep="first").index]
-    return frame.sort_values("row", kind="stable").reset_index(drop=True)[FRAME_COLUMNS]
+    if not frame["row"].is_monotonic_increasing:
+        frame = frame.sort_values("row", kind="stable", ignore_index=True)
+    codes, uniques = pd.factorize(frame["msisdn"], use_na_sentinel=False)
+    if len(uniques) < len(frame):
+        repeated = np.flatnonzero(np.bincount(codes)[codes] > 1)
+        group = codes[repeated]
+        consent = frame["consent_at"].to_numpy()[repeated]
+        has = ~np.isnat(consent)
+        latest = -np.where(has, consent.view("int64"), 0)  # latest first
+        order = np.lexsort((frame["row"].to_numpy()[repeated], latest, ~has, group))
+        ranked = group[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = ranked[1:] != ranked[:-1]
+        keep = np.ones(len(frame), dtype=bool)
+        keep[repeated] = False
+        keep[repeated[order[first]]] = True
+        frame = frame[keep]
+    return frame.reset_index(drop=True)[FRAME_COLUMNS]
