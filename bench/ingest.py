@@ -10,7 +10,9 @@ then, in the same run:
   quarantine, one transaction per batch.
 
 It checks the answer (every line loaded, counted as a duplicate or quarantined; a second
-ingest adds nothing) and prints the speed ratio smslab/baseline (≥ 0.5 is the target).
+ingest adds nothing) and prints the speed ratio smslab/baseline (≥ 0.5 is the target). The two
+run `--repeat` times, interleaved, and the best time of each is compared: on a shared machine
+other jobs only ever add time, so the best run is the least disturbed one (every run is printed).
 
 Usage:
     .venv/bin/python bench/ingest.py            # 1,000,000 reports
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="reports (lines) to load")
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each, interleaved; the best of each is compared (the machine is shared)")
     parser.add_argument("--journal", action="store_true",
                         help="load the reports as landing-zone journal envelopes with `smslab load` instead")
     args = parser.parse_args(argv)
@@ -114,30 +118,37 @@ def main(argv: list[str] | None = None) -> int:
                                           "body": body}) + "\n")
             path = journal
         size = path.stat().st_size
+        baselines, ours_runs = [], []
+        for run in range(args.repeat):  # interleaved, so both see the same machine; the best of each counts
+            base = duckdb.connect(str(root / f"baseline-{run}.duckdb"))
+            started = time.perf_counter()
+            base.execute(f"CREATE TABLE t AS SELECT * FROM read_json('{path}', format='newline_delimited', "
+                         "ignore_errors=true)")
+            baselines.append(time.perf_counter() - started)
+            base_rows = store.scalar(base, "SELECT count(*) FROM t")
+            base.close()
+            (root / f"baseline-{run}.duckdb").unlink()
 
-        base = duckdb.connect(str(root / "baseline.duckdb"))
-        started = time.perf_counter()
-        base.execute(f"CREATE TABLE t AS SELECT * FROM read_json('{path}', format='newline_delimited', "
-                     "ignore_errors=true)")
-        baseline = time.perf_counter() - started
-        base_rows = store.scalar(base, "SELECT count(*) FROM t")
-        base.close()
-
-        con = store.connect(root / "smslab.duckdb")
-        con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, provider, provider_message_id,
-                                             segments, status)
-                       SELECT 'id' || i, 'bench', '+3361' || lpad(i::VARCHAR, 7, '0'), 'infobip',
-                              'M' || lpad(i::VARCHAR, 10, '0'), 1, 'submitted' FROM range(?) r(i)""",
-                    [(args.n + 1) // 2])
-        started = time.perf_counter()
-        if args.journal:
-            counts = load(con=con, landing=landing)
-        else:
-            counts = ingest([path], fmt="infobip", con=con)
-        ours = time.perf_counter() - started
-        again = load(con=con, landing=landing) if args.journal else ingest([path], fmt="infobip", con=con)
-        statuses = dict(con.execute("SELECT status, count(*) FROM messages GROUP BY 1").fetchall())
-        con.close()
+            con = store.connect(root / f"smslab-{run}.duckdb")
+            con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, provider, provider_message_id,
+                                                 segments, status)
+                           SELECT 'id' || i, 'bench', '+3361' || lpad(i::VARCHAR, 7, '0'), 'infobip',
+                                  'M' || lpad(i::VARCHAR, 10, '0'), 1, 'submitted' FROM range(?) r(i)""",
+                        [(args.n + 1) // 2])
+            con.execute("CHECKPOINT")
+            started = time.perf_counter()
+            if args.journal:
+                counts = load(con=con, landing=landing)
+            else:
+                counts = ingest([path], fmt="infobip", con=con)
+            ours_runs.append(time.perf_counter() - started)
+            if run == args.repeat - 1:
+                again = load(con=con, landing=landing) if args.journal else ingest([path], fmt="infobip", con=con)
+                statuses = dict(con.execute("SELECT status, count(*) FROM messages GROUP BY 1").fetchall())
+            con.close()
+            for old in root.glob(f"smslab-{run}.duckdb*"):
+                old.unlink()
+        baseline, ours = min(baselines), min(ours_runs)
 
     accounted = counts["loaded"] + counts["duplicates"] + counts["quarantined"]
     ok = (accounted == args.n and counts["quarantined"] == made["bad"] and again["loaded"] == 0
@@ -148,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         "input": "journal envelopes (smslab load)" if args.journal else "JSON lines (smslab ingest)",
         "reports": args.n, "file_mb": round(size / 1e6, 1),
         "baseline_read_json_s": round(baseline, 2), "baseline_rows": base_rows,
-        "smslab_ingest_s": round(ours, 2), "counts": counts, "second_ingest": again,
+        "smslab_ingest_s": round(ours, 2),
+        "runs": {"baseline_s": [round(x, 2) for x in baselines], "smslab_s": [round(x, 2) for x in ours_runs],
+                 "ratios": [round(b / o, 2) for b, o in zip(baselines, ours_runs)]}, "counts": counts, "second_ingest": again,
         "planted": made, "message_statuses": statuses,
         "reports_per_s": round(args.n / ours), "ratio_vs_read_json": round(baseline / ours, 2),
         "answers_checked": ok,

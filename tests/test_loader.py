@@ -273,3 +273,14 @@ def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path, monkeypatch, pa
     raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
     lines = [json.loads(x) for x in file.read_text().splitlines()]
     assert json.loads(raw["r5"]) == lines[0] and json.loads(raw["r6"]) == lines[1]
+
+
+def test_lines_table_over_several_shared_buffers(monkeypatch):
+    """Views point into the file's bytes through buffers that start every _CHUNK bytes (a GiB):
+    with a tiny chunk, lines on either side of every boundary must still read right."""
+    from smslab.receiving import fast
+
+    monkeypatch.setattr(fast, "_CHUNK", 64)
+    lines = [("line %d " % i) * (i % 7) + "é" * (i % 3) for i in range(300)]
+    data = "\r\n".join(lines).encode()
+    assert fast.lines_table(data).column("line").to_pylist() == lines

@@ -43,43 +43,51 @@ def newlines(data: bytes) -> np.ndarray:
     return np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
 
 
+_CHUNK = 1 << 30  # a view's offset is an int32: the bytes are shared as buffers starting every GiB
+
+
 def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = None) -> pa.Table | None:
     """(line_no, line) over the lines of `data`, each without its \\n or \\r\\n; None when the
     bytes are not valid UTF-8 (the caller then reads line by line). `breaks`: `newlines(data)`
     when the caller has them already. A last line without \\n counts as a line.
 
-    The lines are one Arrow string array over the file's bytes with the line breaks taken out
-    (one C-level copy), so no Python object is made per line and SQL never trims a line.
+    The lines are an Arrow string-view array: one 16-byte view per line (its length, and its
+    place in `data`, or the text itself when it is 12 bytes or less) over the file's own bytes.
+    Nothing is copied, no Python object is made per line, and SQL never trims a line.
     """
-    if not data:
-        return pa.table({"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())})
-    if not data.endswith(b"\n"):
-        data += b"\n"
-        breaks = None
     if breaks is None:
         breaks = newlines(data)
+    ends = breaks if data.endswith(b"\n") or not data else np.append(breaks, len(data))
+    n = len(ends)
+    numbers = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
+    if n == 0:
+        return pa.table({"line_no": numbers, "line": pa.array([], pa.string_view())})
     raw = np.frombuffer(data, np.uint8)
-    cr = np.zeros(len(breaks), bool)
-    cr[1:] = raw[breaks[1:] - 1] == 13
-    cr[0] = breaks[0] > 0 and raw[breaks[0] - 1] == 13
-    if cr.any():  # CRLF line ends: drop each \r before a \n too
-        keep = np.ones(len(raw), bool)
-        keep[breaks] = False
-        keep[breaks[cr] - 1] = False
-        body = raw[keep].tobytes()
-        removed = np.cumsum(1 + cr.astype(np.int64))
-    else:
-        body = data.replace(b"\n", b"")
-        removed = np.arange(1, len(breaks) + 1, dtype=np.int64)
-    offsets = np.empty(len(breaks) + 1, np.int64)
-    offsets[0] = 0
-    offsets[1:] = breaks + 1 - removed
-    lines = pa.LargeStringArray.from_buffers(len(breaks), pa.py_buffer(offsets), pa.py_buffer(body))
+    starts = np.empty(n, np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    cr = np.zeros(n, bool)
+    some = lengths > 0
+    cr[some] = raw[ends[some] - 1] == 13
+    lengths -= cr
+    views = np.zeros((n, 16), np.uint8)
+    views[:, 0:4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
+    head = np.arange(12)
+    window = raw[np.minimum(starts[:, None] + head, len(raw) - 1)]  # the first 12 bytes: prefix or inline text
+    window[head >= lengths[:, None]] = 0
+    views[:, 4:16] = window
+    long = lengths > 12
+    chunk = starts[long] // _CHUNK
+    views[long, 8:12] = chunk.astype("<i4").view(np.uint8).reshape(-1, 4)
+    views[long, 12:16] = (starts[long] - chunk * _CHUNK).astype("<i4").view(np.uint8).reshape(-1, 4)
+    shared = memoryview(data)
+    buffers = [pa.py_buffer(shared[i * _CHUNK:]) for i in range(int(starts[-1] // _CHUNK) + 1)]
+    lines = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), *buffers])
     try:
         lines.validate(full=True)
     except pa.ArrowInvalid:
         return None
-    numbers = pa.array(np.arange(first_line, first_line + len(breaks), dtype=np.int64))
     return pa.table({"line_no": numbers, "line": lines})
 
 
@@ -118,7 +126,7 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
+def _pipeline(mode: str, received_at: datetime | None) -> str:
     """The query over `_lines` giving one row per report: the dlr_events columns, `seq` (the
     line number) and `simple` (false when the Python parser must read the line).
 
@@ -193,9 +201,8 @@ def _pipeline(mode: str, source: str, received_at: datetime | None) -> str:
         )
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
-               'infobip' AS provider, pmid AS provider_message_id, status, raw_status, error_code, permanent,
-               event_at, received_at, {_literal(source)} AS source,
-               item AS raw, pmid AS message_ref, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
+               item AS raw, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
                item IS NULL AS whole_line,
                line_no * 1000000 + idx AS item_no
         FROM timed"""
@@ -217,7 +224,7 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     each), count in `total` every report it took, and return the lines for Python.
     Read `_staged` before `drop`. Empty lines are skipped."""
     con.register("_lines", table)
-    query = _pipeline(mode, source, received_at)
+    query = _pipeline(mode, received_at)
     # one pass over the JSON; a report that is a whole line is not copied: `_staged` takes it from the line
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
@@ -230,7 +237,10 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
                    WHERE event_id NOT IN (SELECT event_id FROM dlr_events) GROUP BY event_id""")
     rest = [(n, line) for n, line in con.execute(
         "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no").fetchall()]
-    columns = ", ".join(c for c in STAGED_COLUMNS if c != "raw")
+    # constant per batch, or equal to another column: added here rather than stored in _checked
+    columns = ", ".join({"provider": "'infobip' AS provider", "source": f"{_literal(source)} AS source",
+                         "message_ref": "provider_message_id AS message_ref"}.get(c, c)
+                        for c in STAGED_COLUMNS if c != "raw")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
                     SELECT {columns}, l.line AS raw
                     FROM (SELECT * FROM _checked SEMI JOIN _new_items USING (item_no) WHERE whole_line) c
