@@ -284,3 +284,15 @@ def test_lines_table_over_several_shared_buffers(monkeypatch):
     lines = [("line %d " % i) * (i % 7) + "é" * (i % 3) for i in range(300)]
     data = "\r\n".join(lines).encode()
     assert fast.lines_table(data).column("line").to_pylist() == lines
+
+
+def test_newlines_found_block_by_block_are_all_found():
+    import numpy as np
+
+    from smslab.receiving.fast import newlines
+
+    data = b"ab\n\ncd\nefghij\n\n\nk" * 7
+    expected = [i for i, c in enumerate(data) if c == 10]
+    for block in (1, 2, 3, 5, 64, 1 << 24):
+        assert newlines(data, block).tolist() == expected
+    assert newlines(b"").tolist() == [] and newlines(b"\n").dtype == np.int64

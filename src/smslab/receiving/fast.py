@@ -38,9 +38,12 @@ STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
-def newlines(data: bytes) -> np.ndarray:
-    """Byte position of each \\n in `data`."""
-    return np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+def newlines(data: bytes, block: int = 1 << 24) -> np.ndarray:
+    """Byte position of each \\n in `data` (found in blocks that stay in the CPU cache: one
+    comparison over a whole GB-sized file is several times slower)."""
+    raw = np.frombuffer(data, np.uint8)
+    found = [np.flatnonzero(raw[i:i + block] == 10) + i for i in range(0, len(raw), block)]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 _CHUNK = 1 << 30  # a view's offset is an int32: the bytes are shared as buffers starting every GiB

@@ -516,22 +516,18 @@ def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike
             complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for next time
             if not complete:
                 continue
-            for start, stop, first, batch in _batches(complete, line_no + 1, rel, "journal", None,
-                                                      _envelope_handler(rel)):
-                _commit(con, batch, counts, (rel, offset + stop, first + _count_lines(complete, start, stop) - 1))
+            for _, stop, first, lines, batch in _batches(complete, line_no + 1, rel, "journal", None,
+                                                         _envelope_handler(rel)):
+                _commit(con, batch, counts, (rel, offset + stop, first + lines - 1))
     finally:
         if own:
             con.close()
     return counts.as_dict()
 
 
-def _count_lines(data: bytes, start: int, stop: int) -> int:
-    return data.count(b"\n", start, stop)
-
-
 def _batches(data: bytes, first_line: int, source: str, mode: str | None, received_at: datetime | None,
              handle: Callable[[int, str, Batch], None]):
-    """Yield (start byte, stop byte, first line number, Batch) of at most BATCH_LINES lines each.
+    """Yield (start byte, stop byte, first line number, lines, Batch) of at most BATCH_LINES lines each.
     With `mode` (journal | infobip) the lines go to the SQL path first; otherwise to `handle`."""
     breaks = fast.newlines(data)
     table = fast.lines_table(data, first_line, breaks) if mode else None
@@ -542,13 +538,14 @@ def _batches(data: bytes, first_line: int, source: str, mode: str | None, receiv
     for i in range(0, len(ends), step):
         start = 0 if i == 0 else int(ends[i - 1])
         stop = int(ends[min(i + step, len(ends)) - 1])
+        lines = min(step, len(ends) - i)
         batch = Batch()
         if table is not None:
-            batch.fast = FastChunk(table.slice(i, min(step, len(ends) - i)), mode, source, received_at,
+            batch.fast = FastChunk(table.slice(i, lines), mode, source, received_at,
                                    lambda n, text, b: handle(n, text, b) if text.strip() else None)
         else:
             _slow_lines(data[start:stop], first_line + i, source, batch, handle)
-        yield start, stop, first_line + i, batch
+        yield start, stop, first_line + i, lines, batch
 
 
 # --- files -----------------------------------------------------------------------------------------
@@ -711,7 +708,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
     kind = detect(path, head) if fmt == "auto" else fmt
     if kind == "journal":
         handler = _envelope_handler(source)
-        for _, _, _, batch in _batches(data, 1, source, "journal", None, handler):
+        for *_, batch in _batches(data, 1, source, "journal", None, handler):
             _commit(con, batch, counts)
         return
     if kind in ("infobip", "twilio", "vonage") and not (kind != "infobip" and _is_csv(head)):
@@ -724,14 +721,14 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
                 return
         parse = {"infobip": _infobip_doc, "twilio": _twilio_doc, "vonage": _vonage_doc}[kind]
         handler = _json_handler(source, now, parse)
-        for _, _, _, batch in _batches(data, 1, source, "infobip" if kind == "infobip" else None, now, handler):
+        for *_, batch in _batches(data, 1, source, "infobip" if kind == "infobip" else None, now, handler):
             _commit(con, batch, counts)
         return
     if kind == "smpp":
         def handle(number: int, text: str, batch: Batch) -> None:
             batch.add(smpp.parse_line(text, received_at=now), source=source, location=f"line {number}",
                       raw=text[:10000], received_at=now)
-        for _, _, _, batch in _batches(data, 1, source, None, now, handle):
+        for *_, batch in _batches(data, 1, source, None, now, handle):
             _commit(con, batch, counts)
         return
     # CSV: the generic shape, or a Twilio / Vonage export
