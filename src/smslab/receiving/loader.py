@@ -323,22 +323,35 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     con.register("_links", links)
     # a number (short code) used by several campaigns: the campaign that last messaged this person wins
     linked = con.execute("""
-        SELECT f.*, l.campaign_id, l.scope, l.keywords FROM _fresh f
+        SELECT f.*, l.campaign_id, l.scope, l.keywords, m.region AS known_region FROM _fresh f
         LEFT JOIN _links l ON l.reply_to = f.recipient
-        LEFT JOIN (SELECT campaign_id, msisdn, max(coalesce(submitted_at, scheduled_at)) AS last_sent
-                   FROM messages GROUP BY ALL) m ON m.campaign_id = l.campaign_id AND m.msisdn = f.msisdn
+        LEFT JOIN (SELECT campaign_id, msisdn, max(coalesce(submitted_at, scheduled_at)) AS last_sent,
+                          any_value(region) AS region
+                   FROM messages GROUP BY campaign_id, msisdn) m
+               ON m.campaign_id = l.campaign_id AND m.msisdn = f.msisdn
         QUALIFY row_number() OVER (PARTITION BY f.provider, f.provider_message_id
                                    ORDER BY m.last_sent DESC NULLS LAST, l.campaign_id) = 1
     """).df()
     con.unregister("_fresh")
     con.unregister("_links")
+    # the region of a number we messaged is known; the others are worked out (vectorised)
+    known = linked["known_region"].astype(object)
+    unknown = known.isna().to_numpy()
+    regions = known.where(~unknown, None).to_numpy(dtype=object, copy=True)
+    if unknown.any():
+        regions[unknown] = _regions(linked["msisdn"][unknown])
     keywords, intents, reviews = [], [], []
-    for text, kws, region in zip(linked["text"], linked["keywords"], _regions(linked["msisdn"])):
-        keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
-                                   region=region)
+    decided: dict[tuple, tuple] = {}  # replies repeat (STOP, ARRET, the campaign's keywords…): classify each once
+    for text, kws, region in zip(linked["text"], linked["keywords"], regions):
+        key = (text, kws if isinstance(kws, str) else None, region)
+        if key not in decided:
+            keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
+                                       region=region)
+            decided[key] = (keyword, intent, review(text, intent))
+        keyword, intent, why = decided[key]
         keywords.append(keyword)
         intents.append(intent)
-        reviews.append(review(text, intent))
+        reviews.append(why)
     linked["keyword"], linked["intent"], linked["review"] = keywords, intents, reviews
     rows = linked[INBOUND_COLUMNS]
     con.register("_inbound", rows)
