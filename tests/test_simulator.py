@@ -100,3 +100,21 @@ def test_infobip_times_match_numpy_formatting_over_centuries():
                                                 dtype="datetime64[us]")])
     expected = [t + "+0000" for t in np.datetime_as_string(moments.astype("datetime64[ms]"), unit="ms")]
     assert _infobip_times(moments).to_pylist() == expected
+
+
+def test_writing_behind_gives_the_same_journal_once_flushed(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame([{"message_id": m.message_id, "campaign_id": m.campaign_id, "msisdn": m.msisdn,
+                           "region": m.region, "sender_id": m.sender_id, "segments": m.segments,
+                           "scheduled_at": m.scheduled_at, "two_way": m.two_way,
+                           "opt_out_short_code": m.opt_out_short_code} for m in batch(900)])
+    now = get_provider("simulator", seed=3, landing=tmp_path / "now", keywords=["DEAL"])
+    behind = get_provider("simulator", seed=3, landing=tmp_path / "behind", keywords=["DEAL"])
+    for part in (frame.iloc[:400], frame.iloc[400:]):
+        now.submit_frame(part)
+        behind.submit_frame(part, wait=False)
+    behind.flush()
+    expected = strip_ids(journal_lines(tmp_path / "now"))
+    assert len(expected) > 900 and strip_ids(journal_lines(tmp_path / "behind")) == expected
+    behind.close()

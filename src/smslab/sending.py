@@ -342,26 +342,32 @@ def _submit_frames(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider:
     counts = {"submitted": 0, "failed": 0, "unknown": 0, "retry_later": 0, "retries": 0}
     frame = due[["message_id", "msisdn", "region", "sender_id", "segments", "scheduled_at"]].copy()
     frame["campaign_id"] = spec.campaign_id
-    regions = frame["region"].astype(object).where(frame["region"].notna(), None)
-    per_region = {}
-    for region in regions.drop_duplicates():
+    codes, regions = pd.factorize(frame["region"].astype(object).where(frame["region"].notna(), None))
+    per_region = []  # (two_way, opt-out short code) of each region, then of "no region" (code -1)
+    for region in [*regions, None]:
         sender = spec.sender_for(region)
-        per_region[region] = (bool(spec.two_way_for(region)), sender.opt_out_short_code if sender else None)
-    frame["two_way"] = regions.map(lambda r: per_region[r][0]).astype(bool)
-    frame["opt_out_short_code"] = regions.map(lambda r: per_region[r][1])
+        per_region.append((bool(spec.two_way_for(region)), sender.opt_out_short_code if sender else None))
+    frame["two_way"] = np.array([two for two, _ in per_region], dtype=bool)[codes]
+    frame["opt_out_short_code"] = np.array([code for _, code in per_region], dtype=object)[codes]
     stamp = pd.Timestamp(now)
     frame["scheduled_at"] = frame["scheduled_at"].where(frame["scheduled_at"] > stamp, stamp)
     bar = tqdm(total=len(frame), desc=f"sending {spec.campaign_id}", unit="msg", disable=len(frame) < 5000)
     pending: list[pd.DataFrame] = []
+    background = callable(getattr(provider, "flush", None))  # the provider writes behind; flush before recording
     for start in range(0, len(frame), batch_size):
-        answers = provider.submit_frame(frame.iloc[start:start + batch_size])
+        batch = frame.iloc[start:start + batch_size]
+        answers = provider.submit_frame(batch, wait=False) if background else provider.submit_frame(batch)
         pending.append(answers)
         counts["submitted"] += int(answers["accepted"].sum())
         counts["failed"] += int((~answers["accepted"]).sum())
         if sum(len(p) for p in pending) >= RECORD_EVERY:
+            if background:
+                provider.flush()
             _record_frame(con, pd.concat(pending, ignore_index=True), now)
             pending = []
         bar.update(len(answers))
+    if background:
+        provider.flush()
     if pending:
         _record_frame(con, pd.concat(pending, ignore_index=True), now)
     bar.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring as _js  # C-accelerated JSON string literal
@@ -217,6 +218,8 @@ class SimulatorProvider(Provider):
     def __post_init__(self) -> None:
         self.journal = Journal(self.landing)
         self._written = 0
+        self._writer: ThreadPoolExecutor | None = None  # journal writes behind the next batch's work
+        self._pending: list[Future] = []
         self._salt = _splitmix(np.array([int(self.seed) & (2**64 - 1)], dtype=np.uint64) + GOLDEN)[0]
 
     def provider_message_id(self, message_id: str) -> str:
@@ -247,9 +250,13 @@ class SimulatorProvider(Provider):
                              parts=None if pd.isna(r.parts) else int(r.parts))
                 for r in out.itertuples(index=False)]
 
-    def submit_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def submit_frame(self, frame: pd.DataFrame, *, wait: bool = True) -> pd.DataFrame:
         """Columnar submit: one answer row per message (message_id, accepted, provider_message_id, status,
-        error_code, permanent, price, currency, parts)."""
+        error_code, permanent, price, currency, parts).
+
+        `wait=False`: the reports and replies are written (and fsynced) by a background thread
+        while the caller goes on; `flush()` waits until everything queued is on disk, and must be
+        called before the answers are recorded anywhere."""
         n = len(frame)
         regions = frame["region"].astype(object).where(frame["region"].notna(), None).to_numpy()
         ok = np.array([r is not None and r == r and r != "" for r in regions], dtype=bool) if n else np.zeros(0, bool)
@@ -271,9 +278,25 @@ class SimulatorProvider(Provider):
             "parts": pd.Series(segments, dtype="Int64").where(ok, pd.NA).array})
         if ok.any():
             chosen = frame.loc[ok]
-            self._write(self._traffic(chosen, pids[ok].to_numpy(), region_ix[ok], region_list, segments[ok],
-                                      price[ok]))
+            groups = self._traffic(chosen, pids[ok].to_numpy(), region_ix[ok], region_list, segments[ok], price[ok])
+            if wait:
+                self._write(groups)
+            else:
+                self._writer = self._writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+                self._pending.append(self._writer.submit(self._write, groups))  # one thread: order kept
         return out
+
+    def flush(self) -> None:
+        """Wait until every queued journal write is on disk (re-raising a failed one)."""
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.result()
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
 
     def _traffic(self, f: pd.DataFrame, pids: np.ndarray, region_ix: np.ndarray, region_list: list[str],
                  segments: np.ndarray, price: np.ndarray) -> list[tuple[str, np.ndarray, pa.Array]]:
@@ -432,10 +455,10 @@ class SimulatorProvider(Provider):
         """Append each (kind, day) group to its journal file and fsync once (the layout `Journal` reads)."""
         for kind, received, lines in groups:
             days = received.astype("datetime64[D]")
-            for day in np.unique(days):
-                mask = pa.array(days == day)
+            unique = np.unique(days)
+            for day in unique:
                 path = self.journal.path_for("infobip", kind, datetime.fromisoformat(str(day)))
-                with open(path, "ab") as handle:
-                    _write_array(handle, lines.filter(mask))
+                with open(path, "ab") as handle:  # (one day: the lines as they are, no copy)
+                    _write_array(handle, lines if len(unique) == 1 else lines.filter(pa.array(days == day)))
                     handle.flush()
                     os.fsync(handle.fileno())
