@@ -76,11 +76,16 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
     lengths -= cr
     views = np.zeros((n, 16), np.uint8)
     views[:, 0:4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
-    head = np.arange(12)
-    window = raw[np.minimum(starts[:, None] + head, len(raw) - 1)]  # the first 12 bytes: prefix or inline text
-    window[head >= lengths[:, None]] = 0
-    views[:, 4:16] = window
     long = lengths > 12
+    last = len(raw) - 1
+    # a long line's view holds its first 4 bytes; a short one (12 bytes or less) holds all of it
+    views[long, 4:8] = raw[np.minimum(starts[long, None] + np.arange(4), last)]
+    if not long.all():
+        short = ~long
+        head = np.arange(12)
+        window = raw[np.minimum(starts[short, None] + head, last)]
+        window[head >= lengths[short, None]] = 0
+        views[short, 4:16] = window
     chunk = starts[long] // _CHUNK
     views[long, 8:12] = chunk.astype("<i4").view(np.uint8).reshape(-1, 4)
     views[long, 12:16] = (starts[long] - chunk * _CHUNK).astype("<i4").view(np.uint8).reshape(-1, 4)
