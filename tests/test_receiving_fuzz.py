@@ -103,6 +103,20 @@ def ingest_both(path):
     return (fast_counts, dump(fast_con)), (slow_counts, dump(slow_con))
 
 
+def load_both(landing):
+    """Load a journal by the SQL path and by the Python parser alone; assert both give the same;
+    return the SQL path's connection and counts."""
+    fast_con = store.connect(":memory:")
+    fast_counts = loader.load(con=fast_con, landing=landing)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fast, "lines_table", lambda *a, **k: None)  # every line through the Python parser
+        slow_con = store.connect(":memory:")
+        slow_counts = loader.load(con=slow_con, landing=landing)
+    assert dump(fast_con) == dump(slow_con)
+    assert fast_counts == slow_counts
+    return fast_con, fast_counts
+
+
 @DB_SETTINGS
 @given(lines)
 def test_sql_path_and_python_parser_agree_on_every_infobip_file(content):
@@ -129,14 +143,7 @@ def test_sql_path_and_python_parser_agree_on_journal_files(bodies, garbage):
         path = next(landing.rglob("*.jsonl"))
         with open(path, "a", encoding="utf-8") as handle:
             handle.write("".join(g + "\n" for g in garbage))
-        fast_con = store.connect(":memory:")
-        fast_counts = loader.load(con=fast_con, landing=landing)
-        with pytest.MonkeyPatch.context() as m:
-            m.setattr(fast, "lines_table", lambda *a, **k: None)
-            slow_con = store.connect(":memory:")
-            slow_counts = loader.load(con=slow_con, landing=landing)
-        assert dump(fast_con) == dump(slow_con)
-        assert fast_counts == slow_counts
+        fast_con, _ = load_both(landing)
         assert loader.load(con=fast_con, landing=landing) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
 
 
@@ -246,11 +253,4 @@ def test_sql_path_and_python_parser_agree_on_any_journal_envelope(envelopes):
         folder = landing / "infobip" / "2026-12-01"
         folder.mkdir(parents=True)
         (folder / "dlr-x.jsonl").write_text("".join(json.dumps(e) + "\n" for e in envelopes), encoding="utf-8")
-        fast_con = store.connect(":memory:")
-        fast_counts = loader.load(con=fast_con, landing=landing)
-        with pytest.MonkeyPatch.context() as m:
-            m.setattr(fast, "lines_table", lambda *a, **k: None)
-            slow_con = store.connect(":memory:")
-            slow_counts = loader.load(con=slow_con, landing=landing)
-        assert dump(fast_con) == dump(slow_con)
-        assert fast_counts == slow_counts
+        load_both(landing)
