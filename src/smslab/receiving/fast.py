@@ -108,7 +108,7 @@ _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
 _ENVELOPE = '{"provider": "VARCHAR", "kind": "VARCHAR", "received_at": "VARCHAR", "body": "VARCHAR"}'
 
 
-def _docs_sql(mode: str, received_at: datetime | None) -> str:
+def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines") -> str:
     """(line_no, doc, received_at): `doc` is the report body text, NULL when the line is not one
     the SQL path takes (malformed JSON among them: those lines go to Python)."""
     if mode == "journal":
@@ -118,10 +118,10 @@ def _docs_sql(mode: str, received_at: datetime | None) -> str:
                                  THEN e.body END AS doc,
                    TRY_CAST(e.received_at AS TIMESTAMP) AS received_at
             FROM (SELECT line_no, CASE WHEN json_valid(line) THEN json_transform(line, '{_ENVELOPE}') END AS e
-                  FROM _lines WHERE line <> '')"""
+                  FROM {lines} WHERE line <> '')"""
     stamp = "NULL::TIMESTAMP" if received_at is None else f"TIMESTAMP '{received_at.isoformat(sep=' ')}'"
     return f"""SELECT line_no, line AS doc, {stamp} AS received_at
-               FROM _lines WHERE line <> ''"""
+               FROM {lines} WHERE line <> ''"""
 
 
 def _integer(field: str) -> str:
@@ -134,7 +134,29 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _pipeline(mode: str, received_at: datetime | None) -> str:
+def _one_item(mode: str, struct: str) -> str:
+    """Items of lines holding one report (a single report, or a body with one): no list to
+    unnest. A line whose body has several reports is marked `several` (see `_several_items`)."""
+    return f"""
+            -- a single report (the document is the item) or a body {{"results": [one]}} (its raw text
+            -- is the body); a NULL item for anything else (malformed JSON, …)
+            SELECT line_no, 0 AS idx, received_at, single, n > 1 AS several,
+                   CASE WHEN single THEN d::{struct} WHEN n = 1 THEN d.results[1] END AS r,
+                   CASE WHEN single THEN {"doc" if mode == "journal" else "NULL"} WHEN n = 1 THEN doc END AS item
+            FROM kinds  -- (no WHERE on `d`: DuckDB would parse the JSON again to filter)"""
+
+
+def _several_items(mode: str, struct: str) -> str:
+    """Items of lines whose body has several reports, each with its own JSON text."""
+    return """
+            SELECT line_no, received_at, single, false AS several, unnest(reports) AS r, unnest(texts) AS item,
+                   unnest(range(len(reports))) AS idx
+            FROM (SELECT line_no, received_at, single, d.results AS reports,
+                         json_extract(doc, '$.results[*]')::VARCHAR[] AS texts
+                  FROM kinds)"""
+
+
+def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines") -> str:
     """The query over `_lines` giving one row per report: the dlr_events columns, `seq` (the
     line number) and `simple` (false when the Python parser must read the line).
 
@@ -152,24 +174,14 @@ def _pipeline(mode: str, received_at: datetime | None) -> str:
         WITH parsed AS (
             SELECT line_no, received_at, doc,
                    CASE WHEN json_valid(doc) THEN json_transform(doc, '{_DOC}') END AS d
-            FROM ({_docs_sql(mode, received_at)})
+            FROM ({_docs_sql(mode, received_at, lines)})
         ), kinds AS (
             SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
                       coalesce(len(d.results), 0) AS n
             FROM parsed
-        ), items AS (
-            -- a single report (the document is the item), each item of a body {{"results": [...]}}
-            -- (one item: its raw text is the body), or a NULL item for anything else (malformed JSON, …)
-            SELECT line_no, received_at, single, unnest(reports) AS r, unnest(texts) AS item,
-                   unnest(range(len(reports))) AS idx
-            FROM (SELECT line_no, received_at, single,
-                         CASE WHEN single THEN [d::{struct}] WHEN n > 0 THEN d.results
-                              WHEN d.results IS NOT NULL THEN [] ELSE [NULL] END AS reports,
-                         CASE WHEN single THEN [{"doc" if mode == "journal" else "NULL"}] WHEN n = 1 THEN [doc]
-                              WHEN n > 1 THEN json_extract(doc, '$.results[*]')::VARCHAR[] ELSE [NULL] END AS texts
-                  FROM kinds)  -- (no WHERE on `d`: DuckDB would parse the JSON again to filter)
+        ), items AS ({_several_items(mode, struct) if several else _one_item(mode, struct)}
         ), fields AS (
-            SELECT line_no, idx, received_at, item, single, r,
+            SELECT line_no, idx, received_at, item, single, several, r,
                    r.messageId->>'$' AS pmid,
                    CASE WHEN {_integer("r.status.groupId")} THEN TRY_CAST(r.status.groupId AS BIGINT) END AS gid,
                    CASE WHEN {_integer("r.status.id")} THEN TRY_CAST(r.status.id AS BIGINT) END AS sid,
@@ -182,7 +194,7 @@ def _pipeline(mode: str, received_at: datetime | None) -> str:
                    CASE WHEN {_integer("e.id")} THEN TRY_CAST(e.id AS BIGINT) END AS eid
             FROM fields
         ), normalised AS (
-            SELECT line_no, idx, received_at, item, single, pmid,
+            SELECT line_no, idx, received_at, item, single, several, pmid,
                    coalesce(
                        starts_with(r.messageId, '"') AND pmid <> ''
                        AND gid BETWEEN 1 AND 5
@@ -211,7 +223,7 @@ def _pipeline(mode: str, received_at: datetime | None) -> str:
                    AS event_id,
                pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
                item AS raw, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
-               item IS NULL AS whole_line,
+               item IS NULL AS whole_line, several,
                line_no * 1000000 + idx AS item_no
         FROM timed"""
 
@@ -235,6 +247,12 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     query = _pipeline(mode, received_at)
     # one pass over the JSON; a report that is a whole line is not copied: `_staged` takes it from the line
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
+    if store_scalar(con, "SELECT count(*) FROM _checked WHERE several"):  # bodies with several reports
+        con.execute("""CREATE OR REPLACE TEMP TABLE _several AS SELECT * FROM _lines
+                       WHERE line_no IN (SELECT seq FROM _checked WHERE several)""")
+        con.execute("DELETE FROM _checked WHERE several")
+        con.execute(f"INSERT INTO _checked {_pipeline(mode, received_at, several=True, lines='_several')}")
+        con.execute("DROP TABLE _several")
     con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
