@@ -296,3 +296,16 @@ def test_newlines_found_block_by_block_are_all_found():
     for block in (1, 2, 3, 5, 64, 1 << 24):
         assert newlines(data, block).tolist() == expected
     assert newlines(b"").tolist() == [] and newlines(b"\n").dtype == np.int64
+
+
+def test_a_results_field_that_is_not_a_list_is_an_unknown_field_of_a_report(con, tmp_path):
+    """One rule for files and webhook bodies: a "results" list makes a body; a document with a
+    messageId is one report whatever else it holds; neither is an error."""
+    add_message(con, "x1")
+    report = dlr("x1", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"][0]
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({**report, "results": False}) + "\n" + json.dumps({"results": 5}) + "\n")
+    assert ingest([path], fmt="infobip", con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 1}
+    assert status_of(con, "x1") == "delivered"
+    assert con.execute("SELECT location, reason FROM quarantine").fetchall() == [
+        ("line 2 record", 'record: "results" is not a list')]

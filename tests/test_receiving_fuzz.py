@@ -120,7 +120,7 @@ def load_both(landing):
 @DB_SETTINGS
 @given(lines)
 # found by this test: a "results" that is not a list next to a report's fields (typed as a list,
-# DuckDB reads it as absent; the Python loader refuses the document)
+# DuckDB reads it as absent; the Python loader refused the document, webhook bodies did not)
 @example(content=['{"messageId": "0", "status": {"groupId": 1}, "doneAt": "2000-01-01T00:00:00.000+00:00", '
                   '"results": false}'])
 @example(content=['{"messageId": "0", "status": {"groupId": 1}, "doneAt": "2000-01-01T00:00:00.000+00:00", '

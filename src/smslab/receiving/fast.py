@@ -134,14 +134,6 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _no_results_key(mode: str) -> str:
-    """SQL: in a file of reports, a document with a "results" that is not a list is an error for
-    the Python parser, but the typed transform gives NULL as for no "results" at all: a document
-    that mentions "results" (or has \\u escapes, which could spell it) goes to Python. In the
-    journal a body's "results" that is not a list is ignored by both paths."""
-    return "" if mode == "journal" else " AND NOT contains(doc, 'results') AND NOT contains(doc, '\\u')"
-
-
 def _one_item(mode: str, struct: str) -> str:
     """Items of lines holding one report (a single report, or a body with one): no list to
     unnest. A line whose body has several reports is marked `several` (see `_several_items`)."""
@@ -184,7 +176,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                    CASE WHEN json_valid(doc) THEN json_transform(doc, '{_DOC}') END AS d
             FROM ({_docs_sql(mode, received_at, lines)})
         ), kinds AS (
-            SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL{_no_results_key(mode)}, false) AS single,
+            SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
                       coalesce(len(d.results), 0) AS n
             FROM parsed
         ), items AS ({_several_items(mode, struct) if several else _one_item(mode, struct)}

@@ -620,10 +620,17 @@ def _json_handler(source: str, received_at: datetime, parse: Callable[[Any, date
 
 
 def _infobip_doc(doc: Any, received_at: datetime) -> Result:
-    """A body or a single report; inbound when an item has `receivedAt` or `cleanText` (not null)."""
-    items = doc.get("results") if isinstance(doc, dict) else None
-    items = [doc] if items is None else items
-    if not isinstance(items, list):
+    """A body or a single report; inbound when an item has `receivedAt` or `cleanText` (not null).
+
+    As for webhook bodies (`infobip._results`): a "results" list makes a body; otherwise a
+    document with a `messageId` is one report (a "results" that is not a list is then just an
+    unknown field)."""
+    results = doc.get("results") if isinstance(doc, dict) else None
+    if isinstance(results, list):
+        items = results
+    elif results is None or "messageId" in doc:
+        items = [doc]
+    else:
         raise ValueError('"results" is not a list')
     inbound = any(isinstance(i, dict) and (i.get("receivedAt") is not None or i.get("cleanText") is not None)
                   for i in items)
