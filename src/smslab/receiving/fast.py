@@ -33,6 +33,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from smslab import store
+
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
                   "permanent", "event_at", "received_at", "source", "raw", "message_ref", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
@@ -146,7 +148,7 @@ def _one_item(mode: str, struct: str) -> str:
             FROM kinds  -- (no WHERE on `d`: DuckDB would parse the JSON again to filter)"""
 
 
-def _several_items(mode: str, struct: str) -> str:
+def _several_items() -> str:
     """Items of lines whose body has several reports, each with its own JSON text."""
     return """
             SELECT line_no, received_at, single, false AS several, unnest(reports) AS r, unnest(texts) AS item,
@@ -157,8 +159,9 @@ def _several_items(mode: str, struct: str) -> str:
 
 
 def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines") -> str:
-    """The query over `_lines` giving one row per report: the dlr_events columns, `seq` (the
-    line number) and `simple` (false when the Python parser must read the line).
+    """The query over the table `lines` giving one row per report: the dlr_events columns, `seq`
+    (the line number) and `simple` (false when the Python parser must read the line). `several`:
+    the pass for bodies with several reports (unnested), else the pass for one report a line.
 
     One JSON parse per line (`json_transform` with every needed field kept as JSON text, so
     its type can be checked), then small parses of those fields. A field that is absent and
@@ -179,7 +182,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
             SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
                       coalesce(len(d.results), 0) AS n
             FROM parsed
-        ), items AS ({_several_items(mode, struct) if several else _one_item(mode, struct)}
+        ), items AS ({_several_items() if several else _one_item(mode, struct)}
         ), fields AS (
             SELECT line_no, idx, received_at, item, single, several, r,
                    r.messageId->>'$' AS pmid,
@@ -247,7 +250,7 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     query = _pipeline(mode, received_at)
     # one pass over the JSON; a report that is a whole line is not copied: `_staged` takes it from the line
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
-    if store_scalar(con, "SELECT count(*) FROM _checked WHERE several"):  # bodies with several reports
+    if store.scalar(con, "SELECT count(*) FROM _checked WHERE several"):  # bodies with several reports
         con.execute("""CREATE OR REPLACE TEMP TABLE _several AS SELECT * FROM _lines
                        WHERE line_no IN (SELECT seq FROM _checked WHERE several)""")
         con.execute("DELETE FROM _checked WHERE several")
@@ -256,7 +259,7 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
-    total = store_scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no")
+    total = int(store.scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no"))
     # the reports to add: event_id not stored yet, first in the batch
     con.execute("""CREATE OR REPLACE TEMP TABLE _new_items AS
                    SELECT min(item_no) AS item_no FROM _checked ANTI JOIN _bad_lines ON seq = line_no
@@ -274,11 +277,6 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
                     UNION ALL
                     SELECT {columns}, raw FROM _checked SEMI JOIN _new_items USING (item_no) WHERE NOT whole_line""")
     return Staged(total, rest)
-
-
-def store_scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = con.execute(sql).fetchall()
-    return int(rows[0][0]) if rows else 0
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:

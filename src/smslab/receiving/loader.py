@@ -420,10 +420,16 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
 
 
 _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL))
-_RANK = "CASE status WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END"
-# the event that sets a status: a final one first, then the latest, then sent > submitted > others
-_BEST = (f"arg_max({{'s': status, 'e': event_at, 'c': error_code}}, "
-         f"{{'f': status IN ({_FINAL}), 'e': event_at, 'r': {_RANK}}})")
+
+
+def _precedence(status: str, at: str) -> str:
+    """SQL ordering key of an event: a final status first, then the latest, then sent > submitted > others."""
+    return (f"{{'f': {status} IN ({_FINAL}), 'e': {at}, "
+            f"'r': CASE {status} WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}")
+
+
+# the event that sets a status
+_BEST = f"arg_max({{'s': status, 'e': event_at, 'c': error_code}}, {_precedence('status', 'event_at')})"
 
 
 def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
@@ -457,8 +463,7 @@ def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
                        count(*) FILTER (WHERE part.s = 'delivered') AS delivered_parts,
                        max(part.e) FILTER (WHERE part.s = 'delivered') AS delivered_at,
                        arg_max(part, part.e) FILTER (WHERE part.s IN ({failures})) AS failed,
-                       arg_max(part, {{'f': part.s IN ({_FINAL}), 'e': part.e,
-                                      'r': CASE part.s WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}) AS best
+                       arg_max(part, {_precedence('part.s', 'part.e')}) AS best
                 FROM parts GROUP BY message_id)
             SELECT message_id,
                    CASE WHEN NOT per_part THEN best.s WHEN failed IS NOT NULL THEN failed.s
