@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from smslab.compliance import check
 from smslab.compliance.content import detect
@@ -238,15 +239,23 @@ def test_broken_override_named_by_the_spec_is_one_clear_error(tmp_path):
     assert "Traceback" not in proc.stderr and "senders.short_code.lead_time_weeks" in proc.stderr
 
 
-def test_holiday_with_unknown_holiday_rule_is_noted_not_excluded(tmp_path):
-    # Kenya's dataset does not say whether holidays count; 12 December is Jamhuri Day
+def test_holiday_with_unknown_holiday_rule_is_excluded_and_said(tmp_path):
+    # a rule that does not say whether holidays count: they are excluded (fail closed), with a warning;
+    # 12 December 2026 (a Saturday) is Jamhuri Day in Kenya
+    override = tmp_path / "rules.yaml"
+    override.write_text(yaml.safe_dump({"countries": {"KE": {"quiet_hours": {
+        "allowed": {d: ["08:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "sundays_excluded": False, "holidays": None}}}}))
     spec = make_campaign(tmp_path, [{"msisdn": "+254712345678"}], two_way=False,
                          senders={"KE": {"type": "alphanumeric", "id": "ACME", "opt_out_short_code": "21456"}},
-                         text="ACME: 30% off today. Opt out: STOP to 21456")
+                         text="ACME: 30% off today. Opt out: STOP to 21456", extra={"rules": str(override)})
     result = check(spec, at="2026-12-12T10:00:00+03:00")
-    assert decision(result, "+254712345678")["decision"] == "allowed"
+    row = decision(result, "+254712345678")
+    assert (row["decision"], row["reason"]) == ("deferred", "public_holiday")
+    assert row["next_allowed_at"] == pd.Timestamp("2026-12-13T05:00:00")  # Sunday 08:00 in Nairobi
     note = next(f for f in result.findings if f["rule"] == "holiday_rule_unknown")
-    assert note["severity"] == "info" and "2026-12-12" in note["message"]
+    assert note["severity"] == "warn" and "excluded" in note["message"] and "override" in note["message"]
+    assert decision(check(spec, at="2026-12-11T10:00:00+03:00"), "+254712345678")["decision"] == "allowed"
 
 
 def test_every_blocking_finding_counts_the_recipients_it_affects(tmp_path):
@@ -255,7 +264,7 @@ def test_every_blocking_finding_counts_the_recipients_it_affects(tmp_path):
                          senders={"FR": {"type": "long_code", "id": "33700000000"}}, text="Soldes !")
     result = check(spec, at=TUESDAY_NOON_PARIS)
     counts = {f["rule"]: f["recipients"] for f in result.findings if f["severity"] == "block"}
-    assert counts == {"sender_type_not_allowed": 2, "opt_out_wording_missing": 2}
+    assert counts == {"sender_type_not_allowed": 2, "opt_out_wording_missing": 2, "nothing_to_send": 2}
     assert set(result.decisions["decision"]) == {"blocked"}
 
 

@@ -38,7 +38,10 @@ SPEC = {
                                "ZA": "Reply STOP to opt out", "BR": "Para sair: SAIR", "EG": "ACME sale"}},
 }
 MOMENTS = [datetime(2026, 11, 24, 19, 10), datetime(2026, 11, 29, 9, 0), datetime(2026, 7, 14, 9, 0),
-           datetime(2026, 12, 25, 14, 0), datetime(2026, 11, 27, 5, 59)]
+           datetime(2026, 12, 25, 14, 0), datetime(2026, 11, 27, 5, 59),
+           datetime(2026, 11, 24, 19, 0),    # 20:00 in Madrid: the end of the default window (exclusive)
+           datetime(2026, 11, 24, 19, 30),   # 20:30 in Paris: the end of FR's window
+           datetime(2026, 12, 8, 10, 0)]     # a Spanish public holiday, 11:00 in Madrid
 
 
 def audience(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -80,4 +83,6 @@ def test_vectorised_pass_matches_the_reference(tmp_path, seed):
             assert (m, d, r) == (gm, gd, gr), (at, m)
             assert (n is None and pd.isna(gn)) or pd.Timestamp(n) == gn, (at, m)
         assert {d for _, d, _, _ in expected} == {"allowed", "deferred", "blocked"} or at == MOMENTS[2]
+        if at == datetime(2026, 12, 8, 10, 0):  # the holiday rule of Spain is unknown: holidays excluded
+            assert ("ES", "public_holiday") in set(zip(frame["region"], decisions["reason"]))
     con.close()

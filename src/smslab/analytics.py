@@ -381,7 +381,7 @@ def optout_linkage(con: duckdb.DuckDBPyConnection, campaign_id: str) -> pd.DataF
         l AS (SELECT json_extract_string(evidence, '$.provider_message_id') AS provider_message_id, scope
               FROM consent WHERE action = 'opt_out')
         SELECT m.region, m.sender_type, m.sender_id, o.recipient AS received_on, l.scope AS consent_scope,
-               coalesce(l.scope = m.sender_id, false) AS linked, count(*) AS opt_outs
+               coalesce(l.scope = upper(m.sender_id), false) AS linked, count(*) AS opt_outs
         FROM o JOIN m USING (msisdn) LEFT JOIN l USING (provider_message_id)
         WHERE o.recipient IS DISTINCT FROM m.sender_id
         GROUP BY ALL ORDER BY opt_outs DESC, 1""", {"c": campaign_id}).df()

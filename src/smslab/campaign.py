@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from smslab import identity
 from smslab.errors import SpecError
 from smslab.yamlfiles import describe, read_yaml
 
 UNKNOWN_FIELD = "unknown field (check the spelling against DESIGN.md's campaign spec)"
 
 SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
+#: how far in the past a send_at may be (clock skew, a slow start) before it is a mistake
+SEND_AT_TOLERANCE = timedelta(minutes=5)
 
 
 class Sender(BaseModel):
@@ -105,6 +108,20 @@ class CampaignSpec(BaseModel):
                 raise ValueError(f"sender key {key!r}: expected a two-letter upper-case region code or '*'")
         return value
 
+    @model_validator(mode="after")
+    def _canonical_senders(self) -> "CampaignSpec":
+        """Sender ids in their one stored form (`smslab.identity`): numbers E.164 with +, short
+        codes digits, alphanumeric ids as written."""
+        for cc, sender in self.senders.items():
+            region = self.default_region if cc == "*" else cc
+            if sender.type != "alphanumeric" and not re.fullmatch(r"\+?[\d\s\-().]+", sender.id):
+                raise ValueError(f"senders.{cc}.id: {sender.id!r} is not a number; a {sender.type} sender id is "
+                                 f"digits (e.g. '36180' or '+33612345678'); use type alphanumeric for a name")
+            sender.id = identity.address(sender.id, region, sender.type)
+            if sender.opt_out_short_code is not None:
+                sender.opt_out_short_code = identity.address(sender.opt_out_short_code, region, "short_code")
+        return self
+
     @property
     def campaign_id(self) -> str:
         """A stable id: the name as a slug (re-running a spec never creates a second campaign)."""
@@ -120,6 +137,27 @@ class CampaignSpec(BaseModel):
         if self.send_at is None:
             return None
         return self.send_at.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def send_at_problem(self, now: datetime) -> str | None:
+        """Why `send_at` cannot be used at `now` (UTC, naive), or None: a moment more than
+        SEND_AT_TOLERANCE in the past is a mistake, never silently "now".
+
+        Example:
+            >>> spec = parse_spec({"name": "x", "purpose": "marketing", "audience": "a.csv", "senders": {},
+            ...     "message": {"text": "hi"}, "send_at": "2026-12-01T15:00:00+01:00"})
+            >>> spec.send_at_problem(datetime(2026, 12, 6, 9, 0))
+            'send_at 2026-12-01T15:00:00+01:00 is 4 days 19:00 in the past; remove send_at to send now, or give a future time'
+            >>> spec.send_at_problem(datetime(2026, 12, 1, 14, 3)) is None
+            True
+        """
+        send_at = self.send_at_utc
+        if send_at is None or send_at >= now - SEND_AT_TOLERANCE:
+            return None
+        ago = now - send_at
+        days = f"{ago.days} day{'s' if ago.days != 1 else ''} " if ago.days else ""
+        hours, rest = divmod(ago.seconds, 3600)
+        return (f"send_at {self.send_at.isoformat()} is {days}{hours:02d}:{rest // 60:02d} in the past; "  # type: ignore[union-attr]
+                f"remove send_at to send now, or give a future time")
 
     def sender_for(self, region: str | None) -> Sender | None:
         """The sender for a region, else the '*' fallback, else None."""

@@ -332,6 +332,10 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
         options["max_retries"] = max_retries
     result = run_send(spec, provider=provider, dry_run=dry_run, db=db, **options)
     _emit(result, as_json)
+    if result.get("blocking"):
+        first = result["blocking"][0]
+        click.echo(f"smslab: nothing sent: {first['message']} (run `smslab check {spec}` for every finding)", err=True)
+        sys.exit(1)
     left = int(result.get("retry_later") or 0)
     if left:
         click.echo(f"smslab: {left} message(s) were refused for now and stay queued (the reason is in "

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance import check
+from smslab.errors import SpecError
 from smslab.providers import (AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError,
                               get_provider)
 from smslab.receiving.loader import refresh_statuses
@@ -421,6 +422,23 @@ def _submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provid
     return counts
 
 
+def _started(spec: CampaignSpec, db: str | os.PathLike[str] | None, con: duckdb.DuckDBPyConnection | None) -> bool:
+    """Whether the campaign already has messages in the database: a later run that sends the
+    recipients deferred by quiet hours, for which a past send_at is expected."""
+    if con is None:
+        from smslab import config
+
+        path = config.db_path(db)
+        if not path.exists():
+            return False
+        try:
+            with store.connect(path, read_only=True) as reader:
+                return store.campaign_started(reader, spec.campaign_id)
+        except duckdb.Error:
+            return False  # locked or unreadable: treated as a first run (the stricter answer)
+    return store.campaign_started(con, spec.campaign_id)
+
+
 def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provider | None = None,
          dry_run: bool = False, db: str | os.PathLike[str] | None = None,
          con: duckdb.DuckDBPyConnection | None = None, now: datetime | None = None,
@@ -432,14 +450,17 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
     sender id) overrides the price sheet's figure for throttling.
     """
     spec = load_spec(spec)
+    now = now or store.utcnow()
+    problem = spec.send_at_problem(now)
+    if problem and not _started(spec, db, con):  # a first run: refused before anything is written
+        raise SpecError(f"{spec.source}: {problem}")
     own = con is None
     con = con or store.connect(db)
     instance: Provider | None = None
     try:
-        now = now or store.utcnow()
         send_at = spec.send_at_utc
         at = send_at if send_at is not None and send_at > now else now
-        result = check(spec, at=at.replace(tzinfo=timezone.utc), con=con)
+        result = check(spec, at=at.replace(tzinfo=timezone.utc), con=con, now=now, continuing=bool(problem))
         decisions = result.decisions
         summary: dict[str, Any] = {
             "campaign_id": spec.campaign_id, "submitted": 0, "deferred": int((decisions["decision"] == "deferred").sum()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -22,7 +23,7 @@ from smslab import config
 
 # Each migration is applied once, in order, inside one transaction. Never edit a released
 # migration: add a new one.
-MIGRATIONS: list[list[str]] = [
+MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
     # 1 — the core data model of DESIGN.md
     [
         """CREATE TABLE IF NOT EXISTS campaigns(
@@ -122,7 +123,58 @@ MIGRATIONS: list[list[str]] = [
         "DROP TABLE messages",
         "ALTER TABLE messages_v3 RENAME TO messages",
     ],
+    # 4 — one identity per number: consent scopes, our sender ids and reply recipients rewritten
+    # into the forms of smslab.identity ("447700900123" and "+447700900123" are one number)
+    [lambda con: canonical_identities(con)],
 ]
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple], by: tuple[str, ...]) -> None:
+    """UPDATE table SET column = new FROM mapping(old, *by, new) where it changed."""
+    changed = [row for row in mapping if row[0] != row[-1]]
+    if not changed:
+        return
+    import pandas as pd
+
+    names = ["old", *by, "new"]
+    con.register("_identity_map", pd.DataFrame(changed, columns=names))
+    try:
+        match = " AND ".join([f"t.{column} = m.old"] + [f"t.{b} IS NOT DISTINCT FROM m.{b}" for b in by])
+        con.execute(f"UPDATE {table} AS t SET {column} = m.new FROM _identity_map m WHERE {match}")
+    finally:
+        con.unregister("_identity_map")
+
+
+def _region_of(msisdn: str | None) -> str | None:
+    import phonenumbers
+
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(msisdn or "", None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def canonical_identities(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite stored numbers and sender ids into their one canonical form (idempotent).
+
+    Consent scopes and reply recipients become `identity.key` (a national "07700 900123" is read
+    in the country of the number that wrote it); `messages.sender_id` becomes `identity.address`
+    for its region and sender type (alphanumeric ids stay as written).
+    """
+    from smslab import identity
+
+    scopes = con.execute("SELECT DISTINCT scope FROM consent WHERE scope IS NOT NULL").fetchall()
+    _rewrite(con, "consent", "scope", [(s, identity.key(s)) for (s,) in scopes if not s.startswith("0")], ())
+    national = con.execute("SELECT DISTINCT scope, msisdn FROM consent WHERE scope LIKE '0%'").fetchall()
+    _rewrite(con, "consent", "scope", [(s, m, identity.key(s, _region_of(m), "long_code") if not s.startswith("00")
+                                        else identity.key(s)) for s, m in national], ("msisdn",))
+    for table in ("inbound", "inbound_parts"):
+        recipients = con.execute(f"SELECT DISTINCT recipient FROM {table} WHERE recipient IS NOT NULL").fetchall()
+        _rewrite(con, table, "recipient", [(r, identity.key(r)) for (r,) in recipients], ())
+    senders = con.execute("SELECT DISTINCT sender_id, region, sender_type FROM messages "
+                          "WHERE sender_id IS NOT NULL").fetchall()
+    _rewrite(con, "messages", "sender_id",
+             [(s, r, t, identity.address(s, r, t)) for s, r, t in senders], ("region", "sender_type"))
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
@@ -152,6 +204,14 @@ def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False
     return con
 
 
+def campaign_started(con: duckdb.DuckDBPyConnection, campaign_id: str) -> bool:
+    """Whether `campaign_id` already has messages in the database (a later run of a campaign)."""
+    try:
+        return bool(scalar(con, "SELECT count(*) FROM messages WHERE campaign_id = ?", [campaign_id]))
+    except duckdb.CatalogException:
+        return False
+
+
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied (0 for an empty database)."""
     con.execute(
@@ -168,8 +228,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            for sql in statements:
-                con.execute(sql)
+            for step in statements:
+                if callable(step):
+                    step(con)
+                else:
+                    con.execute(step)
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, utcnow()])
             con.execute("COMMIT")
         except Exception:

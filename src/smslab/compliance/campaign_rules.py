@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from smslab.compliance import windows
 from smslab.compliance.content import detect
 from smslab.rules import RuleSet, load, sender_allowed
+from smslab.rules.defaults import DEFAULT_WINDOW, OVERRIDE_HINT, describe_window, quiet_hours_in_force
 from smslab.rules.schema import CATEGORIES, Country
 from smslab.segments import count as count_segments
 
@@ -80,6 +81,10 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
         out.append(Issue("one_way_sender", "info", cc,
                          f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}", src))
     rules = country.senders[sender.type]  # type: ignore[index]
+    if ok and rules.registration is None:
+        out.append(Issue("registration_unknown", "warn", cc,
+                         f"{cc}: whether {sender.type.replace('_', ' ')} senders must be registered is unknown; "
+                         f"assume {sender.id!r} must be, and confirm with your provider before the send", src))
     if ok and rules.registration:
         days = (at - now).total_seconds() / 86400
         if rules.lead_time_weeks is None:
@@ -114,9 +119,11 @@ def _text_issues(spec, cc: str, country: Country) -> list[Issue]:
                                      f"{oo.wording_example!r}; {label} lacks it", country.group_source_url("opt_out"),
                                      variants))
             elif oo.wording_required is None and not GENERIC_OPT_OUT.search(text):
-                out.append(Issue("opt_out_wording_unknown", "info", cc,
-                                 f"{cc}: no verified rule on opt-out wording, and {label} has no opt-out "
-                                 f"instruction (recommended)", country.group_source_url("opt_out"), variants))
+                # unknown is not "not required": by default a marketing text carries an opt-out instruction
+                out.append(Issue("opt_out_wording_missing", "block", cc,
+                                 f"{cc}: no verified rule on opt-out wording, so by default every marketing message "
+                                 f"must carry an opt-out instruction (e.g. 'Reply STOP to opt out'); {label} has "
+                                 f"none; add one, or {OVERRIDE_HINT}", country.group_source_url("opt_out"), variants))
             if sender is not None and sender.opt_out_short_code and sender.opt_out_short_code not in text:
                 out.append(Issue("opt_out_short_code_not_in_text", "warn", cc,
                                  f"{cc}: {label} does not mention the opt-out short code "
@@ -145,31 +152,37 @@ def _text_issues(spec, cc: str, country: Country) -> list[Issue]:
     return out
 
 
-def _holiday_unknown(cc: str, country: Country, at: datetime) -> Issue | None:
-    """An info note when the moment falls on a public holiday and the dataset cannot say whether it counts."""
-    if country.quiet_hours.allowed is None or country.quiet_hours.holidays is not None:
-        return None
-    aware = at.replace(tzinfo=timezone.utc)
-    for zone in country.time_zones:
-        day = aware.astimezone(ZoneInfo(zone)).date()
-        name = windows.holiday_name(cc, day)
-        if name:
-            return Issue("holiday_rule_unknown", "info", cc,
-                         f"{cc}: {day} is a public holiday ({name}); the dataset does not know whether marketing "
-                         f"is allowed on holidays, so it is not excluded", country.group_source_url("quiet_hours"))
-    return None
+def _quiet_hour_assumptions(cc: str, country: Country, at: datetime) -> list[Issue]:
+    """Warn findings for each quiet-hour fact the dataset does not know (the default is applied),
+    and when holidays are excluded but no calendar exists for the country or year."""
+    out: list[Issue] = []
+    qh = quiet_hours_in_force(country)
+    src = country.group_source_url("quiet_hours")
+    if "window" in qh.assumed:
+        out.append(Issue("quiet_hours_unknown", "warn", cc,
+                         f"{cc}: no verified marketing window; the conservative default applies "
+                         f"({describe_window(DEFAULT_WINDOW)} local time); to use {cc}'s own rule, {OVERRIDE_HINT}",
+                         src))
+    if "holidays" in qh.assumed:
+        out.append(Issue("holiday_rule_unknown", "warn", cc,
+                         f"{cc}: whether marketing is allowed on public holidays is unknown; holidays are excluded "
+                         f"(conservative default); to change it, {OVERRIDE_HINT}", src))
+    if qh.holidays_excluded:
+        aware = at.replace(tzinfo=timezone.utc)
+        years = sorted({aware.astimezone(ZoneInfo(z)).year for z in country.time_zones})
+        missing = [y for y in years if not windows.holiday_calendar_known(cc, y)]
+        if missing:
+            out.append(Issue("holiday_calendar_missing", "warn", cc,
+                             f"{cc}: marketing is not allowed on public holidays, but no holiday calendar is "
+                             f"available for {cc} in {', '.join(map(str, missing))}; holidays cannot be excluded, "
+                             f"check the date yourself", src))
+    return out
 
 
 def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]:
     out: list[Issue] = []
     if spec.purpose in country.quiet_hours.applies_to:
-        note = _holiday_unknown(cc, country, at)
-        if note is not None:
-            out.append(note)
-    if spec.purpose in country.quiet_hours.applies_to and country.quiet_hours.allowed is None:
-        out.append(Issue("quiet_hours_unknown", "warn", cc,
-                         f"{cc}: no verified quiet-hour rule; none applied (check local practice or add one "
-                         f"in a rules override)", country.group_source_url("quiet_hours")))
+        out.extend(_quiet_hour_assumptions(cc, country, at))
     if spec.purpose == "marketing" and country.consent.marketing is None:
         out.append(Issue("consent_rule_unknown", "info", cc,
                          f"{cc}: consent rule unknown; consent is required anyway (fail closed)",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance.campaign_rules import Issue, campaign_issues
 from smslab.compliance.recipients import CAMPAIGN_REASONS, evaluate
@@ -136,22 +137,42 @@ def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, d
     return out
 
 
+def _gate_findings(spec: CampaignSpec, decisions: pd.DataFrame, now: datetime,
+                   continuing: bool) -> list[dict[str, Any]]:
+    """Block findings for a campaign that cannot go as written: a send_at in the past (unless the
+    campaign is already under way), or nobody who would be sent or deferred (an empty audience,
+    all invalid, all blocked)."""
+    out = []
+    problem = spec.send_at_problem(now)
+    if problem and not continuing:
+        out.append({"rule": "send_at_past", "severity": "block", "country": None, "recipients": int(len(decisions)),
+                    "message": f"{spec.source}: {problem}", "source": None})
+    reachable = int(decisions["decision"].isin(["allowed", "deferred"]).sum()) if len(decisions) else 0
+    if reachable == 0:
+        why = (f"the audience {spec.audience_path.name} has no usable recipient" if len(decisions) == 0
+               else f"all {len(decisions)} recipient(s) are blocked (see the findings above)")
+        out.append({"rule": "nothing_to_send", "severity": "block", "country": None, "recipients": int(len(decisions)),
+                    "message": f"nothing to send: {why}", "source": None})
+    return out
+
+
 def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | None = None,
           db: str | os.PathLike[str] | None = None, con: Any = None, audience: Any = None,
-          ruleset: RuleSet | None = None) -> CheckResult:
+          ruleset: RuleSet | None = None, now: datetime | None = None,
+          continuing: bool | None = None) -> CheckResult:
     """Check a campaign against the country rules; write findings and decisions when a database is given.
 
-    `audience` (optional) is an already-loaded `smslab.audience.load(...)` result or its frame.
+    `audience` (optional) is an already-loaded `smslab.audience.load(...)` result or its frame;
+    `now` (UTC, naive) replaces the clock (tests, replays); `continuing` says the campaign is
+    already under way (default: it has messages in the database), so a past send_at is expected.
     """
     spec = load_spec(spec)
     rs = _ruleset(spec, ruleset)
-    now = utcnow()
+    now = now or utcnow()
     evaluated_at = resolve_at(at, spec, now)
     own = None
     if con is None and db is not None:
         import duckdb
-
-        from smslab import store
 
         try:
             con = own = store.connect(db)
@@ -175,6 +196,9 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
         decisions, details = evaluate(spec, frame, rs, evaluated_at, issues, con=con)
         exposure = _exposure(decisions, rs)
         findings = _findings(issues, decisions, details, rs, exposure, quarantined)
+        if continuing is None:
+            continuing = con is not None and store.campaign_started(con, spec.campaign_id)
+        findings = _gate_findings(spec, decisions, now, continuing) + findings
         if con is None:
             findings.append({"rule": "consent_ledger_not_checked", "severity": "info", "country": None,
                              "recipients": 0, "message": "no database given, so opt-outs recorded in the consent "

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from smslab import identity
 from smslab.compliance import windows
 from smslab.compliance.campaign_rules import Issue
 from smslab.rules import RuleSet
@@ -151,7 +152,7 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             assign(in_country, issue.rule)
 
     # the consent ledger, then consent
-    scopes = {u: {"*"} | {x for x in (s.id, s.brand, s.opt_out_short_code) if x}
+    scopes = {u: {"*"} | {identity.key(x) for x in (s.id, s.brand, s.opt_out_short_code) if x}
               for u, s in zip(uniques, senders) if u and s is not None}
     opted_out, opted_in = consent_ledger(con, frame, scopes)
     assign(opted_out, "opted_out")
@@ -163,8 +164,8 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
 
     # quiet hours, once per (country, zones) group
     details: dict[str, Any] = {"issue_recipients": affected}
-    applies = np.array([c is not None and spec.purpose in c.quiet_hours.applies_to and c.quiet_hours.allowed is not None
-                        for c in countries], dtype=bool)
+    # an unknown window or holiday rule is not "no rule": windows applies the conservative default
+    applies = np.array([c is not None and spec.purpose in c.quiet_hours.applies_to for c in countries], dtype=bool)
     pending = (reason < 0) & applies[rcodes] if n else np.zeros(0, dtype=bool)
     if pending.any():
         zones = zone_keys(frame["time_zones"]) if "time_zones" in frame else pd.Series("", index=frame.index)

@@ -1,7 +1,8 @@
 """Quiet hours: is an instant allowed in every one of a recipient's time zones, and if not, when?
 
 The allowed set in one zone is a union of local windows (per weekday, minus public holidays
-when the country excludes them). A recipient whose number maps to several zones may only be
+when the country excludes them). An unknown window or holiday rule is replaced by the
+conservative default of `smslab.rules.defaults` (never "no rule"). A recipient whose number maps to several zones may only be
 messaged when the instant is allowed in all of them; the earliest such instant is either the
 instant itself or the start of some window in one of the zones, which is what `next_allowed`
 searches.
@@ -17,12 +18,14 @@ Example:
 """
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from smslab.rules.defaults import quiet_hours_in_force
 from smslab.rules.schema import DAYS, Country
 
 HORIZON_DAYS = 21
@@ -43,43 +46,54 @@ def _parsed(windows: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
 
 
 @lru_cache(maxsize=256)
-def public_holidays(cc: str, year: int) -> dict[date, str]:
-    """National public holidays of a country for a year (the `holidays` package)."""
-    try:
-        return dict(holidays_lib.country_holidays(cc, years=year))
-    except (NotImplementedError, KeyError):
-        return {}
+def public_holidays(cc: str, year: int) -> dict[date, str] | None:
+    """National public holidays of a country for a year (the `holidays` package); None when the
+    package has no calendar for that country or year (never a warning on stderr)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "Year 2090 is out of range": answered with None below
+        try:
+            calendar = holidays_lib.country_holidays(cc, years=year)
+            found = dict(calendar)
+        except (NotImplementedError, KeyError, ValueError):
+            return None
+    start, end = getattr(calendar, "start_year", None), getattr(calendar, "end_year", None)
+    if (start is not None and year < start) or (end is not None and year > end):
+        return None
+    return found
+
+
+def holiday_calendar_known(cc: str, year: int) -> bool:
+    """Whether a public-holiday calendar exists for the country and year."""
+    return public_holidays(cc, year) is not None
 
 
 def holiday_name(cc: str, day: date) -> str | None:
-    return public_holidays(cc, day.year).get(day)
+    return (public_holidays(cc, day.year) or {}).get(day)
 
 
 def _windows_for(country: Country, local: datetime) -> tuple[tuple[int, int], ...]:
-    qh = country.quiet_hours
-    assert qh.allowed is not None
-    if qh.holidays == "excluded" and holiday_name(country.country, local.date()):
+    qh = quiet_hours_in_force(country)
+    if qh.holidays_excluded and holiday_name(country.country, local.date()):
         return ()
     return _parsed(tuple(qh.allowed[DAYS[local.weekday()]]))
 
 
 def why_not(country: Country, zones: tuple[str, ...], at_utc: datetime) -> str | None:
     """None if `at_utc` (UTC, naive) is allowed in every zone, else the reason for the first zone that is not."""
-    if country.quiet_hours.allowed is None:
-        return None
+    qh = quiet_hours_in_force(country)
     aware = at_utc.replace(tzinfo=timezone.utc)
     for zone in zones:
         local = aware.astimezone(ZoneInfo(zone))
         minute = local.hour * 60 + local.minute
-        if country.quiet_hours.holidays == "excluded":
+        if qh.holidays_excluded:
             name = holiday_name(country.country, local.date())
             if name:
                 return f"public holiday in {country.country} ({name}, {local.date()})"
-        windows = _parsed(tuple(country.quiet_hours.allowed[DAYS[local.weekday()]]))
+        windows = _parsed(tuple(qh.allowed[DAYS[local.weekday()]]))
         if not windows:
             return f"no marketing on {local.strftime('%A')}s in {country.country} ({zone})"
         if not any(start <= minute < end for start, end in windows):
-            shown = ", ".join(country.quiet_hours.allowed[DAYS[local.weekday()]])
+            shown = ", ".join(qh.allowed[DAYS[local.weekday()]])
             return f"outside allowed hours {shown} on {local.strftime('%A')} at {local.strftime('%H:%M')} {zone}"
     return None
 

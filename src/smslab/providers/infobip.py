@@ -104,7 +104,7 @@ class InfobipProvider(Provider):
         messages = []
         for m in batch:
             item: dict[str, Any] = {
-                "from": str(m.sender_id),
+                "from": str(m.sender_id).lstrip("+"),  # Infobip writes numbers without +
                 "destinations": [{"to": m.msisdn.lstrip("+"), "messageId": m.message_id}],
                 "text": m.text,
                 "callbackData": m.message_id,

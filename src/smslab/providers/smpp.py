@@ -38,6 +38,7 @@ import smpplib.exceptions
 import smpplib.gsm
 import smpplib.smpp
 
+from smslab import identity
 from smslab.errors import ProviderError
 from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
 from smslab.receiving.journal import Journal
@@ -142,12 +143,21 @@ def _decode_short(pdu: Any) -> str:
     return raw.decode("latin-1")
 
 
-def _ton_npi(sender_type: str, sender_id: str) -> tuple[int, int]:
-    if not str(sender_id).isdigit():
-        return C.SMPP_TON_ALNUM, C.SMPP_NPI_UNK
-    if sender_type == "short_code":
-        return C.SMPP_TON_NWSPEC, C.SMPP_NPI_UNK
-    return C.SMPP_TON_INTL, C.SMPP_NPI_ISDN
+def source_address(sender_type: str, sender_id: str) -> tuple[int, int, str]:
+    """(TON, NPI, source_addr) from the sender's canonical form (`smslab.identity`): an E.164
+    number goes out international/ISDN without its `+`, a short code network-specific, and only
+    a name as alphanumeric.
+
+    Example:
+        >>> source_address("long_code", "+447700900123")[2], source_address("short_code", "36180")[2]
+        ('447700900123', '36180')
+    """
+    stored = identity.address(sender_id, None, sender_type)
+    if stored.startswith("+"):
+        return C.SMPP_TON_INTL, C.SMPP_NPI_ISDN, stored[1:]
+    if stored.isdigit():
+        return C.SMPP_TON_NWSPEC, C.SMPP_NPI_UNK, stored
+    return C.SMPP_TON_ALNUM, C.SMPP_NPI_UNK, stored
 
 
 @dataclass
@@ -304,7 +314,7 @@ class SmppProvider(Provider):
         for m in batch:
             ref = hashlib.sha1(m.message_id.encode()).digest()[0]  # the same message always gets the same reference
             parts, coding, esm = split_parts(m.text, m.encoding, ref=ref)
-            ton, npi = _ton_npi(m.sender_type, m.sender_id)
+            ton, npi, source = source_address(m.sender_type, m.sender_id)
             seqs = []
             for part in parts:
                 while len(self._outstanding(parts_of)) >= self.window and not dead:
@@ -313,7 +323,7 @@ class SmppProvider(Provider):
                     break
                 try:
                     pdu = client.send_message(
-                        source_addr_ton=ton, source_addr_npi=npi, source_addr=str(m.sender_id),
+                        source_addr_ton=ton, source_addr_npi=npi, source_addr=source,
                         dest_addr_ton=C.SMPP_TON_INTL, dest_addr_npi=C.SMPP_NPI_ISDN,
                         destination_addr=m.msisdn.lstrip("+"), short_message=part, data_coding=coding,
                         esm_class=esm, registered_delivery=C.SMPP_SMSC_DELIVERY_RECEIPT_BOTH)

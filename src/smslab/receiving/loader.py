@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from smslab import config, store
+from smslab import config, identity, store
 from smslab.errors import InputError
 from smslab.receiving import fast, generic, infobip, smpp, twilio, vonage
 from smslab.receiving.journal import journal_files
@@ -185,17 +185,23 @@ def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     for campaign_id, spec in con.execute("SELECT campaign_id, spec FROM campaigns").fetchall():
         try:
             data = json.loads(spec) if isinstance(spec, str) else (spec or {})
-            senders = (data.get("senders") or {}).values()
+            senders = (data.get("senders") or {}).items()
         except (ValueError, AttributeError):
             continue
         keywords = json.dumps(data.get("keywords") or [])
-        for sender in senders:
+        for cc, sender in senders:
             if not isinstance(sender, dict) or sender.get("id") is None:
                 continue
-            rows.append((campaign_id, str(sender["id"]), str(sender["id"]), keywords))
+            region = data.get("default_region") if cc == "*" else cc
+            scope = identity.key(sender["id"], region, sender.get("type"))
+            reply_to = [(scope, sender.get("type"))]
             if sender.get("opt_out_short_code"):
-                rows.append((campaign_id, str(sender["opt_out_short_code"]), str(sender["id"]), keywords))
-    return pd.DataFrame(rows, columns=["campaign_id", "reply_to", "scope", "keywords"])
+                reply_to.append((identity.key(sender["opt_out_short_code"], region, "short_code"), "short_code"))
+            for number, kind in reply_to:
+                # a short code is the country's: only its own subscribers' replies belong to it
+                prefix = identity.calling_prefix(region) if identity.is_short_code(number) else None
+                rows.append((campaign_id, number, prefix, scope, keywords))
+    return pd.DataFrame(rows, columns=["campaign_id", "reply_to", "prefix", "scope", "keywords"])
 
 
 def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None:
@@ -319,12 +325,16 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     if fresh.empty:
         return
     links = _campaign_links(con)
+    # every provider's spelling of our number ("447700900123", "+447700900123") is one identity
+    spelled = pd.unique(fresh["recipient"].astype(object))
+    canonical = {r: identity.key(r) if isinstance(r, str) else r for r in spelled}
+    fresh["recipient"] = fresh["recipient"].map(canonical)
     con.register("_fresh", fresh)
     con.register("_links", links)
     # a number (short code) used by several campaigns: the campaign that last messaged this person wins
     linked = con.execute("""
         SELECT f.*, l.campaign_id, l.scope, l.keywords, m.region AS known_region FROM _fresh f
-        LEFT JOIN _links l ON l.reply_to = f.recipient
+        LEFT JOIN _links l ON l.reply_to = f.recipient AND (l.prefix IS NULL OR starts_with(f.msisdn, l.prefix))
         LEFT JOIN (SELECT campaign_id, msisdn, max(coalesce(submitted_at, scheduled_at)) AS last_sent,
                           any_value(region) AS region
                    FROM messages GROUP BY campaign_id, msisdn) m
