@@ -14,12 +14,13 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from smslab.compliance import windows
 from smslab.compliance.content import detect
+from smslab.compliance.elements import element_issues, sender_id_issues
+from smslab.compliance.result import Issue
 from smslab.rules import RuleSet, load, sender_allowed
 from smslab.rules.defaults import DEFAULT_WINDOW, OVERRIDE_HINT, describe_window, quiet_hours_in_force
 from smslab.rules.schema import CATEGORIES, Country
@@ -28,22 +29,6 @@ from smslab.segments import count as count_segments
 GENERIC_OPT_OUT = re.compile(
     r"\b(STOP\w*|UNSUBSCRIBE|OPT[ -]?OUT|ARR[EÊ]T|BAJA|SAIR|PARAR|ABMELDEN|AFMELDEN|AVSLUTA|ANNULLA|CANCELAR|"
     r"DESABONNER|DÉSABONNER|拒收)\b", re.I)
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A campaign-level finding for one country; `variants` None = every recipient there."""
-
-    rule: str
-    severity: str
-    country: str | None
-    message: str
-    source: str | None
-    variants: tuple[str, ...] | None = None
-
-    @property
-    def blocks(self) -> bool:
-        return self.severity == "block"
 
 
 def _variant_label(variants: tuple[str, ...], all_variants: list[str]) -> str:
@@ -212,6 +197,9 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
         if country is None or spec.sender_for(cc) is None:
             continue
         out.extend(_sender_issues(spec, cc, country, rs, at, now))
+        out.extend(sender_id_issues(spec, cc, country))
         out.extend(_text_issues(spec, cc, country))
+        out.extend(element_issues(spec, cc, country, _texts(spec, cc),
+                                  lambda vs: _variant_label(vs, spec.variant_names())))
         out.extend(_country_notes(spec, cc, country, at))
     return out

@@ -25,6 +25,22 @@ def empty_decisions() -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class Issue:
+    """A campaign-level finding for one country; `variants` None = every recipient there."""
+
+    rule: str
+    severity: str
+    country: str | None
+    message: str
+    source: str | None
+    variants: tuple[str, ...] | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
+
+
 @dataclass
 class CheckResult:
     """Findings (dicts: rule, severity, country, recipients, message, source), one decision per
