@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -148,7 +149,7 @@ class Penalty(Value):
 
 class Registration(Value):
     what: str = Field(min_length=1)
-    by: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    by: date | None = None
     note: str | None = None
 
 

@@ -251,6 +251,7 @@ class Country(_Strict):
     subdivisions: dict[str, SubdivisionRules] = {}
     provenance: dict[str, list[str]] = {}  # fact -> source keys of the claims in force, most authoritative first
     schema_version: Literal[1, 2] = 1
+    effective_on: date | None = None  # schema 2: the day the rule was derived for
     overridden: list[str] = []  # fields an override file set (dotted paths)
     override_file: str | None = None
 
