@@ -23,6 +23,7 @@ Example:
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date
 from typing import Any, Callable, Sequence
@@ -34,6 +35,9 @@ from smslab.rules.schema import (Alternative, CapRule, Consent, Content, Country
                                  Penalties, PenaltyRule, PerMessage, QuietHours, RegistrationRule,
                                  RequiredElementRule, SenderIdRule, SenderRules, Source, SubdivisionRules,
                                  WordingRule)
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
 
 def in_force(rules_file: RulesFile, day: date) -> tuple[int, ...]:
@@ -141,6 +145,13 @@ def _consent(facts: _Facts) -> Consent:
                    basis=_basis(facts, claims), alternatives=_alternatives(claims, eff), sources=facts.keys(claims))
 
 
+def scoped(pattern: str) -> str:
+    """A pattern whose leading global flags (`(?i)stop`) become scoped (`(?i:stop)`), so that it
+    can sit inside a larger expression. Example: `scoped("(?i)stop")` gives `'(?i:stop)'`."""
+    m = _GLOBAL_FLAGS.match(pattern)
+    return f"(?{m[1]}:{pattern[m.end():]})" if m else f"(?:{pattern})"
+
+
 def combined_pattern(rules: Sequence[WordingRule]) -> str | None:
     """One regex for `re.search` that matches only texts meeting every required rule.
 
@@ -154,7 +165,7 @@ def combined_pattern(rules: Sequence[WordingRule]) -> str | None:
         >>> combined_pattern(r[:1]), bool(re.search(combined_pattern(r), "STOP au 36180")), bool(re.search(combined_pattern(r), "STOP"))
         ('(?:STOP)', True, False)
     """
-    alternations = ["|".join(f"(?:{p})" for p in rule.patterns) for rule in rules if rule.required]
+    alternations = ["|".join(scoped(p) for p in rule.patterns) for rule in rules if rule.required]
     if not alternations:
         return None
     if len(alternations) == 1:
