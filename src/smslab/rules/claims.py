@@ -213,3 +213,26 @@ def parse_file(data: Any, where: str, *, cc: str | None = None) -> RulesFile:
         raise InputError(lines[0] + more)
     assert parsed is not None
     return parsed
+
+
+def check_files(paths) -> dict[str, list[str]]:
+    """Every problem of each schema-2 file (by path), one line each; [] for a valid file.
+
+    Example:
+        >>> check_files(["tests/fixtures/rules_v2/FR.yaml"])
+        {'tests/fixtures/rules_v2/FR.yaml': []}
+    """
+    from pathlib import Path
+
+    from smslab.yamlfiles import read_yaml
+
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        try:
+            data = read_yaml(path, what="rules file")
+        except InputError as exc:
+            out[str(path)] = [str(exc)]
+            continue
+        stem = Path(path).stem
+        out[str(path)] = problems(data, str(path), cc=stem if len(stem) == 2 and stem.isupper() else None)
+    return out
