@@ -113,15 +113,19 @@ def numbers(file: str, column: str, region: str | None, out: str | None, as_json
 @click.option("--at", "at", default=None, help="The rules in force on this day (YYYY-MM-DD; default today).")
 @click.option("--check", "check", multiple=True, type=click.Path(dir_okay=False),
               help="Validate schema-2 files and list every problem (repeatable); exit 1 if any.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Read the country files from this folder instead of data/rules.")
 @json_option
 @user_errors
-def rules(country: str | None, do_audit: bool, at: str | None, check: tuple[str, ...], as_json: bool) -> None:
+def rules(country: str | None, do_audit: bool, at: str | None, check: tuple[str, ...], directory: str | None,
+          as_json: bool) -> None:
     """Show the country rules dataset (one country or all), audit its sources, or check files.
 
     \b
     Examples:
         smslab rules FR --json
         smslab rules --audit FR
+        smslab rules --dir data/rules-v2 --at 2027-01-01 US --json
         smslab rules --check data/rules/FR.yaml
     """
     from datetime import date
@@ -145,7 +149,7 @@ def rules(country: str | None, do_audit: bool, at: str | None, check: tuple[str,
         day = date.fromisoformat(at) if at else None
     except ValueError:
         raise InputError(f"--at: {at!r} is not a date like 2026-12-06") from None
-    ruleset = load_rules(at=day)
+    ruleset = load_rules(at=day, directory=directory)
     if do_audit:
         _emit(audit(ruleset, country), as_json, audit_text)
         return
