@@ -108,23 +108,57 @@ def numbers(file: str, column: str, region: str | None, out: str | None, as_json
 
 @cli.command()
 @click.argument("country", required=False)
+@click.option("--audit", "do_audit", is_flag=True,
+              help="Per fact: its sources (kind, age), single-source, stale and unknown facts.")
+@click.option("--at", "at", default=None, help="The rules in force on this day (YYYY-MM-DD; default today).")
+@click.option("--check", "check", multiple=True, type=click.Path(dir_okay=False),
+              help="Validate schema-2 files and list every problem (repeatable); exit 1 if any.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Read the country files from this folder instead of data/rules.")
 @json_option
 @user_errors
-def rules(country: str | None, as_json: bool) -> None:
-    """Show the country rules dataset (one country or all).
+def rules(country: str | None, do_audit: bool, at: str | None, check: tuple[str, ...], directory: str | None,
+          as_json: bool) -> None:
+    """Show the country rules dataset (one country or all), audit its sources, or check files.
 
     \b
-    Example:
+    Examples:
         smslab rules FR --json
+        smslab rules --audit FR
+        smslab rules --dir data/rules-v2 --at 2027-01-01 US --json
+        smslab rules --check data/rules/FR.yaml
     """
+    from datetime import date
+
+    from smslab.errors import InputError
     from smslab.rules import load as load_rules
+    from smslab.rules.audit import audit, audit_text
+    from smslab.rules.claims import check_files
     from smslab.rules.export import as_json_list
 
-    result = as_json_list(load_rules(), country)
+    if check:
+        if country:
+            raise InputError(f"--check takes one file each: --check {country} (not a country with --check)")
+        found = check_files(check)
+        _emit(found, as_json, lambda r: "\n".join(line for lines in r.values() for line in lines)
+              or f"{len(r)} file(s): no problems")
+        if any(found.values()):
+            sys.exit(1)
+        return
+    try:
+        day = date.fromisoformat(at) if at else None
+    except ValueError:
+        raise InputError(f"--at: {at!r} is not a date like 2026-12-06") from None
+    ruleset = load_rules(at=day, directory=directory)
+    if do_audit:
+        _emit(audit(ruleset, country), as_json, audit_text)
+        return
+    result = as_json_list(ruleset, country)
     _emit(result, as_json, lambda r: "\n".join(
         f"{c['country']}  {c['name']:<22} senders: "
         + ", ".join(t for t, v in c["senders"].items() if v["available"])
-        + f"; checked {c['checked']}; {len(c['sources'])} source(s)" for c in r))
+        + f"; checked {c['checked']}; {len(c['sources'])} source(s)"
+        + (f"; overridden: {', '.join(c['overridden'])}" if c.get("overridden") else "") for c in r))
 
 
 @cli.command()

@@ -1,7 +1,10 @@
-"""The schema of one country's rules: every field present, `null` where unknown.
+"""The effective rules of one country: every field present, `null` where unknown.
 
-A field that is missing is an error; a field set to `null` is an explicit "unknown", which
-the engine treats as "not allowed" wherever allowing would be the risky answer (fail closed).
+Schema-2 files (`rules.claims`) are turned into this model by `rules.derive`; schema-1 files
+(every field written by hand) are validated against it directly, where a missing field is an
+error. The fields added by schema 2 have defaults ("unknown", empty) so schema-1 files still load.
+A field set to `null` is an explicit "unknown", which the engine treats as "not allowed"
+wherever allowing would be the risky answer (fail closed).
 
 Example:
     >>> from smslab.rules.schema import SenderRules
@@ -18,19 +21,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SENDER_TYPES = ("short_code", "long_code", "toll_free", "alphanumeric")
-PURPOSES = ("marketing", "transactional")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from smslab.rules.facts import (CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, PURPOSES, SENDER_TYPES, SOURCE_KINDS,
+                                Cap, MessageClass, Penalty, Purpose, Regex, Registration, RequiredElement,
+                                SenderIdFormat, SenderType, check_windows)
 
-#: the content categories the dataset and the detector share (see docs/rules.md)
-CATEGORIES = (
-    "adult", "alcohol", "cannabis", "chat_links", "contests", "controlled_substances", "crypto",
-    "debt_relief", "education", "energy_renovation", "finance", "firearms", "forex", "gambling",
-    "hate", "immigration", "lead_generation", "loans", "medicine", "p2p", "phone_numbers",
-    "political", "real_estate", "religious", "telecom_services", "tobacco", "url_shortener", "urls",
-)
-
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+__all__ = ["CATEGORIES", "DAYS", "PURPOSES", "SENDER_TYPES", "Country"]
 
 
 class _Strict(BaseModel):
@@ -38,12 +33,16 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    """Where a group of facts comes from and when it was checked."""
+    """Where facts come from and when it was checked (schema 2 adds publisher, kind, published, read_as)."""
 
     url: str = Field(min_length=8)
     title: str
     checked: date
-    via: str | None  # how it was read, e.g. a secondary compilation
+    via: str | None = None  # schema 1: how it was read, e.g. a secondary compilation
+    publisher: str | None = None
+    kind: Literal[SOURCE_KINDS] | None = None  # type: ignore[valid-type]
+    published: date | None = None
+    read_as: str | None = None
 
 
 class SenderRules(_Strict):
@@ -57,6 +56,8 @@ class SenderRules(_Strict):
     lead_time_weeks: float | None = Field(ge=0)  # the longest the sources give
     notes: str | None
     sources: list[str]
+    offered: dict[str, bool] = {}  # provider (publisher) -> offers it; never combined into `available`
+    sender_kept: bool | None = None  # the sender id reaches the phone as sent
 
 
 class Alternative(_Strict):
@@ -80,24 +81,13 @@ class QuietHours(_Strict):
     basis: str | None
     alternatives: list[Alternative]
     sources: list[str]
+    # schema 2: days on which nothing may be sent (already removed from `allowed` when that is known)
+    excluded_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
 
     @field_validator("allowed")
     @classmethod
     def _windows(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        if value is None:
-            return value
-        missing = [d for d in DAYS if d not in value]
-        if missing:
-            raise ValueError(f"every day needs an entry ([] = not allowed); missing {', '.join(missing)}")
-        for day, windows in value.items():
-            for window in windows:
-                m = _WINDOW.match(window)
-                if not m:
-                    raise ValueError(f"{day}: {window!r} is not a window like '08:00-20:30'")
-                start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
-                if end > 24 * 60 or end <= start:
-                    raise ValueError(f"{day}: {window!r} must end after it starts, by 24:00 at most")
-        return value
+        return value if value is None else check_windows(value)
 
     @model_validator(mode="after")
     def _sundays_consistent(self) -> "QuietHours":
@@ -113,6 +103,18 @@ class Consent(_Strict):
     basis: str | None
     alternatives: list[Alternative]
     sources: list[str]
+    form: Literal[CONSENT_FORMS] | None = None  # type: ignore[valid-type]  # the strictest claimed
+    existing_customer_exception: bool | None = None
+
+
+class WordingRule(_Strict):
+    """One `opt_out.wording` claim in force: a text for these senders must match one of `patterns`."""
+
+    required: bool
+    patterns: list[Regex]
+    example: str | None
+    sender_types: list[SenderType] | None  # None = every sender type
+    sources: list[str]
 
 
 class OptOut(_Strict):
@@ -120,11 +122,14 @@ class OptOut(_Strict):
 
     keywords: list[str] | None
     wording_required: bool | None
-    wording_pattern: str | None  # a case-insensitive regex the text must match
+    wording_pattern: str | None  # a case-insensitive regex the text must match (re.search)
     wording_example: str | None
-    alphanumeric_needs_short_code: bool
+    alphanumeric_needs_short_code: bool | None
     notes: str | None
     sources: list[str]
+    wordings: list[WordingRule] = []  # schema 2: every wording claim in force; each required one must be met
+    mechanisms: list[Literal[MECHANISMS]] | None = None  # type: ignore[valid-type]
+    deadline_days: float | None = Field(default=None, ge=0)  # the shortest claimed
 
     @field_validator("wording_pattern")
     @classmethod
@@ -146,6 +151,37 @@ class OptOut(_Strict):
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
+class Sourced(_Strict):
+    """Schema 2: what one claim says (or several equal claims), with their source keys."""
+
+    sources: list[str]
+
+
+class CapRule(Cap, Sourced):
+    applies_to: list[Purpose]
+
+
+class RequiredElementRule(RequiredElement, Sourced):
+    sender_types: list[SenderType] | None
+
+
+class SenderIdRule(SenderIdFormat, Sourced):
+    sender_type: SenderType
+    sender_types: list[SenderType] | None
+
+
+class MessageClassRule(MessageClass, Sourced):
+    pass
+
+
+class PenaltyRule(Penalty, Sourced):
+    pass
+
+
+class RegistrationRule(Registration, Sourced):
+    pass
+
+
 class Content(_Strict):
     banned: list[Category]  # type: ignore[valid-type]
     restricted: list[Category]  # type: ignore[valid-type]
@@ -161,6 +197,8 @@ class Limits(_Strict):
 
 
 class PerMessage(_Strict):
+    """A fine per message (schema 2: from the `penalties` claim per message with the highest max)."""
+
     min: float = Field(ge=0)
     max: float = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -172,6 +210,20 @@ class Penalties(_Strict):
     per_message: PerMessage | None
     notes: list[str]
     sources: list[str]
+    items: list[PenaltyRule] = []  # schema 2: every penalty claim in force
+
+
+class SubdivisionRules(_Strict):
+    """A state or province: the rules for numbers there (the national claims and its own, combined).
+
+    `own_facts` lists the facts with claims of its own; those outside quiet_hours and caps are
+    listed but not modelled here (see docs/rules.md)."""
+
+    name: str
+    quiet_hours: QuietHours
+    caps: list[CapRule] | None
+    own_facts: list[str]
+    provenance: dict[str, list[str]]
 
 
 class Country(_Strict):
@@ -190,6 +242,18 @@ class Country(_Strict):
     content: Content
     limits: Limits
     penalties: Penalties
+    # schema 2 (None / empty when no claim is in force, i.e. unknown)
+    caps: list[CapRule] | None = None
+    required_elements: list[RequiredElementRule] | None = None
+    sender_id_rules: list[SenderIdRule] | None = None
+    message_classes: list[MessageClassRule] | None = None
+    registrations: list[RegistrationRule] | None = None
+    subdivisions: dict[str, SubdivisionRules] = {}
+    provenance: dict[str, list[str]] = {}  # fact -> source keys of the claims in force, most authoritative first
+    schema_version: Literal[1, 2] = 1
+    effective_on: date | None = None  # schema 2: the day the rule was derived for
+    overridden: list[str] = []  # fields an override file set (dotted paths)
+    override_file: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> "Country":
@@ -213,10 +277,25 @@ class Country(_Strict):
     def source_urls(self) -> list[str]:
         return sorted({s.url for s in self.sources.values()})
 
-    def group_source_url(self, group: str) -> str | None:
-        """The first source URL of a group such as 'quiet_hours' or 'senders.short_code'."""
+    def group_sources(self, group: str) -> list[str]:
+        """Source keys behind a group ('quiet_hours', 'senders.short_code') or a fact
+        ('opt_out.keywords'), most authoritative first (law > regulator > … > vendor)."""
+        if self.provenance:
+            keys = {k for fact, ks in self.provenance.items()
+                    if fact == group or fact.startswith(group + ".") for k in ks}
+            return sorted(keys, key=self.authority)
         if group.startswith("senders."):
-            keys = self.senders[group.split(".", 1)[1]].sources  # type: ignore[index]
-        else:
-            keys = getattr(self, group).sources
+            return list(self.senders[group.split(".", 1)[1]].sources)  # type: ignore[index]
+        return list(getattr(self, group).sources) if hasattr(self, group) else []
+
+    def authority(self, key: str) -> tuple:
+        """Sort key of a source: its kind's rank, then the newest check first, then the key."""
+        src = self.sources.get(key)
+        rank = SOURCE_KINDS.index(src.kind) if src is not None and src.kind else len(SOURCE_KINDS)
+        return (rank, -(src.checked.toordinal() if src is not None else 0), key)
+
+    def group_source_url(self, group: str) -> str | None:
+        """The most authoritative source URL of a group such as 'quiet_hours' or 'senders.short_code'
+        (schema 1: the group's first source)."""
+        keys = self.group_sources(group)
         return self.sources[keys[0]].url if keys else None
