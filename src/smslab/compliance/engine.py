@@ -37,11 +37,14 @@ RECIPIENT_REASONS: dict[str, tuple[str, str | None, str]] = {
     "quiet_hours": ("info", "quiet_hours", "{n} recipient(s) in {cc} are in quiet hours ({why}); deferred, the "
                     "first at {next} UTC"),
     "public_holiday": ("info", "quiet_hours", "{n} recipient(s) in {cc}: {why}; deferred, the first at {next} UTC"),
+    "frequency_cap": ("info", "caps", "{n} recipient(s) in {cc} reached the frequency cap ({why}); deferred, the "
+                      "first at {next} UTC"),
 }
 # which penalty category each stopping reason avoids
 EXPOSURE_CATEGORY = {
     "no_consent": "consent", "opted_out": "opt_out", "quiet_hours": "quiet_hours", "public_holiday": "quiet_hours",
     "no_allowed_window": "quiet_hours", "content_banned": "content", "sender_type_not_allowed": "sender",
+    "frequency_cap": "quiet_hours", "required_element_missing": "content", "sender_id_format": "sender",
     "alphanumeric_two_way": "sender", "opt_out_wording_missing": "opt_out", "opt_out_short_code_missing": "opt_out",
 }
 
@@ -123,6 +126,12 @@ def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, d
                     "message": template.format(n=int(n), cc=cc or "an unknown country", why=detail.get("why", ""),
                                                next=nxt.strftime("%Y-%m-%d %H:%M") if nxt else ""),
                     "source": country.group_source_url(group) if country is not None and group else None})
+    if details.get("caps_not_checked"):
+        out.append({"rule": "frequency_cap_not_checked", "severity": "warn", "country": None,
+                    "recipients": details["caps_not_checked"],
+                    "message": f"{details['caps_not_checked']} recipient(s) are in countries or states with frequency "
+                               "caps, which are counted against the messages in the database; no database was given, "
+                               "so the caps were not checked (pass db= or --db)", "source": None})
     if quarantined:
         out.append({"rule": "audience_quarantined", "severity": "warn", "country": None, "recipients": quarantined,
                     "message": f"{quarantined} audience row(s) could not be used (invalid number or date) and were "
@@ -167,9 +176,9 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
     already under way (default: it has messages in the database), so a past send_at is expected.
     """
     spec = load_spec(spec)
-    rs = _ruleset(spec, ruleset)
     now = now or utcnow()
     evaluated_at = resolve_at(at, spec, now)
+    rs = _ruleset(spec, ruleset).at(evaluated_at)   # the rules in force on that day
     own = None
     if con is None and db is not None:
         import duckdb

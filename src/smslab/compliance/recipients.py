@@ -25,14 +25,16 @@ import pandas as pd
 
 from smslab import identity
 from smslab.compliance import windows
+from smslab.compliance.caps import capped
 from smslab.compliance.campaign_rules import Issue
 from smslab.rules import RuleSet
+from smslab.rules.placement import subdivisions_for_numbers
 
 CAMPAIGN_REASONS = ("sender_type_not_allowed", "alphanumeric_two_way", "opt_out_short_code_missing",
-                    "opt_out_wording_missing", "content_banned")
+                    "opt_out_wording_missing", "content_banned", "required_element_missing", "sender_id_format")
 REASONS = ("invalid_number", "no_rules", "no_sender", *CAMPAIGN_REASONS, "opted_out", "no_consent",
-           "no_allowed_window", "quiet_hours", "public_holiday")
-DEFERRING = ("quiet_hours", "public_holiday")
+           "no_allowed_window", "frequency_cap", "quiet_hours", "public_holiday")
+DEFERRING = ("frequency_cap", "quiet_hours", "public_holiday")
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
 
@@ -162,7 +164,11 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
         needs = np.array([c is not None and c.consent.marketing != "not_required" for c in countries], dtype=bool)
         assign(needs[rcodes] & ~has_consent, "no_consent")
 
-    # quiet hours, once per (country, zones) group
+    # the state or province of +1 numbers (area code), where the country has rules per subdivision
+    subs = subdivision_codes(frame, rcodes, countries)
+    scodes, suniques = pd.factorize(subs) if n else (np.zeros(0, dtype=np.int64), [])
+
+    # quiet hours, once per (country, subdivision, zones) group
     details: dict[str, Any] = {"issue_recipients": affected}
     # an unknown window or holiday rule is not "no rule": windows applies the conservative default
     applies = np.array([c is not None and spec.purpose in c.quiet_hours.applies_to for c in countries], dtype=bool)
@@ -170,13 +176,15 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
     if pending.any():
         zones = zone_keys(frame["time_zones"]) if "time_zones" in frame else pd.Series("", index=frame.index)
         zcodes, zuniques = pd.factorize(zones)
-        combined = rcodes.astype(np.int64) * (len(zuniques) + 1) + zcodes
+        nz, ns = len(zuniques) + 1, len(suniques) + 1
+        combined = (rcodes.astype(np.int64) * ns + scodes) * nz + zcodes
         gcodes, gkeys = pd.factorize(combined)
         wanted = np.unique(gcodes[pending])
         for g in wanted:
             key = int(gkeys[g])
-            cc, zone_text = uniques[key // (len(zuniques) + 1)], str(zuniques[key % (len(zuniques) + 1)])
-            country = countries[uniques.index(cc)]
+            cc, sub = uniques[key // (nz * ns)], str(suniques[(key // nz) % ns]) if (key // nz) % ns < len(suniques) else ""
+            zone_text = str(zuniques[key % nz])
+            country = rules_for(countries[uniques.index(cc)], sub)
             zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \
                 tuple(z for z in country.time_zones if _valid_zone(z))
             why = windows.why_not(country, zs, at)
@@ -188,10 +196,15 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
                 assign(rows, "no_allowed_window")
                 continue
             code = "public_holiday" if why.startswith("public holiday") else "quiet_hours"
+            if sub:
+                why = f"{why} ({country.subdivisions[sub].name} rule)"
             assign(rows, code)
             next_at[rows] = np.datetime64(nxt, "us")
             d = details.setdefault(f"{code}|{cc}", {"next_min": nxt, "why": why})
             d["next_min"] = min(d["next_min"], nxt)
+
+    # frequency caps, counted against the messages in the database
+    _apply_caps(con, spec, frame, uniques, rcodes, subs, countries, at, reason, next_at, details, assign)
 
     deferring = np.isin(reason, [_CODE[r] for r in DEFERRING])
     decision = np.where(reason < 0, 0, np.where(deferring, 1, 2)).astype(np.int8)
@@ -204,6 +217,77 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
         "next_allowed_at": next_at,
     })
     return decisions, details
+
+
+def subdivision_codes(frame: pd.DataFrame, rcodes: np.ndarray, countries: list[Any]) -> np.ndarray:
+    """Per row, the subdivision (e.g. 'US-FL') whose own rules apply, or ''. Only countries with
+    subdivision rules are looked at; numbers are placed by area code."""
+    out = np.full(len(frame), "", dtype=object)
+    for i, country in enumerate(countries):
+        if country is None or not getattr(country, "subdivisions", None):
+            continue
+        rows = np.flatnonzero(rcodes == i)
+        if len(rows):
+            found = subdivisions_for_numbers(frame["msisdn"].to_numpy()[rows])
+            out[rows] = [f if f in country.subdivisions else "" for f in found]
+    return out
+
+
+def rules_for(country: Any, sub: str) -> Any:
+    """The country's rules with a subdivision's own quiet hours (national and state claims combined)."""
+    if not sub:
+        return country
+    key = (id(country), sub)
+    if key not in _SUB_RULES:
+        _SUB_RULES[key] = (country, country.model_copy(update={"quiet_hours": country.subdivisions[sub].quiet_hours}))
+    return _SUB_RULES[key][1]
+
+
+_SUB_RULES: dict[tuple[int, str], tuple[Any, Any]] = {}  # keeps the country alive so its id stays unique
+
+
+def caps_in_force(country: Any, sub: str, purpose: str) -> list[Any]:
+    """The caps for a number in `sub` (the subdivision's list already holds the national ones)."""
+    caps = country.subdivisions[sub].caps if sub else getattr(country, "caps", None)
+    return [c for c in caps or [] if purpose in (getattr(c, "applies_to", None) or ["marketing"])]
+
+
+def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rcodes: np.ndarray, subs: np.ndarray,
+                countries: list[Any], at: datetime, reason: np.ndarray, next_at: np.ndarray,
+                details: dict[str, Any], assign: Any) -> None:
+    candidates = np.flatnonzero(reason < 0) if len(frame) else np.zeros(0, dtype=np.int64)
+    caps_of: dict[tuple[str, str], list[Any]] = {}
+    for i, country in enumerate(countries):
+        if country is None:
+            continue
+        for sub in {""} | set(getattr(country, "subdivisions", {}) or {}):
+            found = caps_in_force(country, sub, spec.purpose)
+            if found:
+                caps_of[(uniques[i], sub)] = found
+    if not caps_of or not len(candidates):
+        return
+    rows = pd.DataFrame({"rn": candidates, "msisdn": frame["msisdn"].to_numpy()[candidates],
+                         "region": np.array(uniques, dtype=object)[rcodes[candidates]], "sub": subs[candidates]})
+    rows = rows[[k in caps_of for k in zip(rows["region"], rows["sub"])]]
+    if con is None:
+        if len(rows):
+            details["caps_not_checked"] = int(len(rows))
+        return
+    over = capped(con, spec, rows, caps_of, at)
+    for rn, (release, why) in over.items():
+        cc = uniques[rcodes[rn]]
+        country = rules_for(countries[rcodes[rn]], subs[rn])
+        zs = tuple(z for z in country.time_zones if _valid_zone(z))
+        nxt = windows.next_allowed(country, zs, release) if spec.purpose in country.quiet_hours.applies_to else release
+        mask = np.zeros(len(reason), dtype=bool)
+        mask[rn] = True
+        if nxt is None:
+            assign(mask, "no_allowed_window")
+            continue
+        assign(mask, "frequency_cap")
+        next_at[rn] = np.datetime64(nxt, "us")
+        d = details.setdefault(f"frequency_cap|{cc}", {"next_min": nxt, "why": why})
+        d["next_min"] = min(d["next_min"], nxt)
 
 
 def _decode(codes: np.ndarray, labels: list[str]) -> pd.Series:

@@ -110,6 +110,16 @@ def intersect_windows(claims: Sequence[dict[str, list[str]]], days: Sequence[str
     return out
 
 
+def unrestricted(windows: dict[str, list[str]]) -> bool:
+    """Whether a window claim allows every minute of every day ("no quiet hours").
+
+    Example:
+        >>> unrestricted({d: ["00:00-24:00"] for d in DAYS}), unrestricted({d: ["08:00-20:00"] for d in DAYS})
+        (True, False)
+    """
+    return all(_normal(windows.get(day) or []) == [(0, 24 * 60)] for day in DAYS)
+
+
 def minutes_allowed(windows: dict[str, list[str]], day: str, minute: int) -> bool:
     """Whether minute `minute` (0-1439) of `day` is inside the windows (used by the tests)."""
     return any(s <= minute < e for s, e in _normal(windows.get(day, [])))

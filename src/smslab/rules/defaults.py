@@ -52,8 +52,9 @@ def quiet_hours_in_force(country: Any) -> QuietHoursInForce:
     qh = country.quiet_hours
     assumed = []
     allowed = qh.allowed
-    if allowed is None:
-        allowed = DEFAULT_WINDOW
+    if allowed is None:  # the default, less any day a source excludes (e.g. Fridays)
+        excluded = set(getattr(qh, "excluded_days", None) or ())
+        allowed = {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
         assumed.append("window")
     holidays = qh.holidays
     if holidays is None:

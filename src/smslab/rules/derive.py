@@ -123,7 +123,11 @@ def _senders(facts: _Facts) -> dict[str, SenderRules]:
 def _quiet_hours(facts: _Facts) -> QuietHours:
     claims = facts.group("quiet_hours")
     excluded = facts.value("quiet_hours.excluded_days", lambda v: cb.united(v, DAYS))
-    allowed = facts.value("quiet_hours.allowed", lambda v: cb.intersect_windows(v, excluded=excluded or ()))
+    # "no quiet hours" (every minute of every day) is kept as a claim, but cannot by itself make the
+    # window known: a source that lists no restriction is not evidence that any hour is allowed
+    allowed = facts.value("quiet_hours.allowed",
+                          lambda v: None if all(cb.unrestricted(w) for w in v)
+                          else cb.intersect_windows(v, excluded=excluded or ()))
     holidays = facts.value("quiet_hours.holidays", lambda v: cb.winner(v, "excluded"))
     sundays = (allowed["sun"] == []) if allowed is not None else (True if excluded and "sun" in excluded else None)
     applies = cb.united([c.purposes for c in claims], ("marketing", "transactional")) or ["marketing"]
@@ -218,13 +222,14 @@ def _caps(facts: _Facts) -> list[CapRule] | None:
 def _penalties(facts: _Facts) -> Penalties:
     claims = facts.of("penalties")
     items = _kept(facts, claims, lambda c, v: PenaltyRule(**v.model_dump(), sources=[c.source])) or []
-    top = max((c for c in claims if c.value.per == "message" and c.value.max is not None),
+    top = max((c for c in claims if c.value.per == "message" and c.value.max is not None and c.value.currency),
               key=lambda c: c.value.max, default=None)
     per = None if top is None else PerMessage(
-        min=top.value.min or 0.0, max=top.value.max, currency=top.value.currency, applies_to=top.value.applies_to,
+        min=top.value.min or 0.0, max=top.value.max, currency=top.value.currency, applies_to=top.value.applies_to or [],
         basis=f"{top.reading or top.quote} ({top.source})" + ("" if top.value.min is not None else "; no minimum given, 0 used"))
-    notes = [f"{_show(p.min)}-{_show(p.max)} {p.currency or ''} per {p.per}, falls on the {p.falls_on}, for "
-             f"{', '.join(p.applies_to)} ({', '.join(p.sources)})" for p in items]
+    notes = [f"{_show(p.min)}-{_show(p.max)} {p.currency or ''} per {p.per}, falls on "
+             f"{'the ' + p.falls_on if p.falls_on else 'an unstated party'}, for "
+             f"{', '.join(p.applies_to) if p.applies_to else 'unstated breaches'} ({', '.join(p.sources)})" for p in items]
     return Penalties(per_message=per, items=items, notes=notes, sources=facts.keys(claims))
 
 

@@ -135,8 +135,8 @@ class Penalty(Value):
     max: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     per: Literal["message", "violation", "day", "campaign"]
-    falls_on: Literal["sender", "brand", "provider", "operator"]
-    applies_to: list[Literal[PENALTY_REASONS]]  # type: ignore[valid-type]
+    falls_on: Literal["sender", "brand", "provider", "operator"] | None = None  # None: the source does not say
+    applies_to: list[Literal[PENALTY_REASONS]] | None = None  # type: ignore[valid-type]  # None: not said
 
     @model_validator(mode="after")
     def _ordered(self) -> "Penalty":
