@@ -277,7 +277,9 @@ def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rc
     for rn, (release, why) in over.items():
         cc = uniques[rcodes[rn]]
         country = rules_for(countries[rcodes[rn]], subs[rn])
-        zs = tuple(z for z in country.time_zones if _valid_zone(z))
+        own = frame["time_zones"].iloc[rn] if "time_zones" in frame else None
+        zs = tuple(z for z in (own if own is not None else []) if _valid_zone(z)) or \
+            tuple(z for z in country.time_zones if _valid_zone(z))
         nxt = windows.next_allowed(country, zs, release) if spec.purpose in country.quiet_hours.applies_to else release
         mask = np.zeros(len(reason), dtype=bool)
         mask[rn] = True

@@ -36,7 +36,10 @@ MISSING = "required field is missing (write null if unknown)"
 
 
 def rules_dir() -> Path:
-    """Where the built-in country files live."""
+    """Where the built-in country files live: `SMSLAB_RULES_DIR` if set (a folder of country
+    files used instead, e.g. a frozen copy for tests), else data/rules."""
+    if os.environ.get("SMSLAB_RULES_DIR"):
+        return Path(os.environ["SMSLAB_RULES_DIR"])
     return config.data_dir() / "rules"
 
 
