@@ -86,3 +86,56 @@ def test_vectorised_pass_matches_the_reference(tmp_path, seed):
         if at == datetime(2026, 12, 8, 10, 0):  # the holiday rule of Spain is unknown: holidays excluded
             assert ("ES", "public_holiday") in set(zip(frame["region"], decisions["reason"]))
     con.close()
+
+
+US_AREA_CODES = ["305", "786", "212", "214", "512", "310", "907", "808", "405", "602", "800"]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_state_windows_agree_with_the_reference(tmp_path, monkeypatch, seed):
+    """US numbers across states (Florida, Texas with a start date, Oklahoma, unplaced ones) on schema-2 rules."""
+    from test_state_rules_and_caps import SENDERS, every_day, write_rules
+
+    folder = tmp_path / "rules"
+    write_rules(folder, "US", "United States", ["America/New_York", "America/Chicago", "America/Denver",
+                                                "America/Phoenix", "America/Los_Angeles", "America/Anchorage",
+                                                "Pacific/Honolulu"], [
+        *SENDERS,
+        {"fact": "quiet_hours.allowed", "value": every_day("08:00-21:00")},
+        {"fact": "consent.marketing", "value": "required"},
+        {"fact": "quiet_hours.allowed", "value": every_day("08:00-20:00"), "region": "US-FL"},
+        {"fact": "quiet_hours.excluded_days", "value": ["sun"], "region": "US-OK"},
+        {"fact": "quiet_hours.holidays", "value": "excluded", "region": "US-OK"},
+        {"fact": "quiet_hours.allowed", "value": {**every_day("09:00-21:00"), "sun": ["12:00-21:00"]},
+         "region": "US-TX", "effective_from": "2025-09-01"},
+    ], subdivisions={"US-FL": {"name": "Florida"}, "US-TX": {"name": "Texas"}, "US-OK": {"name": "Oklahoma"}})
+    monkeypatch.setenv("SMSLAB_RULES_DIR", str(folder))
+    rs = load()
+    rng = np.random.default_rng(seed)
+    n = 600
+    codes = [US_AREA_CODES[i] for i in rng.integers(0, len(US_AREA_CODES), n)]
+    from smslab.numbers import normalize
+
+    numbers = [f"+1{c}555{1000 + i:04d}" for i, c in enumerate(codes)]
+    zones = normalize(pd.Series(numbers, dtype=object))["time_zones"]
+    frame = pd.DataFrame({"msisdn": numbers, "region": "US", "valid": True, "time_zones": list(zones),
+                          "consent_at": pd.Timestamp("2024-01-01")})
+    spec = parse_spec({"name": "states", "purpose": "marketing", "two_way": True, "audience": "unused.csv",
+                       "senders": {"US": {"type": "short_code", "id": "45678"}},
+                       "message": {"text": "ACME: Reply STOP to opt out"}})
+    moments = [datetime(2026, 11, 25, 1, 30), datetime(2026, 11, 29, 16, 30), datetime(2025, 8, 31, 15, 30),
+               datetime(2026, 11, 26, 15, 0), datetime(2026, 11, 24, 13, 0)]
+    for at in moments:
+        day_rules = rs.at(at)
+        decisions, _ = evaluate(spec, frame, day_rules, at, [], con=None)
+        expected = decide_rows(spec, frame, day_rules, at, [], {})
+        got = list(zip(decisions["msisdn"], decisions["decision"].astype(str),
+                       decisions["reason"].astype(object).where(decisions["reason"].notna(), None),
+                       decisions["next_allowed_at"]))
+        for (m, d, r, nx), (gm, gd, gr, gn) in zip(expected, got):
+            assert (m, d, r) == (gm, gd, gr), (at, m)
+            assert (nx is None and pd.isna(gn)) or pd.Timestamp(nx) == gn, (at, m)
+    # the states' rules made a difference somewhere: Florida closes at 20:00, New York at 21:00
+    first = dict(zip(frame["msisdn"], evaluate(spec, frame, rs.at(moments[0]), moments[0], [], con=None)[0]["decision"]))
+    assert {first[m] for m, c in zip(numbers, codes) if c in ("305", "786")} == {"deferred"}
+    assert {first[m] for m, c in zip(numbers, codes) if c == "212"} == {"allowed"}

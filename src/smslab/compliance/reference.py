@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ import pandas as pd
 from smslab import identity
 from smslab.compliance.campaign_rules import Issue
 from smslab.compliance.recipients import _valid_zone
-from smslab.rules import RuleSet
+from smslab.rules import RuleSet, placement
 from smslab.rules.defaults import DEFAULT_HOLIDAYS, DEFAULT_WINDOW
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -52,7 +53,9 @@ def _is_holiday(cc: str, day: date) -> bool:
 def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bool, bool]:
     """(allowed in every zone, the first zone that is not is closed by a holiday)."""
     qh = country.quiet_hours
-    table = qh.allowed if qh.allowed is not None else DEFAULT_WINDOW
+    excluded = set(getattr(qh, "excluded_days", None) or ())
+    table = qh.allowed if qh.allowed is not None else \
+        {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
     skip_holidays = (qh.holidays or DEFAULT_HOLIDAYS) == "excluded"
     for zone in zones:
         local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
@@ -68,7 +71,7 @@ def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bo
 def _quiet(country: Any, zones: tuple[str, ...], at: datetime,
            cache: dict[tuple, tuple[str | None, datetime | None]]) -> tuple[str | None, datetime | None]:
     """(reason or None, next allowed moment) by walking the clock: 5-minute steps, then back minute by minute."""
-    key = (id(country), zones, at)
+    key = (country.country, getattr(country, "sub", ""), zones, at)
     if key not in cache:
         cache[key] = _walk(country, zones, at)
     return cache[key]
@@ -127,6 +130,9 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
             elif spec.purpose in country.quiet_hours.applies_to:
                 zones = tuple(z for z in (row.time_zones if row.time_zones is not None else []) if _valid_zone(z)) \
                     or tuple(z for z in country.time_zones if _valid_zone(z))
+                sub = placement.subdivision_for_number(row.msisdn)
+                if sub in (getattr(country, "subdivisions", None) or {}):   # a state's own window
+                    country = SimpleNamespace(country=cc, sub=sub, quiet_hours=country.subdivisions[sub].quiet_hours)
                 reason, nxt = _quiet(country, zones, at, cache)
         decision = "allowed" if reason is None else ("deferred" if nxt is not None else "blocked")
         out.append((row.msisdn, decision, reason, nxt))
