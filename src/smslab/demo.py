@@ -26,7 +26,7 @@ from smslab.campaign import parse_spec
 from smslab.receiving.loader import load
 from smslab.sending import send
 
-REPORTS = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
+REPORTS = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords", "country_brief"]
 
 
 def next_send_at(now: datetime) -> datetime:
@@ -78,9 +78,11 @@ def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | Non
     if reports:
         from smslab.reporting import run_report
 
+        countries = ",".join(sorted(cc for cc in spec.senders if cc != "*"))
         for name in REPORTS:
-            result = run_report(name, parameters={"db": str(db_path), "campaign_id": spec.campaign_id},
-                                output_dir=output_dir)
+            parameters = ({"countries": countries} if name == "country_brief"
+                          else {"db": str(db_path), "campaign_id": spec.campaign_id})
+            result = run_report(name, parameters=parameters, output_dir=output_dir)
             html.append(result["html"])
     return {"db": str(db_path), "reports": html, "messages": total, "campaign_id": spec.campaign_id,
             "runs": [{k: v for k, v in r.items() if k in ("submitted", "deferred", "suppressed", "failed")} for r in runs],

@@ -166,6 +166,11 @@ def _quiet_hour_assumptions(cc: str, country: Country, at: datetime) -> list[Iss
 
 def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]:
     out: list[Issue] = []
+    overridden = getattr(country, "overridden", None)
+    if overridden:
+        out.append(Issue("rules_overridden", "info", cc,
+                         f"{cc}: {', '.join(overridden)} from your override {country.override_file}, not from the "
+                         f"dataset's sources (the override wins)", None))
     if spec.purpose in country.quiet_hours.applies_to:
         out.extend(_quiet_hour_assumptions(cc, country, at))
     if spec.purpose == "marketing" and country.consent.marketing is None:

@@ -88,6 +88,17 @@ def _show(value: Any) -> str:
     return str(value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value)
 
 
+def _amount(low: float | None, high: float | None) -> str:
+    """'500-1,500', 'up to 750', 'from 500', or 'amount not stated'."""
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
+    if low is not None and high is not None:
+        return num(low) if low == high else f"{num(low)}-{num(high)}"
+    if high is not None:
+        return f"up to {num(high)}"
+    return f"from {num(low)}" if low is not None else "amount not stated"
+
+
 def _alternatives(claims: Sequence[Claim], effective: dict[str, Any]) -> list[Alternative]:
     """What each claim says where it differs from the effective value (kept, not applied)."""
     return [Alternative(source=c.source, says=f"{c.fact}: {_show(c.value)}")
@@ -227,7 +238,7 @@ def _penalties(facts: _Facts) -> Penalties:
     per = None if top is None else PerMessage(
         min=top.value.min or 0.0, max=top.value.max, currency=top.value.currency, applies_to=top.value.applies_to or [],
         basis=f"{top.reading or top.quote} ({top.source})" + ("" if top.value.min is not None else "; no minimum given, 0 used"))
-    notes = [f"{_show(p.min)}-{_show(p.max)} {p.currency or ''} per {p.per}, falls on "
+    notes = [f"{_amount(p.min, p.max)} {p.currency or ''} per {p.per}, falls on "
              f"{'the ' + p.falls_on if p.falls_on else 'an unstated party'}, for "
              f"{', '.join(p.applies_to) if p.applies_to else 'unstated breaches'} ({', '.join(p.sources)})" for p in items]
     return Penalties(per_message=per, items=items, notes=notes, sources=facts.keys(claims))
