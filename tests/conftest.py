@@ -1,13 +1,18 @@
 """Shared fixtures: every test gets its own database, journal and reports folder."""
 from __future__ import annotations
 
-import pytest
-
+import os
 from pathlib import Path
+
+import pytest
 
 from smslab import store
 
 FROZEN_RULES = Path(__file__).parent / "fixtures" / "rules_v1"
+# engine tests run on a frozen copy of the 2026-11-24 schema-1 dataset, so a change of the facts
+# in data/rules never changes what a mechanics test means (set for the whole session, so module
+# fixtures and the subprocesses tests start see it too); tests of the dataset take `real_rules`
+os.environ["SMSLAB_RULES_DIR"] = str(FROZEN_RULES)
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +22,6 @@ def isolated_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("SMSLAB_LANDING", str(tmp_path / "landing"))
     monkeypatch.setenv("SMSLAB_REPORTS", str(tmp_path / "reports"))
     monkeypatch.delenv("SMSLAB_RULES", raising=False)
-    # engine tests run on a frozen copy of the 2026-11-24 schema-1 dataset, so a change of the
-    # facts in data/rules never changes what a mechanics test means; tests of the dataset itself
-    # take the `real_rules` fixture
     monkeypatch.setenv("SMSLAB_RULES_DIR", str(FROZEN_RULES))
     return tmp_path
 

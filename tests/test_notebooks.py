@@ -22,7 +22,7 @@ from smslab.receiving.loader import ingest
 
 from browser import chromium
 
-NAMES = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
+NAMES = ["campaign_setup", "cost_estimate", "country_brief", "delivery_funnel", "optout_keywords"]
 CASES = [(n, s) for n in NAMES for s in ("defaults", "second")]
 
 # the second set of parameters (strings, as `smslab report run -p KEY VALUE` passes them)
@@ -31,6 +31,7 @@ SECOND = {
     "cost_estimate": {"monthly_volume": "50000", "months": "12", "currency": "USD", "launch": "2027-06-01"},
     "delivery_funnel": {"campaign_id": "{cid}", "attribution_days": "0.5", "metric": "delivered"},
     "optout_keywords": {"campaign_id": "{cid}", "freq": "day", "review_limit": "3"},
+    "country_brief": {"countries": "ZA, in", "purpose": "transactional", "two_way": "false", "at": "2026-01-15"},
 }
 
 # Injected first in <head>: collects script errors, failed loads and console.error, then writes

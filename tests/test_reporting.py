@@ -42,7 +42,7 @@ def test_export_html_has_no_code_no_network_no_widgets_and_masks(tmp_path):
 
 def test_list_reports_describes_each_parameter():
     reports = {r["name"]: r for r in reporting.list_reports()}
-    assert set(reports) == {"campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"}
+    assert set(reports) == {"campaign_setup", "cost_estimate", "country_brief", "delivery_funnel", "optout_keywords"}
     params = reports["delivery_funnel"]["parameters"]
     assert params["metric"] == {"type": "str", "default": '"replied"',
                                 "help": "A/B metric: delivered, replied, opted_out or converted"}
@@ -91,7 +91,8 @@ def test_cli_report_list_json():
     result = CliRunner().invoke(cli, ["report", "list", "--json"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert [r["name"] for r in doc] == ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords"]
+    assert [r["name"] for r in doc] == ["campaign_setup", "cost_estimate", "country_brief", "delivery_funnel",
+                                        "optout_keywords"]
 
 
 def test_cli_report_run_names_the_failing_cell(tmp_path, monkeypatch):

@@ -196,7 +196,13 @@ class CampaignSpec(BaseModel):
         return self.message.by_country.get(region, self.message.text)
 
     def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The spec as stored in the database: relative paths resolved against the spec's folder,
+        so a stored campaign still finds its audience and rules override from anywhere."""
+        data = self.model_dump(mode="json")
+        for name in ("audience", "rules"):
+            if data.get(name) and not Path(data[name]).is_absolute():
+                data[name] = str((self.base_dir / data[name]).resolve())
+        return data
 
 
 def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:

@@ -156,6 +156,28 @@ def country_brief(cc: str, *, purpose: str = "marketing", two_way: bool = True,
     return rows
 
 
+def sender_status(countries: list[str], *, purpose: str = "marketing", two_way: bool = True,
+                  at: str | date | datetime | None = None, ruleset: RuleSet | None = None) -> list[dict[str, Any]]:
+    """Per country and sender type: 'usable', 'not allowed' (a source says no) or 'unknown'
+    (no source either way; the check treats it as not allowed).
+
+    Example:
+        >>> {r["sender_type"]: r["status"] for r in sender_status(["US"], at="2026-12-06")}["alphanumeric"]
+        'not allowed'
+    """
+    rules = (ruleset or load()).at(_day(at))
+    rows = []
+    for cc in countries:
+        c = rules.country(cc)
+        for t in SENDER_TYPES:
+            s = c.senders[t]
+            needed = [s.available, getattr(s, purpose)] + ([s.two_way] if two_way else [])
+            status = ("not allowed" if any(v is False for v in needed)
+                      else "usable" if all(v is True for v in needed) else "unknown")
+            rows.append({"country": cc, "sender_type": t.replace("_", " "), "status": status})
+    return rows
+
+
 def country_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
     """Country codes from a parameter: "FR, us,KE" or a list; each must be in the dataset.
 

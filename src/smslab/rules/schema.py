@@ -286,7 +286,8 @@ class Country(_Strict):
             return sorted(keys, key=self.authority)
         if group.startswith("senders."):
             return list(self.senders[group.split(".", 1)[1]].sources)  # type: ignore[index]
-        return list(getattr(self, group).sources) if hasattr(self, group) else []
+        value = getattr(self, group, None)
+        return list(value.sources) if hasattr(value, "sources") else []
 
     def authority(self, key: str) -> tuple:
         """Sort key of a source: its kind's rank, then the newest check first, then the key."""
