@@ -122,7 +122,7 @@ def rules(country: str | None, do_audit: bool, at: str | None, check: tuple[str,
     """Show the country rules dataset (one country or all), audit its sources, or check files.
 
     \b
-    Examples:
+    Example:
         smslab rules FR --json
         smslab rules --audit FR
         smslab rules --dir data/rules-v2 --at 2027-01-01 US --json
