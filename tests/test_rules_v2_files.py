@@ -45,6 +45,8 @@ BROKEN = [
     ("unknown fact", _set(["claims", 5, "fact"], "quiet_hours.maybe"), ["claims[5].fact", "unknown fact"]),
     ("until <= from", _set(["claims", 1, "effective_until"], date(2025, 12, 1)),
      ["claims[1].effective_until", "not after effective_from"]),
+    ("until == from", _set(["claims", 1, "effective_until"], date(2026, 1, 1)),
+     ["claims[1].effective_until", "not after effective_from"]),
     ("bad value type", _set(["claims", 13, "value"], "ten weeks"), ["claims[13].value", "valid number"]),
     ("bad category", _set(["claims", 15, "value"], ["spaceships"]), ["claims[15].value[0]", "spaceships"]),
     ("bad regex", _set(["claims", 6, "value", "patterns"], ["STOP("]),
