@@ -4,7 +4,7 @@ import re
 import pytest
 
 from smslab import store
-from smslab.demo import demo
+from smslab.demo import REPORTS, demo
 
 from browser import rendered_dom
 
@@ -46,7 +46,7 @@ def test_kenya_opt_outs_are_linked_to_the_alphanumeric_sender(demo_run):
 def test_the_html_report_is_self_contained_masked_and_renders_a_chart(demo_run):
     root, _, result = demo_run
     [html_path] = [p for p in result["reports"] if p.endswith("delivery_funnel.html")]
-    assert len(result["reports"]) == 4
+    assert len(result["reports"]) == len(REPORTS) == 5
     html = open(html_path, encoding="utf-8").read()
     assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", html), "no script may come from the network"
     for code in ("from smslab import", "reporting.show(", "store.connect("):
