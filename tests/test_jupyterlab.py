@@ -157,7 +157,8 @@ ERRORS = """() => window.smslabNotebook().content.widgets.filter(c => c.model.ty
 # Every plotly output in the notebook (cells and widget outputs): its size and whether it has marks.
 # Each is scrolled into view first, as a reader would; the notebook lays out cells lazily.
 CHARTS = """async () => {
-  const outs = [...document.querySelectorAll('.jp-Notebook .jp-RenderedPlotly')];  // plotly's own renderer
+  // plotly's own renderer, and any chart an HTML output would draw instead (measured the same way)
+  const outs = [...document.querySelectorAll('.jp-Notebook .jp-RenderedPlotly, .jp-Notebook .jp-RenderedHTMLCommon .plotly-graph-div')];
   const seen = [];
   for (const out of outs) {
     out.scrollIntoView({block: 'center'});
@@ -179,7 +180,8 @@ CHARTS = """async () => {
 
 # The plotly outputs the notebook model holds (outside widgets), to compare with what drew.
 MODEL_CHARTS = """() => window.smslabNotebook().content.widgets.filter(c => c.model.type === 'code')
-  .reduce((n, c) => n + c.model.outputs.toJSON().filter(o => o.data && o.data['application/vnd.plotly.v1+json']).length, 0)"""
+  .reduce((n, c) => n + c.model.outputs.toJSON().filter(o => o.data && (o.data['application/vnd.plotly.v1+json']
+     || String(o.data['text/html'] || '').includes('plotly-graph-div'))).length, 0)"""
 
 MENUS = """() => [...document.querySelectorAll('.jp-Notebook .widget-vbox')]
   .filter(b => b.querySelector(':scope > .widget-dropdown select') && b.querySelector(':scope > .widget-output'))
