@@ -27,7 +27,8 @@ from smslab.demo import demo
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extras install playwright: make setup")
 
-CHROMIUM = os.environ.get("SMSLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("SMSLAB_CHROMIUM") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium-browser") or "/usr/bin/chromium")
 NOTEBOOKS = sorted(p.stem for p in config.notebooks_dir().glob("*.ipynb"))
 RUN_TIMEOUT_MS = 240_000  # one Run All Cells on a 2-core machine shared with other work
 STEP_TIMEOUT_MS = 60_000

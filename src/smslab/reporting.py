@@ -106,8 +106,8 @@ def styled(fig: Any) -> Any:
             trace.update(marker_colors=[COLOURS.get(str(label), BLUE) for label in trace.labels])
         if trace.type == "funnel":
             trace.update(marker_color=BLUE)
-        if name and str(name) in LABELS:
-            trace.update(name=LABELS[str(name)])
+        if name:
+            trace.update(name=words(name))
         template = getattr(trace, "hovertemplate", None)
         if template:
             trace.update(hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=", template))
@@ -471,7 +471,16 @@ def _kernel_manager_class() -> Any:
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
+            import uuid
+
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
             kwargs.setdefault("transport", "ipc")
+            # one socket prefix per kernel: jupyter_client's default ("kernel-ipc" in the working
+            # folder) is shared by kernels started at the same time, which then read each other's messages
+            kwargs.setdefault("ip", str(runtime / f"smslab-{uuid.uuid4().hex[:12]}-ipc"))
             super().__init__(**kwargs)
 
     return IPCKernelManager
