@@ -276,7 +276,7 @@ def csv_link(frame: Any, filename: str, *, phones: Sequence[str] = ()) -> str:
 
     Example:
         >>> import pandas as pd
-        >>> csv_link(pd.DataFrame({"region": ["FR"]}), "t.csv")[:60]
+        >>> csv_link(pd.DataFrame({"region": ["FR"]}), "t.csv")[:61]
         '<a download="t.csv" href="data:text/csv;charset=utf-8,Country'
     """
     from urllib.parse import quote
@@ -667,7 +667,11 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
         with _report_mode():
             papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),
                                        progress_bar=False, cwd=str(config.project_dir()),
-                                       kernel_manager_class=_kernel_manager_class())
+                                       kernel_manager_class=_kernel_manager_class(),
+                                       # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when
+                                       # jupyter_client interrupts it before shutting it down) is not for the
+                                       # user; a failing cell comes back through papermill, named below
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise SmslabError(f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
                           f"(executed notebook: {executed})") from None
