@@ -47,7 +47,9 @@ COLOURS: dict[str, str] = {
     "permanent": RED, "temporary": AMBER,
 }
 """Colour of each status word; charts use it through `show`, which recolours traces and pie
-slices by name. Anything else is drawn in BLUE or plotly's palette."""
+slices by name. Anything else (countries, sender types, keywords…) is drawn from NEUTRAL, which
+has no green, amber, red or grey, so no colour says "good" or "bad" by accident."""
+NEUTRAL = [BLUE, "#7b4fa0", "#17877f", "#5c6bc0", "#a0522d", "#d16ba5", "#3f3f8f", "#4e9ac7"]
 
 # Column names in words, for axis titles, legends, hover labels and table headers.
 LABELS: dict[str, str] = {
@@ -95,17 +97,20 @@ _HOVER_NAME = re.compile(r"(^|<br>)([A-Za-z_][A-Za-z0-9_ ]*)=")
 def styled(fig: Any) -> Any:
     """The figure in the reports' words and colours: axis, legend and hover names in words
     (`words`), traces and pie slices named after a status in its `COLOURS`, a readable height."""
+    neutral: dict[str, str] = {}
     for trace in fig.data:
         name = getattr(trace, "name", None)
+        if trace.type in ("bar", "scatter", "funnel") and str(name or "") not in COLOURS:
+            colour = neutral.setdefault(str(name or ""), NEUTRAL[len(neutral) % len(NEUTRAL)])
+            trace.update(marker_color=colour, **({"line_color": colour} if trace.type == "scatter" else {}))
         if name and str(name) in COLOURS and trace.type in ("bar", "scatter", "funnel"):
             if trace.type == "scatter":
                 trace.update(marker_color=COLOURS[str(name)], line_color=COLOURS[str(name)])
             else:
                 trace.update(marker_color=COLOURS[str(name)])
         if trace.type == "pie" and trace.labels is not None:
-            trace.update(marker_colors=[COLOURS.get(str(label), BLUE) for label in trace.labels])
-        if trace.type == "funnel":
-            trace.update(marker_color=BLUE)
+            trace.update(marker_colors=[COLOURS.get(str(label)) or NEUTRAL[i % len(NEUTRAL)]
+                                        for i, label in enumerate(trace.labels)])
         if name:
             trace.update(name=words(name))
         template = getattr(trace, "hovertemplate", None)
