@@ -269,6 +269,9 @@ class Session:
             if ok or time.monotonic() > deadline:
                 break
             self.page.wait_for_timeout(500)  # poll interval, not an assertion
+        self.page.evaluate("() => { const c = document.querySelector('.jp-Notebook .jp-RenderedPlotly');"
+                           " if (c) c.closest('.jp-Cell').scrollIntoView({block: 'start'}); }")
+        self.shot(f"{label}-first-chart")
         self.page.evaluate("() => window.smslabNotebook().content.scrollToItem(0)")
         self.shot(label)
         assert seen, f"no chart at all — {self.where()}"
