@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test bench clean-demo browser
+.PHONY: help setup demo test bench clean-demo browser lab
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,20 @@ demo: setup ## run a simulated multi-country campaign end to end and write HTML 
 
 test: setup ## run the whole test suite
 	$(BIN)/python -m pytest -q
+
+LAB_PORT ?= 8888
+SMSLAB_DB ?= data/smslab.duckdb
+
+lab: setup ## start JupyterLab on notebooks/ with the smslab kernel and the demo database; prints the URL
+	@test -f "$(SMSLAB_DB)" || { echo "no $(SMSLAB_DB) yet: making the demo database (smslab demo --no-reports)"; \
+	  SMSLAB_DB="$(SMSLAB_DB)" $(BIN)/smslab demo --no-reports >/dev/null; }
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
+	  echo "JupyterLab: http://127.0.0.1:$(LAB_PORT)/lab?token=$$token  (database: $(SMSLAB_DB); Ctrl-C stops it)"; \
+	  SMSLAB_DB="$(abspath $(SMSLAB_DB))" exec $(BIN)/jupyter-lab --no-browser --ServerApp.ip=127.0.0.1 \
+	    --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 --IdentityProvider.token=$$token \
+	    --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=smslab \
+	    --LabApp.extension_manager=readonly $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
+	    --ServerApp.log_level=WARN
 
 bench: setup ## run the benchmarks in bench/ (prints ratios against named baselines)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

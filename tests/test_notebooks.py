@@ -234,3 +234,99 @@ def test_index_links_the_latest_run_of_each_report(runs):
     listed = {r["name"]: r["latest"] for r in reporting.list_reports(root / "second")}
     assert listed["delivery_funnel"]["notebook"] == done[("delivery_funnel", "second")]["notebook"]
     assert listed["delivery_funnel"]["parameters"]["metric"] == "delivered"
+
+
+SUMMARY = re.compile(r"<p class=.smslab-summary.[^>]*>(.*?)</p>", re.S)
+
+
+def _tile(page: str, label: str) -> str:
+    found = re.search(rf">{re.escape(label)}</div><div[^>]*>([^<]+)</div>", page)
+    assert found, f"no {label!r} tile"
+    return htmllib.unescape(found.group(1))
+
+
+def _number(text: str) -> int:
+    return int(text.split()[0].replace(",", ""))
+
+
+@pytest.mark.parametrize("name, which", CASES)
+def test_each_report_opens_with_a_plain_words_summary(runs, name, which):
+    """The first thing after the title: one paragraph, before every table and chart."""
+    _, _, done = runs
+    page = Path(done[(name, which)]["html"]).read_text(encoding="utf-8")
+    found = SUMMARY.search(page)
+    assert found, f"{name}: no summary paragraph"
+    assert len(htmllib.unescape(found.group(1))) > 60
+    first_table = page.find('class="dataframe smslab-table"')
+    first_chart = page.find('class="plotly-graph-div"')
+    assert found.start() < min(p for p in (first_table, first_chart, len(page)) if p >= 0)
+
+
+@pytest.mark.parametrize("which", ["defaults", "second"])
+def test_summaries_agree_with_the_tables_below_them(runs, which):
+    _, _, done = runs
+    funnel = Path(done[("delivery_funnel", which)]["html"]).read_text(encoding="utf-8")
+    text = htmllib.unescape(SUMMARY.search(funnel).group(1))
+    m = re.search(r"Delivered ([\d,]+) of ([\d,]+) messages sent out \(([\d.]+)%", text)
+    assert m, text
+    row = lambda stage: int(re.search(rf"<td>{stage}</td>\s*<td>([\d,]+)</td>", funnel).group(1).replace(",", ""))  # noqa: E731
+    assert (int(m[1].replace(",", "")), int(m[2].replace(",", ""))) == (row("Delivered"), row("Submitted"))
+    assert _number(_tile(funnel, "Delivered")) == row("Delivered")
+    m = re.search(r"([\d,]+) replied \([\d.]+% of delivered\) and ([\d,]+) opted out", text)
+    assert (int(m[1]), int(m[2])) == (row("Replied"), row("Opted out"))
+
+    optout = Path(done[("optout_keywords", "defaults")]["html"]).read_text(encoding="utf-8")
+    text = htmllib.unescape(SUMMARY.search(optout).group(1))
+    m = re.match(r"([\d,]+) of ([\d,]+) people who received the message opted out", text)
+    assert m, text
+    assert (_number(m[1]), _number(m[2])) == (_number(_tile(optout, "Opted out")), _number(_tile(optout, "Delivered")))
+
+    setup = Path(done[("campaign_setup", which)]["html"]).read_text(encoding="utf-8")
+    text = htmllib.unescape(SUMMARY.search(setup).group(1))
+    m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait .* and ([\d,]+) are blocked",
+                 text)
+    assert m, text
+    assert [_number(x) for x in m.groups()] == [_number(_tile(setup, k)) for k in ("Recipients", "Allowed", "Deferred",
+                                                                                    "Blocked")]
+
+
+@pytest.mark.parametrize("name, which", CASES)
+def test_no_path_of_this_machine_in_the_html(runs, name, which):
+    root, result, done = runs
+    page = Path(done[(name, which)]["html"]).read_text(encoding="utf-8")
+    for path in {str(root), str(config.project_dir()), str(Path.home()), str(Path(result["db"]).parent)}:
+        assert path not in page, f"{name}: {path} in the HTML"
+    leaked = re.findall(r"(?<![\w.:/])/(?:tmp|home|root|work|usr|var|opt|Users|mnt|srv)/[^\s\"'<]*", page)
+    assert not leaked, f"{name}: {leaked[:3]}"
+    assert Path(result["db"]).name in page or name in ("cost_estimate", "campaign_setup")  # named by file name
+    assert "Thin over" not in page and "smslab.analytics" not in page
+
+
+def _traces(page: str):
+    """The trace lists of every Plotly.newPlot call in a page."""
+    decoder = json.JSONDecoder()
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
+        yield decoder.raw_decode(page, call.end())[0]
+
+
+def test_reports_use_one_colour_per_meaning(runs):
+    """Allowed/delivered green, deferred/on the way amber, blocked/failed red, unknown grey: in
+    every chart of every report, bars and lines by trace name, pie slices by label."""
+    _, _, done = runs
+    checked = 0
+    for run in done.values():
+        for traces in _traces(Path(run["html"]).read_text(encoding="utf-8")):
+            for trace in traces:
+                if trace.get("type") == "pie":
+                    for label, colour in zip(trace["labels"], trace["marker"]["colors"]):
+                        if label in reporting.COLOURS:
+                            assert colour == reporting.COLOURS[label], (label, colour)
+                            checked += 1
+                        else:
+                            assert colour in reporting.NEUTRAL, (label, colour)
+                elif str(trace.get("name", "")).lower() in reporting.COLOURS:
+                    assert trace["marker"]["color"] == reporting.COLOURS[trace["name"].lower()], trace["name"]
+                    checked += 1
+                elif trace.get("type") in ("bar", "scatter", "funnel"):  # no status: no status colour
+                    assert trace["marker"]["color"] in reporting.NEUTRAL, (trace.get("name"), trace["marker"])
+    assert checked >= 10

@@ -150,3 +150,91 @@ def test_resolve_campaign_names_an_unknown_campaign(tmp_path):
     assert reporting.resolve_campaign(con, "old") == "old"
     with pytest.raises(InputError, match="no campaign 'typo' in the database; it has: new, old"):
         reporting.resolve_campaign(con, "typo")
+
+
+def test_one_colour_meaning_and_words_in_charts():
+    import pandas as pd
+    import plotly.express as px
+
+    frame = pd.DataFrame({"region": ["FR", "US"], "allowed": [3, 4], "deferred": [1, 0], "blocked": [2, 1]})
+    fig = reporting.styled(px.bar(frame, x="region", y=["allowed", "deferred", "blocked"]))
+    colours = {t.name: t.marker.color for t in fig.data}
+    assert colours == {"Allowed": reporting.GREEN, "Deferred": reporting.AMBER, "Blocked": reporting.RED}
+    assert fig.layout.xaxis.title.text == "Country" and "Country=%{x}" in fig.data[0].hovertemplate
+    pie = reporting.styled(px.pie(pd.DataFrame({"status": ["delivered", "sent", "failed", "unknown"], "n": [5, 2, 1, 1]}),
+                                  names="status", values="n"))
+    assert list(pie.data[0].marker.colors) == [reporting.GREEN, reporting.AMBER, reporting.RED, reporting.GREY]
+    assert fig.layout.height and fig.layout.height >= 300
+
+
+def test_public_keeps_file_names_only():
+    assert reporting.public("/tmp/x/demo.duckdb: campaign c1") == "demo.duckdb: campaign c1"
+    assert reporting.public("see https://www.cnil.fr/fr/page and A/B, 1/2") == "see https://www.cnil.fr/fr/page and A/B, 1/2"
+
+
+def test_long_tables_show_20_rows_and_embed_the_rest_as_csv(tmp_path):
+    from urllib.parse import unquote
+
+    import pandas as pd
+    from nbclient import NotebookClient
+
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell("import pandas as pd\nfrom smslab import reporting\n"
+                              "reporting.table(pd.DataFrame({'msisdn': [f'+3361234{i:04d}' for i in range(45)], "
+                              "'delivery_rate': [i / 45 for i in range(45)]}), percent=['delivery_rate'], name='rows')")]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, str(path))
+    page = reporting.export_html(path, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert page.count("<tr") == 21  # header + 20 rows
+    assert "The first 20 of 45 rows." in page and "<th>Delivery rate</th>" in page
+    link = re.search(r'<a download="rows.csv" href="data:text/csv;charset=utf-8,([^"]+)">Download all 45 rows', page)
+    assert link
+    lines = unquote(link[1]).splitlines()
+    assert lines[0] == "Msisdn,Delivery rate" and len(lines) == 46
+    assert "+33612340044" not in page and not re.search(r"\+\d{8,15}", unquote(link[1]))
+    assert pd.DataFrame  # pandas imported in the kernel too
+
+
+def test_charts_use_plotlys_mimetype_every_time_and_export_embeds_plotly_js_once(tmp_path):
+    """No 'already embedded' state: every call displays the same bundle; the export draws them all."""
+    from nbclient import NotebookClient
+
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    chart = "reporting.show(px.bar(x=['delivered', 'failed'], y=[3, 1], title='Status'))"
+    nb.cells = [new_code_cell("import plotly.express as px\nfrom smslab import reporting\n" + chart),
+                new_code_cell(chart), new_code_cell(chart)]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    bundles = [o["data"] for c in nb.cells for o in c.outputs if o.output_type == "display_data"]
+    assert len(bundles) == 3 and all(reporting.PLOTLY_MIME in b and "text/html" not in b for b in bundles)
+    assert bundles[0] == bundles[2]
+    path = tmp_path / "charts.ipynb"
+    nbformat.write(nb, str(path))
+    page = reporting.export_html(path, tmp_path / "charts.html").read_text(encoding="utf-8")
+    assert page.count('class="plotly-graph-div"') == 3
+    assert page.count("plotly.js v") == 1 or page.count("* plotly.js") == 1
+    assert page.index("Plotly.newPlot") > page.index("</head>") > page.index("plotly.js")
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+
+
+def test_report_run_prints_no_kernel_warnings(tmp_path):
+    """papermill's kernels talk over IPC: ipykernel's 'running over TCP without encryption' and
+    other kernel log lines do not reach the user."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "data").mkdir()
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell("n: int = 2  # how many"), new_markdown_cell("# Quiet"), new_code_cell("print(n * 21)")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(home / "notebooks" / "quiet.ipynb"))
+    env = {**os.environ, "SMSLAB_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-m", "smslab", "report", "run", "quiet", "--output-dir", str(tmp_path / "out"),
+                          "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["html"].endswith("quiet.html")
+    assert "without encryption" not in out.stderr and "IPKernelApp" not in out.stderr, out.stderr
+    assert "42" in (tmp_path / "out" / "quiet.html").read_text(encoding="utf-8")

@@ -30,36 +30,160 @@ _E164 = re.compile(r"(?<![\w.+])\+\d{8,15}(?![\d])")
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE)
 # the lab template's MathJax loader, left with an empty URL: it would fetch the page itself as a script
 _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=(?:\"\"|'')[^>]*>\s*</script>", re.IGNORECASE)
-_plotly_loaded = False
 _REPORT_ENV = "SMSLAB_REPORT_RUN"  # set while `run_report` executes a notebook: no widgets, static output
 
 
 # ---- inside notebooks -------------------------------------------------------------------------
 
-def show(fig: Any) -> None:
-    """Display a plotly figure as HTML; plotly.js is embedded with the first figure only."""
-    global _plotly_loaded
-    from IPython.display import HTML, display
+# One colour meaning in every report and notebook: good green, waiting amber, bad red, unknown grey.
+GREEN, AMBER, RED, GREY, BLUE = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#1f5f99"
+COLOURS: dict[str, str] = {
+    # compliance decisions and severities
+    "allowed": GREEN, "deferred": AMBER, "blocked": RED, "info": GREY, "warn": AMBER, "block": RED,
+    # message statuses: delivered, on the way, failed, unknown
+    "delivered": GREEN, "queued": AMBER, "submitted": AMBER, "sent": AMBER, "pending": AMBER,
+    "undelivered": RED, "expired": RED, "rejected": RED, "failed": RED, "unknown": GREY,
+    # failures: permanent ones are lost, temporary ones can be retried
+    "permanent": RED, "temporary": AMBER,
+}
+"""Colour of each status word; charts use it through `show`, which recolours traces and pie
+slices by name. Anything else (countries, sender types, keywords…) is drawn from NEUTRAL, which
+has no green, amber, red or grey, so no colour says "good" or "bad" by accident."""
+NEUTRAL = [BLUE, "#7b4fa0", "#17877f", "#5c6bc0", "#a0522d", "#d16ba5", "#3f3f8f", "#4e9ac7"]
 
-    display(HTML(fig.to_html(include_plotlyjs=not _plotly_loaded, full_html=False,
-                             config={"displaylogo": False, "responsive": True})))
-    _plotly_loaded = True
+# Column names in words, for axis titles, legends, hover labels and table headers.
+LABELS: dict[str, str] = {
+    "region": "Country", "country": "Country", "recipients": "Recipients", "number_type": "Number type",
+    "time_zone": "Time zone", "local_time": "Local time", "next_allowed_local": "Next allowed time (local)",
+    "sender_type": "Sender type", "sender_id": "Sender", "total_converted": "Total cost", "total": "Total",
+    "lead_time_weeks": "Weeks to get ready", "launch_in_weeks": "Weeks to launch", "monthly_volume": "Messages a month",
+    "count": "Recipients", "stage": "Stage", "status": "Status", "messages": "Messages", "seconds": "Seconds",
+    "percentile": "Percentile", "p50_s": "Median (s)", "p90_s": "90th percentile (s)", "p99_s": "99th percentile (s)",
+    "max_s": "Slowest (s)", "period": "Time", "opt_outs": "Opt-outs", "replies": "Replies", "keyword": "Keyword",
+    "intent": "Intent", "cumulative_opt_out_rate": "Opt-out rate so far", "cost_per_delivered": "Cost per delivered message",
+    "currency": "Currency", "group": "Variant", "variant": "Variant", "operator": "Operator", "hour": "Hour (UTC)",
+    "value": "Recipients", "variable": "Decision", "share_of_targeted": "Share of targeted",
+    "share_of_previous": "Share of the stage before", "delivery_rate": "Delivery rate", "reply_rate": "Reply rate",
+    "opt_out_rate": "Opt-out rate", "conversion_rate": "Conversion rate", "opt_out_rate_low": "Opt-out rate, low",
+    "opt_out_rate_high": "Opt-out rate, high", "ci_low": "95 % interval, low", "ci_high": "95 % interval, high",
+    "diff": "Difference to A", "diff_ci_low": "Difference, low", "diff_ci_high": "Difference, high",
+    "p_value": "p-value", "trials": "Messages", "successes": "Successes", "rate": "Rate",
+    "opted_out": "Opted out", "ready_by_launch": "Ready by launch", "known_total": "Known total",
+    "total_status": "Total is", "per_message": "Per message", "recurring": "Recurring", "setup": "Setup",
+    "allowed": "Allowed", "recommended": "Recommended", "reason": "Why", "permanent": "Permanent",
+    "temporary": "Temporary", "unknown": "Unknown", "severity": "Severity", "rule": "Rule", "message": "Finding",
+    "source": "Source", "percent": "Percent",
+}
+_PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def words(name: Any) -> str:
+    """A column name as people read it: `LABELS`, else underscores to spaces, first letter up.
+
+    Example:
+        >>> words("lead_time_weeks"), words("operator_name")
+        ('Weeks to get ready', 'Operator name')
+    """
+    text = str(name)
+    if text in LABELS:
+        return LABELS[text]
+    return (text[:1].upper() + text[1:]).replace("_", " ") if "_" in text or text.islower() else text
+
+
+_HOVER_NAME = re.compile(r"(^|<br>)([A-Za-z_][A-Za-z0-9_ ]*)=")
+
+
+def styled(fig: Any) -> Any:
+    """The figure in the reports' words and colours: axis, legend and hover names in words
+    (`words`), traces and pie slices named after a status in its `COLOURS`, a readable height."""
+    neutral: dict[str, str] = {}
+    for trace in fig.data:
+        name = getattr(trace, "name", None)
+        if trace.type in ("bar", "scatter", "funnel") and str(name or "") not in COLOURS:
+            colour = neutral.setdefault(str(name or ""), NEUTRAL[len(neutral) % len(NEUTRAL)])
+            trace.update(marker_color=colour, **({"line_color": colour} if trace.type == "scatter" else {}))
+        if name and str(name) in COLOURS and trace.type in ("bar", "scatter", "funnel"):
+            if trace.type == "scatter":
+                trace.update(marker_color=COLOURS[str(name)], line_color=COLOURS[str(name)])
+            else:
+                trace.update(marker_color=COLOURS[str(name)])
+        if trace.type == "pie" and trace.labels is not None:
+            trace.update(marker_colors=[COLOURS.get(str(label)) or NEUTRAL[i % len(NEUTRAL)]
+                                        for i, label in enumerate(trace.labels)])
+        if name:
+            trace.update(name=words(name))
+        template = getattr(trace, "hovertemplate", None)
+        if template:
+            trace.update(hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=", template))
+    layout = fig.layout
+    for axis in ("xaxis", "yaxis"):
+        title = getattr(layout, axis).title.text
+        if title:
+            getattr(layout, axis).title.text = words(title)
+    if layout.legend.title.text:
+        layout.legend.title.text = words(layout.legend.title.text)
+    if layout.height is None:
+        layout.height = 420
+    return fig
+
+
+def show(fig: Any) -> None:
+    """Display a plotly figure through plotly's own Jupyter mimetype: JupyterLab draws it with its
+    plotly renderer, and `export_html` turns it into HTML with plotly.js embedded once per page.
+    Nothing is remembered between calls, so a reloaded page or a restarted kernel draws the same."""
+    from IPython.display import display
+
+    figure = json.loads(styled(fig).to_json())
+    bundle = {PLOTLY_MIME: {"data": figure.get("data", []), "layout": figure.get("layout", {}),
+                            "config": _PLOTLY_CONFIG},
+              "text/plain": f"<chart: {figure.get('layout', {}).get('title', {}).get('text') or 'plotly figure'}>"}
+    display(bundle, raw=True)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?[\\/](?:[^\s:;,'\"<>\\/]+[\\/])+([^\s:;,'\"<>\\/]+)")
+
+
+def public(text: Any) -> str:
+    """Text safe to forward: an absolute path of this machine becomes its file name.
+
+    Example:
+        >>> public("/home/ana/smslab/data/smslab.duckdb: campaign demo-400-7")
+        'smslab.duckdb: campaign demo-400-7'
+    """
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), str(text))
 
 
 def header(title: str, parameters: dict[str, Any], con: Any = None) -> None:
-    """A report header: title, parameters and how fresh the data is."""
+    """A report's byline: when it was generated, then its parameters and how fresh the data is
+    behind a fold (the title is the notebook's first markdown heading). Paths of this machine are
+    shown by their file name only (`public`)."""
     from IPython.display import HTML, display
 
-    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in parameters.items())
+    def cell(value: Any) -> str:
+        if isinstance(value, datetime):
+            value = f"{value:%Y-%m-%d %H:%M}"
+        return html.escape(public("—" if value is None or value == "" else value))
+
+    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(words(k) if '_' in str(k) else str(k))}</th>"
+                   f"<td>{cell(v)}</td></tr>" for k, v in parameters.items())
     fresh = ""
     if con is not None:
         from smslab.analytics import freshness
 
-        fresh = "".join(f"<tr><th style='text-align:left'>{k.replace('_', ' ')}</th><td>{v or '—'}</td></tr>"
-                        for k, v in freshness(con).items())
-    display(HTML(f"<h1>{html.escape(title)}</h1><p>Generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-                 f" by smslab.</p><table>{rows}{fresh}</table>"))
+        fresh = "".join(f"<tr><th style='text-align:left'>{html.escape(k.replace('_', ' '))} (UTC)</th>"
+                        f"<td>{cell(v)}</td></tr>" for k, v in freshness(con).items())
+    display(HTML(f"<p style='color:#555'>{html.escape(title)}, generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+                 f" by smslab.</p><details><summary>Parameters and data freshness</summary>"
+                 f"<table>{rows}{fresh}</table></details>"))
+
+
+def lead(text: str) -> None:
+    """The report's opening paragraph (from `smslab.narrative`), set apart from what follows."""
+    from IPython.display import HTML, display
+
+    display(HTML("<p class='smslab-summary' style='font-size:1.15em;line-height:1.5;max-width:60em;"
+                 f"padding:.6em .9em;border-left:4px solid {BLUE};background:#f4f7fb'>{html.escape(public(text))}</p>"))
 
 
 def interactive() -> bool:
@@ -113,14 +237,14 @@ def explore(render: Callable[[Any], None], label: str, choices: Sequence[Any], *
 
 
 def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (), decimals: Iterable[str] = (),
-          max_rows: int = 50) -> None:
-    """Display a DataFrame for people: percentages, money with 2 decimals (4 below 1), no index,
-    phone-number columns masked, at most `max_rows` rows (the rest counted)."""
+          max_rows: int = 20, name: str = "table") -> None:
+    """Display a DataFrame for people: headers in words, percentages, money with 2 decimals (4 below
+    1), no index, phone-number columns masked. Past `max_rows` rows, the first ones are shown and
+    the whole table is a CSV download embedded in the page (a data: link: it works offline)."""
     from IPython.display import HTML, display
 
-    from smslab.masking import mask_frame
-
-    shown = mask_frame(frame.head(max_rows), [c for c in frame.columns if c in ("msisdn", "phone", "to", "from")])
+    phones = [c for c in frame.columns if c in ("msisdn", "phone", "to", "from")]
+    shown = _masked(frame.head(max_rows), phones)
 
     def fmt(fn: Callable[[float], str]) -> Callable[[Any], str]:
         return lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else fn(v)
@@ -137,8 +261,38 @@ def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (),
     for col in shown.columns:  # counts with thousands separators
         if str(shown[col].dtype) in ("int64", "Int64", "int32", "Int32"):
             shown[col] = shown[col].map(fmt(lambda v: f"{int(v):,}"))
-    more = f"<p><em>… and {len(frame) - max_rows:,} more rows</em></p>" if len(frame) > max_rows else ""
+    shown.columns = [words(c) for c in shown.columns]
+    more = ""
+    if len(frame) > max_rows:
+        more = (f"<p><em>The first {max_rows:,} of {len(frame):,} rows.</em> "
+                f"{csv_link(frame, f'{name}.csv', phones=phones)}</p>")
     display(HTML(shown.to_html(index=False, na_rep="—", escape=True, border=0, classes="smslab-table") + more))
+
+
+def _masked(frame: Any, phones: Sequence[str]) -> Any:
+    from smslab.masking import mask_frame
+
+    return mask_frame(frame, list(phones)) if phones else frame.copy()
+
+
+def csv_link(frame: Any, filename: str, *, phones: Sequence[str] = ()) -> str:
+    """An HTML link that downloads `frame` as CSV from the page itself (data: URI, no server),
+    headers in words, phone numbers masked.
+
+    Example:
+        >>> import pandas as pd
+        >>> csv_link(pd.DataFrame({"region": ["FR"]}), "t.csv")[:61]
+        '<a download="t.csv" href="data:text/csv;charset=utf-8,Country'
+    """
+    from urllib.parse import quote
+
+    from smslab.masking import mask_msisdn
+
+    data = _masked(frame, phones)
+    data.columns = [words(c) for c in data.columns]
+    text = _E164.sub(lambda m: mask_msisdn(m.group(0)) or "", data.to_csv(index=False))
+    return (f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8,{quote(text)}">'
+            f"Download all {len(frame):,} rows (CSV)</a>")
 
 
 def kpis(values: dict[str, Any]) -> None:
@@ -157,7 +311,7 @@ def note(*lines: str) -> None:
     """Short paragraphs of text in the report (escaped; empty lines skipped)."""
     from IPython.display import HTML, display
 
-    display(HTML("".join(f"<p>{html.escape(str(line))}</p>" for line in lines if line)))
+    display(HTML("".join(f"<p>{html.escape(public(line))}</p>" for line in lines if line)))
 
 
 def check_parameters(**checks: tuple[Any, Any]) -> None:
@@ -224,7 +378,9 @@ def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str
     frame["minus"] = (frame[rate] - frame[low]) * 100
     frame["percent"] = frame[rate] * 100
     fig = px.bar(frame, x=x, y="percent", error_y="plus", error_y_minus="minus", title=title,
-                 labels={"percent": f"{rate.replace('_', ' ')} (%)"})
+                 labels={"percent": f"{words(rate)} (%)", x: words(x)},
+                 hover_data={"plus": False, "minus": False})
+    fig.update_traces(marker_color=BLUE)
     return fig
 
 
@@ -250,8 +406,9 @@ def _description(path: Path) -> str:
 
     nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.strip():
-            text = re.sub(r"\s+", " ", re.sub(r"[#*`]", "", cell.source)).strip()
+        body = "\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith("#"))
+        if cell.cell_type == "markdown" and body.strip():
+            text = re.sub(r"\s+", " ", re.sub(r"[*`]", "", body)).strip()
             return text.split(". ")[0].rstrip(".") + "."
     return ""
 
@@ -307,18 +464,65 @@ def _kernel_name() -> str:
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
+def _kernel_manager_class() -> Any:
+    """The kernel manager papermill uses: on POSIX the kernel talks over Unix sockets (IPC) in
+    Jupyter's private runtime folder rather than loopback TCP, so nobody else on the machine can
+    connect to it, and ipykernel has no reason to print its "running over TCP without encryption"
+    warning four times per `make demo`."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name != "posix":  # pragma: no cover - Windows has no IPC transport
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            import uuid
+
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("transport", "ipc")
+            # one socket prefix per kernel: jupyter_client's default ("kernel-ipc" in the working
+            # folder) is shared by kernels started at the same time, which then read each other's messages
+            kwargs.setdefault("ip", str(runtime / f"smslab-{uuid.uuid4().hex[:12]}-ipc"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def _static(nb: Any) -> Any:
     """Drop live-widget views and state (they need a widget manager from a CDN), keeping the
-    other representations of each output."""
+    other representations of each output; turn plotly's mimetype into a chart div (plotly.js is
+    added once per page by `export_html`)."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data")
+            if data and PLOTLY_MIME in data:
+                data["text/html"] = _chart_div(data.pop(PLOTLY_MIME))
             if data and _WIDGET_MIME in data:
                 data.pop(_WIDGET_MIME)
                 if set(data) <= {"text/plain"}:
                     data["text/plain"] = ""
     return nb
+
+
+def _chart_div(figure: dict[str, Any]) -> str:
+    """A plotly figure (the mimetype's JSON) as a div and the inline script that draws it."""
+    import plotly.io as pio
+
+    config = figure.get("config") or _PLOTLY_CONFIG
+    fig = {"data": figure.get("data", []), "layout": figure.get("layout", {})}
+    return str(pio.to_html(fig, include_plotlyjs=False, full_html=False, config=config, validate=False))
+
+
+def _plotly_js() -> str:
+    """plotly.js, inline, for the page's <head> (no CDN, no require.js)."""
+    from plotly.offline import get_plotlyjs
+
+    return ('<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: "local"};</script>\n'
+            f'<script type="text/javascript">{get_plotlyjs()}</script>\n')
 
 
 def _import_nbformat() -> Any:
@@ -348,6 +552,8 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str | Non
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
     body = _EMPTY_SCRIPT.sub("", _REMOTE_SCRIPT.sub("", body))
+    if 'class="plotly-graph-div"' in body:  # plotly.js once, before the first chart's script
+        body = body.replace("</head>", _plotly_js() + "</head>", 1)
     body = _E164.sub(lambda m: mask_msisdn(m.group(0)) or "", body)  # a safety net behind the masked data
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -465,7 +671,12 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
     try:
         with _report_mode():
             papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),
-                                       progress_bar=False, cwd=str(config.project_dir()))
+                                       progress_bar=False, cwd=str(config.project_dir()),
+                                       kernel_manager_class=_kernel_manager_class(),
+                                       # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when
+                                       # jupyter_client interrupts it before shutting it down) is not for the
+                                       # user; a failing cell comes back through papermill, named below
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise SmslabError(f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
                           f"(executed notebook: {executed})") from None
