@@ -45,6 +45,8 @@ COLOURS: dict[str, str] = {
     "undelivered": RED, "expired": RED, "rejected": RED, "failed": RED, "unknown": GREY,
     # failures: permanent ones are lost, temporary ones can be retried
     "permanent": RED, "temporary": AMBER,
+    # sender types in the country brief
+    "usable": GREEN, "not allowed": RED,
 }
 """Colour of each status word; charts use it through `show`, which recolours traces and pie
 slices by name. Anything else (countries, sender types, keywords…) is drawn from NEUTRAL, which

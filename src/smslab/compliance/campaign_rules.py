@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -169,7 +170,7 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
     overridden = getattr(country, "overridden", None)
     if overridden:
         out.append(Issue("rules_overridden", "info", cc,
-                         f"{cc}: {', '.join(overridden)} from your override {country.override_file}, not from the "
+                         f"{cc}: {', '.join(overridden)} from your override {Path(country.override_file or '').name}, not from the "
                          f"dataset's sources (the override wins)", None))
     if spec.purpose in country.quiet_hours.applies_to:
         out.extend(_quiet_hour_assumptions(cc, country, at))
