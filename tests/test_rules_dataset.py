@@ -148,3 +148,12 @@ def test_za_cpa_window(rules):
 
 def test_ca_casl_penalties(rules):
     assert max(p.max for p in rules.country("CA").penalties.items if p.currency == "CAD") == 10_000_000
+
+
+def test_the_summary_in_the_docs_matches_the_data(rules):
+    from smslab.config import project_dir
+    from smslab.rules.export import summary_table
+
+    doc = (project_dir() / "docs" / "rules.md").read_text(encoding="utf-8")
+    shown = doc.split("<!-- summary-table:start -->\n", 1)[1].split("\n<!-- summary-table:end -->", 1)[0]
+    assert shown == summary_table(rules), "regenerate the table in docs/rules.md with rules.export.summary_table"

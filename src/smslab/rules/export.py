@@ -30,3 +30,44 @@ def as_json_list(ruleset: RuleSet, cc: str | None = None) -> list[dict[str, Any]
             raise InputError(f"no rules for country {cc!r}; known: {', '.join(ruleset.countries())}")
         return [as_json(ruleset, cc)]
     return [as_json(ruleset, c) for c in ruleset.countries()]
+
+
+def _sender_cell(s: Any) -> str:
+    if s.available is False:
+        return "–"
+    flags = [("M", s.marketing), ("T", s.transactional), ("2W", s.two_way)]
+    text = "/".join(f"{k}{'' if v else '?' if v is None else '✗'}" for k, v in flags)
+    lead = f" ({s.lead_time_weeks:g} wk)" if s.lead_time_weeks is not None else ""
+    return ("" if s.available else "? ") + text + lead
+
+
+def summary_table(ruleset: RuleSet) -> str:
+    """The per-country summary of docs/rules.md (markdown), for the day `ruleset` is in force.
+
+    M/T/2W = marketing/transactional/two-way allowed; `?` = unknown (treated as not allowed),
+    `✗` = a source says no; `–` = the carriers do not support the sender type.
+
+    Example:
+        >>> from smslab.rules import load
+        >>> summary_table(load().at("2026-12-06")).splitlines()[0].startswith("| CC |")
+        True
+    """
+    from smslab.rules.defaults import describe_window
+    from smslab.rules.schema import SENDER_TYPES
+
+    lines = ["| CC | short code | long code | toll-free | alphanumeric | marketing hours (local); holidays | "
+             "consent | states | sources (law/reg/op/ind/prov/vendor) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for cc in ruleset.countries():
+        c = ruleset.country(cc)
+        qh = c.quiet_hours
+        hours = describe_window(qh.allowed) if qh.allowed is not None else "unknown (default applies)"
+        holidays = {"excluded": "not on holidays", "allowed": "holidays allowed", None: "holidays unknown"}[qh.holidays]
+        kinds = [sum(1 for s in c.sources.values() if s.kind == k)
+                 for k in ("law", "regulator", "operator", "industry", "provider", "vendor")]
+        states = ", ".join(code.split("-", 1)[1] for code in sorted(c.subdivisions or {})) or "–"
+        consent = {"required": "required", "not_required": "not required", None: "unknown"}[c.consent.marketing]
+        cells = [cc, *[_sender_cell(c.senders[t]) for t in SENDER_TYPES], f"{hours}; {holidays}", consent, states,
+                 "/".join(map(str, kinds))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -43,11 +43,16 @@ def rules_dir() -> Path:
     return config.data_dir() / "rules"
 
 
-def day_of(moment: date | datetime | None) -> date:
-    """The day a moment falls on: a date as is, an aware datetime in UTC, a naive one as UTC;
-    None = today (UTC)."""
+def day_of(moment: date | datetime | str | None) -> date:
+    """The day a moment falls on: a date as is, an aware datetime in UTC, a naive one as UTC, an
+    ISO text ("2026-12-06" or a full moment) parsed first; None = today (UTC)."""
     if moment is None:
         return datetime.now(timezone.utc).date()
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"{moment!r}: expected a day like 2026-12-06 or an ISO 8601 moment") from None
     if isinstance(moment, datetime):
         return (moment.astimezone(timezone.utc) if moment.tzinfo else moment).date()
     return moment
@@ -98,7 +103,7 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.by_country)
 
-    def at(self, moment: date | datetime) -> "RuleSet":
+    def at(self, moment: date | datetime | str) -> "RuleSet":
         """The rules in force on the day of `moment` (see `day_of`)."""
         day = day_of(moment)
         by_country = dict(self.by_country)
