@@ -309,3 +309,23 @@ def test_smpp_sets_ton_from_the_canonical_form():
     assert source_address("long_code", "447700900123") == (C.SMPP_TON_INTL, C.SMPP_NPI_ISDN, "447700900123")
     assert source_address("short_code", "36180")[0] == C.SMPP_TON_NWSPEC
     assert source_address("alphanumeric", "ACME")[0] == C.SMPP_TON_ALNUM
+
+
+def test_unknown_registration_and_unknown_content_rules_are_said(tmp_path, monkeypatch):
+    from test_state_rules_and_caps import every_day, write_rules
+
+    folder = tmp_path / "rules"
+    write_rules(folder, "ES", "Spain", ["Europe/Madrid"], [
+        {"fact": "senders.long_code.available", "value": True},
+        {"fact": "senders.long_code.marketing", "value": True},
+        {"fact": "senders.long_code.two_way", "value": True},
+        {"fact": "quiet_hours.allowed", "value": every_day("08:00-21:00")},
+        {"fact": "quiet_hours.holidays", "value": "allowed"},
+    ])
+    monkeypatch.setenv("SMSLAB_RULES_DIR", str(folder))
+    spec = make_campaign(tmp_path, [{"msisdn": MADRID}], senders={"ES": {"type": "long_code", "id": "34600900123"}},
+                         text="ACME: 30% hoy. Baja: responde BAJA")
+    result = check(spec, at="2026-11-24T11:00:00+01:00")
+    warns = {f["rule"]: f for f in result.findings if f["severity"] == "warn"}
+    assert "registration_unknown" in warns and "content_rules_unknown" in warns
+    assert decision(result, MADRID)["decision"] == "allowed"

@@ -174,6 +174,10 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
                          f"dataset's sources (the override wins)", None))
     if spec.purpose in country.quiet_hours.applies_to:
         out.extend(_quiet_hour_assumptions(cc, country, at))
+    if getattr(country, "schema_version", 1) == 2 and not any(f.startswith("content.") for f in country.provenance):
+        out.append(Issue("content_rules_unknown", "warn", cc,
+                         f"{cc}: no source in the dataset says which content is banned or restricted; nothing "
+                         f"is blocked for its content, so check the text with your provider", None))
     if spec.purpose == "marketing" and country.consent.marketing is None:
         out.append(Issue("consent_rule_unknown", "info", cc,
                          f"{cc}: consent rule unknown; consent is required anyway (fail closed)",
