@@ -73,3 +73,22 @@ def test_flagged_replies_are_honoured_in_the_ledger_for_review(tmp_path):
         ("what time do you open?", "other", None)]
     assert con.execute("SELECT action, source, scope FROM consent ORDER BY source").fetchall() == [
         ("opt_out", "reply-review:infobip", "45678"), ("opt_out", "reply:infobip", "45678")]
+
+
+def test_each_country_s_required_opt_out_keywords_count_there(real_rules):
+    from smslab.receiving.keywords import classify
+
+    assert classify("T", region="CN") == ("T", "opt_out")          # China: reply T to unsubscribe
+    assert classify("T", region="FR") == (None, "other")
+    assert classify("iptal", region="TR") == ("IPTAL", "opt_out")  # Turkey
+    assert classify("Revoke", region="US") == ("REVOKE", "opt_out")  # the FCC's 2025 keywords
+    assert classify("HELP", region="AT") == ("HELP", "help")       # a help word stays help
+
+
+def test_languages_come_from_the_rules_dataset(real_rules):
+    from smslab.receiving.keywords import classify
+    from smslab.rules import load
+
+    assert "es" in load().country("MX").languages
+    assert classify("ayuda", region="MX") == ("AYUDA", "help")
+    assert classify("ayuda", region="DE") == (None, "other")

@@ -14,7 +14,9 @@ Normalisation (each step tested in tests/test_receiving_keywords.py):
 
 Opt-out words of every language are honoured in every country (fail closed: a French ARRET
 received in the US is still an opt-out). Opt-in and help words apply in the countries whose
-languages they belong to, plus English everywhere (`COUNTRY_LANGUAGES`); with no country, all.
+languages they belong to, plus English everywhere (the languages of the rules dataset); with no
+country, all. Opt-out words count in every language everywhere (fail closed), and each
+country's own required opt-out keywords (`opt_out.keywords` in the dataset) count there.
 
 Example:
     >>> classify("Stop.")
@@ -53,15 +55,6 @@ LANGUAGES: dict[str, dict[str, set[str]]] = {
     "sw": {"opt_out": set(), "opt_in": set(), "help": set()},
     "hi": {"opt_out": set(), "opt_in": set(), "help": set()},
 }
-COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "US": ("en", "es"), "CA": ("en", "fr"), "GB": ("en",), "IE": ("en",), "AU": ("en",), "NZ": ("en",),
-    "ZA": ("en",), "NG": ("en",), "SG": ("en",), "PH": ("en",), "KE": ("en", "sw"), "IN": ("en", "hi"),
-    "FR": ("fr",), "BE": ("fr", "nl", "de"), "LU": ("fr", "de"), "CH": ("de", "fr", "it"), "MA": ("fr",),
-    "ES": ("es",), "MX": ("es",), "AR": ("es",), "CO": ("es",), "CL": ("es",), "PE": ("es",),
-    "BR": ("pt",), "PT": ("pt",), "DE": ("de",), "AT": ("de",), "IT": ("it",), "NL": ("nl",),
-    "PL": ("pl",), "RU": ("ru",), "NO": ("no",), "SE": ("sv",),
-}
-
 _SPACE = re.compile(r"\s+")
 
 
@@ -93,17 +86,27 @@ def _table(kind: str, languages: tuple[str, ...] | None) -> dict[str, str]:
 
 
 OPT_OUT = _table("opt_out", None)  # every language, everywhere
-_TABLES: dict[str | None, tuple[dict[str, str], dict[str, str]]] = {}
+_TABLES: dict[tuple[str | None, int], tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
 
 
-def _country(region: str | None) -> tuple[dict[str, str], dict[str, str]]:
+def _country(region: str | None) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(opt-in, help, extra opt-out words) for a region. The languages spoken and the opt-out
+    keywords a country's sources require (e.g. the FCC's REVOKE, China's T) come from the rules
+    dataset (`languages`, `opt_out.keywords`): one source for both. A region outside the dataset
+    gets English opt-in and help words."""
+    from smslab.rules import load
+
+    rules = load()
     key = (region or "").upper() or None
-    if key not in _TABLES:
-        languages = COUNTRY_LANGUAGES.get(key) if key else None
-        if key and languages is None:
-            languages = ()  # an unlisted country: English opt-in/help words only
-        _TABLES[key] = (_table("opt_in", languages), _table("help", languages))
-    return _TABLES[key]
+    cache_key = (key, id(rules))  # the loaded dataset is cached until its files change
+    if cache_key not in _TABLES:
+        country = rules.get(key) if key else None
+        languages = tuple(country.languages) if country is not None else (None if key is None else ())
+        required = (country.opt_out.keywords or []) if country is not None else []
+        help_words = _table("help", languages)
+        extra = {normalise(w): str(w).upper() for w in required if normalise(w) not in help_words}
+        _TABLES[cache_key] = (_table("opt_in", languages), help_words, extra)
+    return _TABLES[cache_key]
 
 
 def classify(text: str | None, *, campaign_keywords: list[str] | tuple[str, ...] = (),
@@ -116,7 +119,9 @@ def classify(text: str | None, *, campaign_keywords: list[str] | tuple[str, ...]
     word = normalise(text)
     if word in OPT_OUT:
         return OPT_OUT[word], "opt_out"
-    opt_in, help_words = _country(region)
+    opt_in, help_words, required = _country(region)
+    if word in required:
+        return required[word], "opt_out"
     if word in opt_in:
         return opt_in[word], "opt_in"
     if word in help_words:
