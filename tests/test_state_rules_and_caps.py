@@ -148,3 +148,27 @@ def test_required_elements_and_sender_id_formats_block_with_the_rule_named(tmp_p
                          senders={"KR": {"type": "alphanumeric", "id": "AD-ACME", "two_way": False}},
                          text="(광고) ACME 30% 할인 무료거부 080")
     assert decision(check(good, at="2026-11-24T12:00:00+09:00"), number)["decision"] == "allowed"
+
+
+def test_opt_out_wording_rules_apply_to_their_sender_types(tmp_path, monkeypatch):
+    folder = tmp_path / "rules"
+    flags = (("available", True), ("marketing", True), ("transactional", True))
+    write_rules(folder, "FR", "France", ["Europe/Paris"], [
+        *[{"fact": f"senders.{t}.{f}", "value": v} for t in ("short_code", "alphanumeric") for f, v in flags],
+        {"fact": "senders.short_code.two_way", "value": True},
+        {"fact": "quiet_hours.allowed", "value": every_day("08:00-21:30")},
+        {"fact": "quiet_hours.holidays", "value": "allowed"},
+        {"fact": "opt_out.wording", "value": {"required": True, "patterns": [r"\bSTOP\b", r"https?://\S+"]}},
+        {"fact": "opt_out.wording", "value": {"required": True, "patterns": [r"\bSTOP\b[^\n]{0,20}\b36\d{3}\b"],
+                                              "example": "STOP au 36180"}, "sender_types": ["alphanumeric"]},
+    ])
+    monkeypatch.setenv("SMSLAB_RULES_DIR", str(folder))
+    number, text = "+33612345678", "ACME -30%. Désinscription: https://acme.example/stop"
+    for kind, sender, expected in (("sc", {"type": "short_code", "id": "36180"}, "allowed"),
+                                   ("alpha", {"type": "alphanumeric", "id": "ACME", "two_way": False}, "blocked")):
+        (tmp_path / kind).mkdir()
+        spec = make_campaign(tmp_path / kind, [{"msisdn": number}], senders={"FR": sender}, text=text, two_way=False)
+        result = check(spec, at="2026-11-24T12:00:00+01:00")
+        assert decision(result, number)["decision"] == expected, kind
+    blocked = next(f for f in result.findings if f["rule"] == "opt_out_wording_missing")
+    assert "STOP au 36180" in blocked["message"] and "alphanumeric" in blocked["message"]

@@ -98,7 +98,19 @@ def _text_issues(spec, cc: str, country: Country) -> list[Issue]:
         label = _variant_label(variants, names)
         oo = country.opt_out
         if spec.purpose == "marketing":
-            if oo.wording_required:
+            wordings = [w for w in getattr(oo, "wordings", None) or []
+                        if w.required and (w.sender_types is None or sender.type in w.sender_types)]
+            if wordings:  # schema 2: every claim in force for this sender type must be met
+                unmet = [w for w in wordings if not any(re.search(pat, text, re.I) for pat in w.patterns)]
+                for w in unmet[:1]:
+                    source = country.sources[w.sources[0]].url if w.sources else country.group_source_url("opt_out")
+                    example = w.example or " | ".join(w.patterns)
+                    out.append(Issue("opt_out_wording_missing", "block", cc,
+                                     f"{cc}: every marketing message from a {sender.type.replace('_', ' ')} must carry "
+                                     f"opt-out wording like {example!r}; {label} lacks it"
+                                     + (f" ({len(unmet)} wording rules unmet)" if len(unmet) > 1 else ""),
+                                     source, variants))
+            elif oo.wording_required and not getattr(oo, "wordings", None):
                 if not re.search(oo.wording_pattern or "", text, re.I):
                     out.append(Issue("opt_out_wording_missing", "block", cc,
                                      f"{cc}: every marketing message must carry opt-out wording like "
