@@ -9,10 +9,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -225,3 +226,30 @@ def load_spec(path: str | Path | CampaignSpec) -> CampaignSpec:
     path = Path(path)
     data = read_yaml(path, error=SpecError, what="spec file")
     return parse_spec(data, source=str(path), base_dir=path.parent.resolve())
+
+
+def stored_senders(con: Any, *, purpose: str | None = None) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
+    """(campaign_id, spec data, country key, sender) for every sender of every campaign stored in
+    the database (optionally of one purpose); unreadable specs and senders without an id are skipped.
+
+    Example:
+        >>> import duckdb
+        >>> con = duckdb.connect()
+        >>> _ = con.execute("CREATE TABLE campaigns(campaign_id VARCHAR, purpose VARCHAR, spec VARCHAR)")
+        >>> _ = con.execute("INSERT INTO campaigns VALUES ('c', 'marketing', '{\\"senders\\": {\\"FR\\": {\\"id\\": \\"36180\\"}}}')")
+        >>> [(c, cc, s["id"]) for c, _, cc, s in stored_senders(con)]
+        [('c', 'FR', '36180')]
+    """
+    sql, params = "SELECT campaign_id, spec FROM campaigns", []
+    if purpose is not None:
+        sql, params = sql + " WHERE purpose = ?", [purpose]
+    for campaign_id, spec in con.execute(sql, params).fetchall():
+        try:
+            data = json.loads(spec) if isinstance(spec, str) else (spec or {})
+            senders = list((data.get("senders") or {}).items())
+        except (ValueError, AttributeError):
+            continue
+        for cc, sender in senders:
+            if isinstance(sender, dict) and sender.get("id") is not None:
+                yield campaign_id, data, cc, sender
+

@@ -14,7 +14,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from smslab import identity
+from smslab.campaign import stored_senders
 
 
 def cap_release(times: list[datetime], *, limit: int, period_hours: float) -> datetime | None:
@@ -34,18 +34,8 @@ def cap_release(times: list[datetime], *, limit: int, period_hours: float) -> da
 
 def _campaign_senders(con: Any) -> dict[tuple[str, str], tuple[str, str]]:
     """(campaign_id, region) -> (brand key, sender key), for marketing campaigns; region '*' is the fallback."""
-    out: dict[tuple[str, str], tuple[str, str]] = {}
-    for campaign_id, spec in con.execute("SELECT campaign_id, spec FROM campaigns WHERE purpose = 'marketing'").fetchall():
-        try:
-            data = json.loads(spec) if isinstance(spec, str) else (spec or {})
-            senders = (data.get("senders") or {}).items()
-        except (ValueError, AttributeError):
-            continue
-        for cc, sender in senders:
-            if isinstance(sender, dict) and sender.get("id") is not None:
-                sender_key = identity.key(sender["id"])
-                out[(campaign_id, cc)] = (identity.key(sender.get("brand") or sender["id"]), sender_key)
-    return out
+    return {(campaign_id, cc): (identity.key(sender.get("brand") or sender["id"]), identity.key(sender["id"]))
+            for campaign_id, _data, cc, sender in stored_senders(con, purpose="marketing")}
 
 
 def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str], list[Any]],

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from smslab import config, identity, store
+from smslab.campaign import stored_senders
 from smslab.errors import InputError
 from smslab.receiving import fast, generic, infobip, smpp, twilio, vonage
 from smslab.receiving.journal import journal_files
@@ -182,25 +183,17 @@ def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     opt-out short code (Kenya) belongs to the alphanumeric sender.
     """
     rows = []
-    for campaign_id, spec in con.execute("SELECT campaign_id, spec FROM campaigns").fetchall():
-        try:
-            data = json.loads(spec) if isinstance(spec, str) else (spec or {})
-            senders = (data.get("senders") or {}).items()
-        except (ValueError, AttributeError):
-            continue
+    for campaign_id, data, cc, sender in stored_senders(con):
         keywords = json.dumps(data.get("keywords") or [])
-        for cc, sender in senders:
-            if not isinstance(sender, dict) or sender.get("id") is None:
-                continue
-            region = data.get("default_region") if cc == "*" else cc
-            scope = identity.key(sender["id"], region, sender.get("type"))
-            reply_to = [(scope, sender.get("type"))]
-            if sender.get("opt_out_short_code"):
-                reply_to.append((identity.key(sender["opt_out_short_code"], region, "short_code"), "short_code"))
-            for number, kind in reply_to:
-                # a short code is the country's: only its own subscribers' replies belong to it
-                prefix = identity.calling_prefix(region) if identity.is_short_code(number) else None
-                rows.append((campaign_id, number, prefix, scope, keywords))
+        region = data.get("default_region") if cc == "*" else cc
+        scope = identity.key(sender["id"], region, sender.get("type"))
+        reply_to = [scope]
+        if sender.get("opt_out_short_code"):
+            reply_to.append(identity.key(sender["opt_out_short_code"], region, "short_code"))
+        for number in reply_to:
+            # a short code is the country's: only its own subscribers' replies belong to it
+            prefix = identity.calling_prefix(region) if identity.is_short_code(number) else None
+            rows.append((campaign_id, number, prefix, scope, keywords))
     return pd.DataFrame(rows, columns=["campaign_id", "reply_to", "prefix", "scope", "keywords"])
 
 
