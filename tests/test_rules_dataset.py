@@ -157,3 +157,10 @@ def test_the_summary_in_the_docs_matches_the_data(rules):
     doc = (project_dir() / "docs" / "rules.md").read_text(encoding="utf-8")
     shown = doc.split("<!-- summary-table:start -->\n", 1)[1].split("\n<!-- summary-table:end -->", 1)[0]
     assert shown == summary_table(rules), "regenerate the table in docs/rules.md with rules.export.summary_table"
+
+
+def test_ke_separate_promotional_sender_ids_and_us_registration_lead_times(rules):
+    assert any(r.separate_promotional for r in rules.country("KE").sender_id_rules)
+    us = rules.country("US").senders
+    assert (us["long_code"].lead_time_weeks, us["toll_free"].lead_time_weeks) == (2.0, 2.8)   # 10DLC, toll-free
+    assert us["long_code"].registration is True and us["alphanumeric"].available is False
