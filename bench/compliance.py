@@ -31,9 +31,9 @@ from smslab import store  # noqa: E402
 from smslab.audience import AudienceLoad  # noqa: E402
 from smslab.campaign import parse_spec  # noqa: E402
 from smslab.compliance import check  # noqa: E402
-from smslab.compliance.reference import decide_rows  # noqa: E402
 from smslab.compliance.campaign_rules import campaign_issues  # noqa: E402
 from smslab.compliance.recipients import evaluate  # noqa: E402
+from smslab.compliance.reference import decide_rows  # noqa: E402
 from smslab.rules import load  # noqa: E402
 
 AT = "2026-11-24T19:10:00+00:00"   # evening in Europe, afternoon in the Americas, night in Asia
@@ -69,8 +69,8 @@ def make_audience(rows: int, seed: int = 7) -> pd.DataFrame:
     ccs = list(COUNTRIES)
     region = np.array(ccs, dtype=object)[rng.integers(0, len(ccs), rows)]
     subscriber = rng.choice(10**9, size=rows, replace=False) + 10**9
-    msisdn = ["+" + COUNTRIES[r][1] + str(s) for r, s in zip(region, subscriber)]
-    zones = [list(COUNTRIES[r][2][i % len(COUNTRIES[r][2])]) for i, r in zip(rng.integers(0, 5, rows), region)]
+    msisdn = ["+" + COUNTRIES[r][1] + str(s) for r, s in zip(region, subscriber, strict=False)]
+    zones = [list(COUNTRIES[r][2][i % len(COUNTRIES[r][2])]) for i, r in zip(rng.integers(0, 5, rows), region, strict=False)]
     consent = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 400 * 24, rows), unit="h")
     consent = pd.Series(consent).where(rng.random(rows) > 0.05)        # 5% never consented
     return pd.DataFrame({
@@ -147,7 +147,7 @@ def main() -> int:
 
     fast = decisions.set_index("msisdn").loc[[b[0] for b in base]]
     mismatches = sum(
-        1 for (m, d, r, n), (fd, fr, fn) in zip(base, fast[["decision", "reason", "next_allowed_at"]].itertuples(index=False, name=None))
+        1 for (m, d, r, n), (fd, fr, fn) in zip(base, fast[["decision", "reason", "next_allowed_at"]].itertuples(index=False, name=None), strict=False)
         if d != fd or (r or None) != (fr if isinstance(fr, str) else None)
         or (n is not None and pd.Timestamp(n) != fn) or (n is None and pd.notna(fn)))
     counts = result.summary()["recipients"]

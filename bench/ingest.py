@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_read_json_s": round(baseline, 2), "baseline_rows": base_rows,
         "smslab_ingest_s": round(ours, 2),
         "runs": {"baseline_s": [round(x, 2) for x in baselines], "smslab_s": [round(x, 2) for x in ours_runs],
-                 "ratios": [round(b / o, 2) for b, o in zip(baselines, ours_runs)]}, "counts": counts, "second_ingest": again,
+                 "ratios": [round(b / o, 2) for b, o in zip(baselines, ours_runs, strict=False)]}, "counts": counts, "second_ingest": again,
         "planted": made, "message_statuses": statuses,
         "reports_per_s": round(args.n / ours), "ratio_vs_read_json": round(baseline / ours, 2),
         "answers_checked": ok,

@@ -22,7 +22,8 @@ import random  # noqa: E402
 import time  # noqa: E402
 
 import phonenumbers  # noqa: E402
-from phonenumbers import PhoneNumberFormat as F, PhoneNumberType as T  # noqa: E402
+from phonenumbers import PhoneNumberFormat as F  # noqa: E402
+from phonenumbers import PhoneNumberType as T
 
 # countries of a typical multi-country audience, most of it in the first few
 COUNTRIES = ["FR", "US", "GB", "DE", "IN", "KE", "BR", "IT", "ES", "NG", "ZA", "MX", "CA", "AU", "JP",

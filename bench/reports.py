@@ -147,7 +147,7 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                                                 'permanent', status IN ('undelivered', 'rejected') AND w < 0.7))
         FROM rr WHERE status IN ('delivered', 'undelivered', 'expired', 'rejected')""")
     # replies from delivered recipients: 1.5% opt-outs, 1.5% keyword, 0.5% help, 0.5% free text
-    con.execute(f"""
+    con.execute("""
         CREATE TEMP TABLE rep AS
         SELECT i, msisdn, cc, sid, v,
                CASE WHEN v < 0.015 THEN 'opt_out' WHEN v < 0.03 THEN 'keyword' WHEN v < 0.035 THEN 'help' ELSE 'other' END AS intent

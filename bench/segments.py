@@ -15,10 +15,10 @@ import time
 
 sys.path = [p for p in sys.path if not p.rstrip("/").endswith("bench")]  # bench/*.py must not shadow modules
 
-import numpy as np
-import pandas as pd
+import numpy as np  # noqa: E402 -- after the sys.path fix above, on purpose
+import pandas as pd  # noqa: E402 -- idem
 
-from smslab.segments import count, count_series
+from smslab.segments import count, count_series  # noqa: E402 -- idem
 
 FIRST = ["Anna", "Sam", "Wanjiru", "Zoë", "Łukasz", "José", "Chloé", "Müller", "Øyvind", "Priya", "Ahmet", "Siobhán",
          "Jean-François", "Noémie", "Björn", "Ana", "Françoise", "Kwame", "Yuki", "李"]

@@ -176,7 +176,7 @@ def test_latency_percentiles(con):
 
 def test_failures_permanent_and_temporary(con):
     f = analytics.failures(con, "c1")
-    assert sorted(zip(f["status"], f["reason"], f["kind"], f["messages"])) == [
+    assert sorted(zip(f["status"], f["reason"], f["kind"], f["messages"], strict=False)) == [
         ("expired", "EC_ABSENT_SUBSCRIBER", "temporary", 1), ("undelivered", "EC_UNKNOWN_SUBSCRIBER", "permanent", 1)]
     split = analytics.failure_split(con, "c1").set_index("region")
     assert split.loc["FR", ["permanent", "temporary", "unknown", "failed"]].tolist() == [1, 1, 0, 2]
@@ -185,7 +185,7 @@ def test_failures_permanent_and_temporary(con):
 
 def test_optouts_keywords_linkage_and_review(con):
     kw = analytics.optout_keywords(con, "c1")
-    assert sorted(zip(kw["keyword"], kw["region"], kw["opt_outs"])) == [("STOP", "FR", 1), ("STOP", "KE", 1),
+    assert sorted(zip(kw["keyword"], kw["region"], kw["opt_outs"], strict=False)) == [("STOP", "FR", 1), ("STOP", "KE", 1),
                                                                          ("STOP", "US", 1)]
     by_sender = analytics.optout_by(con, "c1", "sender_id").set_index("sender_id")
     assert by_sender.loc["ACME", "opt_out_rate"] == 1.0
@@ -216,7 +216,7 @@ def test_multipart_receipts_count_through_message_ref():
 
 def test_reply_intents(con):
     r = analytics.reply_intents(con, "c1")
-    assert dict(zip(zip(r["intent"], r["keyword"]), r["replies"])) == {
+    assert dict(zip(zip(r["intent"], r["keyword"], strict=False), r["replies"], strict=False)) == {
         ("opt_out", "STOP"): 3, ("other", "(free text)"): 2, ("keyword", "DEAL"): 1}
 
 

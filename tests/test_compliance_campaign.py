@@ -13,7 +13,6 @@ import yaml
 from smslab.compliance import check
 from smslab.compliance.content import detect
 from smslab.errors import InputError, SpecError
-
 from test_compliance_scenarios import FR_NUMBER, decision, make_campaign, rules_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"

@@ -3,10 +3,9 @@ import re
 
 import pytest
 
+from browser import rendered_dom
 from smslab import store
 from smslab.demo import REPORTS, demo
-
-from browser import rendered_dom
 
 
 @pytest.fixture(scope="module")

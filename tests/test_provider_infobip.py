@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from fakes.campaign import make_spec
-from fakes.infobip import FakeInfobip, SEND_AT
+from fakes.infobip import SEND_AT, FakeInfobip
 from smslab import store
 from smslab.errors import ProviderError
 from smslab.providers import get_provider
@@ -67,6 +67,7 @@ def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fa
     target = None
     result = send(spec, con=con, provider="infobip", now=AFTERNOON, throughput=FAST, dry_run=True)
     import pandas as pd
+
     from fakes.campaign import e164
 
     target = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0]).lstrip("+")
@@ -136,10 +137,11 @@ def sent_campaign(tmp_path, fake, replies=()):
     db = tmp_path / "pull.duckdb"
     assert send(make_spec(tmp_path), db=db, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
     import pandas as pd
+
     from fakes.campaign import e164
 
     numbers = [e164(n).lstrip("+") for n in pd.read_csv(tmp_path / "audience.csv")["msisdn"]]
-    for number, text in zip(numbers, replies):
+    for number, text in zip(numbers, replies, strict=False):
         fake.add_reply(number, "36180", text)
     return db, numbers
 

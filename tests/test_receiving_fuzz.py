@@ -2,11 +2,10 @@
 the SQL path for Infobip reports agrees exactly with the Python parser."""
 import json
 import tempfile
-from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import example, HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smslab import store

@@ -6,7 +6,7 @@ import copy
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -126,7 +126,7 @@ def test_derivation_is_cached_per_set_of_claims_in_force():
 
 
 def test_load_returns_todays_rules_and_v1_files_still_load():
-    assert load(directory=V2).day == datetime.now(timezone.utc).date()
+    assert load(directory=V2).day == datetime.now(UTC).date()
     assert load().country("FR").schema_version == 1 and load().country("FR").quiet_hours.holidays == "excluded"
 
 

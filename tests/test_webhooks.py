@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -159,7 +158,7 @@ def test_twilio_signature_valid_accepted_tampered_or_wrong_token_rejected(server
     wrong = twilio_signature(url, params, "not-the-token")
     assert srv.request("POST", "/twilio/status", body, {**form, "X-Twilio-Signature": wrong})[0] == 403
     assert srv.request("POST", "/twilio/status", body, form)[0] == 403
-    lines = [json.loads(l) for p in journal_files(srv.landing) for l in p.read_text().splitlines()]
+    lines = [json.loads(line) for p in journal_files(srv.landing) for line in p.read_text().splitlines()]
     assert len(lines) == 1 and "MessageStatus=delivered" in lines[0]["body"]
 
 

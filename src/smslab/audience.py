@@ -23,9 +23,10 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
     if b"\x00" in head:
         raise InputError(f"{source}: line 1: this is a binary file, not CSV text; export the audience as CSV (UTF-8) or Parquet")
     delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
-    handle = open(p, "r", encoding="utf-8-sig", newline="")
+    handle = open(p, encoding="utf-8-sig", newline="")
     reader = csv.reader(handle, delimiter=delimiter)
     try:
         header = next(reader)
@@ -227,8 +228,11 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_C
                 i: f"has {len(records[i])} fields but the header has {width}; "
                    f"check for a stray {delimiter!r} or a missing quote" for i in ragged}
             good = records if not ragged else [f if len(f) == width else [""] * width for f in records]
-            columns = list(zip(*good))
-            pick = lambda k: list(columns[idx[k]]) if k in idx else [None] * n  # noqa: E731
+            columns = list(zip(*good, strict=False))
+
+            def pick(k: str, columns: list = columns, n: int = n) -> list:  # bound now, not at call time
+                return list(columns[idx[k]]) if k in idx else [None] * n
+
             yield _Chunk(
                 msisdn=pick("msisdn"), region=pick("region"),
                 consent_at=pd.Series(pick("consent_at"), dtype=object),
@@ -278,7 +282,7 @@ class _Rows:
         if not which:
             return []
         at = pa.array(which, type=pa.int64())
-        return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns))]
+        return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns), strict=False)]
 
 
 def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, str],
@@ -346,7 +350,10 @@ def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> I
     for first in range(0, total, CHUNK_ROWS):
         n = min(CHUNK_ROWS, total - first)
         cols = [table.column(i).slice(first + 1, n).combine_chunks() for i in range(table.num_columns)]
-        pick = lambda k: cols[idx[k]].to_pylist() if k in idx else [None] * n  # noqa: E731
+
+        def pick(k: str, cols: list = cols, n: int = n) -> list:  # bound now, not at call time
+            return cols[idx[k]].to_pylist() if k in idx else [None] * n
+
         yield _Chunk(
             msisdn=pick("msisdn"), region=pick("region"),
             consent_at=pd.Series(pick("consent_at"), dtype=object),
@@ -365,7 +372,7 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
         return ["{}"] * n
     parts: list = []
     controls = None  # rows with a control character somewhere
-    for k, (name, values) in enumerate(zip(names, columns)):
+    for k, (name, values) in enumerate(zip(names, columns, strict=False)):
         arr = values if isinstance(values, pa.Array) and values.type == pa.string() \
             else pa.array(values, type=pa.string())
         data = _utf8_bytes(arr)  # ASCII bytes never occur inside multi-byte characters
@@ -383,8 +390,8 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
         which = pc.indices_nonzero(controls)
         picked = [values.take(which).to_pylist() if isinstance(values, pa.Array)
                   else [values[i] for i in which.to_pylist()] for values in columns]
-        for i, row in zip(which.to_pylist(), zip(*picked)):
-            out[i] = json.dumps(dict(zip(names, row)), ensure_ascii=False)
+        for i, row in zip(which.to_pylist(), zip(*picked, strict=False), strict=False):
+            out[i] = json.dumps(dict(zip(names, row, strict=False)), ensure_ascii=False)
     return out
 
 
@@ -442,7 +449,7 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         what = "cannot read it as Parquet" if parquet is not None else f"no such table {table!r}"
         raise InputError(f"{source}: {what} ({first})") from None
     found = _header_map(columns, source, "columns")
-    types = dict(zip(columns, [str(t) for t in rel.types]))
+    types = dict(zip(columns, [str(t) for t in rel.types], strict=False))
     other = [c for c in columns if c not in found.values()]
     attrs = ("to_json(struct_pack(" + ", ".join(f"{_sql_ident(c)} := {_sql_ident(c)}" for c in other) + "))::VARCHAR"
              if other else "'{}'")
@@ -532,7 +539,7 @@ def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd
     quarantined = []
     which = bad.nonzero()[0].tolist()
     raws = chunk.raw.rows(which) if isinstance(chunk.raw, _Rows) else [chunk.raw[i] for i in which]
-    for i, raw in zip(which, raws):
+    for i, raw in zip(which, raws, strict=False):
         if i in chunk.problems:
             reason = chunk.problems[i]
         elif not valid[i]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,7 +109,7 @@ class CampaignSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _canonical_senders(self) -> "CampaignSpec":
+    def _canonical_senders(self) -> CampaignSpec:
         """Sender ids in their one stored form (`smslab.identity`): numbers E.164 with +, short
         codes digits, alphanumeric ids as written."""
         for cc, sender in self.senders.items():
@@ -136,7 +136,7 @@ class CampaignSpec(BaseModel):
     def send_at_utc(self) -> datetime | None:
         if self.send_at is None:
             return None
-        return self.send_at.astimezone(timezone.utc).replace(tzinfo=None)
+        return self.send_at.astimezone(UTC).replace(tzinfo=None)
 
     def send_at_problem(self, now: datetime) -> str | None:
         """Why `send_at` cannot be used at `now` (UTC, naive), or None: a moment more than

@@ -9,7 +9,8 @@ import functools
 import json
 import math
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -234,9 +235,8 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
     Example:
         smslab check data/samples/campaign.yaml --json
     """
-    from smslab.compliance import check as run_check
-
     from smslab import config
+    from smslab.compliance import check as run_check
 
     result = run_check(spec, at=at, db=config.db_path(db)).summary()
     _emit(result, as_json, lambda r: "\n".join(

@@ -18,15 +18,16 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import PhoneMetadata, carrier, timezone as pn_timezone
+from phonenumbers import PhoneMetadata, carrier
 from phonenumbers import phonenumberutil as _pnu
+from phonenumbers import timezone as pn_timezone
 
 COLUMNS = ["input", "e164", "region", "valid", "number_type", "time_zones", "carrier", "error"]
 

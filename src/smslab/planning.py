@@ -11,8 +11,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -78,7 +79,7 @@ def decisions_by_country(result: Any) -> pd.DataFrame:
     reasons = (d[d["decision"] != "allowed"].assign(region=lambda x: x["region"].fillna("unknown"))
                .groupby(["region", "reason"]).size().rename("n").reset_index()
                .sort_values("n", ascending=False).groupby("region")
-               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"])), include_groups=False))
+               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)), include_groups=False))
     table["reasons"] = reasons.reindex(table.index).fillna("")
     return table.reset_index().sort_values("total", ascending=False).reset_index(drop=True)
 
@@ -117,7 +118,7 @@ def send_windows(result: Any) -> pd.DataFrame:
             return ""
 
     out["local_time"] = [local(at, z) for z in out["time_zone"]]
-    out["next_allowed_local"] = [local(t, z) for t, z in zip(out["next_allowed_utc"], out["time_zone"])]
+    out["next_allowed_local"] = [local(t, z) for t, z in zip(out["next_allowed_utc"], out["time_zone"], strict=False)]
     return out[cols].sort_values(["region", "recipients"], ascending=[True, False]).reset_index(drop=True)
 
 

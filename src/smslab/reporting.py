@@ -19,9 +19,10 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from smslab import config
 from smslab.errors import InputError, SmslabError

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported lazily at run time (see _exact_parts)
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -165,7 +169,7 @@ def _units_lut(gsm: bool) -> np.ndarray:
 _LUT = {True: _units_lut(True), False: _units_lut(False)}
 
 
-def _exact_parts(arr: "pa.Array", per_part: int, gsm: bool, chunk_rows: int = 100_000) -> np.ndarray:
+def _exact_parts(arr: pa.Array, per_part: int, gsm: bool, chunk_rows: int = 100_000) -> np.ndarray:
     """Exact greedy part counts of many texts (an Arrow string array without nulls) at once.
 
     Works on the UTF-8 buffer: a cumulative sum of units per byte gives every row's unit range and
@@ -261,7 +265,7 @@ def count_series(texts: pd.Series | Iterable[str], *, with_non_gsm: bool = False
         cache: dict[str, list[str]] = {}
         values = arr.to_pylist()
         frame["non_gsm"] = [
-            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else []) for t, u in zip(values, ucs2)
+            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else []) for t, u in zip(values, ucs2, strict=False)
         ]
     return frame
 

@@ -27,8 +27,9 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -40,8 +41,7 @@ from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance import check
 from smslab.errors import SpecError
-from smslab.providers import (AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError,
-                              get_provider)
+from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, get_provider
 from smslab.receiving.loader import refresh_statuses
 from smslab.segments import count
 
@@ -224,7 +224,7 @@ def _messages(spec: CampaignSpec, chunk: pd.DataFrame, now: datetime) -> list[Ou
         per_region[region] = (spec.two_way_for(region), sender.opt_out_short_code if sender else None)
     scheduled = chunk["scheduled_at"]
     later = (scheduled.notna() & (scheduled > pd.Timestamp(now))).tolist()
-    moments = [t if go else now for t, go in zip(scheduled.dt.to_pydatetime().tolist(), later)]
+    moments = [t if go else now for t, go in zip(scheduled.dt.to_pydatetime().tolist(), later, strict=False)]
     cid = spec.campaign_id
     return [OutboundMessage(message_id=m, campaign_id=cid, msisdn=n, region=r, sender_type=st, sender_id=si,
                             text=t, encoding=e, segments=int(g), scheduled_at=at,
@@ -232,7 +232,7 @@ def _messages(spec: CampaignSpec, chunk: pd.DataFrame, now: datetime) -> list[Ou
             for m, n, r, st, si, t, e, g, at, go in zip(
                 chunk["message_id"].tolist(), chunk["msisdn"].tolist(), regions, chunk["sender_type"].tolist(),
                 chunk["sender_id"].tolist(), chunk["text"].tolist(), chunk["encoding"].tolist(),
-                chunk["segments"].tolist(), moments, later)]
+                chunk["segments"].tolist(), moments, later, strict=False)]
 
 
 def _submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer: Pacer, sender: Any,
@@ -385,7 +385,7 @@ def _submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provid
     bar = tqdm(total=len(due), desc=f"sending {spec.campaign_id}", unit="msg", disable=len(due) < 5000)
     senders = due["sender_id"].to_numpy()
     starts = [0] + [i for i in range(1, len(due)) if senders[i] != senders[i - 1]] if len(due) else []
-    bounds = list(zip(starts, starts[1:] + [len(due)]))
+    bounds = list(zip(starts, starts[1:] + [len(due)], strict=False))
     for lo, hi in bounds:
         sender = senders[lo]
         for start in range(lo, hi, batch_size):
@@ -460,7 +460,7 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
     try:
         send_at = spec.send_at_utc
         at = send_at if send_at is not None and send_at > now else now
-        result = check(spec, at=at.replace(tzinfo=timezone.utc), con=con, now=now, continuing=bool(problem))
+        result = check(spec, at=at.replace(tzinfo=UTC), con=con, now=now, continuing=bool(problem))
         decisions = result.decisions
         summary: dict[str, Any] = {
             "campaign_id": spec.campaign_id, "submitted": 0, "deferred": int((decisions["decision"] == "deferred").sum()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .http import Answer, FakeServer, Request
 
@@ -101,7 +101,7 @@ class FakeInfobip(FakeServer):
                 out.append((m, d))
         self.bodies.append(body)
         answer = []
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         for m, d in out:
             mid = d.get("messageId") or f"IB{len(self.accepted)}"
             refused = d["to"] in self.rejected
@@ -123,7 +123,7 @@ class FakeInfobip(FakeServer):
         keyword, _, rest = text.strip().partition(" ")
         item = {"messageId": f"MO{len(self.pending_inbound) + 1:06d}", "from": sender, "to": to, "text": text,
                 "cleanText": rest, "keyword": keyword.upper(),
-                "receivedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                "receivedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
                 "smsCount": 1, "price": {"pricePerMessage": 0, "currency": "EUR"}, "callbackData": None}
         with self._lock:
             self.pending_inbound.append(item)

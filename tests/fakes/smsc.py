@@ -50,7 +50,7 @@ class TestSmsc:
             while loop.time() < deadline and not self._closing:
                 try:
                     ev = await asyncio.wait_for(server.next(), timeout=0.2)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 if isinstance(ev, smpp34.Esme):
                     sessions[ev.session_id] = ev
@@ -92,7 +92,7 @@ class TestSmsc:
         if first and phone in self.replies_from:
             await esme.deliver_sm(destination_addr=ours, short_message=b"STOP", source_addr=phone, esm_class=0)
 
-    def __enter__(self) -> "TestSmsc":
+    def __enter__(self) -> TestSmsc:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -164,7 +164,7 @@ class RefusingSmsc:
             while not self._closing.is_set():
                 try:
                     pdu = self._read_pdu(conn)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return
@@ -191,14 +191,14 @@ class RefusingSmsc:
             while not (self._closing.is_set() or deadline.is_set()):
                 try:
                     conn, _ = self._listener.accept()
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
         finally:
             timer.cancel()
             self._listener.close()
 
-    def __enter__(self) -> "RefusingSmsc":
+    def __enter__(self) -> RefusingSmsc:
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
         return self

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from smslab.compliance import windows
@@ -153,7 +153,7 @@ def _quiet_hour_assumptions(cc: str, country: Country, at: datetime) -> list[Iss
                          f"{cc}: whether marketing is allowed on public holidays is unknown; holidays are excluded "
                          f"(conservative default); to change it, {OVERRIDE_HINT}", src))
     if qh.holidays_excluded:
-        aware = at.replace(tzinfo=timezone.utc)
+        aware = at.replace(tzinfo=UTC)
         years = sorted({aware.astimezone(ZoneInfo(z)).year for z in country.time_zones})
         missing = [y for y in years if not windows.holiday_calendar_known(cc, y)]
         if missing:
@@ -189,7 +189,7 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
     """Campaign-level issues for each destination country (those without rules or sender are skipped:
     the recipient pass blocks them)."""
     rs = ruleset if ruleset is not None else load()
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     at = at or now
     out: list[Issue] = []
     unknown_tags = [t for t in spec.content_tags if t not in CATEGORIES]

@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ EXPOSURE_CATEGORY = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def resolve_at(at: str | datetime | None, spec: CampaignSpec, now: datetime) -> datetime:
@@ -67,7 +67,7 @@ def resolve_at(at: str | datetime | None, spec: CampaignSpec, now: datetime) -> 
         at = at.to_pydatetime()
     if at.tzinfo is None:
         raise InputError(f"--at {at.isoformat()}: needs a UTC offset, e.g. {at.isoformat()}+01:00 or Z")
-    return at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _ruleset(spec: CampaignSpec, ruleset: RuleSet | None) -> RuleSet:
@@ -109,7 +109,7 @@ def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, d
     out: list[dict[str, Any]] = []
     by_reason = (decisions.groupby(["reason", "region"], observed=True, dropna=False).size() if len(decisions)
                  else pd.Series(dtype=int))
-    for issue, affected in zip(issues, details["issue_recipients"]):
+    for issue, affected in zip(issues, details["issue_recipients"], strict=False):
         out.append({"rule": issue.rule, "severity": issue.severity, "country": issue.country,
                     "recipients": int(affected), "message": issue.message, "source": issue.source})
     for (reason, cc), n in by_reason.items():

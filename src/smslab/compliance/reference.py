@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
@@ -58,7 +58,7 @@ def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bo
         {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
     skip_holidays = (qh.holidays or DEFAULT_HOLIDAYS) == "excluded"
     for zone in zones:
-        local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+        local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
         if skip_holidays and _is_holiday(country.country, local.date()):
             return False, True
         minute = local.hour * 60 + local.minute

@@ -12,11 +12,12 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from smslab import config  # noqa: F401  (loads a .env file into unset variables)
 from smslab.errors import ProviderError

@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import select
-import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import smpplib.client
 import smpplib.consts as C
@@ -348,7 +348,7 @@ class SmppProvider(Provider):
         """Read until one more PDU arrives; False when the link is dead or silent for `timeout`."""
         try:
             return self._read(self.timeout)
-        except (smpplib.exceptions.ConnectionError, socket.error, OSError):
+        except (smpplib.exceptions.ConnectionError, OSError):
             return False
 
     def _result(self, m: OutboundMessage, seqs: list[int], sent: bool) -> SubmitResult:

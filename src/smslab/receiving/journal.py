@@ -22,9 +22,9 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 from smslab import config
 from smslab.store import utcnow

@@ -25,10 +25,11 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -84,7 +85,7 @@ class FastChunk:
     mode: str                     # journal | infobip
     source: str
     received_at: datetime | None
-    fallback: Callable[[int, str, "Batch"], None]
+    fallback: Callable[[int, str, Batch], None]
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
         provider, kind, body = env["provider"], env["kind"], env["body"]
         received_at = datetime.fromisoformat(env["received_at"])
         if received_at.tzinfo is not None:
-            received_at = received_at.astimezone(timezone.utc).replace(tzinfo=None)
+            received_at = received_at.astimezone(UTC).replace(tzinfo=None)
         content_type = env.get("content_type")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         batch.bad.append({"source": source, "location": location, "raw": line, "reason": f"bad journal line: {exc}"})
@@ -197,7 +198,7 @@ def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             reply_to = [(scope, sender.get("type"))]
             if sender.get("opt_out_short_code"):
                 reply_to.append((identity.key(sender["opt_out_short_code"], region, "short_code"), "short_code"))
-            for number, kind in reply_to:
+            for number, _kind in reply_to:
                 # a short code is the country's: only its own subscribers' replies belong to it
                 prefix = identity.calling_prefix(region) if identity.is_short_code(number) else None
                 rows.append((campaign_id, number, prefix, scope, keywords))
@@ -304,7 +305,7 @@ def _regions(msisdns: pd.Series) -> list[str | None]:
     from smslab.numbers import normalize
 
     unique = pd.unique(msisdns[msisdns.map(lambda m: isinstance(m, str))])
-    found = dict(zip(unique, normalize(pd.Series(unique, dtype=object))["region"])) if len(unique) else {}
+    found = dict(zip(unique, normalize(pd.Series(unique, dtype=object))["region"], strict=False)) if len(unique) else {}
     return [found.get(m) if isinstance(m, str) else None for m in msisdns]
 
 
@@ -352,7 +353,7 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
         regions[unknown] = _regions(linked["msisdn"][unknown])
     keywords, intents, reviews = [], [], []
     decided: dict[tuple, tuple] = {}  # replies repeat (STOP, ARRET, the campaign's keywords…): classify each once
-    for text, kws, region in zip(linked["text"], linked["keywords"], regions):
+    for text, kws, region in zip(linked["text"], linked["keywords"], regions, strict=False):
         key = (text, kws if isinstance(kws, str) else None, region)
         if key not in decided:
             keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
@@ -377,13 +378,13 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
         source = pd.Series(np.where(changes["intent"] == "other", "reply-review:", "reply:"), index=changes.index)
         consent = pd.DataFrame({
             "consent_id": [hashlib.sha1(f"{p}|{m}".encode()).hexdigest()
-                           for p, m in zip(changes["provider"], changes["provider_message_id"])],
+                           for p, m in zip(changes["provider"], changes["provider_message_id"], strict=False)],
             "msisdn": changes["msisdn"],
             "scope": changes["scope"].fillna(changes["recipient"]),
             "action": changes["action"],
             "source": source + changes["provider"],
             "evidence": [json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
-                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"])],
+                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"], strict=False)],
             "recorded_at": changes["received_at"],
         })
         con.register("_consent", consent)

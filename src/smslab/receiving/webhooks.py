@@ -49,7 +49,7 @@ class Settings:
     vonage_signature_method: str = "md5hash"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(env("TWILIO_AUTH_TOKEN") or None, env("SMSLAB_PUBLIC_URL") or None,
                    env("SMSLAB_WEBHOOK_USER") or None, env("SMSLAB_WEBHOOK_PASSWORD") or None,
@@ -250,7 +250,7 @@ class WebhookApp:
                     break
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             query = scope.get("query_string", b"").decode("latin-1")
-            host = headers.get("host") or "%s:%s" % tuple(scope.get("server") or ("localhost", 80))
+            host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
             url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
             request = Request(scope["method"], scope["path"], query, headers, b"".join(chunks), url)
             try:

@@ -11,7 +11,8 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from smslab.rules.facts import DAYS, window_minutes
 

@@ -25,17 +25,34 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from smslab.rules import combine as cb
 from smslab.rules.claims import Claim, RulesFile
 from smslab.rules.facts import CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, SENDER_TYPES, SOURCE_KINDS
-from smslab.rules.schema import (Alternative, CapRule, Consent, Content, Country, Limits, MessageClassRule, OptOut,
-                                 Penalties, PenaltyRule, PerMessage, QuietHours, RegistrationRule,
-                                 RequiredElementRule, SenderIdRule, SenderRules, Source, SubdivisionRules,
-                                 WordingRule)
-
+from smslab.rules.schema import (
+    Alternative,
+    CapRule,
+    Consent,
+    Content,
+    Country,
+    Limits,
+    MessageClassRule,
+    OptOut,
+    Penalties,
+    PenaltyRule,
+    PerMessage,
+    QuietHours,
+    RegistrationRule,
+    RequiredElementRule,
+    SenderIdRule,
+    SenderRules,
+    Source,
+    SubdivisionRules,
+    WordingRule,
+)
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
@@ -96,7 +96,7 @@ class Wording(Value):
     example: str | None = None
 
     @model_validator(mode="after")
-    def _patterns_when_required(self) -> "Wording":
+    def _patterns_when_required(self) -> Wording:
         if self.required and not self.patterns:
             raise ValueError("required: true needs at least one pattern")
         return self
@@ -139,7 +139,7 @@ class Penalty(Value):
     applies_to: list[Literal[PENALTY_REASONS]] | None = None  # type: ignore[valid-type]  # None: not said
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Penalty":
+    def _ordered(self) -> Penalty:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min:g} is above max {self.max:g}")
         if (self.min is not None or self.max is not None) and self.currency is None:
@@ -187,7 +187,7 @@ def all_facts() -> list[str]:
     return senders + list(_TYPES)
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_type(fact: str) -> TypeAdapter | None:
     """The validator of a fact's value, None for a fact not in the table."""
     parts = fact.split(".")

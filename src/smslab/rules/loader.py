@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,9 +48,9 @@ def day_of(moment: date | datetime | None) -> date:
     """The day a moment falls on: a date as is, an aware datetime in UTC, a naive one as UTC;
     None = today (UTC)."""
     if moment is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     if isinstance(moment, datetime):
-        return (moment.astimezone(timezone.utc) if moment.tzinfo else moment).date()
+        return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
     return moment
 
 
@@ -98,7 +99,7 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.by_country)
 
-    def at(self, moment: date | datetime) -> "RuleSet":
+    def at(self, moment: date | datetime) -> RuleSet:
         """The rules in force on the day of `moment` (see `day_of`)."""
         day = day_of(moment)
         by_country = dict(self.by_country)
