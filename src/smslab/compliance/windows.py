@@ -11,10 +11,10 @@ Example:
     >>> from datetime import datetime
     >>> from smslab.rules import load
     >>> fr = load().country("FR")
-    >>> allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 0))   # 20:00 in Paris, a Tuesday
+    >>> allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 18, 0))   # 19:00 in Paris, a Tuesday
     True
-    >>> next_allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 45))
-    datetime.datetime(2026, 11, 25, 7, 0)
+    >>> next_allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 45))  # 20:45 in Paris: closed
+    datetime.datetime(2026, 11, 25, 9, 0)
 """
 from __future__ import annotations
 

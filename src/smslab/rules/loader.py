@@ -63,7 +63,7 @@ class RuleSet:
 
     Example:
         >>> rs = load()
-        >>> "KE" in rs, rs.country("KE").opt_out.alphanumeric_needs_short_code
+        >>> "KE" in rs, rs.country("FR").quiet_hours.sundays_excluded
         (True, True)
         >>> rs.at(date(2030, 1, 1)).day
         datetime.date(2030, 1, 1)

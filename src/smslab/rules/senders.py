@@ -56,7 +56,7 @@ def lead_time_weeks(cc: str, sender_type: str, ruleset: RuleSet | None = None) -
 
     Example:
         >>> lead_time_weeks("US", "short_code")
-        12.0
+        10.0
     """
     rs = ruleset if ruleset is not None else load()
     country = rs.get(cc)
