@@ -526,7 +526,7 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
     times = pd.to_datetime(frame["time_in"], utc=True, errors="coerce", format="ISO8601")
     frame["converted_at"] = times.dt.tz_localize(None)
     frame["value"] = pd.to_numeric(frame["value_in"], errors="coerce")
-    reasons = []
+    reasons: list[str | None] = []
     for i, row in enumerate(frame.itertuples()):
         if row.width != len(header):
             reasons.append(f"expected {len(header)} fields, got {row.width}")

@@ -71,8 +71,8 @@ class _Chunk:
     consent_source: list
     attributes: list
     row: list
-    location: list
-    raw: list
+    location: list | _Lines  # _Lines and _Rows: made on demand, for the rows that are quarantined
+    raw: list | _Rows
     problems: dict = field(default_factory=dict)  # row index -> why the row cannot be read
 
 
@@ -440,6 +440,7 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         if parquet is not None:
             rel = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(parquet))}')")
         else:
+            assert table is not None, "_read_duckdb needs a table or a parquet file"
             rel = con.sql(f"SELECT * FROM {_sql_ident(table)}")
         columns = list(rel.columns)
     except duckdb.Error as exc:

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -218,7 +219,7 @@ def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = Non
     return spec
 
 
-def load_spec(path: str | Path | CampaignSpec) -> CampaignSpec:
+def load_spec(path: str | os.PathLike[str] | CampaignSpec) -> CampaignSpec:
     """Read and validate a campaign spec file (or pass a spec through)."""
     if isinstance(path, CampaignSpec):
         return path

@@ -10,7 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -254,7 +254,7 @@ class OptionError(click.BadParameter):
 
 
 class _OneLine:
-    def fail(self, message: str, param: Any = None, ctx: Any = None) -> None:
+    def fail(self, message: str, param: Any = None, ctx: Any = None) -> NoReturn:
         raise OptionError(message, ctx=ctx, param=param)
 
 
@@ -314,6 +314,7 @@ def throughput_setting(values: tuple[tuple[str | None, float], ...]) -> float | 
         return plain[0]
     rates: dict[str, float] = {}
     for sender, rate in values:
+        assert sender is not None  # the plain rates (sender None) were handled above
         if sender in rates:
             raise OptionError(f"sender {sender} is given twice", param_hint="'--throughput'")
         rates[sender] = rate

@@ -392,7 +392,7 @@ def _fmt(x: float | None, currency: str | None) -> str:
 def _default_rules() -> RulesLike:
     from smslab import rules
 
-    return rules  # type: ignore[return-value]
+    return rules
 
 
 def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reason: str, monthly_volume: int,
@@ -404,7 +404,7 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
     segments_sent = messages * segments
 
     # recurring: billed for the longer of the campaign and the minimum term, in whole periods
-    billed_months: float | None = months
+    billed_months: float = months
     if price.minimum_term_months is not None and price.minimum_term_months > months:
         billed_months = price.minimum_term_months
         notes.append(f"minimum term {price.minimum_term_months:g} months is longer than the {months:g}-month campaign")

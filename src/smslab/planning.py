@@ -248,14 +248,14 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
     if spec:
         path = Path(spec).expanduser()
         return load_spec(path if path.is_absolute() or path.exists() else config.project_dir() / path)
-    path = config.db_path(db) if db != "none" else None
-    if path is not None and Path(path).is_file():
-        con = store.connect(path, read_only=True)
+    db_file = config.db_path(db) if db != "none" else None
+    if db_file is not None and Path(db_file).is_file():
+        con = store.connect(db_file, read_only=True)
         try:
             if campaign_id:
                 rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchall()
                 if not rows:
-                    raise InputError(f"{path}: no campaign {campaign_id!r}")
+                    raise InputError(f"{db_file}: no campaign {campaign_id!r}")
             else:
                 rows = con.execute("SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
         finally:
@@ -265,7 +265,7 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
 
             data = json.loads(rows[0][1]) if isinstance(rows[0][1], str) else rows[0][1]
             data = {k: v for k, v in data.items() if v is not None}
-            return parse_spec(data, source=f"{path}: campaign {rows[0][0]}", base_dir=config.project_dir())
+            return parse_spec(data, source=f"{db_file}: campaign {rows[0][0]}", base_dir=config.project_dir())
     elif campaign_id:
-        raise InputError(f"campaign {campaign_id!r}: the database {path} does not exist")
+        raise InputError(f"campaign {campaign_id!r}: the database {db_file} does not exist")
     return load_spec(config.data_dir() / "samples" / "campaign.yaml")

@@ -257,7 +257,7 @@ def _description(path: Path) -> str:
     return ""
 
 
-def list_reports(output_dir: str | Path | None = None) -> list[dict[str, Any]]:
+def list_reports(output_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every notebook under notebooks/: name, description, parameters (type, default, help) and
     its latest run (None if never run into `output_dir`).
 
@@ -397,7 +397,7 @@ def _write_index(output_dir: Path) -> Path:
 
 
 _mode_lock = threading.Lock()
-_mode_users = [0, None]  # runs in progress, the value before the first
+_mode_users: list[Any] = [0, None]  # runs in progress, the value before the first
 
 
 @contextlib.contextmanager
@@ -431,7 +431,7 @@ def _failed_cell(exc: Any, executed: Path) -> str:
 
 
 def run_report(name: str, *, parameters: dict[str, Any] | None = None,
-               output_dir: str | Path | None = None) -> dict[str, Any]:
+               output_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Execute notebooks/NAME.ipynb with papermill into reports/runs/ and export reports/NAME.html.
 
     A failing cell raises `SmslabError` naming the cell, its first line and the error; the

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -127,7 +127,9 @@ def split(text: str) -> list[str]:
             return 2 if ch in _EXT else 1
         return 2 if ord(ch) > 0xFFFF else 1
 
-    parts, current, used = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
     for ch in text:
         s = size(ch)
         if used + s > per_part:
@@ -183,8 +185,8 @@ def _exact_parts(arr: pa.Array, per_part: int, gsm: bool, chunk_rows: int = 100_
     for lo in range(0, len(arr), chunk_rows):
         chunk = arr.slice(lo, chunk_rows)
         width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
-        offsets = offsets.astype(np.int64)
+        raw_offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = raw_offsets.astype(np.int64)
         data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
         offsets -= offsets[0]
         per_byte = lut[data]
@@ -365,7 +367,7 @@ def gsm_safe_series(texts: pd.Series, *, transliterate: bool = False) -> pd.Seri
 # Country limits
 # ---------------------------------------------------------------------------------------------
 
-def segment_limit(country: str, sender_type: str | None = None, *, ruleset: object = None) -> int | None:
+def segment_limit(country: str, sender_type: str | None = None, *, ruleset: Any = None) -> int | None:
     """The country's maximum number of parts (rules dataset ``limits.max_segments``), or None.
 
     ``sender_type`` is accepted for limits that differ by sender (the dataset keeps one per
@@ -386,7 +388,7 @@ def segment_limit(country: str, sender_type: str | None = None, *, ruleset: obje
     return int(limit) if limit is not None else None
 
 
-def over_limit(text: str, country: str, sender_type: str | None = None, *, ruleset: object = None) -> tuple[bool, int | None]:
+def over_limit(text: str, country: str, sender_type: str | None = None, *, ruleset: Any = None) -> tuple[bool, int | None]:
     """Whether a text needs more parts than the country allows: (over, limit).
 
     Example:

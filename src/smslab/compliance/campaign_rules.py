@@ -65,7 +65,7 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
                  if sender.opt_out_short_code else "")
         out.append(Issue("one_way_sender", "info", cc,
                          f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}", src))
-    rules = country.senders[sender.type]  # type: ignore[index]
+    rules = country.senders[sender.type]
     if ok and rules.registration is None:
         out.append(Issue("registration_unknown", "warn", cc,
                          f"{cc}: whether {sender.type.replace('_', ' ')} senders must be registered is unknown; "

@@ -65,6 +65,7 @@ def resolve_at(at: str | datetime | None, spec: CampaignSpec, now: datetime) -> 
             raise InputError(f"--at {at!r}: expected an ISO 8601 moment such as 2026-11-27T10:00:00+01:00") from None
     if isinstance(at, pd.Timestamp):
         at = at.to_pydatetime()
+    assert isinstance(at, datetime)  # a str was parsed above
     if at.tzinfo is None:
         raise InputError(f"--at {at.isoformat()}: needs a UTC offset, e.g. {at.isoformat()}+01:00 or Z")
     return at.astimezone(UTC).replace(tzinfo=None)
@@ -82,14 +83,14 @@ def _ruleset(spec: CampaignSpec, ruleset: RuleSet | None) -> RuleSet:
 
 def _exposure(decisions: pd.DataFrame, rs: RuleSet) -> list[dict[str, Any]]:
     stopped = decisions[decisions["decision"] != "allowed"]
-    out = []
+    out: list[dict[str, Any]] = []
     if stopped.empty:
         return out
     counts = stopped.groupby(["region", "reason"], observed=True).size()
     for cc in sorted(set(counts.index.get_level_values(0))):
         country = rs.get(cc)
         per = country.penalties.per_message if country is not None else None
-        if per is None:
+        if country is None or per is None:
             continue
         messages = sum(int(v) for (r, reason), v in counts.items()
                        if r == cc and EXPOSURE_CATEGORY.get(reason) in per.applies_to)

@@ -119,6 +119,7 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
                     reason = issue.rule
                     break
         if reason is None:
+            assert country is not None and sender is not None  # else a reason was set above
             scopes = {"*"} | {identity.key(x) for x in (sender.id, sender.brand, sender.opt_out_short_code) if x}
             states = [ledger.get((row.msisdn, s)) for s in scopes]
             consented = pd.notna(row.consent_at) and pd.Timestamp(row.consent_at) <= pd.Timestamp(at)
@@ -131,9 +132,10 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
                 zones = tuple(z for z in (row.time_zones if row.time_zones is not None else []) if _valid_zone(z)) \
                     or tuple(z for z in country.time_zones if _valid_zone(z))
                 sub = placement.subdivision_for_number(row.msisdn)
-                if sub in (getattr(country, "subdivisions", None) or {}):   # a state's own window
-                    country = SimpleNamespace(country=cc, sub=sub, quiet_hours=country.subdivisions[sub].quiet_hours)
-                reason, nxt = _quiet(country, zones, at, cache)
+                rules: Any = country
+                if sub is not None and sub in (getattr(country, "subdivisions", None) or {}):  # a state's own window
+                    rules = SimpleNamespace(country=cc, sub=sub, quiet_hours=country.subdivisions[sub].quiet_hours)
+                reason, nxt = _quiet(rules, zones, at, cache)
         decision = "allowed" if reason is None else ("deferred" if nxt is not None else "blocked")
         out.append((row.msisdn, decision, reason, nxt))
     return out

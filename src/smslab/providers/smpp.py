@@ -102,7 +102,9 @@ def split_parts(text: str, encoding: str, *, ref: int) -> tuple[list[bytes], int
     coding = C.SMPP_ENCODING_ISO10646 if ucs2 else C.SMPP_ENCODING_DEFAULT
     if total <= single:
         return [b"".join(units)], coding, C.SMPP_MSGTYPE_DEFAULT
-    chunks, current, used = [], [], 0
+    chunks: list[bytes] = []
+    current: list[bytes] = []
+    used = 0
     for unit in units:
         width = len(unit) // size
         if used + width > part:
@@ -359,9 +361,10 @@ class SmppProvider(Provider):
         if any(a is None for a in answers):
             return SubmitResult(m.message_id, accepted=False, status="unknown",
                                 error_code="SMPP link lost before the SMSC answered: outcome unknown")
-        codes = [a[0] for a in answers]
+        known = [a for a in answers if a is not None]  # all of them (checked above)
+        codes = [a[0] for a in known]
         if all(c == C.SMPP_ESME_ROK for c in codes):
-            return SubmitResult(m.message_id, accepted=True, provider_message_id=answers[0][1], status="submitted",
+            return SubmitResult(m.message_id, accepted=True, provider_message_id=known[0][1], status="submitted",
                                 parts=len(seqs))
         error = next(c for c in codes if c != C.SMPP_ESME_ROK)
         name = C.DESCRIPTIONS.get(error, "") if hasattr(C, "DESCRIPTIONS") else ""

@@ -372,7 +372,8 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     # opt-outs and opt-ins; free text that may be an opt-out is honoured too (fail closed) and
     # marked reply-review so a person can confirm it or record an opt-in
     action = linked["intent"].where(linked["intent"].isin(["opt_out", "opt_in"]))
-    action = action.where(action.notna(), np.where(linked["review"] == "possible_opt_out", "opt_out", None))
+    none = np.array(None, dtype=object)  # np.where(…, None) as numpy's type stubs accept it
+    action = action.where(action.notna(), np.where(linked["review"] == "possible_opt_out", "opt_out", none))
     changes = linked.assign(action=action)[action.notna()]
     if len(changes):
         source = pd.Series(np.where(changes["intent"] == "other", "reply-review:", "reply:"), index=changes.index)
@@ -569,7 +570,7 @@ def _batches(data: bytes, first_line: int, source: str, mode: str | None, receiv
         stop = int(ends[min(i + step, len(ends)) - 1])
         lines = min(step, len(ends) - i)
         batch = Batch()
-        if table is not None:
+        if table is not None and mode is not None:
             batch.fast = FastChunk(table.slice(i, lines), mode, source, received_at,
                                    lambda n, text, b: handle(n, text, b) if text.strip() else None)
         else:
@@ -716,8 +717,8 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     """
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    files = [Path(p) for p in paths]
+    for path in files:
         if not path.is_file():
             if path.is_dir():
                 raise InputError(f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
@@ -727,7 +728,7 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     con = con or store.connect(db)
     counts = Counts()
     try:
-        for path in paths:
+        for path in files:
             _ingest_file(con, path, fmt, counts)
     finally:
         if own:

@@ -27,6 +27,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -220,7 +221,7 @@ class WebhookApp:
     def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
         self.journal, self.settings, self.max_batch = journal, settings, max_batch
         self.committer: GroupCommitter | None = None
-        self.routes = {
+        self.routes: dict[str, tuple[tuple[str, ...], Callable[..., Awaitable[Reply]], str | None]] = {
             "/infobip/dlr": (("POST",), self.infobip, "dlr"),
             "/infobip/inbound": (("POST",), self.infobip, "inbound"),
             "/twilio/status": (("POST",), self.twilio, "dlr"),
@@ -257,10 +258,10 @@ class WebhookApp:
                 reply = await route[1](request, route[2])
             except OSError:  # the journal could not be written: nothing acknowledged, the provider retries
                 reply = Reply(503, b"journal unavailable, retry later\n")
-        headers = [(b"content-type", reply.content_type.encode()), *reply.headers]
+        reply_headers = [(b"content-type", reply.content_type.encode()), *reply.headers]
         if reply.status != 204:  # a 204 carries no body and no length
-            headers.append((b"content-length", str(len(reply.body)).encode()))
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            reply_headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply_headers})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:

@@ -209,7 +209,8 @@ def brief_summary(countries: list[str], *, purpose: str = "marketing", two_way: 
     day = _day(at)
     rules = (ruleset or load()).at(day)
     kind = f"{'two-way ' if two_way else ''}{purpose}"
-    usable, none = [], []
+    usable: list[str] = []
+    none: list[str] = []
     for cc in countries:
         c = rules.country(cc)
         ok = [t.replace("_", " ") for t in SENDER_TYPES if c.senders[t].available is True

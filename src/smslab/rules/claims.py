@@ -79,7 +79,7 @@ class Claim(_Strict):
                 and (self.effective_until is None or day < self.effective_until))
 
     @property
-    def purposes(self) -> tuple[str, ...]:
+    def purposes(self) -> tuple[Purpose, ...]:
         return tuple(self.applies_to) if self.applies_to else default_purposes(self.fact)
 
 
@@ -174,7 +174,7 @@ def _check(data: Any, where: str, expected_cc: str | None) -> tuple[list[str], R
     out: list[str] = []
     if expected_cc is not None and data.get("country") != expected_cc:
         out.append(f"{prefix}country: is {data.get('country')!r}, expected {expected_cc!r} (the file name)")
-    raw_sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    raw_sources: dict = data["sources"] if isinstance(data.get("sources"), dict) else {}
     for key in raw_sources:
         if not isinstance(key, str) or not re.match(KEY, key):
             out.append(f"{prefix}sources.{key}: a source key is short and lower-case (letters, digits, - _ .)")

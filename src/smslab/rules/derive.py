@@ -27,11 +27,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from smslab.rules import combine as cb
 from smslab.rules.claims import Claim, RulesFile
-from smslab.rules.facts import CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, SENDER_TYPES, SOURCE_KINDS
+from smslab.rules.facts import CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, SENDER_TYPES, SOURCE_KINDS, SenderType
 from smslab.rules.schema import (
     Alternative,
     CapRule,
@@ -129,8 +129,8 @@ def _basis(facts: _Facts, claims: Sequence[Claim]) -> str | None:
             f"{', '.join(facts.keys(claims))} (schema 2)")
 
 
-def _senders(facts: _Facts) -> dict[str, SenderRules]:
-    out = {}
+def _senders(facts: _Facts) -> dict[SenderType, SenderRules]:
+    out: dict[SenderType, SenderRules] = {}
     for kind in SENDER_TYPES:
         p = f"senders.{kind}."
         offered: dict[str, list[bool]] = defaultdict(list)
@@ -290,7 +290,7 @@ def derive_claims(rules_file: RulesFile, claims: Sequence[Claim], day: date | No
         required_elements=_kept(facts, facts.of("message.required_elements"), lambda c, v: RequiredElementRule(
             **v.model_dump(), sender_types=c.sender_types, sources=[c.source]), items=lambda c: c.value),
         sender_id_rules=_kept(facts, facts.group("sender_id"), lambda c, v: SenderIdRule(
-            **v.model_dump(), sender_type=c.fact.split(".")[1], sender_types=c.sender_types, sources=[c.source])),
+            **v.model_dump(), sender_type=cast(SenderType, c.fact.split(".")[1]), sender_types=c.sender_types, sources=[c.source])),
         message_classes=_kept(facts, facts.of("message_classes"), lambda c, v: MessageClassRule(
             **v.model_dump(), sources=[c.source]), items=lambda c: c.value),
         registrations=_kept(facts, facts.of("registration"), lambda c, v: RegistrationRule(

@@ -199,8 +199,8 @@ class RegistrationRule(Registration, Sourced):
 
 
 class Content(_Strict):
-    banned: list[Category]  # type: ignore[valid-type]
-    restricted: list[Category]  # type: ignore[valid-type]
+    banned: list[Category]
+    restricted: list[Category]
     notes: str | None
     alternatives: list[Alternative]
     sources: list[str]
@@ -302,8 +302,8 @@ class Country(_Strict):
             return sorted(keys, key=self.authority)
         if group.startswith("senders."):
             return list(self.senders[group.split(".", 1)[1]].sources)  # type: ignore[index]
-        value = getattr(self, group, None)
-        return list(value.sources) if hasattr(value, "sources") else []
+        sources = getattr(getattr(self, group, None), "sources", None)
+        return list(sources) if sources is not None else []
 
     def authority(self, key: str) -> tuple:
         """Sort key of a source: its kind's rank, then the newest check first, then the key."""
