@@ -26,8 +26,8 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
