@@ -15,7 +15,8 @@ from smslab.compliance.reference import decide_rows
 from smslab.rules import load
 
 ZONES = {
-    "FR": [["Europe/Paris"]], "US": [["America/New_York"], ["America/Los_Angeles"], ["America/Chicago", "America/Denver"],
+    "FR": [["Europe/Paris"]],
+    "US": [["America/New_York"], ["America/Los_Angeles"], ["America/Chicago", "America/Denver"],
                                      [], ["Etc/Unknown"], ["Not/AZone"]],
     "KE": [["Africa/Nairobi"]], "ZA": [["Africa/Johannesburg"]], "EG": [["Africa/Cairo"]],
     "BR": [["America/Sao_Paulo"], ["America/Manaus"]], "ES": [["Europe/Madrid"]], "IN": [["Asia/Kolkata"]],
@@ -136,6 +137,7 @@ def test_state_windows_agree_with_the_reference(tmp_path, monkeypatch, seed):
             assert (m, d, r) == (gm, gd, gr), (at, m)
             assert (nx is None and pd.isna(gn)) or pd.Timestamp(nx) == gn, (at, m)
     # the states' rules made a difference somewhere: Florida closes at 20:00, New York at 21:00
-    first = dict(zip(frame["msisdn"], evaluate(spec, frame, rs.at(moments[0]), moments[0], [], con=None)[0]["decision"], strict=False))
+    first = dict(zip(frame["msisdn"], evaluate(spec, frame, rs.at(moments[0]), moments[0], [], con=None)[0]["decision"],
+                     strict=False))
     assert {first[m] for m, c in zip(numbers, codes, strict=False) if c in ("305", "786")} == {"deferred"}
     assert {first[m] for m, c in zip(numbers, codes, strict=False) if c == "212"} == {"allowed"}

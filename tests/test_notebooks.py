@@ -105,7 +105,8 @@ def runs(demo_db):
     os.environ["SMSLAB_LANDING"] = str(root / "landing")
     def run(key):
         name, which = key
-        params = {} if which == "defaults" else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()}
+        params = ({} if which == "defaults"
+                  else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()})
         return reporting.run_report(name, parameters=params, output_dir=root / which)
 
     try:
@@ -118,7 +119,8 @@ def runs(demo_db):
             else:
                 os.environ[k] = v
     with ThreadPoolExecutor(2) as pool:
-        probes = dict(zip(done, pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
+        probes = dict(zip(done,
+                          pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
                                          list(done)), strict=False))
     for key, value in done.items():
         value["probe"] = probes[key]

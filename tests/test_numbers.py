@@ -157,10 +157,12 @@ def phone_text(draw) -> tuple[str, str | None]:
     elif style == "vanity":
         text = draw(st.sampled_from(["", "+" + cc + " "])) + digits[:3] + digits[3:].translate(VANITY)
     elif style == "junk_prefix":
-        text = draw(st.sampled_from(["tel:", "Tel: ", "abc", "mob ", "(", "-"])) + draw(st.sampled_from(["+" + cc, "0", ""])) + digits
+        text = (draw(st.sampled_from(["tel:", "Tel: ", "abc", "mob ", "(", "-"]))
+                + draw(st.sampled_from(["+" + cc, "0", ""])) + digits)
     elif style == "separators":
         sep = draw(st.sampled_from([" ", ".", "-", "(", ")", "  ", ""]))
-        text = draw(st.sampled_from(["+" + cc, "00" + cc, "0", ""])) + sep + sep.join(digits[i:i + 3] for i in range(0, len(digits), 3))
+        text = (draw(st.sampled_from(["+" + cc, "00" + cc, "0", ""])) + sep
+                + sep.join(digits[i:i + 3] for i in range(0, len(digits), 3)))
     else:
         text = draw(st.sampled_from(["0", ""])) + digits
     default = draw(st.sampled_from([None, region, region, draw(st.sampled_from(REGIONS))]))

@@ -59,7 +59,8 @@ def test_a_500_makes_the_batch_unknown_and_it_is_never_resent(tmp_path, con, fak
     again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert again["submitted"] == 0
     assert fake.sends == 2  # the uncertain batch was not tried again
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
 
 
 def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fake):
@@ -84,7 +85,8 @@ def test_wrong_credentials_stop_the_run_and_leave_everything_queued(tmp_path, co
     monkeypatch.setenv("INFOBIP_API_KEY", "wrong")
     with pytest.raises(ProviderError, match="INFOBIP_API_KEY"):
         send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
     monkeypatch.setenv("INFOBIP_API_KEY", "secret-infobip-key")
     assert send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
 

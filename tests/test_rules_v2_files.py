@@ -38,7 +38,8 @@ def _set(path: list, value):
 BROKEN = [
     ("bare domain", _set(["sources", "blog", "url"], "https://example-vendor.fr/"),
      ["sources.blog.url", "bare domain"]),
-    ("unknown source key", _set(["claims", 3, "source"], "nope"), ["claims[3].source", "'nope'", "not a key of sources"]),
+    ("unknown source key", _set(["claims", 3, "source"], "nope"),
+     ["claims[3].source", "'nope'", "not a key of sources"]),
     ("bad window", _set(["claims", 2, "value", "mon"], ["20:00-08:00"]),
      ["claims[2].value: mon", "20:00-08:00", "end after it starts"]),
     ("missing day", lambda d: d["claims"][2]["value"].pop("sat"), ["claims[2].value", "missing sat"]),

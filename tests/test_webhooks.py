@@ -104,7 +104,8 @@ def infobip_body(pmid, done="2026-12-01T14:00:05.000+0000"):
     return json.dumps({"results": [{"messageId": pmid, "to": "33612345678", "doneAt": done, "smsCount": 1,
                                     "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5,
                                                "name": "DELIVERED_TO_HANDSET"},
-                                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR", "permanent": False}}]}).encode()
+                                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR",
+                                              "permanent": False}}]}).encode()
 
 
 def journal_count(landing):
@@ -125,7 +126,8 @@ def test_unparseable_bodies_get_400_and_are_not_stored(server):
     srv = server()
     assert srv.request("POST", "/infobip/dlr", b"{not json")[0] == 400
     assert srv.request("POST", "/infobip/inbound", b'["a list"]')[0] == 400
-    assert srv.request("POST", "/twilio/status", b"Foo=bar", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    assert srv.request("POST", "/twilio/status", b"Foo=bar",
+                       {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
     assert srv.request("GET", "/vonage/dlr?status=delivered")[0] == 400
     assert srv.request("POST", "/nowhere/dlr", b"{}")[0] == 404
     assert journal_count(srv.landing) == 0

@@ -157,7 +157,8 @@ def _header_map(columns: list[str], source: str, place: str) -> dict[str, str]:
                         f"this file looks separated by {word}, but smslab reads comma-separated files: "
                         f"save it as CSV with commas (or as Parquet)")
         raise InputError(
-            f"{source}: {place}: no 'msisdn' column; found {shown}; rename the column holding the phone numbers to 'msisdn'")
+            f"{source}: {place}: no 'msisdn' column; found {shown}; "
+            "rename the column holding the phone numbers to 'msisdn'")
     return found
 
 
@@ -165,9 +166,11 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
     with open(p, "rb") as fb:
         head = fb.read(65536)
     if head.lstrip(b"\xef\xbb\xbf").strip() == b"":
-        raise InputError(f"{source}: the file is empty; expected a header line with an 'msisdn' column, then one recipient per line")
+        raise InputError(f"{source}: the file is empty; expected a header line with an 'msisdn' column, "
+                         "then one recipient per line")
     if b"\x00" in head:
-        raise InputError(f"{source}: line 1: this is a binary file, not CSV text; export the audience as CSV (UTF-8) or Parquet")
+        raise InputError(f"{source}: line 1: this is a binary file, not CSV text; "
+                         "export the audience as CSV (UTF-8) or Parquet")
     delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
     handle = open(p, encoding="utf-8-sig", newline="")
     reader = csv.reader(handle, delimiter=delimiter)
@@ -580,11 +583,13 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
         return "msisdn is empty"
     shown = f"msisdn {value!r}"
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS and not str(value).strip().startswith("+"):
-        return f"{shown}: region {region!r} is not a region code; use two letters such as FR, or write the number as +CC…"
+        return (f"{shown}: region {region!r} is not a region code; "
+                "use two letters such as FR, or write the number as +CC…")
     if error and error.startswith("unparseable"):
         detail = error.split(":", 1)[1].strip()
         if region is None and not str(value).strip().startswith("+"):
-            return f"{shown}: no country code and no region; write it as +CC… or give a region (default_region or a region column)"
+            return (f"{shown}: no country code and no region; "
+                    "write it as +CC… or give a region (default_region or a region column)")
         return f"{shown}: not a phone number ({detail})"
     if e164:
         return f"{shown}: {e164} is not a valid number" + ("" if error == "not a valid number" else f" ({error})")

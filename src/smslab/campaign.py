@@ -146,8 +146,9 @@ class CampaignSpec(BaseModel):
         Example:
             >>> spec = parse_spec({"name": "x", "purpose": "marketing", "audience": "a.csv", "senders": {},
             ...     "message": {"text": "hi"}, "send_at": "2026-12-01T15:00:00+01:00"})
-            >>> spec.send_at_problem(datetime(2026, 12, 6, 9, 0))
-            'send_at 2026-12-01T15:00:00+01:00 is 4 days 19:00 in the past; remove send_at to send now, or give a future time'
+            >>> spec.send_at_problem(datetime(2026, 12, 6, 9, 0))  # doctest: +NORMALIZE_WHITESPACE
+            'send_at 2026-12-01T15:00:00+01:00 is 4 days 19:00 in the past; remove send_at to send now,
+             or give a future time'
             >>> spec.send_at_problem(datetime(2026, 12, 1, 14, 3)) is None
             True
         """
@@ -209,7 +210,8 @@ class CampaignSpec(BaseModel):
 def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:
     """Validate a spec given as a dict; a SpecError names the field and what was expected."""
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got {type(data).__name__}")
+        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got "
+                        f"{type(data).__name__}")
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:

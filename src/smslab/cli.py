@@ -198,7 +198,8 @@ def segments(text: str, as_json: bool) -> None:
 @click.option("--reply-rate", type=float, default=None, help="Replies per message sent, to cost inbound traffic.")
 @click.option("--launch-in-weeks", type=float, default=None, help="Flag options whose lead time is longer.")
 @click.option("--currency", default=None, help="Convert totals to this currency (rate table needed).")
-@click.option("--prices", type=click.Path(dir_okay=False), default=None, help="Your price sheet (CSV) over the built-in one.")
+@click.option("--prices", type=click.Path(dir_okay=False), default=None,
+              help="Your price sheet (CSV) over the built-in one.")
 @click.option("--rates", type=click.Path(dir_okay=False), default=None, help="Your currency rate table (CSV).")
 @json_option
 @user_errors
@@ -417,7 +418,8 @@ def serve(host: str, port: int, landing: str | None) -> None:
 
 @cli.command()
 @db_option
-@click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option("--landing", default=None, type=click.Path(),
+              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @json_option
 @user_errors
 def load(db: str | None, landing: str | None, as_json: bool) -> None:

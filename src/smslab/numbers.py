@@ -173,7 +173,8 @@ class _Desc:
 
     def allows(self, length: int) -> bool:
         """Could a number of this length match (present, pattern, possible length)?"""
-        return self.present and self.regex is not None and (self.any_length or (0 <= length < _MAX_LEN and bool(self.lengths[length])))
+        return self.present and self.regex is not None and (
+            self.any_length or (0 <= length < _MAX_LEN and bool(self.lengths[length])))
 
     def match(self, arr: pa.Array, lengths: np.ndarray, check_length: bool = True) -> np.ndarray:
         """_is_number_matching_desc (check_length) or _match_national_number (not)."""
@@ -350,7 +351,8 @@ class _Tables:
         self.tz_lists = [list(t) for t in tz_values]  # one shared list per distinct answer
         self.tz_index = {t: i for i, t in enumerate(tz_values)}
         self.tz_keys = pa.array(list(TIMEZONE_DATA), type=pa.string())
-        self.tz_key_value = np.array([self.tz_index[v] for v in TIMEZONE_DATA.values()] + [self.tz_index[tz_values[-1]]])
+        self.tz_key_value = np.array([self.tz_index[v] for v in TIMEZONE_DATA.values()]
+                                     + [self.tz_index[tz_values[-1]]])
         self.tz_longest = TIMEZONE_LONGEST_PREFIX
         self.tz_unknown = self.tz_index[pn_timezone._UNKNOWN_TIME_ZONE_LIST]
         self.type_names = _TYPE_NAMES

@@ -79,7 +79,8 @@ def decisions_by_country(result: Any) -> pd.DataFrame:
     reasons = (d[d["decision"] != "allowed"].assign(region=lambda x: x["region"].fillna("unknown"))
                .groupby(["region", "reason"]).size().rename("n").reset_index()
                .sort_values("n", ascending=False).groupby("region")
-               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)), include_groups=False))
+               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)),
+                      include_groups=False))
     table["reasons"] = reasons.reindex(table.index).fillna("")
     return table.reset_index().sort_values("total", ascending=False).reset_index(drop=True)
 
@@ -208,7 +209,8 @@ def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_v
                          "target_currency": plan.target_currency, "lead_time_weeks": o.lead_time_weeks,
                          "launch_in_weeks": plan.launch_in_weeks, "ready_by_launch": o.ready_by_launch,
                          "throughput_mps": o.throughput_mps, "reason": o.reason,
-                         "break_even": plan.break_even["explanation"], "why": plan.why if o.sender_type == plan.recommended else ""})
+                         "break_even": plan.break_even["explanation"],
+                         "why": plan.why if o.sender_type == plan.recommended else ""})
     return pd.DataFrame(rows)
 
 
@@ -253,11 +255,13 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
         con = store.connect(db_file, read_only=True)
         try:
             if campaign_id:
-                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchall()
+                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?",
+                                   [campaign_id]).fetchall()
                 if not rows:
                     raise InputError(f"{db_file}: no campaign {campaign_id!r}")
             else:
-                rows = con.execute("SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
+                rows = con.execute(
+                    "SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
         finally:
             con.close()
         if rows:

@@ -383,7 +383,8 @@ def _write_index(output_dir: Path) -> Path:
         if page.name == "index.html":
             continue
         run = latest.get(page.stem, {})
-        when = run.get("finished_at") or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}"
+        when = (run.get("finished_at")
+                or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}")
         params = ", ".join(f"{k} = {v}" for k, v in (run.get("parameters") or {}).items())
         entries.append(f"<tr><td><a href='{html.escape(page.name)}'>{html.escape(page.stem.replace('_', ' '))}</a></td>"
                        f"<td>{html.escape(str(when))}</td><td>{html.escape(params) or '—'}</td></tr>")

@@ -267,7 +267,8 @@ def count_series(texts: pd.Series | Iterable[str], *, with_non_gsm: bool = False
         cache: dict[str, list[str]] = {}
         values = arr.to_pylist()
         frame["non_gsm"] = [
-            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else []) for t, u in zip(values, ucs2, strict=False)
+            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else [])
+            for t, u in zip(values, ucs2, strict=False)
         ]
     return frame
 
@@ -388,7 +389,8 @@ def segment_limit(country: str, sender_type: str | None = None, *, ruleset: Any 
     return int(limit) if limit is not None else None
 
 
-def over_limit(text: str, country: str, sender_type: str | None = None, *, ruleset: Any = None) -> tuple[bool, int | None]:
+def over_limit(text: str, country: str, sender_type: str | None = None, *,
+               ruleset: Any = None) -> tuple[bool, int | None]:
     """Whether a text needs more parts than the country allows: (over, limit).
 
     Example:

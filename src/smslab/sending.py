@@ -61,7 +61,8 @@ def message_id(campaign_id: str, msisdn: str, variant: str) -> str:
 def _record_campaign(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, audience: pd.DataFrame, now: datetime) -> None:
     con.execute(
         "INSERT INTO campaigns SELECT ?, ?, ?, ?, ?, ? WHERE ? NOT IN (SELECT campaign_id FROM campaigns)",
-        [spec.campaign_id, spec.name, spec.purpose, spec.two_way, json.dumps(spec.to_json_dict()), now, spec.campaign_id],
+        [spec.campaign_id, spec.name, spec.purpose, spec.two_way, json.dumps(spec.to_json_dict()), now,
+         spec.campaign_id],
     )
     con.execute("UPDATE campaigns SET spec = ?, purpose = ?, two_way = ? WHERE campaign_id = ?",
                 [json.dumps(spec.to_json_dict()), spec.purpose, spec.two_way, spec.campaign_id])
@@ -463,7 +464,8 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
         result = check(spec, at=at.replace(tzinfo=UTC), con=con, now=now, continuing=bool(problem))
         decisions = result.decisions
         summary: dict[str, Any] = {
-            "campaign_id": spec.campaign_id, "submitted": 0, "deferred": int((decisions["decision"] == "deferred").sum()),
+            "campaign_id": spec.campaign_id, "submitted": 0,
+            "deferred": int((decisions["decision"] == "deferred").sum()),
             "suppressed": int((decisions["decision"] == "blocked").sum()), "failed": 0, "dry_run": dry_run,
             "evaluated_at": at.isoformat(),
         }
@@ -481,12 +483,14 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
         if dry_run:
             known = con.execute("SELECT message_id FROM messages WHERE campaign_id = ? AND status <> 'queued'",
                                 [spec.campaign_id]).df()
-            summary["would_submit"] = 0 if allowed is None else int((~allowed["message_id"].isin(known["message_id"])).sum())
+            summary["would_submit"] = (0 if allowed is None
+                                       else int((~allowed["message_id"].isin(known["message_id"])).sum()))
             return summary
         _record_campaign(con, spec, result.audience, now)
         if len(outbox):
             _write_outbox(con, spec, outbox, instance, name)
-        con.register("_allowed", allowed if allowed is not None else pd.DataFrame({"message_id": pd.Series([], dtype=str)}))
+        con.register("_allowed",
+                     allowed if allowed is not None else pd.DataFrame({"message_id": pd.Series([], dtype=str)}))
         # in table order: DuckDB updates rows in storage order ~100x faster than scattered ones
         due = con.execute("""SELECT message_id, msisdn, region, sender_type, sender_id, text, encoding, segments,
                                     scheduled_at, submit_attempted_at, rowid AS _row
@@ -509,7 +513,8 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
             con, "SELECT count(*) FROM messages WHERE campaign_id = ? AND status = 'queued'", [spec.campaign_id])
         ) - counts["retry_later"]
         summary["next_run_at"] = store.scalar(
-            con, "SELECT min(scheduled_at) FROM messages WHERE campaign_id = ? AND status = 'queued'", [spec.campaign_id])
+            con, "SELECT min(scheduled_at) FROM messages WHERE campaign_id = ? AND status = 'queued'",
+            [spec.campaign_id])
         return summary
     finally:
         if instance is not None and not isinstance(provider, Provider):

@@ -129,7 +129,8 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
 ]
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple], by: tuple[str, ...]) -> None:
+def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple],
+             by: tuple[str, ...]) -> None:
     """UPDATE table SET column = new FROM mapping(old, *by, new) where it changed."""
     changed = [row for row in mapping if row[0] != row[-1]]
     if not changed:

@@ -90,7 +90,8 @@ class FakeInfobip(FakeServer):
                 return self.bad(f"messages[{i}].notifyUrl must be a URL")
             if "sendAt" in m and not SEND_AT.match(m["sendAt"]):
                 return self.bad(f"messages[{i}].sendAt must look like 2026-12-01T14:00:00.000+0000")
-            if "validityPeriod" in m and not (isinstance(m["validityPeriod"], int) and 1 <= m["validityPeriod"] <= 2880):
+            validity = m.get("validityPeriod")
+            if "validityPeriod" in m and not (isinstance(validity, int) and 1 <= validity <= 2880):
                 return self.bad(f"messages[{i}].validityPeriod must be 1..2880 minutes")
             dests = m.get("destinations")
             if not isinstance(dests, list) or not dests:

@@ -74,7 +74,8 @@ class TestSmsc:
                     esme = sessions.get(ev.session_id)
                     if esme is not None:
                         task = asyncio.create_task(self._traffic(esme, ev.destination_addr, ev.source_addr, mid,
-                                                                 ev.registered_delivery, first=self.accepted[ev.destination_addr] == 1))
+                                                                 ev.registered_delivery,
+                                                                 first=self.accepted[ev.destination_addr] == 1))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
         finally:
@@ -86,7 +87,8 @@ class TestSmsc:
         if registered & 0x03:
             text = f"id:{mid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
             await esme.deliver_sm(destination_addr=ours, short_message=text.encode(), source_addr=phone,
-                                  esm_class=0x04, tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
+                                  esm_class=0x04,
+                                  tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
                                                         smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
             self.delivered += 1
         if first and phone in self.replies_from:

@@ -98,5 +98,6 @@ class FakeTwilio(FakeServer):
             "error_code": None, "error_message": None, "from": form.get("From"),
             "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0",
             "num_segments": str(1 + len(form.get("Body", "")) // 161), "price": None, "price_unit": "USD",
-            "sid": sid, "status": status, "subresource_uris": {"media": f"/2010-04-01/Accounts/x/Messages/{sid}/Media.json"},
+            "sid": sid, "status": status,
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/x/Messages/{sid}/Media.json"},
             "to": to, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"})

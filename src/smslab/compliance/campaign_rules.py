@@ -56,7 +56,8 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
     if not ok:
         rule = "alphanumeric_two_way" if sender.type == "alphanumeric" and two_way else "sender_type_not_allowed"
         out.append(Issue(rule, "block", cc, f"{why}; sender {sender.id!r} cannot be used", src))
-    if sender.type == "alphanumeric" and country.opt_out.alphanumeric_needs_short_code and not sender.opt_out_short_code:
+    if (sender.type == "alphanumeric" and country.opt_out.alphanumeric_needs_short_code
+            and not sender.opt_out_short_code):
         out.append(Issue("opt_out_short_code_missing", "block", cc,
                          f"{cc}: an alphanumeric sender must carry an opt-out short code; add "
                          f"opt_out_short_code to senders.{cc}", country.group_source_url("opt_out")))
@@ -64,7 +65,8 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
         extra = (f"; opt-outs still arrive on short code {sender.opt_out_short_code}"
                  if sender.opt_out_short_code else "")
         out.append(Issue("one_way_sender", "info", cc,
-                         f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}", src))
+                         f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}",
+                         src))
     rules = country.senders[sender.type]
     if ok and rules.registration is None:
         out.append(Issue("registration_unknown", "warn", cc,
@@ -180,7 +182,8 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
     if spec.purpose == "marketing" and country.consent.dnd_registry:
         out.append(Issue("dnd_registry", "warn", cc,
                          f"{cc}: scrub the audience against the do-not-disturb register "
-                         f"({country.consent.dnd_registry}); smslab does not hold it", country.group_source_url("consent")))
+                         f"({country.consent.dnd_registry}); smslab does not hold it",
+                         country.group_source_url("consent")))
     return out
 
 

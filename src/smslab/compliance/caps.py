@@ -35,7 +35,8 @@ def cap_release(times: list[datetime], *, limit: int, period_hours: float) -> da
 def _campaign_senders(con: Any) -> dict[tuple[str, str], tuple[str, str]]:
     """(campaign_id, region) -> (brand key, sender key), for marketing campaigns; region '*' is the fallback."""
     out: dict[tuple[str, str], tuple[str, str]] = {}
-    for campaign_id, spec in con.execute("SELECT campaign_id, spec FROM campaigns WHERE purpose = 'marketing'").fetchall():
+    marketing = con.execute("SELECT campaign_id, spec FROM campaigns WHERE purpose = 'marketing'").fetchall()
+    for campaign_id, spec in marketing:
         try:
             data = json.loads(spec) if isinstance(spec, str) else (spec or {})
             senders = (data.get("senders") or {}).items()
@@ -81,13 +82,15 @@ def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str
             continue
         sender = spec.sender_for(region)
         ours = (identity.key(sender.brand or sender.id), identity.key(sender.id))
-        theirs = [owners.get((c, r)) or owners.get((c, "*")) for c, r in zip(history["campaign_id"], history["region"], strict=False)]
+        theirs = [owners.get((c, r)) or owners.get((c, "*")) for c, r in zip(history["campaign_id"], history["region"],
+                                                                             strict=False)]
         times = history["t"].dt.to_pydatetime()
         for cap in caps:
             period = timedelta(hours=cap.period_hours)
             keep = np.array([(cap.per == "any" or (o is not None and o[0 if cap.per == "brand" else 1] ==
                                                    ours[0 if cap.per == "brand" else 1]))
-                             and at - period < t < at + period for o, t in zip(theirs, times, strict=False)], dtype=bool)
+                             and at - period < t < at + period for o, t in zip(theirs, times, strict=False)],
+                            dtype=bool)
             counted = [t for t, k in zip(times, keep, strict=False) if k]
             release = cap_release(counted, limit=cap.max, period_hours=cap.period_hours)
             if release is not None:

@@ -139,7 +139,8 @@ def _findings(issues: list[Issue], decisions: pd.DataFrame, details: dict[str, d
                                f"quarantined; they are not sent", "source": None})
     for e in exposure:
         out.append({"rule": "fine_exposure", "severity": "info", "country": e["country"], "recipients": e["messages"],
-                    "message": f"{e['country']}: the check stopped or deferred {e['messages']} message(s) that could have carried "
+                    "message": f"{e['country']}: the check stopped or deferred {e['messages']} message(s) "
+                               "that could have carried "
                                f"{_money(e['min'], e['currency'])}" + (f" to {_money(e['max'], e['currency'])}"
                                if e["max"] != e["min"] else "") + f" of exposure ({e['basis']})",
                     "source": e["source"]})

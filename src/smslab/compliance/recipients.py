@@ -182,7 +182,8 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
         wanted = np.unique(gcodes[pending])
         for g in wanted:
             key = int(gkeys[g])
-            cc, sub = uniques[key // (nz * ns)], str(suniques[(key // nz) % ns]) if (key // nz) % ns < len(suniques) else ""
+            s = (key // nz) % ns
+            cc, sub = uniques[key // (nz * ns)], str(suniques[s]) if s < len(suniques) else ""
             zone_text = str(zuniques[key % nz])
             country = rules_for(countries[uniques.index(cc)], sub)
             zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \

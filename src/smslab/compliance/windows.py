@@ -2,10 +2,10 @@
 
 The allowed set in one zone is a union of local windows (per weekday, minus public holidays
 when the country excludes them). An unknown window or holiday rule is replaced by the
-conservative default of `smslab.rules.defaults` (never "no rule"). A recipient whose number maps to several zones may only be
-messaged when the instant is allowed in all of them; the earliest such instant is either the
-instant itself or the start of some window in one of the zones, which is what `next_allowed`
-searches.
+conservative default of `smslab.rules.defaults` (never "no rule"). A recipient whose number maps
+to several zones may only be messaged when the instant is allowed in all of them; the earliest
+such instant is either the instant itself or the start of some window in one of the zones,
+which is what `next_allowed` searches.
 
 Example:
     >>> from datetime import datetime

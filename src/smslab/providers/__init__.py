@@ -191,6 +191,7 @@ def get_provider(name: str, **options: Any) -> Provider:
         raise ProviderError(f"no provider named {name!r}; available: {', '.join(available())}")
     factory = _REGISTRY[name]
     if getattr(factory, "__self__", None) is not None and getattr(factory, "__name__", "") == "load":
-        factory = cast(Callable[..., Provider], factory())  # an entry point's load() gives the class, loaded on first use (its module may need optional packages)
+        # an entry point, loaded on first use (its module may need optional packages); load() gives the class
+        factory = cast(Callable[..., Provider], factory())
         _REGISTRY[name] = factory
     return factory(**options)

@@ -328,7 +328,8 @@ class SimulatorProvider(Provider):
         fail_seconds = draws.lognormal(8, medians, 0.8)
         expired_ix = [i for i, fl in enumerate(FAILURES) if fl[1] == EXPIRED]
         fail_seconds = np.where(np.isin(failure, expired_ix), medians, fail_seconds)
-        failure_outcome = np.array([OUTCOMES.index((fl[1], fl[2])) if fl[1] is not None and fl[2] is not None else -1 for fl in FAILURES])
+        failure_outcome = np.array([OUTCOMES.index((fl[1], fl[2])) if fl[1] is not None and fl[2] is not None else -1
+                                    for fl in FAILURES])
         final_outcome = np.where(delivered, 2, failure_outcome[failure])
         final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
         final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
@@ -338,7 +339,8 @@ class SimulatorProvider(Provider):
 
         idx = np.arange(n)
         parts = [
-            (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid], mid_done[has_mid].astype("datetime64[us]")),
+            (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid],
+             mid_done[has_mid].astype("datetime64[us]")),
             (idx[has_final], np.where(swapped, 0, 1)[has_final], final_outcome[has_final], final_done[has_final]),
             (idx[duplicated], np.full(int(duplicated.sum()), 2), final_outcome[duplicated], final_done[duplicated]),
         ]

@@ -249,7 +249,8 @@ class SmppProvider(Provider):
         for name in TLV_NAMES[:-1]:
             value = getattr(pdu, name, None)
             if value is not None:
-                record[name] = value.hex() if name == "network_error_code" and isinstance(value, bytes) else _text(value)
+                hex_code = name == "network_error_code" and isinstance(value, bytes)
+                record[name] = value.hex() if hex_code else _text(value)
         kind = "dlr" if esm & 0x3C == 0x04 or "receipted_message_id" in record else "inbound"
         self.journal.append_many([{"provider": "smpp", "kind": kind, "content_type": "application/json",
                                    "body": json.dumps(record, ensure_ascii=False)}])

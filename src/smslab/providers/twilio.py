@@ -105,7 +105,8 @@ class TwilioProvider(Provider):
             fields = self.form(m, now)
             if fields is None:
                 results.append(SubmitResult(m.message_id, accepted=False, status="queued",
-                                            error_code="Twilio schedules 15 min to 35 days ahead: waits for a later run"))
+                                            error_code="Twilio schedules 15 min to 35 days ahead: "
+                                                       "waits for a later run"))
                 continue
             try:
                 response = self.client.post(self.messages_path, data=fields)

@@ -385,11 +385,13 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
             "action": changes["action"],
             "source": source + changes["provider"],
             "evidence": [json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
-                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"], strict=False)],
+                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"],
+                                            strict=False)],
             "recorded_at": changes["received_at"],
         })
         con.register("_consent", consent)
-        con.execute("INSERT INTO consent SELECT * FROM _consent WHERE consent_id NOT IN (SELECT consent_id FROM consent)")
+        con.execute("INSERT INTO consent SELECT * FROM _consent "
+                    "WHERE consent_id NOT IN (SELECT consent_id FROM consent)")
         con.unregister("_consent")
 
 
@@ -412,7 +414,8 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
                  f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
     con.execute("""CREATE OR REPLACE TEMP TABLE _per_part AS
-                   SELECT DISTINCT message_ref AS message_id FROM dlr_events WHERE message_ref <> provider_message_id""")
+                   SELECT DISTINCT message_ref AS message_id FROM dlr_events
+                   WHERE message_ref <> provider_message_id""")
     per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
     if per_part:  # the messages those per-part reports are about
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _per_part AS
@@ -607,7 +610,8 @@ def detect(path: Path, head: str) -> str:
             return "infobip"
     if smpp.is_receipt_text(first):
         return "smpp"
-    header = {h.strip().lower().replace(" ", "").replace("_", "") for h in next(csv.reader([first]), [])} if first else set()
+    names = next(csv.reader([first]), []) if first else []
+    header = {h.strip().lower().replace(" ", "").replace("_", "") for h in names}
     if {"providermessageid", "status", "eventat"} <= header:
         return "csv"
     if "sid" in header and header & {"status", "direction"}:
@@ -657,7 +661,8 @@ def _infobip_doc(doc: Any, received_at: datetime) -> Result:
 def _twilio_doc(doc: Any, received_at: datetime) -> Result:
     if isinstance(doc, dict) and not twilio._sid(doc) and ("sid" in doc or "Sid" in doc):
         return twilio.parse_export_row(doc, received_at=received_at)
-    inbound = isinstance(doc, dict) and ("Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
+    inbound = isinstance(doc, dict) and (
+        "Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
     return (twilio.parse_inbound if inbound else twilio.parse_dlr)(doc, received_at=received_at)
 
 
@@ -687,7 +692,8 @@ def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result],
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "", "reason": f"bad CSV: {exc}"})
+            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "",
+                              "reason": f"bad CSV: {exc}"})
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}

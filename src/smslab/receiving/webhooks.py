@@ -95,7 +95,8 @@ def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash
     """Vonage SMS API `sig`: the params but `sig`, sorted, as `&key=value` (with & and = in values
     replaced by _); md5hash = md5(query + secret) in lower-case hex, the HMAC methods = HMAC(secret, query)
     in upper-case hex."""
-    query = "".join(f"&{k}={str(v).replace('&', '_').replace('=', '_')}" for k, v in sorted(params.items()) if k != "sig")
+    query = "".join(f"&{k}={str(v).replace('&', '_').replace('=', '_')}"
+                    for k, v in sorted(params.items()) if k != "sig")
     if method == "md5hash":
         return hashlib.md5((query + secret).encode("utf-8")).hexdigest()
     algorithm = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}[method]
@@ -190,7 +191,8 @@ def _basic_auth_ok(request: Request, settings: Settings) -> bool:
         user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False
-    return hmac.compare_digest(user, settings.webhook_user) and hmac.compare_digest(password, settings.webhook_password or "")
+    return (hmac.compare_digest(user, settings.webhook_user)
+            and hmac.compare_digest(password, settings.webhook_password or ""))
 
 
 UNAUTHORISED = Reply(401, b"authentication required\n", headers=((b"www-authenticate", b'Basic realm="smslab"'),))
@@ -320,7 +322,8 @@ class WebhookApp:
             body, content_type = request.query.encode("utf-8"), FORM
         else:
             body = request.body
-            content_type = "application/json" if request.headers.get("content-type", "").startswith("application/json") else FORM
+            is_json = request.headers.get("content-type", "").startswith("application/json")
+            content_type = "application/json" if is_json else FORM
         try:
             params = vonage.decode(body, content_type)
         except ValueError as exc:
