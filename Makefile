@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test bench clean-demo browser
+.PHONY: help setup demo test lint bench clean-demo browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,8 +28,12 @@ setup: $(STAMP) browser ## create .venv, install smslab with dev extras, registe
 demo: setup ## run a simulated multi-country campaign end to end and write HTML reports to reports/
 	$(BIN)/smslab demo
 
-test: setup ## run the whole test suite
+test: setup ## run the whole test suite (and the doctests of src/smslab)
 	$(BIN)/python -m pytest -q
+
+lint: setup ## ruff (lint) over the repository and mypy over src/
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: setup ## run the benchmarks in bench/ (prints ratios against named baselines)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
