@@ -2,8 +2,8 @@
 
 Example:
     >>> from smslab.campaign import load_spec
-    >>> spec = load_spec("data/samples/campaign.yaml")   # doctest: +SKIP
-    >>> spec.sender_for("FR").type                        # doctest: +SKIP
+    >>> spec = load_spec("data/samples/campaign.yaml")
+    >>> spec.sender_for("FR").type
     'short_code'
 """
 from __future__ import annotations

@@ -9,6 +9,7 @@ second run adds nothing and counts nothing twice.
 
 Example:
     >>> from smslab.demo import demo
+    >>> # skipped in the tests: the whole flow, slow (tests/test_demo.py runs it)
     >>> demo(messages=50, reports=False, db=":memory:")["messages"] > 0   # doctest: +SKIP
     True
 """

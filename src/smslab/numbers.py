@@ -721,6 +721,7 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
     Returns the counts `{"rows": N, "valid": N, "invalid": N}`.
 
     Example:
+        >>> # skipped in the tests: needs your audience.csv, and writes clean.parquet
         >>> normalize_file("audience.csv", column="msisdn", region="FR", out="clean.parquet")  # doctest: +SKIP
         {'rows': 3, 'valid': 2, 'invalid': 1}
     """

@@ -220,6 +220,7 @@ def pull(*, reports: bool = True, inbound: bool = True, limit: int = 1000,
     Returns how many of each were saved.
 
     Example:
+        >>> # skipped in the tests: needs an Infobip account and the network
         >>> pull(landing="data/landing")          # doctest: +SKIP
         {'reports': 40, 'inbound': 3}
     """
