@@ -184,7 +184,11 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
         raise InputError(f"{source}: line 1: cannot read the header ({exc}); check the file is CSV") from None
     written = list(header)
     header = [h.strip() for h in header]
-    found = _header_map(header, source, "line 1")
+    try:
+        found = _header_map(header, source, "line 1")
+    except InputError:  # no msisdn column: the file is not read further
+        handle.close()
+        raise
     if FAST_CSV:
         fast = _arrow_csv(p, written, header, found, delimiter)
         if fast is not None:
