@@ -40,6 +40,7 @@ def test_a_killed_sender_resumes_and_every_recipient_is_submitted_exactly_once(t
             os.kill(proc.pid, signal.SIGKILL)  # dies while the provider holds its batch
         finally:
             proc.wait(30)
+            proc.stderr.close()
         assert proc.returncode == -signal.SIGKILL
         assert sum(fake.accepted.values()) == 30 and fake.sends == 3
         monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)

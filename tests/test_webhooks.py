@@ -85,6 +85,8 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=20)
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
 
 
 @pytest.fixture
