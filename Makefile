@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test bench clean-demo browser lab
+.PHONY: help setup demo test lint bench clean-demo browser lab
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ setup: $(STAMP) browser ## create .venv, install smslab with dev extras, registe
 demo: setup ## run a simulated multi-country campaign end to end and write HTML reports to reports/
 	$(BIN)/smslab demo
 
-test: setup ## run the whole test suite
+test: setup ## run the whole test suite (and the doctests of src/smslab)
 	$(BIN)/python -m pytest -q
 
 LAB_PORT ?= 8888
@@ -44,6 +44,10 @@ lab: setup ## start JupyterLab on notebooks/ with the smslab kernel and the demo
 	    --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=smslab \
 	    --LabApp.extension_manager=readonly $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
 	    --ServerApp.log_level=WARN
+
+lint: setup ## ruff (lint) over the repository and mypy over src/
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: setup ## run the benchmarks in bench/ (prints ratios against named baselines)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -31,9 +31,9 @@ from smslab import store  # noqa: E402
 from smslab.audience import AudienceLoad  # noqa: E402
 from smslab.campaign import parse_spec  # noqa: E402
 from smslab.compliance import check  # noqa: E402
-from smslab.compliance.reference import decide_rows  # noqa: E402
 from smslab.compliance.campaign_rules import campaign_issues  # noqa: E402
 from smslab.compliance.recipients import evaluate  # noqa: E402
+from smslab.compliance.reference import decide_rows  # noqa: E402
 from smslab.rules import load  # noqa: E402
 
 AT = "2026-11-24T19:10:00+00:00"   # evening in Europe, afternoon in the Americas, night in Asia
@@ -41,13 +41,16 @@ COUNTRIES = {  # cc: (sender, calling code, zones to draw from, text)
     "FR": ({"type": "short_code", "id": "36180"}, "33", [["Europe/Paris"]], "ACME: -30% aujourd'hui. STOP au 36180"),
     "US": ({"type": "short_code", "id": "45678"}, "1", [["America/New_York"], ["America/Chicago"], ["America/Denver"],
            ["America/Los_Angeles"], ["America/Chicago", "America/New_York"]], "ACME: 30% off. Reply STOP to opt out."),
-    "GB": ({"type": "long_code", "id": "447700900123"}, "44", [["Europe/London"]], "ACME: 30% off. Reply STOP to opt out."),
+    "GB": ({"type": "long_code", "id": "447700900123"}, "44", [["Europe/London"]],
+           "ACME: 30% off. Reply STOP to opt out."),
     "DE": ({"type": "long_code", "id": "4915799900123"}, "49", [["Europe/Berlin"]], "ACME: 30% Rabatt. Abmelden: STOP"),
-    "ES": ({"type": "long_code", "id": "34600900123"}, "34", [["Europe/Madrid"], ["Atlantic/Canary"]], "ACME: 30% hoy. BAJA"),
+    "ES": ({"type": "long_code", "id": "34600900123"}, "34", [["Europe/Madrid"], ["Atlantic/Canary"]],
+           "ACME: 30% hoy. BAJA"),
     "IT": ({"type": "long_code", "id": "393000000000"}, "39", [["Europe/Rome"]], "ACME: 30% oggi. STOP"),
     "KE": ({"type": "alphanumeric", "id": "ACME", "opt_out_short_code": "21456", "two_way": False}, "254",
            [["Africa/Nairobi"]], "ACME: 30% off today. Opt out: STOP to 21456"),
-    "BR": ({"type": "short_code", "id": "28990"}, "55", [["America/Sao_Paulo"], ["America/Manaus"], ["America/Noronha"]],
+    "BR": ({"type": "short_code", "id": "28990"}, "55",
+           [["America/Sao_Paulo"], ["America/Manaus"], ["America/Noronha"]],
            "ACME: 30% hoje. Para sair: SAIR"),
     "IN": ({"type": "short_code", "id": "561234", "two_way": False}, "91", [["Asia/Kolkata"]], "ACME: 30% off today."),
     "AU": ({"type": "long_code", "id": "61400000000"}, "61", [["Australia/Sydney"], ["Australia/Perth"],
@@ -69,8 +72,9 @@ def make_audience(rows: int, seed: int = 7) -> pd.DataFrame:
     ccs = list(COUNTRIES)
     region = np.array(ccs, dtype=object)[rng.integers(0, len(ccs), rows)]
     subscriber = rng.choice(10**9, size=rows, replace=False) + 10**9
-    msisdn = ["+" + COUNTRIES[r][1] + str(s) for r, s in zip(region, subscriber)]
-    zones = [list(COUNTRIES[r][2][i % len(COUNTRIES[r][2])]) for i, r in zip(rng.integers(0, 5, rows), region)]
+    msisdn = ["+" + COUNTRIES[r][1] + str(s) for r, s in zip(region, subscriber, strict=False)]
+    zones = [list(COUNTRIES[r][2][i % len(COUNTRIES[r][2])]) for i, r in zip(rng.integers(0, 5, rows), region,
+                                                                             strict=False)]
     consent = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 400 * 24, rows), unit="h")
     consent = pd.Series(consent).where(rng.random(rows) > 0.05)        # 5% never consented
     return pd.DataFrame({
@@ -129,7 +133,8 @@ def main() -> int:
         t0 = time.perf_counter()
         result = check(spec, at=AT, con=con, audience=loaded, ruleset=rs)
         t_check = time.perf_counter() - t0
-        stored = con.execute("SELECT count(*) FROM recipient_checks WHERE campaign_id = 'bench-compliance'").fetchone()[0]
+        stored = con.execute(
+            "SELECT count(*) FROM recipient_checks WHERE campaign_id = 'bench-compliance'").fetchone()[0]
         assert stored == len(frame), stored
 
         t0 = time.perf_counter()
@@ -147,7 +152,8 @@ def main() -> int:
 
     fast = decisions.set_index("msisdn").loc[[b[0] for b in base]]
     mismatches = sum(
-        1 for (m, d, r, n), (fd, fr, fn) in zip(base, fast[["decision", "reason", "next_allowed_at"]].itertuples(index=False, name=None))
+        1 for (m, d, r, n), (fd, fr, fn)
+        in zip(base, fast[["decision", "reason", "next_allowed_at"]].itertuples(index=False, name=None), strict=False)
         if d != fd or (r or None) != (fr if isinstance(fr, str) else None)
         or (n is not None and pd.Timestamp(n) != fn) or (n is None and pd.notna(fn)))
     counts = result.summary()["recipients"]

@@ -22,7 +22,8 @@ import random  # noqa: E402
 import time  # noqa: E402
 
 import phonenumbers  # noqa: E402
-from phonenumbers import PhoneNumberFormat as F, PhoneNumberType as T  # noqa: E402
+from phonenumbers import PhoneNumberFormat as F  # noqa: E402
+from phonenumbers import PhoneNumberType as T
 
 # countries of a typical multi-country audience, most of it in the first few
 COUNTRIES = ["FR", "US", "GB", "DE", "IN", "KE", "BR", "IT", "ES", "NG", "ZA", "MX", "CA", "AU", "JP",
@@ -98,7 +99,8 @@ def generate(n: int, seed: int = 7) -> tuple[list[str], list[str | None]]:
             text = rng.choice([
                 phonenumbers.format_number(num, F.RFC3966),
                 phonenumbers.format_number(num, F.E164) + " ext. " + str(rng.randint(1, 999)),
-                phonenumbers.format_number(num, F.NATIONAL).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+                phonenumbers.format_number(num, F.NATIONAL).translate(
+                    str.maketrans("0123456789", "０１２３４５６７８９")),
             ])
         else:  # garbage and near-garbage
             text = rng.choice(["", "n/a", "0", "+", "12", "abc" + digits, digits[:2], "+0" + digits,

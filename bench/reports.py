@@ -60,8 +60,9 @@ def spec(name: str, audience: Path) -> dict:
             "audience": str(audience), "default_region": "FR", "senders": senders,
             "message": {"text": "ACME Black Friday: -30% aujourd'hui. Répondez DEAL. STOP au 36180",
                         "variants": {"B": {"text": "ACME: -30% sur tout, aujourd'hui. Répondez DEAL. STOP au 36180"}},
-                        "by_country": {"US": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
-                                       "GB": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
+                        "by_country": {
+                            "US": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
+                            "GB": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
                                        "DE": "ACME Black Friday: heute 30% Rabatt. Antworte DEAL. Abmelden: STOP",
                                        "KE": "ACME Black Friday: 30% off today only. Opt out: STOP to 21456",
                                        "BR": "ACME Black Friday: 30% de desconto hoje. Responda DEAL. Para sair: PARAR",
@@ -103,7 +104,8 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                CASE WHEN hash(i, 6) % 2 = 0 THEN 'A' ELSE 'B' END AS variant
         FROM r JOIN c USING (cc)""")
     audience = workdir / f"audience-{messages}.parquet"
-    con.execute(f"""COPY (SELECT msisdn, cc AS region, TIMESTAMP '2026-03-01' + to_minutes(CAST(hash(i, 7) % 200000 AS BIGINT))
+    con.execute(f"""COPY (SELECT msisdn, cc AS region,
+                                 TIMESTAMP '2026-03-01' + to_minutes(CAST(hash(i, 7) % 200000 AS BIGINT))
                           AS consent_at, 'web_form' AS consent_source FROM rr ORDER BY i)
                     TO '{audience}' (FORMAT parquet)""")
     con.execute("INSERT INTO campaigns (campaign_id, name, purpose, two_way, spec, created_at) "
@@ -119,7 +121,8 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                'GSM-7' AS encoding, 1 AS segments, TIMESTAMP '{SEND_AT}' AS scheduled_at,
                CASE WHEN status <> 'queued' THEN TIMESTAMP '2026-11-30 09:00:00' END AS submitted_at, status,
                TIMESTAMP '{SEND_AT}' + to_milliseconds(lat_ms) AS status_at,
-               CASE status WHEN 'undelivered' THEN '1' WHEN 'expired' THEN '27' WHEN 'rejected' THEN '573' END AS error_code,
+               CASE status WHEN 'undelivered' THEN '1' WHEN 'expired' THEN '27' WHEN 'rejected' THEN '573' END
+                 AS error_code,
                CASE WHEN status <> 'queued' THEN price END AS price, 'EUR' AS currency
         FROM rr WHERE status <> 'blocked'""")
     # an intermediate report for every message that reached the operator, then the final one
@@ -128,7 +131,8 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                                 event_at, received_at, source, raw)
         SELECT md5('s' || i), 'infobip', 'SIM' || i, 'sent', 'DELIVERED_TO_OPERATOR', NULL, false,
                TIMESTAMP '{SEND_AT}' + to_milliseconds(200), TIMESTAMP '{SEND_AT}' + to_milliseconds(250), 'bench',
-               json_object('messageId', 'SIM' || i, 'mccMnc', mcc, 'status', json_object('name', 'DELIVERED_TO_OPERATOR'))
+               json_object('messageId', 'SIM' || i, 'mccMnc', mcc,
+                           'status', json_object('name', 'DELIVERED_TO_OPERATOR'))
         FROM rr WHERE status IN ('sent', 'delivered', 'undelivered')""")
     con.execute(f"""
         INSERT INTO dlr_events (event_id, provider, provider_message_id, status, raw_status, error_code, permanent,
@@ -147,10 +151,11 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                                                 'permanent', status IN ('undelivered', 'rejected') AND w < 0.7))
         FROM rr WHERE status IN ('delivered', 'undelivered', 'expired', 'rejected')""")
     # replies from delivered recipients: 1.5% opt-outs, 1.5% keyword, 0.5% help, 0.5% free text
-    con.execute(f"""
+    con.execute("""
         CREATE TEMP TABLE rep AS
         SELECT i, msisdn, cc, sid, v,
-               CASE WHEN v < 0.015 THEN 'opt_out' WHEN v < 0.03 THEN 'keyword' WHEN v < 0.035 THEN 'help' ELSE 'other' END AS intent
+               CASE WHEN v < 0.015 THEN 'opt_out' WHEN v < 0.03 THEN 'keyword' WHEN v < 0.035 THEN 'help'
+                    ELSE 'other' END AS intent
         FROM rr WHERE status = 'delivered' AND v < 0.04""")
     con.execute(f"""
         INSERT INTO inbound (provider, provider_message_id, msisdn, recipient, text, keyword, intent, campaign_id,
@@ -158,7 +163,8 @@ def build(db: Path, messages: int, workdir: Path) -> str:
         SELECT 'infobip', 'MO' || i, msisdn, CASE WHEN cc = 'KE' THEN '21456' ELSE sid END,
                CASE intent WHEN 'opt_out' THEN (CASE cc WHEN 'BR' THEN 'PARAR' WHEN 'ES' THEN 'BAJA' ELSE 'STOP' END)
                            WHEN 'keyword' THEN 'Deal!' WHEN 'help' THEN 'HELP'
-                           ELSE (CASE WHEN v < 0.0375 THEN 'please stop texting me' ELSE 'Is this valid in store?' END) END,
+                           ELSE (CASE WHEN v < 0.0375 THEN 'please stop texting me'
+                                      ELSE 'Is this valid in store?' END) END,
                CASE intent WHEN 'opt_out' THEN (CASE cc WHEN 'BR' THEN 'PARAR' WHEN 'ES' THEN 'BAJA' ELSE 'STOP' END)
                            WHEN 'keyword' THEN 'DEAL' WHEN 'help' THEN 'HELP' END,
                intent, '{cid}', TIMESTAMP '{SEND_AT}' + to_seconds(CAST(hash(i, 8) % 20000 AS BIGINT)), '{{}}'
@@ -209,7 +215,8 @@ def main() -> int:
               f"{counts[3]:,} conversions in {t_build:.1f} s (DuckDB SQL)")
         base = suite(root / "small.duckdb", small, root / "reports-small")
         full = suite(big_db, big, root / "reports-big")
-        print(f"{'report':<17}{'fixed cost (' + format(args.baseline, ',') + ')':>22}{format(args.messages, ',') + ' messages':>20}")
+        fixed, big_n = f"fixed cost ({args.baseline:,})", f"{args.messages:,} messages"
+        print(f"{'report':<17}{fixed:>22}{big_n:>20}")
         for name in REPORTS:
             print(f"{name:<17}{base[name]:>20.1f} s{full[name]:>18.1f} s")
         total_base, total = sum(base.values()), sum(full.values())

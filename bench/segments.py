@@ -15,15 +15,16 @@ import time
 
 sys.path = [p for p in sys.path if not p.rstrip("/").endswith("bench")]  # bench/*.py must not shadow modules
 
-import numpy as np
-import pandas as pd
+import numpy as np  # noqa: E402 -- after the sys.path fix above, on purpose
+import pandas as pd  # noqa: E402 -- idem
 
-from smslab.segments import count, count_series
+from smslab.segments import count, count_series  # noqa: E402 -- idem
 
 FIRST = ["Anna", "Sam", "Wanjiru", "Zoë", "Łukasz", "José", "Chloé", "Müller", "Øyvind", "Priya", "Ahmet", "Siobhán",
          "Jean-François", "Noémie", "Björn", "Ana", "Françoise", "Kwame", "Yuki", "李"]
 TEMPLATES = [
-    "Hi {name}, ACME Black Friday: 30% off everything today only. Your code: {code}. Reply DEAL for more. Reply STOP to opt out.",
+    "Hi {name}, ACME Black Friday: 30% off everything today only. Your code: {code}. Reply DEAL for more. "
+    "Reply STOP to opt out.",
     "Bonjour {name}, -30% sur tout aujourd'hui avec le code {code}. Répondez DEAL. STOP au 36180",
     "{name}, your basket of {amount}€ is waiting [code {code}] — free delivery until midnight! Reply STOP to opt out.",
     "Hola {name}: 30% de descuento hoy con el código {code}. Responde DEAL para más ofertas. Baja: BAJA. {pad}",

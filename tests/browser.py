@@ -20,7 +20,8 @@ def chromium() -> str:
 
 def rendered_dom(html: Path | str, profile: Path) -> str:
     """The DOM after scripts ran, as Chromium sees it with the network closed."""
-    out = subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", Path(html).resolve().as_uri()],
+    out = subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                          Path(html).resolve().as_uri()],
                          capture_output=True, text=True, timeout=120)
     return out.stdout
 

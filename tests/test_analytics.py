@@ -51,8 +51,10 @@ def _ev(who, status, seconds, *, mcc, cid="c1", error=None, permanent=None, raw_
         raw["error"] = {"id": error[0], "name": error[1], "permanent": permanent}
     import json
 
-    return {"event_id": f"{cid}-{who}-{status}-{seconds}-{raw_status}", "provider": "infobip", "provider_message_id": f"P-{cid}-{who}",
-            "status": status, "raw_status": raw_status or status.upper(), "error_code": str(error[0]) if error else None,
+    return {"event_id": f"{cid}-{who}-{status}-{seconds}-{raw_status}", "provider": "infobip",
+            "provider_message_id": f"P-{cid}-{who}",
+            "status": status, "raw_status": raw_status or status.upper(),
+            "error_code": str(error[0]) if error else None,
             "permanent": permanent, "event_at": at + timedelta(seconds=seconds),
             "received_at": at + timedelta(seconds=seconds + 1), "source": "test", "raw": json.dumps(raw)}
 
@@ -110,10 +112,14 @@ def con():
                               "source": "reply:infobip", "evidence": '{"provider_message_id": "MO-KE1-130"}',
                               "recorded_at": T0}])
     _insert(con, "conversions", [
-        {"msisdn": N["FR2"], "converted_at": T0 + timedelta(days=1), "value": 30.0, "currency": "EUR", "reference": "o1"},
-        {"msisdn": N["FR2"], "converted_at": T0 + timedelta(days=3), "value": 50.0, "currency": "EUR", "reference": "o2"},
-        {"msisdn": N["US1"], "converted_at": T0 + timedelta(days=10), "value": 20.0, "currency": "USD", "reference": "o3"},
-        {"msisdn": N["FR6"], "converted_at": T0 + timedelta(days=1), "value": 99.0, "currency": "EUR", "reference": "o4"},
+        {"msisdn": N["FR2"], "converted_at": T0 + timedelta(days=1), "value": 30.0, "currency": "EUR",
+         "reference": "o1"},
+        {"msisdn": N["FR2"], "converted_at": T0 + timedelta(days=3), "value": 50.0, "currency": "EUR",
+         "reference": "o2"},
+        {"msisdn": N["US1"], "converted_at": T0 + timedelta(days=10), "value": 20.0, "currency": "USD",
+         "reference": "o3"},
+        {"msisdn": N["FR6"], "converted_at": T0 + timedelta(days=1), "value": 99.0, "currency": "EUR",
+         "reference": "o4"},
     ])
     return con
 
@@ -176,7 +182,7 @@ def test_latency_percentiles(con):
 
 def test_failures_permanent_and_temporary(con):
     f = analytics.failures(con, "c1")
-    assert sorted(zip(f["status"], f["reason"], f["kind"], f["messages"])) == [
+    assert sorted(zip(f["status"], f["reason"], f["kind"], f["messages"], strict=False)) == [
         ("expired", "EC_ABSENT_SUBSCRIBER", "temporary", 1), ("undelivered", "EC_UNKNOWN_SUBSCRIBER", "permanent", 1)]
     split = analytics.failure_split(con, "c1").set_index("region")
     assert split.loc["FR", ["permanent", "temporary", "unknown", "failed"]].tolist() == [1, 1, 0, 2]
@@ -185,7 +191,8 @@ def test_failures_permanent_and_temporary(con):
 
 def test_optouts_keywords_linkage_and_review(con):
     kw = analytics.optout_keywords(con, "c1")
-    assert sorted(zip(kw["keyword"], kw["region"], kw["opt_outs"])) == [("STOP", "FR", 1), ("STOP", "KE", 1),
+    assert sorted(zip(kw["keyword"], kw["region"], kw["opt_outs"], strict=False)) == [("STOP", "FR", 1),
+                                                                                      ("STOP", "KE", 1),
                                                                          ("STOP", "US", 1)]
     by_sender = analytics.optout_by(con, "c1", "sender_id").set_index("sender_id")
     assert by_sender.loc["ACME", "opt_out_rate"] == 1.0
@@ -216,7 +223,7 @@ def test_multipart_receipts_count_through_message_ref():
 
 def test_reply_intents(con):
     r = analytics.reply_intents(con, "c1")
-    assert dict(zip(zip(r["intent"], r["keyword"]), r["replies"])) == {
+    assert dict(zip(zip(r["intent"], r["keyword"], strict=False), r["replies"], strict=False)) == {
         ("opt_out", "STOP"): 3, ("other", "(free text)"): 2, ("keyword", "DEAL"): 1}
 
 

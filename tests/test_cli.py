@@ -16,7 +16,8 @@ def run(*args):
 def test_help_lists_every_design_command():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ["demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve", "load", "report"]:
+    for command in ["demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve", "load",
+                    "report"]:
         assert command in result.output
 
 

@@ -13,7 +13,6 @@ import yaml
 from smslab.compliance import check
 from smslab.compliance.content import detect
 from smslab.errors import InputError, SpecError
-
 from test_compliance_scenarios import FR_NUMBER, decision, make_campaign, rules_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
@@ -186,7 +185,8 @@ def test_fine_exposure_of_what_was_stopped(tmp_path):
     spec = make_campaign(tmp_path, [{"msisdn": "+12125550123", "consent_at": ""},
                                     {"msisdn": "+12125550124", "consent_at": ""},
                                     {"msisdn": "+12125550125", "consent_at": "2026-01-01T00:00:00"}],
-                         senders={"US": {"type": "short_code", "id": "45678"}}, text="ACME: 30% off. Reply STOP to opt out.")
+                         senders={"US": {"type": "short_code", "id": "45678"}},
+                         text="ACME: 30% off. Reply STOP to opt out.")
     result = check(spec, at="2026-11-24T15:00:00Z")       # 10:00 in New York: only consent stops anything
     assert result.exposure == [{"country": "US", "messages": 2, "min": 1000, "max": 3000, "currency": "USD",
                                 "basis": result.exposure[0]["basis"], "source": result.exposure[0]["source"]}]

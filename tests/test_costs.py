@@ -52,7 +52,8 @@ def test_builtin_sheet_marks_unknown_and_never_invents() -> None:
     assert fr.price_per_segment is None and fr.setup_fee is None and fr.currency is None
     us = sheet.get("US", "short_code")
     # the figures of the reference ("Costs (US)"): $1,000/month lease, 3-month minimum, $0.0083/segment
-    assert (us.recurring_fee, us.recurring_period, us.minimum_term_months, us.price_per_segment) == (1000, "month", 3, 0.0083)
+    assert (us.recurring_fee, us.recurring_period, us.minimum_term_months, us.price_per_segment) == (
+        1000, "month", 3, 0.0083)
     assert us.setup_fee is None and us.price_per_inbound is None
     assert us.source_url.startswith("https://")
     assert sheet.get("ZZ", "long_code").price_per_segment is None  # a country not in the sheet: all unknown
@@ -64,9 +65,12 @@ def test_builtin_sheet_marks_unknown_and_never_invents() -> None:
     "name, expected",
     [
         ("bad_number.csv", "row 2 (line 3), column 'price_per_segment': more cells"),
-        ("bad_value.csv", "row 2 (line 3), column 'price_per_segment': expected a number or 'unknown', got 'four cents'"),
+        ("bad_value.csv",
+         "row 2 (line 3), column 'price_per_segment': expected a number or 'unknown', got 'four cents'"),
         ("bad_column.csv", "line 1, column 'price_per_segmnt': unknown column"),
-        ("bad_sender.csv", "row 2 (line 3), column 'sender_type': expected one of short_code, long_code, toll_free, alphanumeric, got 'vln'"),
+        ("bad_sender.csv",
+         "row 2 (line 3), column 'sender_type': expected one of short_code, long_code, toll_free, alphanumeric, "
+         "got 'vln'"),
         ("duplicate.csv", "row 3 (line 4), column 'sender_type': FR short_code appears twice (first on line 2)"),
         ("negative.csv", "row 1 (line 2), column 'setup_fee': expected a number ≥ 0"),
     ],
@@ -249,7 +253,8 @@ def test_currency_conversion_uses_the_explicit_table_only() -> None:
     p2 = plan("XX", monthly_volume=10_000, months=3, prices=sheet, rates=fixed, currency="EUR", rules=StubRules())
     assert p2.option("long_code").total == pytest.approx(330)  # own currency kept
     assert p2.option("long_code").total_converted is None  # no USD→EUR rate: no guess
-    p3 = plan("XX", monthly_volume=10_000, months=3, prices=sheet, rates={"EUR/USD": 1.1}, currency="EUR", rules=StubRules())
+    p3 = plan("XX", monthly_volume=10_000, months=3, prices=sheet, rates={"EUR/USD": 1.1}, currency="EUR",
+              rules=StubRules())
     assert p3.option("long_code").total_converted == pytest.approx(300)
 
 
@@ -315,7 +320,8 @@ def test_campaign_cost_counts_segments_and_the_gsm_safe_saving(tmp_path: Path) -
     # FR's short-code price is unknown: the total is partial, FR is listed, and it is not counted as free
     assert result["status"] == "partial"
     assert result["total"] is None and result["known_total"] == pytest.approx(2.0)
-    assert result["unknown"] == [{"country": "FR", "variant": "A", "recipients": 1, "reason": "price unknown for FR short_code"}]
+    assert result["unknown"] == [{"country": "FR", "variant": "A", "recipients": 1,
+                                  "reason": "price unknown for FR short_code"}]
     assert result["messages"] == 101 and result["segments"] == 202 and result["segments_gsm_safe"] == 101
 
 

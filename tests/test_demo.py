@@ -1,12 +1,12 @@
 """The walking skeleton end to end: plan → check → send → receive → load → analyse → report."""
 import re
+from pathlib import Path
 
 import pytest
 
+from browser import rendered_dom
 from smslab import store
 from smslab.demo import REPORTS, demo
-
-from browser import rendered_dom
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_the_html_report_is_self_contained_masked_and_renders_a_chart(demo_run):
     root, _, result = demo_run
     [html_path] = [p for p in result["reports"] if p.endswith("delivery_funnel.html")]
     assert len(result["reports"]) == len(REPORTS) == 5
-    html = open(html_path, encoding="utf-8").read()
+    html = Path(html_path).read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", html), "no script may come from the network"
     for code in ("from smslab import", "reporting.show(", "store.connect("):
         assert code not in html, f"code leaked into the report: {code}"

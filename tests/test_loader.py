@@ -281,7 +281,7 @@ def test_lines_table_over_several_shared_buffers(monkeypatch):
     from smslab.receiving import fast
 
     monkeypatch.setattr(fast, "_CHUNK", 64)
-    lines = [("line %d " % i) * (i % 7) + "é" * (i % 3) for i in range(300)]
+    lines = [f"line {i} " * (i % 7) + "é" * (i % 3) for i in range(300)]
     data = "\r\n".join(lines).encode()
     assert fast.lines_table(data).column("line").to_pylist() == lines
 

@@ -16,11 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from browser import chromium
 from smslab import analytics, config, reporting, store
 from smslab.demo import REPORTS, demo
 from smslab.receiving.loader import ingest
-
-from browser import chromium
 
 NAMES = ["campaign_setup", "cost_estimate", "country_brief", "delivery_funnel", "optout_keywords"]
 CASES = [(n, s) for n in NAMES for s in ("defaults", "second")]
@@ -106,12 +105,13 @@ def runs(demo_db):
     os.environ["SMSLAB_LANDING"] = str(root / "landing")
     def run(key):
         name, which = key
-        params = {} if which == "defaults" else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()}
+        params = ({} if which == "defaults"
+                  else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()})
         return reporting.run_report(name, parameters=params, output_dir=root / which)
 
     try:
         with ThreadPoolExecutor(2) as pool:  # two kernels at a time
-            done = dict(zip(CASES, pool.map(run, CASES)))
+            done = dict(zip(CASES, pool.map(run, CASES), strict=False))
     finally:
         for k, v in saved.items():
             if v is None:
@@ -119,8 +119,9 @@ def runs(demo_db):
             else:
                 os.environ[k] = v
     with ThreadPoolExecutor(2) as pool:
-        probes = dict(zip(done, pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
-                                         list(done))))
+        probes = dict(zip(done,
+                          pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
+                                         list(done)), strict=False))
     for key, value in done.items():
         value["probe"] = probes[key]
     return root, result, done

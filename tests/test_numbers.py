@@ -7,8 +7,10 @@ import pandas as pd
 import phonenumbers
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
-from phonenumbers import PhoneNumberFormat as F, PhoneNumberType as T
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat as F
+from phonenumbers import PhoneNumberType as T
 
 from smslab.errors import InputError
 from smslab.numbers import COLUMNS, normalize, normalize_file, normalize_one
@@ -32,7 +34,7 @@ def assert_same_as_phonenumbers(values: list, regions) -> pd.DataFrame:
     frame = normalize(values, default_region=regions)
     assert list(frame.columns) == COLUMNS and len(frame) == len(values)
     per_row = list(regions) if isinstance(regions, (list, pd.Series)) else [regions] * len(values)
-    for value, region, got in zip(values, per_row, _rows(frame)):
+    for value, region, got in zip(values, per_row, _rows(frame), strict=False):
         region = None if region is None or (isinstance(region, float) and pd.isna(region)) else str(region).upper()
         assert got == normalize_one(value, region), (value, region)
     return frame
@@ -155,10 +157,12 @@ def phone_text(draw) -> tuple[str, str | None]:
     elif style == "vanity":
         text = draw(st.sampled_from(["", "+" + cc + " "])) + digits[:3] + digits[3:].translate(VANITY)
     elif style == "junk_prefix":
-        text = draw(st.sampled_from(["tel:", "Tel: ", "abc", "mob ", "(", "-"])) + draw(st.sampled_from(["+" + cc, "0", ""])) + digits
+        text = (draw(st.sampled_from(["tel:", "Tel: ", "abc", "mob ", "(", "-"]))
+                + draw(st.sampled_from(["+" + cc, "0", ""])) + digits)
     elif style == "separators":
         sep = draw(st.sampled_from([" ", ".", "-", "(", ")", "  ", ""]))
-        text = draw(st.sampled_from(["+" + cc, "00" + cc, "0", ""])) + sep + sep.join(digits[i:i + 3] for i in range(0, len(digits), 3))
+        text = (draw(st.sampled_from(["+" + cc, "00" + cc, "0", ""])) + sep
+                + sep.join(digits[i:i + 3] for i in range(0, len(digits), 3)))
     else:
         text = draw(st.sampled_from(["0", ""])) + digits
     default = draw(st.sampled_from([None, region, region, draw(st.sampled_from(REGIONS))]))

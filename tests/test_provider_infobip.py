@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from fakes.campaign import make_spec
-from fakes.infobip import FakeInfobip, SEND_AT
+from fakes.infobip import SEND_AT, FakeInfobip
 from smslab import store
 from smslab.errors import ProviderError
 from smslab.providers import get_provider
@@ -59,7 +59,8 @@ def test_a_500_makes_the_batch_unknown_and_it_is_never_resent(tmp_path, con, fak
     again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert again["submitted"] == 0
     assert fake.sends == 2  # the uncertain batch was not tried again
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
 
 
 def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fake):
@@ -67,6 +68,7 @@ def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fa
     target = None
     result = send(spec, con=con, provider="infobip", now=AFTERNOON, throughput=FAST, dry_run=True)
     import pandas as pd
+
     from fakes.campaign import e164
 
     target = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0]).lstrip("+")
@@ -83,7 +85,8 @@ def test_wrong_credentials_stop_the_run_and_leave_everything_queued(tmp_path, co
     monkeypatch.setenv("INFOBIP_API_KEY", "wrong")
     with pytest.raises(ProviderError, match="INFOBIP_API_KEY"):
         send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
     monkeypatch.setenv("INFOBIP_API_KEY", "secret-infobip-key")
     assert send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
 
@@ -136,10 +139,11 @@ def sent_campaign(tmp_path, fake, replies=()):
     db = tmp_path / "pull.duckdb"
     assert send(make_spec(tmp_path), db=db, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
     import pandas as pd
+
     from fakes.campaign import e164
 
     numbers = [e164(n).lstrip("+") for n in pd.read_csv(tmp_path / "audience.csv")["msisdn"]]
-    for number, text in zip(numbers, replies):
+    for number, text in zip(numbers, replies, strict=False):
         fake.add_reply(number, "36180", text)
     return db, numbers
 

@@ -79,7 +79,8 @@ def test_a_campaign_over_smpp_with_receipts_and_replies_reaching_the_database(tm
 
 
 def test_long_ucs2_and_long_gsm_messages_are_split_with_udh(tmp_path, monkeypatch):
-    texts = {"UCS-2": "Soldes d'hiver 😀: -30% sur tout, livraison offerte ! Répondez STOP pour ne plus rien recevoir. Ελλάδα",
+    texts = {"UCS-2": "Soldes d'hiver 😀: -30% sur tout, livraison offerte ! "
+                      "Répondez STOP pour ne plus rien recevoir. Ελλάδα",
              "GSM-7": "ACME winter sale: 30% off everything today only, free delivery on all orders over 20 EUR. "
                       "Reply STOP to opt out. Terms and conditions apply, see acme.example for details. {ok} [x] ~"}
     batch = [OutboundMessage(message_id=f"m{i}", campaign_id="c", msisdn=f"+3361230000{i}", region="FR",
@@ -135,7 +136,8 @@ def test_no_smsc_means_nothing_is_marked_sent(tmp_path, con, monkeypatch):
     monkeypatch.setenv("SMPP_PASSWORD", "pw")
     result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=0)
     assert result["submitted"] == 0 and result["retry_later"] == 40
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
 
 
 def test_missing_settings_are_named(monkeypatch):

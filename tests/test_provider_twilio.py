@@ -74,7 +74,8 @@ def test_wrong_credentials_stop_the_run(tmp_path, con, fake, monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "nope")
     with pytest.raises(ProviderError, match="TWILIO_AUTH_TOKEN"):
         run(tmp_path, con)
-    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert store.scalar(con,
+                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
 
 
 def test_missing_account_sid_is_named(tmp_path, con, monkeypatch):

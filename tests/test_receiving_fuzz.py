@@ -2,11 +2,10 @@
 the SQL path for Infobip reports agrees exactly with the Python parser."""
 import json
 import tempfile
-from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import example, HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smslab import store
@@ -14,8 +13,10 @@ from smslab.receiving import fast, generic, infobip, loader, smpp, twilio, vonag
 from smslab.receiving.journal import Journal
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-DB_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a DuckDB per example
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+DB_SETTINGS = settings(max_examples=20, deadline=None,
+                       suppress_health_check=[HealthCheck.too_slow])  # a DuckDB per example
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                           | st.text(max_size=12),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                                        max_size=4), max_leaves=8)
 

@@ -11,8 +11,8 @@ import pytest
 
 from smslab.rules import load
 from smslab.rules.claims import parse_file
-from smslab.yamlfiles import read_yaml
 from smslab.rules.loader import rules_dir
+from smslab.yamlfiles import read_yaml
 
 SIXTY = ["US", "CA", "GB", "FR", "DE", "ES", "IT", "NL", "IN", "KE", "NG", "ZA", "BR", "MX", "AU", "JP", "CN", "SG",
          "AE", "SA", "PH", "ID", "TR", "PL", "IE", "SE", "CO", "AR", "EG", "MA",

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from smslab.rules.placement import npa_table, subdivision_for_description, subdivision_for_number, subdivisions_for_numbers
+from smslab.rules.placement import (
+    npa_table,
+    subdivision_for_description,
+    subdivision_for_number,
+    subdivisions_for_numbers,
+)
 
 
 @pytest.mark.parametrize("number,expected", [

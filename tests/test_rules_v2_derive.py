@@ -238,9 +238,11 @@ def test_provider_offer_is_kept_apart_from_availability():
 
 
 def test_penalty_per_message_and_all_items_kept():
-    pen = {"min": None, "max": 750, "currency": "EUR", "per": "message", "falls_on": "sender", "applies_to": ["consent"]}
+    pen = {"min": None, "max": 750, "currency": "EUR", "per": "message", "falls_on": "sender",
+           "applies_to": ["consent"]}
     day = {**pen, "max": 10000, "per": "day", "falls_on": "brand"}
-    country = derive(_file([{"fact": "penalties", "value": v, "source": "law-1", "quote": "q"} for v in (pen, day)]), DAY)
+    country = derive(_file([{"fact": "penalties", "value": v, "source": "law-1", "quote": "q"} for v in (pen, day)]),
+                     DAY)
     assert [p.per for p in country.penalties.items] == ["message", "day"]
     assert (country.penalties.per_message.min, country.penalties.per_message.max) == (0.0, 750)
 

@@ -6,7 +6,7 @@ import copy
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,8 @@ def _set(path: list, value):
 BROKEN = [
     ("bare domain", _set(["sources", "blog", "url"], "https://example-vendor.fr/"),
      ["sources.blog.url", "bare domain"]),
-    ("unknown source key", _set(["claims", 3, "source"], "nope"), ["claims[3].source", "'nope'", "not a key of sources"]),
+    ("unknown source key", _set(["claims", 3, "source"], "nope"),
+     ["claims[3].source", "'nope'", "not a key of sources"]),
     ("bad window", _set(["claims", 2, "value", "mon"], ["20:00-08:00"]),
      ["claims[2].value: mon", "20:00-08:00", "end after it starts"]),
     ("missing day", lambda d: d["claims"][2]["value"].pop("sat"), ["claims[2].value", "missing sat"]),
@@ -126,7 +127,7 @@ def test_derivation_is_cached_per_set_of_claims_in_force():
 
 
 def test_load_returns_todays_rules_and_v1_files_still_load():
-    assert load(directory=V2).day == datetime.now(timezone.utc).date()
+    assert load(directory=V2).day == datetime.now(UTC).date()
     assert load().country("FR").schema_version == 1 and load().country("FR").quiet_hours.holidays == "excluded"
 
 

@@ -144,7 +144,8 @@ def _random_texts(n: int, seed: int = 3) -> list[str]:
     rng = random.Random(seed)
     pools = ["abc ", "abc€{", "abcé😀", "abc €{😀éç\t", "😀a", "€", "ab\u00a0"]
     lengths = [0, 1, 66, 67, 68, 69, 70, 71, 134, 135, 151, 152, 153, 154, 159, 160, 161, 305, 306, 307, 500]
-    return ["".join(rng.choice(pool) for _ in range(rng.choice(lengths))) for pool in (rng.choice(pools) for _ in range(n))]
+    return ["".join(rng.choice(pool) for _ in range(rng.choice(lengths)))
+            for pool in (rng.choice(pools) for _ in range(n))]
 
 
 def test_count_series_matches_count_exactly() -> None:
@@ -241,7 +242,8 @@ def test_exact_parts_on_sliced_arrow_chunks() -> None:
     for group, is_gsm, per_part in ((gsm, True, 153), (ucs2, False, 67)):
         arr = pa.array(["pad"] * 5 + group, type=pa.string()).slice(5)
         got = _exact_parts(arr, per_part, gsm=is_gsm, chunk_rows=7)
-        sizes = (lambda t: [2 if c in _EXT else 1 for c in t]) if is_gsm else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t])
+        sizes = ((lambda t: [2 if c in _EXT else 1 for c in t]) if is_gsm
+                 else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t]))
         assert got.tolist() == [_greedy_parts(sizes(t), per_part) for t in group]
 
 

@@ -23,7 +23,7 @@ send(sys.argv[1], db=sys.argv[2], provider="infobip", now=datetime(2026, 12, 1, 
 
 
 def test_a_killed_sender_resumes_and_every_recipient_is_submitted_exactly_once(tmp_path, monkeypatch):
-    spec = make_spec(tmp_path)  # writes audience.csv
+    make_spec(tmp_path)  # writes audience.csv
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump({
         "name": "unit-send", "purpose": "marketing", "two_way": True, "audience": "audience.csv",
@@ -40,6 +40,7 @@ def test_a_killed_sender_resumes_and_every_recipient_is_submitted_exactly_once(t
             os.kill(proc.pid, signal.SIGKILL)  # dies while the provider holds its batch
         finally:
             proc.wait(30)
+            proc.stderr.close()
         assert proc.returncode == -signal.SIGKILL
         assert sum(fake.accepted.values()) == 30 and fake.sends == 3
         monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)

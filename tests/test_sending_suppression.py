@@ -1,7 +1,6 @@
 """Fail closed: no consent, opted out, quiet hours — none of them ever reaches any provider."""
 from datetime import datetime
 
-import pandas as pd
 import pytest
 
 from fakes.campaign import e164
@@ -10,9 +9,8 @@ from fakes.smsc import TestSmsc as Smsc
 from fakes.twilio import FakeTwilio
 from smslab import store
 from smslab.campaign import parse_spec
-from smslab.providers.smpp import SmppProvider
-from smslab.synthetic import audience as synthetic_audience
 from smslab.sending import send
+from smslab.synthetic import audience as synthetic_audience
 
 LATE_EVENING = datetime(2026, 12, 1, 22, 30)   # 23:30 in Paris: quiet hours
 NEXT_MORNING = datetime(2026, 12, 2, 9, 0)     # 10:00 in Paris

@@ -89,7 +89,8 @@ def prior_marketing(db, msisdns, count, *, brand="ACME", at=datetime(2026, 11, 2
         for i in range(count):
             cid = f"earlier-{brand}-{i}"
             spec = {"senders": {"US": {"type": "short_code", "id": "45678", "brand": brand}}}
-            con.execute("INSERT INTO campaigns VALUES (?, ?, 'marketing', false, ?, ?)", [cid, cid, json.dumps(spec), at])
+            con.execute("INSERT INTO campaigns VALUES (?, ?, 'marketing', false, ?, ?)",
+                        [cid, cid, json.dumps(spec), at])
             for m in msisdns:
                 con.execute("INSERT INTO messages (message_id, campaign_id, msisdn, region, sender_type, sender_id, "
                             "submitted_at, status) VALUES (?, ?, ?, 'US', 'short_code', '45678', ?, 'delivered')",

@@ -58,7 +58,8 @@ def test_a_database_made_before_migration_3_keeps_its_audience_and_messages(tmp_
     path = tmp_path / "old.duckdb"
     monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])
     con = store.connect(path)
-    con.execute("INSERT INTO audience (campaign_id, msisdn, region, attributes) VALUES ('c1', '+33612345678', 'FR', '{\"a\": 1}')")
+    con.execute("INSERT INTO audience (campaign_id, msisdn, region, attributes) "
+                "VALUES ('c1', '+33612345678', 'FR', '{\"a\": 1}')")
     con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, status, segments, submit_attempted_at)
                    VALUES ('m1', 'c1', '+33612345678', 'submitted', 2, TIMESTAMP '2026-12-01 10:00:00')""")
     con.close()
@@ -67,6 +68,7 @@ def test_a_database_made_before_migration_3_keeps_its_audience_and_messages(tmp_
     assert store.current_version(con) == len(store.MIGRATIONS) >= 3
     assert con.execute("SELECT campaign_id, msisdn, region, attributes FROM audience").fetchall() == [
         ("c1", "+33612345678", "FR", '{"a": 1}')]
-    assert con.execute("SELECT message_id, status, segments, submit_attempted_at::VARCHAR FROM messages").fetchall() == [
+    rows = con.execute("SELECT message_id, status, segments, submit_attempted_at::VARCHAR FROM messages").fetchall()
+    assert rows == [
         ("m1", "submitted", 2, "2026-12-01 10:00:00")]
     assert set(DESIGN_COLUMNS["messages"]) <= set(columns(con, "messages"))

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -86,6 +85,8 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=20)
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
 
 
 @pytest.fixture
@@ -105,7 +106,8 @@ def infobip_body(pmid, done="2026-12-01T14:00:05.000+0000"):
     return json.dumps({"results": [{"messageId": pmid, "to": "33612345678", "doneAt": done, "smsCount": 1,
                                     "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5,
                                                "name": "DELIVERED_TO_HANDSET"},
-                                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR", "permanent": False}}]}).encode()
+                                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR",
+                                              "permanent": False}}]}).encode()
 
 
 def journal_count(landing):
@@ -126,7 +128,8 @@ def test_unparseable_bodies_get_400_and_are_not_stored(server):
     srv = server()
     assert srv.request("POST", "/infobip/dlr", b"{not json")[0] == 400
     assert srv.request("POST", "/infobip/inbound", b'["a list"]')[0] == 400
-    assert srv.request("POST", "/twilio/status", b"Foo=bar", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    assert srv.request("POST", "/twilio/status", b"Foo=bar",
+                       {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
     assert srv.request("GET", "/vonage/dlr?status=delivered")[0] == 400
     assert srv.request("POST", "/nowhere/dlr", b"{}")[0] == 404
     assert journal_count(srv.landing) == 0
@@ -159,7 +162,7 @@ def test_twilio_signature_valid_accepted_tampered_or_wrong_token_rejected(server
     wrong = twilio_signature(url, params, "not-the-token")
     assert srv.request("POST", "/twilio/status", body, {**form, "X-Twilio-Signature": wrong})[0] == 403
     assert srv.request("POST", "/twilio/status", body, form)[0] == 403
-    lines = [json.loads(l) for p in journal_files(srv.landing) for l in p.read_text().splitlines()]
+    lines = [json.loads(line) for p in journal_files(srv.landing) for line in p.read_text().splitlines()]
     assert len(lines) == 1 and "MessageStatus=delivered" in lines[0]["body"]
 
 

@@ -83,13 +83,15 @@ _BASE = f"""
 WITH msg AS (
     SELECT message_id, msisdn, region, sender_type, sender_id, variant, provider, encoding, provider_message_id,
            status, price, currency,
-           CASE WHEN submitted_at IS NOT NULL THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at)) END AS sent_at
+           CASE WHEN submitted_at IS NOT NULL THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at))
+           END AS sent_at
     FROM messages WHERE campaign_id = $c),
 ev AS (
     SELECT provider_message_id, bool_or(status IN ('sent', 'delivered')) AS reached,
            min(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
            max(json_extract_string(raw, '$.mccMnc')) AS mcc_mnc
-    FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
+    FROM __DLR__
+    WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
     GROUP BY provider_message_id),
 rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted_out
         FROM inbound WHERE campaign_id = $c GROUP BY msisdn),
@@ -110,7 +112,8 @@ base AS (
            a.msisdn IS NOT NULL AS targeted,
            m.message_id IS NOT NULL AS allowed,
            m.provider_message_id IS NOT NULL AS submitted,
-           m.provider_message_id IS NOT NULL AND (coalesce(ev.reached, false) OR m.status IN ('sent', 'delivered')) AS sent,
+           m.provider_message_id IS NOT NULL
+             AND (coalesce(ev.reached, false) OR m.status IN ('sent', 'delivered')) AS sent,
            coalesce(m.status = 'delivered', false) AS delivered,
            coalesce(m.status IN {FAILED}, false) AS failed,
            rep.msisdn IS NOT NULL AS replied,
@@ -260,7 +263,8 @@ def delivery_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str
                count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE failed) AS failed,
                count(*) FILTER (WHERE submitted AND NOT delivered AND NOT failed) AS pending,
                sum(price) AS cost
-        FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)} WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1""").df()
+        FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)}
+        WHERE allowed GROUP BY 1 ORDER BY submitted DESC, 1""").df()
     k, n = frame["delivered"].to_numpy(float), frame["submitted"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["delivery_rate"] = np.where(n > 0, k / n, np.nan)
@@ -279,7 +283,8 @@ def latency(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "
     dimension, with an 'all' row first."""
     col = _dimension(dimension)
     return con.execute(f"""
-        WITH d AS (SELECT {col} AS dim, epoch(delivered_at - sent_at) AS s FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)}
+        WITH d AS (SELECT {col} AS dim, epoch(delivered_at - sent_at) AS s
+                   FROM {_base(con, campaign_id, DEFAULT_ATTRIBUTION_DAYS)}
                    WHERE delivered AND delivered_at IS NOT NULL AND sent_at IS NOT NULL)
         SELECT coalesce(dim, 'all') AS {dimension}, count(*) AS delivered, quantile_cont(s, 0.5) AS p50_s,
                quantile_cont(s, 0.9) AS p90_s, quantile_cont(s, 0.99) AS p99_s, max(s) AS max_s
@@ -397,9 +402,11 @@ def replies_for_review(con: duckdb.DuckDBPyConnection, campaign_id: str, *, limi
         SELECT i.received_at, coalesce(m.region, 'unknown') AS region, i.msisdn, i.recipient AS received_on,
                i.intent, i.text, {review} AS review
         FROM inbound i LEFT JOIN (SELECT DISTINCT msisdn, region FROM messages WHERE campaign_id = $c) m USING (msisdn)
-        WHERE i.campaign_id = $c AND (i.intent IN ('other', 'help') OR {review} IS NOT NULL)""", {"c": campaign_id}).df()
+        WHERE i.campaign_id = $c AND (i.intent IN ('other', 'help') OR {review} IS NOT NULL)""",
+                        {"c": campaign_id}).df()
     if frame.empty:
-        return pd.DataFrame(columns=["priority", "received_at", "region", "msisdn", "received_on", "intent", "reason", "text"])
+        return pd.DataFrame(columns=["priority", "received_at", "region", "msisdn", "received_on", "intent", "reason",
+                                     "text"])
     flag = frame["text"].fillna("").map(possible_opt_out) | (frame["review"] == "possible_opt_out")
     frame["reason"] = np.where(flag, "possible opt-out", np.where(frame["intent"] == "help", "help request",
                                np.where(frame["review"].notna(), frame["review"].fillna("").str.replace("_", " "),
@@ -408,7 +415,8 @@ def replies_for_review(con: duckdb.DuckDBPyConnection, campaign_id: str, *, limi
     frame = frame.sort_values(["priority", "received_at"], ascending=[True, False]).head(limit)
     frame["text"] = frame["text"].map(mask_text)
     frame = mask_frame(frame)
-    return frame[["priority", "received_at", "region", "msisdn", "received_on", "intent", "reason", "text"]].reset_index(drop=True)
+    return frame[["priority", "received_at", "region", "msisdn", "received_on", "intent", "reason",
+                  "text"]].reset_index(drop=True)
 
 
 # ---- A/B --------------------------------------------------------------------------------------
@@ -434,7 +442,8 @@ def attributed_conversions(con: duckdb.DuckDBPyConnection, campaign_id: str | No
     """Conversions attributed last-touch: each conversion goes to the latest delivered message sent
     to that number before it (any campaign), when it came within `attribution_days` of it.
     msisdn masked."""
-    sql = f"SELECT * FROM ({_ATTRIBUTED})" + (" WHERE campaign_id = $c" if campaign_id else "") + " ORDER BY converted_at"
+    where = " WHERE campaign_id = $c" if campaign_id else ""
+    sql = f"SELECT * FROM ({_ATTRIBUTED})" + where + " ORDER BY converted_at"
     params: dict[str, Any] = {"w": float(attribution_days) * 86400.0}
     if campaign_id:
         params["c"] = campaign_id
@@ -517,7 +526,8 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
                           "msisdn_in": [cell(r, "msisdn") for _, r in rows],
                           "time_in": [cell(r, "time") for _, r in rows],
                           "value_in": [cell(r, "value") for _, r in rows],
-                          "currency": [cell(r, "currency").upper() or (currency or "").upper() or None for _, r in rows],
+                          "currency": [cell(r, "currency").upper() or (currency or "").upper() or None
+                                       for _, r in rows],
                           "reference": [cell(r, "reference") or None for _, r in rows],
                           "width": [len(r) for _, r in rows]})
     numbers = normalize(frame["msisdn_in"], default_region=default_region) if len(frame) else pd.DataFrame(
@@ -526,7 +536,7 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
     times = pd.to_datetime(frame["time_in"], utc=True, errors="coerce", format="ISO8601")
     frame["converted_at"] = times.dt.tz_localize(None)
     frame["value"] = pd.to_numeric(frame["value_in"], errors="coerce")
-    reasons = []
+    reasons: list[str | None] = []
     for i, row in enumerate(frame.itertuples()):
         if row.width != len(header):
             reasons.append(f"expected {len(header)} fields, got {row.width}")

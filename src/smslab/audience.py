@@ -23,9 +23,10 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,8 @@ class _Chunk:
     consent_source: list
     attributes: list
     row: list
-    location: list
-    raw: list
+    location: list | _Lines  # _Lines and _Rows: made on demand, for the rows that are quarantined
+    raw: list | _Rows
     problems: dict = field(default_factory=dict)  # row index -> why the row cannot be read
 
 
@@ -156,7 +157,8 @@ def _header_map(columns: list[str], source: str, place: str) -> dict[str, str]:
                         f"this file looks separated by {word}, but smslab reads comma-separated files: "
                         f"save it as CSV with commas (or as Parquet)")
         raise InputError(
-            f"{source}: {place}: no 'msisdn' column; found {shown}; rename the column holding the phone numbers to 'msisdn'")
+            f"{source}: {place}: no 'msisdn' column; found {shown}; "
+            "rename the column holding the phone numbers to 'msisdn'")
     return found
 
 
@@ -164,11 +166,13 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
     with open(p, "rb") as fb:
         head = fb.read(65536)
     if head.lstrip(b"\xef\xbb\xbf").strip() == b"":
-        raise InputError(f"{source}: the file is empty; expected a header line with an 'msisdn' column, then one recipient per line")
+        raise InputError(f"{source}: the file is empty; expected a header line with an 'msisdn' column, "
+                         "then one recipient per line")
     if b"\x00" in head:
-        raise InputError(f"{source}: line 1: this is a binary file, not CSV text; export the audience as CSV (UTF-8) or Parquet")
+        raise InputError(f"{source}: line 1: this is a binary file, not CSV text; "
+                         "export the audience as CSV (UTF-8) or Parquet")
     delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
-    handle = open(p, "r", encoding="utf-8-sig", newline="")
+    handle = open(p, encoding="utf-8-sig", newline="")
     reader = csv.reader(handle, delimiter=delimiter)
     try:
         header = next(reader)
@@ -180,7 +184,11 @@ def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
         raise InputError(f"{source}: line 1: cannot read the header ({exc}); check the file is CSV") from None
     written = list(header)
     header = [h.strip() for h in header]
-    found = _header_map(header, source, "line 1")
+    try:
+        found = _header_map(header, source, "line 1")
+    except InputError:  # no msisdn column: the file is not read further
+        handle.close()
+        raise
     if FAST_CSV:
         fast = _arrow_csv(p, written, header, found, delimiter)
         if fast is not None:
@@ -227,8 +235,11 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_C
                 i: f"has {len(records[i])} fields but the header has {width}; "
                    f"check for a stray {delimiter!r} or a missing quote" for i in ragged}
             good = records if not ragged else [f if len(f) == width else [""] * width for f in records]
-            columns = list(zip(*good))
-            pick = lambda k: list(columns[idx[k]]) if k in idx else [None] * n  # noqa: E731
+            columns = list(zip(*good, strict=False))
+
+            def pick(k: str, columns: list = columns, n: int = n) -> list:  # bound now, not at call time
+                return list(columns[idx[k]]) if k in idx else [None] * n
+
             yield _Chunk(
                 msisdn=pick("msisdn"), region=pick("region"),
                 consent_at=pd.Series(pick("consent_at"), dtype=object),
@@ -278,7 +289,7 @@ class _Rows:
         if not which:
             return []
         at = pa.array(which, type=pa.int64())
-        return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns))]
+        return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns), strict=False)]
 
 
 def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, str],
@@ -346,7 +357,10 @@ def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> I
     for first in range(0, total, CHUNK_ROWS):
         n = min(CHUNK_ROWS, total - first)
         cols = [table.column(i).slice(first + 1, n).combine_chunks() for i in range(table.num_columns)]
-        pick = lambda k: cols[idx[k]].to_pylist() if k in idx else [None] * n  # noqa: E731
+
+        def pick(k: str, cols: list = cols, n: int = n) -> list:  # bound now, not at call time
+            return cols[idx[k]].to_pylist() if k in idx else [None] * n
+
         yield _Chunk(
             msisdn=pick("msisdn"), region=pick("region"),
             consent_at=pd.Series(pick("consent_at"), dtype=object),
@@ -365,7 +379,7 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
         return ["{}"] * n
     parts: list = []
     controls = None  # rows with a control character somewhere
-    for k, (name, values) in enumerate(zip(names, columns)):
+    for k, (name, values) in enumerate(zip(names, columns, strict=False)):
         arr = values if isinstance(values, pa.Array) and values.type == pa.string() \
             else pa.array(values, type=pa.string())
         data = _utf8_bytes(arr)  # ASCII bytes never occur inside multi-byte characters
@@ -383,8 +397,8 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
         which = pc.indices_nonzero(controls)
         picked = [values.take(which).to_pylist() if isinstance(values, pa.Array)
                   else [values[i] for i in which.to_pylist()] for values in columns]
-        for i, row in zip(which.to_pylist(), zip(*picked)):
-            out[i] = json.dumps(dict(zip(names, row)), ensure_ascii=False)
+        for i, row in zip(which.to_pylist(), zip(*picked, strict=False), strict=False):
+            out[i] = json.dumps(dict(zip(names, row, strict=False)), ensure_ascii=False)
     return out
 
 
@@ -433,6 +447,7 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         if parquet is not None:
             rel = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(parquet))}')")
         else:
+            assert table is not None, "_read_duckdb needs a table or a parquet file"
             rel = con.sql(f"SELECT * FROM {_sql_ident(table)}")
         columns = list(rel.columns)
     except duckdb.Error as exc:
@@ -442,7 +457,7 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         what = "cannot read it as Parquet" if parquet is not None else f"no such table {table!r}"
         raise InputError(f"{source}: {what} ({first})") from None
     found = _header_map(columns, source, "columns")
-    types = dict(zip(columns, [str(t) for t in rel.types]))
+    types = dict(zip(columns, [str(t) for t in rel.types], strict=False))
     other = [c for c in columns if c not in found.values()]
     attrs = ("to_json(struct_pack(" + ", ".join(f"{_sql_ident(c)} := {_sql_ident(c)}" for c in other) + "))::VARCHAR"
              if other else "'{}'")
@@ -532,7 +547,7 @@ def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd
     quarantined = []
     which = bad.nonzero()[0].tolist()
     raws = chunk.raw.rows(which) if isinstance(chunk.raw, _Rows) else [chunk.raw[i] for i in which]
-    for i, raw in zip(which, raws):
+    for i, raw in zip(which, raws, strict=False):
         if i in chunk.problems:
             reason = chunk.problems[i]
         elif not valid[i]:
@@ -572,11 +587,13 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
         return "msisdn is empty"
     shown = f"msisdn {value!r}"
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS and not str(value).strip().startswith("+"):
-        return f"{shown}: region {region!r} is not a region code; use two letters such as FR, or write the number as +CC…"
+        return (f"{shown}: region {region!r} is not a region code; "
+                "use two letters such as FR, or write the number as +CC…")
     if error and error.startswith("unparseable"):
         detail = error.split(":", 1)[1].strip()
         if region is None and not str(value).strip().startswith("+"):
-            return f"{shown}: no country code and no region; write it as +CC… or give a region (default_region or a region column)"
+            return (f"{shown}: no country code and no region; "
+                    "write it as +CC… or give a region (default_region or a region column)")
         return f"{shown}: not a phone number ({detail})"
     if e164:
         return f"{shown}: {e164} is not a valid number" + ("" if error == "not a valid number" else f" ({error})")

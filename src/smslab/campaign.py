@@ -2,16 +2,17 @@
 
 Example:
     >>> from smslab.campaign import load_spec
-    >>> spec = load_spec("data/samples/campaign.yaml")   # doctest: +SKIP
-    >>> spec.sender_for("FR").type                        # doctest: +SKIP
+    >>> spec = load_spec("data/samples/campaign.yaml")
+    >>> spec.sender_for("FR").type
     'short_code'
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -110,7 +111,7 @@ class CampaignSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _canonical_senders(self) -> "CampaignSpec":
+    def _canonical_senders(self) -> CampaignSpec:
         """Sender ids in their one stored form (`smslab.identity`): numbers E.164 with +, short
         codes digits, alphanumeric ids as written."""
         for cc, sender in self.senders.items():
@@ -137,7 +138,7 @@ class CampaignSpec(BaseModel):
     def send_at_utc(self) -> datetime | None:
         if self.send_at is None:
             return None
-        return self.send_at.astimezone(timezone.utc).replace(tzinfo=None)
+        return self.send_at.astimezone(UTC).replace(tzinfo=None)
 
     def send_at_problem(self, now: datetime) -> str | None:
         """Why `send_at` cannot be used at `now` (UTC, naive), or None: a moment more than
@@ -146,8 +147,9 @@ class CampaignSpec(BaseModel):
         Example:
             >>> spec = parse_spec({"name": "x", "purpose": "marketing", "audience": "a.csv", "senders": {},
             ...     "message": {"text": "hi"}, "send_at": "2026-12-01T15:00:00+01:00"})
-            >>> spec.send_at_problem(datetime(2026, 12, 6, 9, 0))
-            'send_at 2026-12-01T15:00:00+01:00 is 4 days 19:00 in the past; remove send_at to send now, or give a future time'
+            >>> spec.send_at_problem(datetime(2026, 12, 6, 9, 0))  # doctest: +NORMALIZE_WHITESPACE
+            'send_at 2026-12-01T15:00:00+01:00 is 4 days 19:00 in the past; remove send_at to send now,
+             or give a future time'
             >>> spec.send_at_problem(datetime(2026, 12, 1, 14, 3)) is None
             True
         """
@@ -209,7 +211,8 @@ class CampaignSpec(BaseModel):
 def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:
     """Validate a spec given as a dict; a SpecError names the field and what was expected."""
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got {type(data).__name__}")
+        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got "
+                        f"{type(data).__name__}")
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
@@ -219,7 +222,7 @@ def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = Non
     return spec
 
 
-def load_spec(path: str | Path | CampaignSpec) -> CampaignSpec:
+def load_spec(path: str | os.PathLike[str] | CampaignSpec) -> CampaignSpec:
     """Read and validate a campaign spec file (or pass a spec through)."""
     if isinstance(path, CampaignSpec):
         return path

@@ -9,7 +9,8 @@ import functools
 import json
 import math
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
@@ -197,7 +198,8 @@ def segments(text: str, as_json: bool) -> None:
 @click.option("--reply-rate", type=float, default=None, help="Replies per message sent, to cost inbound traffic.")
 @click.option("--launch-in-weeks", type=float, default=None, help="Flag options whose lead time is longer.")
 @click.option("--currency", default=None, help="Convert totals to this currency (rate table needed).")
-@click.option("--prices", type=click.Path(dir_okay=False), default=None, help="Your price sheet (CSV) over the built-in one.")
+@click.option("--prices", type=click.Path(dir_okay=False), default=None,
+              help="Your price sheet (CSV) over the built-in one.")
 @click.option("--rates", type=click.Path(dir_okay=False), default=None, help="Your currency rate table (CSV).")
 @json_option
 @user_errors
@@ -234,9 +236,8 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
     Example:
         smslab check data/samples/campaign.yaml --json
     """
-    from smslab.compliance import check as run_check
-
     from smslab import config
+    from smslab.compliance import check as run_check
 
     result = run_check(spec, at=at, db=config.db_path(db)).summary()
     _emit(result, as_json, lambda r: "\n".join(
@@ -254,7 +255,7 @@ class OptionError(click.BadParameter):
 
 
 class _OneLine:
-    def fail(self, message: str, param: Any = None, ctx: Any = None) -> None:
+    def fail(self, message: str, param: Any = None, ctx: Any = None) -> NoReturn:
         raise OptionError(message, ctx=ctx, param=param)
 
 
@@ -314,6 +315,7 @@ def throughput_setting(values: tuple[tuple[str | None, float], ...]) -> float | 
         return plain[0]
     rates: dict[str, float] = {}
     for sender, rate in values:
+        assert sender is not None  # the plain rates (sender None) were handled above
         if sender in rates:
             raise OptionError(f"sender {sender} is given twice", param_hint="'--throughput'")
         rates[sender] = rate
@@ -416,7 +418,8 @@ def serve(host: str, port: int, landing: str | None) -> None:
 
 @cli.command()
 @db_option
-@click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option("--landing", default=None, type=click.Path(),
+              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @json_option
 @user_errors
 def load(db: str | None, landing: str | None, as_json: bool) -> None:

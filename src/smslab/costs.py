@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from smslab import config
 from smslab.errors import InputError
@@ -105,7 +105,8 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             raise InputError(f"{path}: line 1: missing column '{required}' (expected columns: {', '.join(COLUMNS)})")
     for name in header:
         if name not in COLUMNS:
-            raise InputError(f"{path}: line 1, column '{name}': unknown column (expected some of: {', '.join(COLUMNS)})")
+            raise InputError(f"{path}: line 1, column '{name}': unknown column (expected some of: "
+                             f"{', '.join(COLUMNS)})")
     if not partial:
         missing = [c for c in COLUMNS if c not in header]
         if missing:
@@ -121,7 +122,8 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
         values: dict[str, Any] = {}
         cc = cells["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", cc):
-            raise _cell_error(path, line, "country", f"expected a two-letter country code such as FR, got {cells['country']!r}")
+            raise _cell_error(path, line, "country",
+                              f"expected a two-letter country code such as FR, got {cells['country']!r}")
         st = cells["sender_type"]
         if st not in SENDER_TYPES:
             raise _cell_error(path, line, "sender_type", f"expected one of {', '.join(SENDER_TYPES)}, got {st!r}")
@@ -148,7 +150,8 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             elif re.fullmatch(r"[A-Za-z]{3}", cur):
                 values["currency"] = cur.upper()
             else:
-                raise _cell_error(path, line, "currency", f"expected a three-letter code such as USD or 'unknown', got {cur!r}")
+                raise _cell_error(path, line, "currency",
+                                  f"expected a three-letter code such as USD or 'unknown', got {cur!r}")
         if "recurring_period" in cells and not (partial and cells["recurring_period"] == ""):
             period = cells["recurring_period"].lower()
             if period == UNKNOWN:
@@ -162,19 +165,24 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             try:
                 date.fromisoformat(cells["checked"])
             except ValueError:
-                raise _cell_error(path, line, "checked", f"expected a date such as 2026-01-31, got {cells['checked']!r}") from None
+                raise _cell_error(path, line, "checked",
+                                  f"expected a date such as 2026-01-31, got {cells['checked']!r}") from None
         for col in ("source", "source_url", "checked", "notes"):
             if col in cells and (cells[col] or not partial):
                 values[col] = cells[col]
         priced = [c for c in ("setup_fee", "recurring_fee", "price_per_segment", "price_per_inbound",
                               "carrier_surcharge_per_segment") if values.get(c) is not None]
-        if priced and "currency" in cells and values.get("currency") is None and not (partial and cells["currency"] == ""):
+        if (priced and "currency" in cells and values.get("currency") is None
+                and not (partial and cells["currency"] == "")):
             raise _cell_error(path, line, "currency", f"prices given ({', '.join(priced)}) but no currency")
-        if values.get("recurring_fee") is not None and "recurring_period" in values and values["recurring_period"] is None:
-            raise _cell_error(path, line, "recurring_period", "a recurring fee needs its period (month, quarter or year)")
+        if (values.get("recurring_fee") is not None and "recurring_period" in values
+                and values["recurring_period"] is None):
+            raise _cell_error(path, line, "recurring_period",
+                              "a recurring fee needs its period (month, quarter or year)")
         key = (cc, st)
         if key in rows:
-            raise _cell_error(path, line, "sender_type", f"{cc} {st} appears twice (first on line {rows[key]['_line']})")
+            raise _cell_error(path, line, "sender_type",
+                              f"{cc} {st} appears twice (first on line {rows[key]['_line']})")
         values["_line"] = line
         rows[key] = values
     return rows
@@ -189,7 +197,8 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text; save the price sheet as UTF-8 CSV") from None
 
 
-def load_prices(override: str | os.PathLike[str] | None = None, *, builtin: str | os.PathLike[str] | None = None) -> PriceSheet:
+def load_prices(override: str | os.PathLike[str] | None = None, *,
+                builtin: str | os.PathLike[str] | None = None) -> PriceSheet:
     """The built-in indicative sheet, with a user's CSV merged over it cell by cell.
 
     A user sheet needs ``country`` and ``sender_type`` and any of the other columns; an empty
@@ -293,7 +302,8 @@ def load_rates(override: str | os.PathLike[str] | dict[str, float] | None = None
                 continue
             for col in ("from_currency", "to_currency"):
                 if not re.fullmatch(r"[A-Za-z]{3}", cells[col]):
-                    raise _cell_error(str(path), line, col, f"expected a three-letter code such as EUR, got {cells[col]!r}")
+                    raise _cell_error(str(path), line, col,
+                                      f"expected a three-letter code such as EUR, got {cells[col]!r}")
             try:
                 value = float(cells["rate"])
             except ValueError:
@@ -305,7 +315,8 @@ def load_rates(override: str | os.PathLike[str] | dict[str, float] | None = None
     for pair, value in extra.items():
         src, _, dst = pair.upper().partition("/")
         if not (re.fullmatch(r"[A-Z]{3}", src) and re.fullmatch(r"[A-Z]{3}", dst)) or not value or value <= 0:
-            raise InputError(f"currency rate {pair!r}: {value!r}: expected 'FROM/TO' and a number > 0, e.g. 'EUR/USD': 1.08")
+            raise InputError(f"currency rate {pair!r}: {value!r}: "
+                             "expected 'FROM/TO' and a number > 0, e.g. 'EUR/USD': 1.08")
         rates.rates[(src, dst)] = float(value)
     return rates
 
@@ -392,7 +403,7 @@ def _fmt(x: float | None, currency: str | None) -> str:
 def _default_rules() -> RulesLike:
     from smslab import rules
 
-    return rules  # type: ignore[return-value]
+    return rules
 
 
 def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reason: str, monthly_volume: int,
@@ -404,7 +415,7 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
     segments_sent = messages * segments
 
     # recurring: billed for the longer of the campaign and the minimum term, in whole periods
-    billed_months: float | None = months
+    billed_months: float = months
     if price.minimum_term_months is not None and price.minimum_term_months > months:
         billed_months = price.minimum_term_months
         notes.append(f"minimum term {price.minimum_term_months:g} months is longer than the {months:g}-month campaign")
@@ -428,7 +439,8 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
                    else price.price_per_segment + price.carrier_surcharge_per_segment)
     per_message = None if per_segment is None else per_segment * segments
     message_cost = None if per_message is None else per_message * messages
-    known_message_part = (price.price_per_segment or 0.0) * segments_sent + (price.carrier_surcharge_per_segment or 0.0) * segments_sent
+    known_message_part = ((price.price_per_segment or 0.0) * segments_sent
+                          + (price.carrier_surcharge_per_segment or 0.0) * segments_sent)
 
     inbound_cost: float | None = 0.0
     if two_way:
@@ -478,7 +490,8 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
         setup=_money(price.setup_fee), recurring=_money(recurring), recurring_fee=price.recurring_fee,
         recurring_period=price.recurring_period, billed_months=billed_months, messages=messages,
         segments_sent=segments_sent, message_cost=_money(message_cost), inbound_cost=_money(inbound_cost),
-        per_message=_money(per_message), total=_money(total), total_status=status, known_total=_money(known_total) or 0.0,
+        per_message=_money(per_message), total=_money(total), total_status=status,
+        known_total=_money(known_total) or 0.0,
         missing=missing, cost_per_message=_money(cost_per_message),
         total_converted=_money(rates.convert(total, price.currency, target)),
         lead_time_weeks=lead, lead_time_source=lead_source, ready_by_launch=ready, throughput_mps=throughput,
@@ -501,7 +514,8 @@ def _recommend(options: list[Option], rates: Rates, target: str) -> tuple[str | 
     pool = ready or allowed
     lateness = "" if ready else " None of the allowed options can be ready by launch: expect to move the date."
     if late and ready:
-        lateness = " Not ready by launch: " + ", ".join(f"{o.sender_type} ({o.lead_time_weeks:g} weeks)" for o in late) + "."
+        lateness = (" Not ready by launch: "
+                    + ", ".join(f"{o.sender_type} ({o.lead_time_weeks:g} weeks)" for o in late) + ".")
     costed = [(o, _comparable(o, rates, target, o.total)) for o in pool]
     known = [(o, t) for o, t in costed if t is not None]
     if known:
@@ -514,7 +528,8 @@ def _recommend(options: list[Option], rates: Rates, target: str) -> tuple[str | 
                + (f" (vs {', '.join(others)})" if others else "") + ".")
         if maybe:
             why += (" Could still be cheaper, but prices are missing: "
-                    + ", ".join(f"{o.sender_type} (known part {_fmt(o.known_total, o.currency)}; missing {', '.join(o.missing)})"
+                    + ", ".join(f"{o.sender_type} (known part {_fmt(o.known_total, o.currency)}; missing "
+                                f"{', '.join(o.missing)})"
                                 for o in maybe) + ".")
         for o in pool:
             if o is not best and o.total is None and o not in maybe:
@@ -582,7 +597,8 @@ def break_even(short: Option, long: Option, months: float, segments: int) -> dic
 
 def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = False, purpose: str = "marketing",
          segments: int = 1, reply_rate: float | None = None, launch_in_weeks: float | None = None,
-         launch: date | None = None, currency: str | None = None, prices: PriceSheet | str | os.PathLike[str] | None = None,
+         launch: date | None = None, currency: str | None = None,
+         prices: PriceSheet | str | os.PathLike[str] | None = None,
          rates: Rates | str | os.PathLike[str] | dict[str, float] | None = None, rules: RulesLike | None = None,
          ruleset: Any = None, today: date | None = None) -> Plan:
     """Compare every sender type for one country over a campaign term.
@@ -699,7 +715,8 @@ def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str |
         safe = gsm_safe(text, transliterate=transliterate)
         price = sheet.get(region, sender.type) if (sender and region) else None
         per_segment = None
-        if price is not None and price.price_per_segment is not None and price.carrier_surcharge_per_segment is not None:
+        if (price is not None and price.price_per_segment is not None
+                and price.carrier_surcharge_per_segment is not None):
             per_segment = price.price_per_segment + price.carrier_surcharge_per_segment
         limit = segment_limit(region, sender.type if sender else None, ruleset=ruleset) if region else None
         row = {
@@ -726,7 +743,8 @@ def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str |
             why = ("no sender for this country in the spec" if sender is None else
                    "audience rows without a region" if not region else
                    f"price unknown for {region} {sender.type}")
-            unknown.append({"country": region or None, "variant": variant, "recipients": int(recipients), "reason": why})
+            unknown.append({"country": region or None, "variant": variant, "recipients": int(recipients),
+                            "reason": why})
         rows.append(row)
     messages = int(groups.sum()) if len(groups) else 0
     priced = sum(r["recipients"] for r in rows if r["cost"] is not None)

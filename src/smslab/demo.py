@@ -9,6 +9,7 @@ second run adds nothing and counts nothing twice.
 
 Example:
     >>> from smslab.demo import demo
+    >>> # skipped in the tests: the whole flow, slow (tests/test_demo.py runs it)
     >>> demo(messages=50, reports=False, db=":memory:")["messages"] > 0   # doctest: +SKIP
     True
 """
@@ -85,5 +86,6 @@ def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | Non
             result = run_report(name, parameters=parameters, output_dir=output_dir)
             html.append(result["html"])
     return {"db": str(db_path), "reports": html, "messages": total, "campaign_id": spec.campaign_id,
-            "runs": [{k: v for k, v in r.items() if k in ("submitted", "deferred", "suppressed", "failed")} for r in runs],
+            "runs": [{k: v for k, v in r.items() if k in ("submitted", "deferred", "suppressed", "failed")}
+                     for r in runs],
             "loaded": loaded}

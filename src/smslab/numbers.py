@@ -18,15 +18,17 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import PhoneMetadata, carrier, timezone as pn_timezone
+from phonenumbers import PhoneMetadata, carrier
 from phonenumbers import phonenumberutil as _pnu
+from phonenumbers import timezone as pn_timezone
 
 COLUMNS = ["input", "e164", "region", "valid", "number_type", "time_zones", "carrier", "error"]
 
@@ -39,7 +41,7 @@ _TYPE_NAMES = {
 
 def normalize_one(value: str | None, region: str | None) -> dict:
     """phonenumbers' answer for one input (the reference the fast path must match)."""
-    row = {"input": value, "e164": None, "region": None, "valid": False, "number_type": "unknown",
+    row: dict[str, Any] = {"input": value, "e164": None, "region": None, "valid": False, "number_type": "unknown",
            "time_zones": [], "carrier": "", "error": None}
     if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
         row["error"] = "empty"
@@ -171,7 +173,8 @@ class _Desc:
 
     def allows(self, length: int) -> bool:
         """Could a number of this length match (present, pattern, possible length)?"""
-        return self.present and self.regex is not None and (self.any_length or (0 <= length < _MAX_LEN and bool(self.lengths[length])))
+        return self.present and self.regex is not None and (
+            self.any_length or (0 <= length < _MAX_LEN and bool(self.lengths[length])))
 
     def match(self, arr: pa.Array, lengths: np.ndarray, check_length: bool = True) -> np.ndarray:
         """_is_number_matching_desc (check_length) or _match_national_number (not)."""
@@ -193,6 +196,8 @@ class _Region:
     def __init__(self, code: str) -> None:
         md = PhoneMetadata.metadata_for_region_or_calling_code(
             phonenumbers.country_code_for_region(code), code) if code != "001" else None
+        if md is None or md.country_code is None:
+            raise ValueError(f"no phonenumbers metadata for region {code!r}")
         self.code = code
         self.md = md
         self.cc = md.country_code
@@ -217,7 +222,7 @@ class _Region:
         if length not in self._combined:
             alts, values = [], []
             for desc, value in self.types:
-                if desc.allows(length):
+                if desc.allows(length) and desc.regex is not None:  # allows() implies a regex
                     alts.append(_noncapturing(desc.regex[4:-2]))
                     values.append(value)
             if alts:
@@ -239,7 +244,7 @@ class _Region:
             return arr, lengths, giveup
         plen = pc.utf8_length(pc.struct_field(found, [0])).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         special = np.zeros(n, dtype=bool)
-        if self.transform:
+        if self.transform and self.npfp_py is not None:  # npfp_py is set whenever npfp is
             # the transform rule applies only where the prefix's last group took part: told by
             # Python's re (as phonenumbers does); those rows use phonenumbers' own function
             values = _strs(arr)
@@ -346,7 +351,8 @@ class _Tables:
         self.tz_lists = [list(t) for t in tz_values]  # one shared list per distinct answer
         self.tz_index = {t: i for i, t in enumerate(tz_values)}
         self.tz_keys = pa.array(list(TIMEZONE_DATA), type=pa.string())
-        self.tz_key_value = np.array([self.tz_index[v] for v in TIMEZONE_DATA.values()] + [self.tz_index[tz_values[-1]]])
+        self.tz_key_value = np.array([self.tz_index[v] for v in TIMEZONE_DATA.values()]
+                                     + [self.tz_index[tz_values[-1]]])
         self.tz_longest = TIMEZONE_LONGEST_PREFIX
         self.tz_unknown = self.tz_index[pn_timezone._UNKNOWN_TIME_ZONE_LIST]
         self.type_names = _TYPE_NAMES
@@ -420,7 +426,7 @@ def _preamble(text: str) -> str | None:
     return core.translate(_DIGIT_MAP)
 
 
-def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
+def _decide(values: Any, regions: list) -> dict[str, np.ndarray]:
     """Answers for unique (value, region) pairs: fast where certain, else normalize_one."""
     t = _tables()
     n = len(values)
@@ -442,6 +448,7 @@ def _decide(values: list, regions: list) -> dict[str, np.ndarray]:
     idx = np.flatnonzero(fast)
     done = np.zeros(n, dtype=bool)
     if len(idx) and os.environ.get("SMSLAB_NUMBERS_FAST", "1") != "0":
+        arr: pa.Array
         if as_arrow:
             arr = values.take(pa.array(idx)) if len(idx) != n else values
         else:
@@ -637,7 +644,7 @@ def _number_types(reg: _Region, arr: pa.Array, lens: np.ndarray) -> np.ndarray:
     return types
 
 
-def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> None:
+def _classify(rows: np.ndarray, cc: np.ndarray, nsn: pa.Array, out: dict) -> None:
     """region_code_for_number, is_valid_number, number_type, time zones and carrier."""
     t = _tables()
     m = len(rows)
@@ -702,7 +709,7 @@ def _classify(rows: np.ndarray, cc: np.ndarray, nsn: np.ndarray, out: dict) -> N
     out["number_type"][rows] = np.array([t.type_names.get(x, "unknown") for x in range(100)], dtype=object)[types]
     out["time_zones"][rows] = tz_lists[tz]
     out["carrier"][rows] = names
-    out["error"][rows] = np.where(valid, None, "not a valid number")
+    out["error"][rows] = np.where(valid, np.array(None, dtype=object), "not a valid number")  # None, as the stubs allow
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -714,6 +721,7 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
     Returns the counts `{"rows": N, "valid": N, "invalid": N}`.
 
     Example:
+        >>> # skipped in the tests: needs your audience.csv, and writes clean.parquet
         >>> normalize_file("audience.csv", column="msisdn", region="FR", out="clean.parquet")  # doctest: +SKIP
         {'rows': 3, 'valid': 2, 'invalid': 1}
     """

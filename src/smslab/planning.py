@@ -11,8 +11,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -78,7 +79,8 @@ def decisions_by_country(result: Any) -> pd.DataFrame:
     reasons = (d[d["decision"] != "allowed"].assign(region=lambda x: x["region"].fillna("unknown"))
                .groupby(["region", "reason"]).size().rename("n").reset_index()
                .sort_values("n", ascending=False).groupby("region")
-               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"])), include_groups=False))
+               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)),
+                      include_groups=False))
     table["reasons"] = reasons.reindex(table.index).fillna("")
     return table.reset_index().sort_values("total", ascending=False).reset_index(drop=True)
 
@@ -117,7 +119,7 @@ def send_windows(result: Any) -> pd.DataFrame:
             return ""
 
     out["local_time"] = [local(at, z) for z in out["time_zone"]]
-    out["next_allowed_local"] = [local(t, z) for t, z in zip(out["next_allowed_utc"], out["time_zone"])]
+    out["next_allowed_local"] = [local(t, z) for t, z in zip(out["next_allowed_utc"], out["time_zone"], strict=False)]
     return out[cols].sort_values(["region", "recipients"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -207,7 +209,8 @@ def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_v
                          "target_currency": plan.target_currency, "lead_time_weeks": o.lead_time_weeks,
                          "launch_in_weeks": plan.launch_in_weeks, "ready_by_launch": o.ready_by_launch,
                          "throughput_mps": o.throughput_mps, "reason": o.reason,
-                         "break_even": plan.break_even["explanation"], "why": plan.why if o.sender_type == plan.recommended else ""})
+                         "break_even": plan.break_even["explanation"],
+                         "why": plan.why if o.sender_type == plan.recommended else ""})
     return pd.DataFrame(rows)
 
 
@@ -247,16 +250,18 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
     if spec:
         path = Path(spec).expanduser()
         return load_spec(path if path.is_absolute() or path.exists() else config.project_dir() / path)
-    path = config.db_path(db) if db != "none" else None
-    if path is not None and Path(path).is_file():
-        con = store.connect(path, read_only=True)
+    db_file = config.db_path(db) if db != "none" else None
+    if db_file is not None and Path(db_file).is_file():
+        con = store.connect(db_file, read_only=True)
         try:
             if campaign_id:
-                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchall()
+                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?",
+                                   [campaign_id]).fetchall()
                 if not rows:
-                    raise InputError(f"{path}: no campaign {campaign_id!r}")
+                    raise InputError(f"{db_file}: no campaign {campaign_id!r}")
             else:
-                rows = con.execute("SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
+                rows = con.execute(
+                    "SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
         finally:
             con.close()
         if rows:
@@ -264,7 +269,7 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
 
             data = json.loads(rows[0][1]) if isinstance(rows[0][1], str) else rows[0][1]
             data = {k: v for k, v in data.items() if v is not None}
-            return parse_spec(data, source=f"{path}: campaign {rows[0][0]}", base_dir=config.project_dir())
+            return parse_spec(data, source=f"{db_file}: campaign {rows[0][0]}", base_dir=config.project_dir())
     elif campaign_id:
-        raise InputError(f"campaign {campaign_id!r}: the database {path} does not exist")
+        raise InputError(f"campaign {campaign_id!r}: the database {db_file} does not exist")
     return load_spec(config.data_dir() / "samples" / "campaign.yaml")

@@ -5,6 +5,7 @@ no `<script src>` pointing at the network, and phone numbers masked.
 
 Example:
     >>> from smslab.reporting import list_reports
+    >>> # skipped in the tests: what reports/ holds varies
     >>> [r["name"] for r in list_reports()]          # doctest: +SKIP
     ['delivery_funnel']
 """
@@ -19,9 +20,10 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from smslab import config
 from smslab.errors import InputError, SmslabError
@@ -415,7 +417,7 @@ def _description(path: Path) -> str:
     return ""
 
 
-def list_reports(output_dir: str | Path | None = None) -> list[dict[str, Any]]:
+def list_reports(output_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every notebook under notebooks/: name, description, parameters (type, default, help) and
     its latest run (None if never run into `output_dir`).
 
@@ -590,7 +592,8 @@ def _write_index(output_dir: Path) -> Path:
         if page.name == "index.html":
             continue
         run = latest.get(page.stem, {})
-        when = run.get("finished_at") or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}"
+        when = (run.get("finished_at")
+                or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}")
         params = ", ".join(f"{k} = {v}" for k, v in (run.get("parameters") or {}).items())
         entries.append(f"<tr><td><a href='{html.escape(page.name)}'>{html.escape(page.stem.replace('_', ' '))}</a></td>"
                        f"<td>{html.escape(str(when))}</td><td>{html.escape(params) or '—'}</td></tr>")
@@ -604,7 +607,7 @@ def _write_index(output_dir: Path) -> Path:
 
 
 _mode_lock = threading.Lock()
-_mode_users = [0, None]  # runs in progress, the value before the first
+_mode_users: list[Any] = [0, None]  # runs in progress, the value before the first
 
 
 @contextlib.contextmanager
@@ -638,7 +641,7 @@ def _failed_cell(exc: Any, executed: Path) -> str:
 
 
 def run_report(name: str, *, parameters: dict[str, Any] | None = None,
-               output_dir: str | Path | None = None) -> dict[str, Any]:
+               output_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Execute notebooks/NAME.ipynb with papermill into reports/runs/ and export reports/NAME.html.
 
     A failing cell raises `SmslabError` naming the cell, its first line and the error; the

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported lazily at run time (see _exact_parts)
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -123,7 +127,9 @@ def split(text: str) -> list[str]:
             return 2 if ch in _EXT else 1
         return 2 if ord(ch) > 0xFFFF else 1
 
-    parts, current, used = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
     for ch in text:
         s = size(ch)
         if used + s > per_part:
@@ -165,7 +171,7 @@ def _units_lut(gsm: bool) -> np.ndarray:
 _LUT = {True: _units_lut(True), False: _units_lut(False)}
 
 
-def _exact_parts(arr: "pa.Array", per_part: int, gsm: bool, chunk_rows: int = 100_000) -> np.ndarray:
+def _exact_parts(arr: pa.Array, per_part: int, gsm: bool, chunk_rows: int = 100_000) -> np.ndarray:
     """Exact greedy part counts of many texts (an Arrow string array without nulls) at once.
 
     Works on the UTF-8 buffer: a cumulative sum of units per byte gives every row's unit range and
@@ -179,8 +185,8 @@ def _exact_parts(arr: "pa.Array", per_part: int, gsm: bool, chunk_rows: int = 10
     for lo in range(0, len(arr), chunk_rows):
         chunk = arr.slice(lo, chunk_rows)
         width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
-        offsets = offsets.astype(np.int64)
+        raw_offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = raw_offsets.astype(np.int64)
         data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
         offsets -= offsets[0]
         per_byte = lut[data]
@@ -261,7 +267,8 @@ def count_series(texts: pd.Series | Iterable[str], *, with_non_gsm: bool = False
         cache: dict[str, list[str]] = {}
         values = arr.to_pylist()
         frame["non_gsm"] = [
-            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else []) for t, u in zip(values, ucs2)
+            (cache.setdefault(t, sorted(set(_NON_GSM_RE.findall(t)))) if u else [])
+            for t, u in zip(values, ucs2, strict=False)
         ]
     return frame
 
@@ -361,7 +368,7 @@ def gsm_safe_series(texts: pd.Series, *, transliterate: bool = False) -> pd.Seri
 # Country limits
 # ---------------------------------------------------------------------------------------------
 
-def segment_limit(country: str, sender_type: str | None = None, *, ruleset: object = None) -> int | None:
+def segment_limit(country: str, sender_type: str | None = None, *, ruleset: Any = None) -> int | None:
     """The country's maximum number of parts (rules dataset ``limits.max_segments``), or None.
 
     ``sender_type`` is accepted for limits that differ by sender (the dataset keeps one per
@@ -382,7 +389,8 @@ def segment_limit(country: str, sender_type: str | None = None, *, ruleset: obje
     return int(limit) if limit is not None else None
 
 
-def over_limit(text: str, country: str, sender_type: str | None = None, *, ruleset: object = None) -> tuple[bool, int | None]:
+def over_limit(text: str, country: str, sender_type: str | None = None, *,
+               ruleset: Any = None) -> tuple[bool, int | None]:
     """Whether a text needs more parts than the country allows: (over, limit).
 
     Example:

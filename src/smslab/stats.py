@@ -9,9 +9,10 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ class Comparison:
         verdict = ("a significant difference" if self.significant
                    else "no significant difference")
         rates = ", ".join(f"{g} {r:.1%} ({lo:.1%}–{hi:.1%})"
-                          for g, r, lo, hi in zip(t["group"], t["rate"], t["ci_low"], t["ci_high"]))
+                          for g, r, lo, hi in zip(t["group"], t["rate"], t["ci_low"], t["ci_high"], strict=False))
         return (f"{self.metric}: {rates}; {self.test} p = {self.p_value:.3g}: {verdict} at "
                 f"{1 - self.confidence:.0%} (highest: {best['group']}).")
 

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,8 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
 ]
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple], by: tuple[str, ...]) -> None:
+def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple],
+             by: tuple[str, ...]) -> None:
     """UPDATE table SET column = new FROM mapping(old, *by, new) where it changed."""
     changed = [row for row in mapping if row[0] != row[-1]]
     if not changed:
@@ -189,7 +190,7 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 def utcnow() -> datetime:
     """Now, in UTC, without tzinfo (how the store keeps time)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -62,7 +62,7 @@ def audience(n: int, *, seed: int = 7, consent_share: float = 0.94, invalid: int
     regions = list(COUNTRIES)
     weights = [COUNTRIES[r][0] for r in regions]
     seen: set[str] = set()
-    rows = []
+    rows: list[dict[str, str]] = []
     names = ["Alex", "Sam", "Noor", "Lea", "Ravi", "Ana", "Jo", "Kim", "Wanjiru", "Lukas", "Chloé", "Mateo"]
     while len(rows) < n:
         region = rng.choices(regions, weights)[0]

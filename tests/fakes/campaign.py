@@ -1,6 +1,8 @@
 """A small French campaign for the sending tests: 40 consenting recipients, one short code."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import phonenumbers
 
 from smslab.campaign import parse_spec
@@ -33,11 +35,11 @@ def write_spec(tmp_path, n=40, **overrides):
     looks at that moment, whatever the time the test runs (quiet hours, weekends, French holidays).
     """
     import json
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from smslab.compliance import check
 
-    day = datetime.now(timezone.utc).replace(hour=13, minute=0, second=0, microsecond=0) + timedelta(days=2)
+    day = datetime.now(UTC).replace(hour=13, minute=0, second=0, microsecond=0) + timedelta(days=2)
     for _ in range(30):
         day += timedelta(days=1)
         spec = make_spec(tmp_path, n, send_at=day.isoformat(), **overrides)

@@ -83,7 +83,7 @@ class FakeServer:
     def scripted(self, status: int, request: Request) -> Answer:
         return Answer(status, {"error": status}, {"Retry-After": "0"} if status == 429 else {})
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

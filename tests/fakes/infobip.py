@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .http import Answer, FakeServer, Request
 
@@ -90,7 +90,8 @@ class FakeInfobip(FakeServer):
                 return self.bad(f"messages[{i}].notifyUrl must be a URL")
             if "sendAt" in m and not SEND_AT.match(m["sendAt"]):
                 return self.bad(f"messages[{i}].sendAt must look like 2026-12-01T14:00:00.000+0000")
-            if "validityPeriod" in m and not (isinstance(m["validityPeriod"], int) and 1 <= m["validityPeriod"] <= 2880):
+            validity = m.get("validityPeriod")
+            if "validityPeriod" in m and not (isinstance(validity, int) and 1 <= validity <= 2880):
                 return self.bad(f"messages[{i}].validityPeriod must be 1..2880 minutes")
             dests = m.get("destinations")
             if not isinstance(dests, list) or not dests:
@@ -101,7 +102,7 @@ class FakeInfobip(FakeServer):
                 out.append((m, d))
         self.bodies.append(body)
         answer = []
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         for m, d in out:
             mid = d.get("messageId") or f"IB{len(self.accepted)}"
             refused = d["to"] in self.rejected
@@ -123,7 +124,7 @@ class FakeInfobip(FakeServer):
         keyword, _, rest = text.strip().partition(" ")
         item = {"messageId": f"MO{len(self.pending_inbound) + 1:06d}", "from": sender, "to": to, "text": text,
                 "cleanText": rest, "keyword": keyword.upper(),
-                "receivedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                "receivedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
                 "smsCount": 1, "price": {"pricePerMessage": 0, "currency": "EUR"}, "callbackData": None}
         with self._lock:
             self.pending_inbound.append(item)

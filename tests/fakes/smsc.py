@@ -50,7 +50,7 @@ class TestSmsc:
             while loop.time() < deadline and not self._closing:
                 try:
                     ev = await asyncio.wait_for(server.next(), timeout=0.2)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 if isinstance(ev, smpp34.Esme):
                     sessions[ev.session_id] = ev
@@ -74,7 +74,8 @@ class TestSmsc:
                     esme = sessions.get(ev.session_id)
                     if esme is not None:
                         task = asyncio.create_task(self._traffic(esme, ev.destination_addr, ev.source_addr, mid,
-                                                                 ev.registered_delivery, first=self.accepted[ev.destination_addr] == 1))
+                                                                 ev.registered_delivery,
+                                                                 first=self.accepted[ev.destination_addr] == 1))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
         finally:
@@ -86,13 +87,14 @@ class TestSmsc:
         if registered & 0x03:
             text = f"id:{mid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
             await esme.deliver_sm(destination_addr=ours, short_message=text.encode(), source_addr=phone,
-                                  esm_class=0x04, tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
+                                  esm_class=0x04,
+                                  tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
                                                         smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
             self.delivered += 1
         if first and phone in self.replies_from:
             await esme.deliver_sm(destination_addr=ours, short_message=b"STOP", source_addr=phone, esm_class=0)
 
-    def __enter__(self) -> "TestSmsc":
+    def __enter__(self) -> TestSmsc:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -164,7 +166,7 @@ class RefusingSmsc:
             while not self._closing.is_set():
                 try:
                     pdu = self._read_pdu(conn)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return
@@ -191,14 +193,14 @@ class RefusingSmsc:
             while not (self._closing.is_set() or deadline.is_set()):
                 try:
                     conn, _ = self._listener.accept()
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
         finally:
             timer.cancel()
             self._listener.close()
 
-    def __enter__(self) -> "RefusingSmsc":
+    def __enter__(self) -> RefusingSmsc:
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
         return self

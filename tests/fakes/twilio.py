@@ -11,7 +11,7 @@ import base64
 import re
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from .http import Answer, FakeServer, Request
@@ -80,7 +80,7 @@ class FakeTwilio(FakeServer):
                 at = datetime.strptime(form["SendAt"], "%Y-%m-%dT%H:%M:%SZ")
             except ValueError:
                 return self.bad(35111, "SendAt must be ISO 8601 in UTC")
-            ahead = at - datetime.now(timezone.utc).replace(tzinfo=None)
+            ahead = at - datetime.now(UTC).replace(tzinfo=None)
             if not timedelta(minutes=15) <= ahead <= timedelta(days=35):
                 return self.bad(35114, "SendAt must be between 15 minutes and 35 days in the future")
             status = "scheduled"
@@ -91,12 +91,13 @@ class FakeTwilio(FakeServer):
         self.forms.append(form)
         self.accepted[to] += 1
         sid = "SM" + uuid.uuid4().hex
-        now = format_datetime(datetime.now(timezone.utc))
+        now = format_datetime(datetime.now(UTC))
         return Answer(201, {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body"),
             "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
             "error_code": None, "error_message": None, "from": form.get("From"),
             "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0",
             "num_segments": str(1 + len(form.get("Body", "")) // 161), "price": None, "price_unit": "USD",
-            "sid": sid, "status": status, "subresource_uris": {"media": f"/2010-04-01/Accounts/x/Messages/{sid}/Media.json"},
+            "sid": sid, "status": status,
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/x/Messages/{sid}/Media.json"},
             "to": to, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"})

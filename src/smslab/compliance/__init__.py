@@ -2,6 +2,7 @@
 
 Example:
     >>> from smslab.compliance import check
+    >>> # skipped in the tests: reads the consent ledger of your database (after `make demo`)
     >>> result = check("data/samples/campaign.yaml", db="data/smslab.duckdb")  # doctest: +SKIP
     >>> result.blocking, result.summary()["recipients"]                        # doctest: +SKIP
 """

@@ -14,8 +14,8 @@ Example:
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from smslab.compliance import windows
@@ -57,7 +57,8 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
     if not ok:
         rule = "alphanumeric_two_way" if sender.type == "alphanumeric" and two_way else "sender_type_not_allowed"
         out.append(Issue(rule, "block", cc, f"{why}; sender {sender.id!r} cannot be used", src))
-    if sender.type == "alphanumeric" and country.opt_out.alphanumeric_needs_short_code and not sender.opt_out_short_code:
+    if (sender.type == "alphanumeric" and country.opt_out.alphanumeric_needs_short_code
+            and not sender.opt_out_short_code):
         out.append(Issue("opt_out_short_code_missing", "block", cc,
                          f"{cc}: an alphanumeric sender must carry an opt-out short code; add "
                          f"opt_out_short_code to senders.{cc}", country.group_source_url("opt_out")))
@@ -65,8 +66,9 @@ def _sender_issues(spec, cc: str, country: Country, rs: RuleSet, at: datetime, n
         extra = (f"; opt-outs still arrive on short code {sender.opt_out_short_code}"
                  if sender.opt_out_short_code else "")
         out.append(Issue("one_way_sender", "info", cc,
-                         f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}", src))
-    rules = country.senders[sender.type]  # type: ignore[index]
+                         f"{cc}: sender {sender.id!r} is one-way, so campaign keywords get no replies there{extra}",
+                         src))
+    rules = country.senders[sender.type]
     if ok and rules.registration is None:
         out.append(Issue("registration_unknown", "warn", cc,
                          f"{cc}: whether {sender.type.replace('_', ' ')} senders must be registered is unknown; "
@@ -166,7 +168,7 @@ def _quiet_hour_assumptions(cc: str, country: Country, at: datetime) -> list[Iss
                          f"{cc}: whether marketing is allowed on public holidays is unknown; holidays are excluded "
                          f"(conservative default); to change it, {OVERRIDE_HINT}", src))
     if qh.holidays_excluded:
-        aware = at.replace(tzinfo=timezone.utc)
+        aware = at.replace(tzinfo=UTC)
         years = sorted({aware.astimezone(ZoneInfo(z)).year for z in country.time_zones})
         missing = [y for y in years if not windows.holiday_calendar_known(cc, y)]
         if missing:
@@ -197,7 +199,8 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
     if spec.purpose == "marketing" and country.consent.dnd_registry:
         out.append(Issue("dnd_registry", "warn", cc,
                          f"{cc}: scrub the audience against the do-not-disturb register "
-                         f"({country.consent.dnd_registry}); smslab does not hold it", country.group_source_url("consent")))
+                         f"({country.consent.dnd_registry}); smslab does not hold it",
+                         country.group_source_url("consent")))
     return out
 
 
@@ -206,7 +209,7 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
     """Campaign-level issues for each destination country (those without rules or sender are skipped:
     the recipient pass blocks them)."""
     rs = ruleset if ruleset is not None else load()
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     at = at or now
     out: list[Issue] = []
     unknown_tags = [t for t in spec.content_tags if t not in CATEGORIES]

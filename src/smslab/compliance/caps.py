@@ -71,14 +71,16 @@ def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str
             continue
         sender = spec.sender_for(region)
         ours = (identity.key(sender.brand or sender.id), identity.key(sender.id))
-        theirs = [owners.get((c, r)) or owners.get((c, "*")) for c, r in zip(history["campaign_id"], history["region"])]
+        theirs = [owners.get((c, r)) or owners.get((c, "*")) for c, r in zip(history["campaign_id"], history["region"],
+                                                                             strict=False)]
         times = history["t"].dt.to_pydatetime()
         for cap in caps:
             period = timedelta(hours=cap.period_hours)
             keep = np.array([(cap.per == "any" or (o is not None and o[0 if cap.per == "brand" else 1] ==
                                                    ours[0 if cap.per == "brand" else 1]))
-                             and at - period < t < at + period for o, t in zip(theirs, times)], dtype=bool)
-            counted = [t for t, k in zip(times, keep) if k]
+                             and at - period < t < at + period for o, t in zip(theirs, times, strict=False)],
+                            dtype=bool)
+            counted = [t for t, k in zip(times, keep, strict=False) if k]
             release = cap_release(counted, limit=cap.max, period_hours=cap.period_hours)
             if release is not None:
                 why = f"at most {cap.max} marketing message(s) per {cap.period_hours:g} h per {cap.per}"

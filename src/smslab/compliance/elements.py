@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from smslab.compliance.result import Issue
@@ -41,7 +42,7 @@ def element_present(element: str, pattern: str | None, text: str, *, brand: str 
 
 def sender_id_problems(sender_id: str, rule: Any) -> list[str]:
     """What is wrong with an alphanumeric sender id under one format rule (prefix, suffix, length)."""
-    get = rule.get if isinstance(rule, dict) else (lambda k: getattr(rule, k, None))
+    get: Callable[[str], Any] = rule.get if isinstance(rule, dict) else (lambda k: getattr(rule, k, None))
     out = []
     prefix, suffix = get("prefix"), get("suffix")
     if prefix and not sender_id.upper().startswith(prefix.upper()):

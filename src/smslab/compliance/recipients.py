@@ -25,8 +25,8 @@ import pandas as pd
 
 from smslab import identity
 from smslab.compliance import windows
-from smslab.compliance.caps import capped
 from smslab.compliance.campaign_rules import Issue
+from smslab.compliance.caps import capped
 from smslab.rules import RuleSet
 from smslab.rules.placement import subdivisions_for_numbers
 
@@ -155,7 +155,7 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
 
     # the consent ledger, then consent
     scopes = {u: {"*"} | {identity.key(x) for x in (s.id, s.brand, s.opt_out_short_code) if x}
-              for u, s in zip(uniques, senders) if u and s is not None}
+              for u, s in zip(uniques, senders, strict=False) if u and s is not None}
     opted_out, opted_in = consent_ledger(con, frame, scopes)
     assign(opted_out, "opted_out")
     if spec.purpose == "marketing" and n:
@@ -182,7 +182,8 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
         wanted = np.unique(gcodes[pending])
         for g in wanted:
             key = int(gkeys[g])
-            cc, sub = uniques[key // (nz * ns)], str(suniques[(key // nz) % ns]) if (key // nz) % ns < len(suniques) else ""
+            s = (key // nz) % ns
+            cc, sub = uniques[key // (nz * ns)], str(suniques[s]) if s < len(suniques) else ""
             zone_text = str(zuniques[key % nz])
             country = rules_for(countries[uniques.index(cc)], sub)
             zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \
@@ -268,7 +269,7 @@ def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rc
         return
     rows = pd.DataFrame({"rn": candidates, "msisdn": frame["msisdn"].to_numpy()[candidates],
                          "region": np.array(uniques, dtype=object)[rcodes[candidates]], "sub": subs[candidates]})
-    rows = rows[[k in caps_of for k in zip(rows["region"], rows["sub"])]]
+    rows = rows[[k in caps_of for k in zip(rows["region"], rows["sub"], strict=False)]]
     if con is None:
         if len(rows):
             details["caps_not_checked"] = int(len(rows))

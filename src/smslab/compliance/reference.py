@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
@@ -58,7 +58,7 @@ def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bo
         {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
     skip_holidays = (qh.holidays or DEFAULT_HOLIDAYS) == "excluded"
     for zone in zones:
-        local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+        local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
         if skip_holidays and _is_holiday(country.country, local.date()):
             return False, True
         minute = local.hour * 60 + local.minute
@@ -119,6 +119,7 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
                     reason = issue.rule
                     break
         if reason is None:
+            assert country is not None and sender is not None  # else a reason was set above
             scopes = {"*"} | {identity.key(x) for x in (sender.id, sender.brand, sender.opt_out_short_code) if x}
             states = [ledger.get((row.msisdn, s)) for s in scopes]
             consented = pd.notna(row.consent_at) and pd.Timestamp(row.consent_at) <= pd.Timestamp(at)
@@ -131,9 +132,10 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
                 zones = tuple(z for z in (row.time_zones if row.time_zones is not None else []) if _valid_zone(z)) \
                     or tuple(z for z in country.time_zones if _valid_zone(z))
                 sub = placement.subdivision_for_number(row.msisdn)
-                if sub in (getattr(country, "subdivisions", None) or {}):   # a state's own window
-                    country = SimpleNamespace(country=cc, sub=sub, quiet_hours=country.subdivisions[sub].quiet_hours)
-                reason, nxt = _quiet(country, zones, at, cache)
+                rules: Any = country
+                if sub is not None and sub in (getattr(country, "subdivisions", None) or {}):  # a state's own window
+                    rules = SimpleNamespace(country=cc, sub=sub, quiet_hours=country.subdivisions[sub].quiet_hours)
+                reason, nxt = _quiet(rules, zones, at, cache)
         decision = "allowed" if reason is None else ("deferred" if nxt is not None else "blocked")
         out.append((row.msisdn, decision, reason, nxt))
     return out

@@ -2,24 +2,24 @@
 
 The allowed set in one zone is a union of local windows (per weekday, minus public holidays
 when the country excludes them). An unknown window or holiday rule is replaced by the
-conservative default of `smslab.rules.defaults` (never "no rule"). A recipient whose number maps to several zones may only be
-messaged when the instant is allowed in all of them; the earliest such instant is either the
-instant itself or the start of some window in one of the zones, which is what `next_allowed`
-searches.
+conservative default of `smslab.rules.defaults` (never "no rule"). A recipient whose number maps
+to several zones may only be messaged when the instant is allowed in all of them; the earliest
+such instant is either the instant itself or the start of some window in one of the zones,
+which is what `next_allowed` searches.
 
 Example:
     >>> from datetime import datetime
     >>> from smslab.rules import load
     >>> fr = load().country("FR")
-    >>> allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 0))   # 20:00 in Paris, a Tuesday
+    >>> allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 18, 0))   # 19:00 in Paris, a Tuesday
     True
-    >>> next_allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 45))
-    datetime.datetime(2026, 11, 25, 7, 0)
+    >>> next_allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 45))  # 20:45 in Paris: closed
+    datetime.datetime(2026, 11, 25, 9, 0)
 """
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,7 @@ def _windows_for(country: Country, local: datetime) -> tuple[tuple[int, int], ..
 def why_not(country: Country, zones: tuple[str, ...], at_utc: datetime) -> str | None:
     """None if `at_utc` (UTC, naive) is allowed in every zone, else the reason for the first zone that is not."""
     qh = quiet_hours_in_force(country)
-    aware = at_utc.replace(tzinfo=timezone.utc)
+    aware = at_utc.replace(tzinfo=UTC)
     for zone in zones:
         local = aware.astimezone(ZoneInfo(zone))
         minute = local.hour * 60 + local.minute
@@ -108,7 +108,7 @@ def next_allowed(country: Country, zones: tuple[str, ...], at_utc: datetime,
     """The earliest instant ≥ `at_utc` allowed in every zone (UTC, naive); None if none within the horizon."""
     if allowed(country, zones, at_utc):
         return at_utc
-    aware = at_utc.replace(tzinfo=timezone.utc)
+    aware = at_utc.replace(tzinfo=UTC)
     candidates: set[datetime] = set()
     for zone in zones:
         tz = ZoneInfo(zone)
@@ -122,7 +122,7 @@ def next_allowed(country: Country, zones: tuple[str, ...], at_utc: datetime,
                     if start < 24 * 60 else None
                 if local_start is None:
                     continue
-                utc = local_start.astimezone(timezone.utc).replace(tzinfo=None)
+                utc = local_start.astimezone(UTC).replace(tzinfo=None)
                 if utc > at_utc:
                     candidates.add(utc)
     for candidate in sorted(candidates):

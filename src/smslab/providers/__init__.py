@@ -12,11 +12,12 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any, Literal, cast, overload
 
 from smslab import config  # noqa: F401  (loads a .env file into unset variables)
 from smslab.errors import ProviderError
@@ -54,6 +55,12 @@ class AuthenticationError(ProviderError):
         self.results = results
 
 
+@overload
+def env(name: str, default: str, *, required: bool = ...) -> str: ...
+@overload
+def env(name: str, default: None = None, *, required: Literal[True] = True) -> str: ...
+@overload
+def env(name: str, default: str | None = None, *, required: bool) -> str | None: ...
 def env(name: str, default: str | None = None, *, required: bool = True) -> str | None:
     """A setting from the environment (or `.env`); a missing required one names the variable.
 
@@ -184,6 +191,7 @@ def get_provider(name: str, **options: Any) -> Provider:
         raise ProviderError(f"no provider named {name!r}; available: {', '.join(available())}")
     factory = _REGISTRY[name]
     if getattr(factory, "__self__", None) is not None and getattr(factory, "__name__", "") == "load":
-        factory = factory()  # an entry point, loaded on first use (its module may need optional packages)
+        # an entry point, loaded on first use (its module may need optional packages); load() gives the class
+        factory = cast(Callable[..., Provider], factory())
         _REGISTRY[name] = factory
     return factory(**options)

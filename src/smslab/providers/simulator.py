@@ -168,9 +168,11 @@ def _error_json(error: tuple) -> str:
 
 # every (status, error) a report can carry, pre-rendered once
 OUTCOMES = [(PENDING_ENROUTE, NO_ERROR), (DELIVERED_TO_OPERATOR, NO_ERROR), (DELIVERED_TO_HANDSET, NO_ERROR)] + [
-    (status, error) for _, status, error, _ in FAILURES if status is not None]
+    (status, error) for _, status, error, _ in FAILURES if status is not None and error is not None]
 OUTCOME_JSON = [f'"status": {_status_json(s)}, "error": {_error_json(e)}' for s, e in OUTCOMES]
 
+
+_NONE = np.array(None, dtype=object)  # np.where(…, None, …) as numpy's type stubs accept it (same object result)
 
 FRAME_COLUMNS = ["message_id", "campaign_id", "msisdn", "region", "sender_id", "segments", "scheduled_at",
                  "two_way", "opt_out_short_code"]
@@ -272,9 +274,9 @@ class SimulatorProvider(Provider):
             "message_id": frame["message_id"].to_numpy(), "accepted": ok,
             "provider_message_id": pids.where(ok, None).to_numpy(),
             "status": np.where(ok, "submitted", "rejected"),
-            "error_code": np.where(ok, None, "REJECTED_DESTINATION"), "permanent": ~ok,
+            "error_code": np.where(ok, _NONE, "REJECTED_DESTINATION"), "permanent": ~ok,
             "price": pd.Series(price, dtype="Float64").where(ok, pd.NA).array,
-            "currency": np.where(ok, "EUR", None),
+            "currency": np.where(ok, "EUR", _NONE),
             "parts": pd.Series(segments, dtype="Int64").where(ok, pd.NA).array})
         if ok.any():
             chosen = frame.loc[ok]
@@ -326,7 +328,8 @@ class SimulatorProvider(Provider):
         fail_seconds = draws.lognormal(8, medians, 0.8)
         expired_ix = [i for i, fl in enumerate(FAILURES) if fl[1] == EXPIRED]
         fail_seconds = np.where(np.isin(failure, expired_ix), medians, fail_seconds)
-        failure_outcome = np.array([OUTCOMES.index((fl[1], fl[2])) if fl[1] is not None else -1 for fl in FAILURES])
+        failure_outcome = np.array([OUTCOMES.index((fl[1], fl[2])) if fl[1] is not None and fl[2] is not None else -1
+                                    for fl in FAILURES])
         final_outcome = np.where(delivered, 2, failure_outcome[failure])
         final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
         final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
@@ -336,7 +339,8 @@ class SimulatorProvider(Provider):
 
         idx = np.arange(n)
         parts = [
-            (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid], mid_done[has_mid].astype("datetime64[us]")),
+            (idx[has_mid], np.where(swapped, 1, 0)[has_mid], mid_outcome[has_mid],
+             mid_done[has_mid].astype("datetime64[us]")),
             (idx[has_final], np.where(swapped, 0, 1)[has_final], final_outcome[has_final], final_done[has_final]),
             (idx[duplicated], np.full(int(duplicated.sum()), 2), final_outcome[duplicated], final_done[duplicated]),
         ]
@@ -378,7 +382,7 @@ class SimulatorProvider(Provider):
             return pa.array([repr(float(u)) for u in uniques], pa.string()).take(pa.array(codes[mi]))
 
         mids = f["message_id"].astype(str)
-        received = done + np.timedelta64(50, "ms")
+        received: np.ndarray = done + np.timedelta64(50, "ms")  # datetime64 (numpy's stubs say timedelta64)
         ids = pa.array(np.arange(self._written, self._written + len(mi)).astype(str))
         self._written += len(mi)
         lines = _concat(
@@ -432,14 +436,14 @@ class SimulatorProvider(Provider):
             received.append(at[k])
         if not bodies:
             return None
-        received = np.array(received, dtype="datetime64[us]") + np.timedelta64(80, "ms")
+        arrived: np.ndarray = np.array(received, dtype="datetime64[us]") + np.timedelta64(80, "ms")  # datetime64
         ids = pa.array(np.arange(self._written, self._written + len(bodies)).astype(str))
         self._written += len(bodies)
         lines = _concat(
             f'{{"id": "{self.journal._token}-', ids, '", "provider": "infobip", "kind": "inbound", "received_at": "',
-            pa.array(np.datetime_as_string(received, unit="us")), '", "content_type": "application/json", "body": ',
+            pa.array(np.datetime_as_string(arrived, unit="us")), '", "content_type": "application/json", "body": ',
             pa.array([_js(b) for b in bodies]), "}\n")
-        return "inbound", received, lines
+        return "inbound", arrived, lines
 
     def _inbound_body(self, message_id: str, msisdn: str, recipient: str, text: str, stamp: str) -> str:
         mo_id = "MO" + hashlib.sha1(f"{self.seed}|{message_id}|{recipient}".encode()).hexdigest()[:18]

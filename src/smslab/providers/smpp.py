@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import select
-import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import smpplib.client
 import smpplib.consts as C
@@ -102,7 +102,9 @@ def split_parts(text: str, encoding: str, *, ref: int) -> tuple[list[bytes], int
     coding = C.SMPP_ENCODING_ISO10646 if ucs2 else C.SMPP_ENCODING_DEFAULT
     if total <= single:
         return [b"".join(units)], coding, C.SMPP_MSGTYPE_DEFAULT
-    chunks, current, used = [], [], 0
+    chunks: list[bytes] = []
+    current: list[bytes] = []
+    used = 0
     for unit in units:
         width = len(unit) // size
         if used + width > part:
@@ -247,7 +249,8 @@ class SmppProvider(Provider):
         for name in TLV_NAMES[:-1]:
             value = getattr(pdu, name, None)
             if value is not None:
-                record[name] = value.hex() if name == "network_error_code" and isinstance(value, bytes) else _text(value)
+                hex_code = name == "network_error_code" and isinstance(value, bytes)
+                record[name] = value.hex() if hex_code else _text(value)
         kind = "dlr" if esm & 0x3C == 0x04 or "receipted_message_id" in record else "inbound"
         self.journal.append_many([{"provider": "smpp", "kind": kind, "content_type": "application/json",
                                    "body": json.dumps(record, ensure_ascii=False)}])
@@ -348,7 +351,7 @@ class SmppProvider(Provider):
         """Read until one more PDU arrives; False when the link is dead or silent for `timeout`."""
         try:
             return self._read(self.timeout)
-        except (smpplib.exceptions.ConnectionError, socket.error, OSError):
+        except (smpplib.exceptions.ConnectionError, OSError):
             return False
 
     def _result(self, m: OutboundMessage, seqs: list[int], sent: bool) -> SubmitResult:
@@ -359,9 +362,10 @@ class SmppProvider(Provider):
         if any(a is None for a in answers):
             return SubmitResult(m.message_id, accepted=False, status="unknown",
                                 error_code="SMPP link lost before the SMSC answered: outcome unknown")
-        codes = [a[0] for a in answers]
+        known = [a for a in answers if a is not None]  # all of them (checked above)
+        codes = [a[0] for a in known]
         if all(c == C.SMPP_ESME_ROK for c in codes):
-            return SubmitResult(m.message_id, accepted=True, provider_message_id=answers[0][1], status="submitted",
+            return SubmitResult(m.message_id, accepted=True, provider_message_id=known[0][1], status="submitted",
                                 parts=len(seqs))
         error = next(c for c in codes if c != C.SMPP_ESME_ROK)
         name = C.DESCRIPTIONS.get(error, "") if hasattr(C, "DESCRIPTIONS") else ""

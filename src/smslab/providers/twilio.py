@@ -23,12 +23,12 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from smslab.errors import ProviderError
-from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
+from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, env
 
 DEFAULT_BASE = "https://api.twilio.com"
 SCHEDULE_MIN = timedelta(minutes=15)
@@ -95,7 +95,7 @@ class TwilioProvider(Provider):
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         """One request per message; stops at the first temporary refusal (the rest were not sent)."""
         results: list[SubmitResult] = []
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         stop: str | None = None
         for m in batch:
             if stop is not None:
@@ -105,7 +105,8 @@ class TwilioProvider(Provider):
             fields = self.form(m, now)
             if fields is None:
                 results.append(SubmitResult(m.message_id, accepted=False, status="queued",
-                                            error_code="Twilio schedules 15 min to 35 days ahead: waits for a later run"))
+                                            error_code="Twilio schedules 15 min to 35 days ahead: "
+                                                       "waits for a later run"))
                 continue
             try:
                 response = self.client.post(self.messages_path, data=fields)

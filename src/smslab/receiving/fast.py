@@ -102,7 +102,8 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
 
 
 _ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON"')
+         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, '
+         '"receivedAt": "JSON", "cleanText": "JSON"')
 _ITEM += "}"
 _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
 # typed VARCHAR: a JSON string comes out unescaped, anything else as its JSON text (as the
@@ -206,7 +207,8 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                        AND (r.status.groupName IS NULL OR starts_with(r.status.groupName, '"'))
                        AND (r.doneAt IS NULL OR starts_with(r.doneAt, '"'))
                        AND (coalesce(done, '') <> '' OR starts_with(r.sentAt, '"'))
-                       AND (e IS NULL OR ((e.id IS NOT NULL OR e.permanent IS NOT NULL) AND (e.id IS NULL OR eid IS NOT NULL)
+                       AND (e IS NULL OR ((e.id IS NOT NULL OR e.permanent IS NOT NULL)
+                                           AND (e.id IS NULL OR eid IS NOT NULL)
                                            AND (e.permanent IS NULL OR e.permanent IN ('true', 'false'))))
                        -- the usual Infobip form only: 2019-11-09T16:00:00.000+0000 or +00:00
                        AND length(stamp) IN (28, 29) AND substr(stamp, 24, 1) IN ('+', '-')
@@ -256,7 +258,8 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
         con.execute("DELETE FROM _checked WHERE several")
         con.execute(f"INSERT INTO _checked {_pipeline(mode, received_at, several=True, lines='_several')}")
         con.execute("DROP TABLE _several")
-    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
+    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS "
+                "SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
     total = int(store.scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no"))

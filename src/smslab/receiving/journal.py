@@ -22,9 +22,10 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from smslab import config
 from smslab.store import utcnow
@@ -52,7 +53,7 @@ class Journal:
         """The journal record of one received request (body kept verbatim)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        record = {"id": uuid.uuid4().hex, "provider": provider, "kind": kind,
+        record: dict[str, Any] = {"id": uuid.uuid4().hex, "provider": provider, "kind": kind,
                   "received_at": (received_at or utcnow()).isoformat(), "content_type": content_type,
                   "body": body.decode("utf-8", "replace") if isinstance(body, bytes) else body}
         if meta:

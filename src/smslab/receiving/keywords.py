@@ -39,7 +39,8 @@ LANGUAGES: dict[str, dict[str, set[str]]] = {
         "opt_in": {"start", "yes", "unstop", "begin", "resume", "revert"},
         "help": {"help", "info"},
     },
-    "fr": {"opt_out": {"arret", "arrete", "arrett"}, "opt_in": {"nonarret"}, "help": {"aide"}},  # CWTA, Bird, Twilio Proxy
+    "fr": {"opt_out": {"arret", "arrete", "arrett"}, "opt_in": {"nonarret"},
+           "help": {"aide"}},  # CWTA, Bird, Twilio Proxy
     "es": {"opt_out": {"baja", "detener", "parar", "desuscribir",
                        "no mas",    # the FCC's own example of a revocation in another language
                        "alto", "cancelar"},  # project choices (es-MX), not confirmed by a source

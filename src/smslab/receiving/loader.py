@@ -25,10 +25,11 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -85,7 +86,7 @@ class FastChunk:
     mode: str                     # journal | infobip
     source: str
     received_at: datetime | None
-    fallback: Callable[[int, str, "Batch"], None]
+    fallback: Callable[[int, str, Batch], None]
 
 
 @dataclass
@@ -154,7 +155,7 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
         provider, kind, body = env["provider"], env["kind"], env["body"]
         received_at = datetime.fromisoformat(env["received_at"])
         if received_at.tzinfo is not None:
-            received_at = received_at.astimezone(timezone.utc).replace(tzinfo=None)
+            received_at = received_at.astimezone(UTC).replace(tzinfo=None)
         content_type = env.get("content_type")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         batch.bad.append({"source": source, "location": location, "raw": line, "reason": f"bad journal line: {exc}"})
@@ -297,7 +298,7 @@ def _regions(msisdns: pd.Series) -> list[str | None]:
     from smslab.numbers import normalize
 
     unique = pd.unique(msisdns[msisdns.map(lambda m: isinstance(m, str))])
-    found = dict(zip(unique, normalize(pd.Series(unique, dtype=object))["region"])) if len(unique) else {}
+    found = dict(zip(unique, normalize(pd.Series(unique, dtype=object))["region"], strict=False)) if len(unique) else {}
     return [found.get(m) if isinstance(m, str) else None for m in msisdns]
 
 
@@ -345,7 +346,7 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
         regions[unknown] = _regions(linked["msisdn"][unknown])
     keywords, intents, reviews = [], [], []
     decided: dict[tuple, tuple] = {}  # replies repeat (STOP, ARRET, the campaign's keywords…): classify each once
-    for text, kws, region in zip(linked["text"], linked["keywords"], regions):
+    for text, kws, region in zip(linked["text"], linked["keywords"], regions, strict=False):
         key = (text, kws if isinstance(kws, str) else None, region)
         if key not in decided:
             keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
@@ -364,23 +365,26 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     # opt-outs and opt-ins; free text that may be an opt-out is honoured too (fail closed) and
     # marked reply-review so a person can confirm it or record an opt-in
     action = linked["intent"].where(linked["intent"].isin(["opt_out", "opt_in"]))
-    action = action.where(action.notna(), np.where(linked["review"] == "possible_opt_out", "opt_out", None))
+    none = np.array(None, dtype=object)  # np.where(…, None) as numpy's type stubs accept it
+    action = action.where(action.notna(), np.where(linked["review"] == "possible_opt_out", "opt_out", none))
     changes = linked.assign(action=action)[action.notna()]
     if len(changes):
         source = pd.Series(np.where(changes["intent"] == "other", "reply-review:", "reply:"), index=changes.index)
         consent = pd.DataFrame({
             "consent_id": [hashlib.sha1(f"{p}|{m}".encode()).hexdigest()
-                           for p, m in zip(changes["provider"], changes["provider_message_id"])],
+                           for p, m in zip(changes["provider"], changes["provider_message_id"], strict=False)],
             "msisdn": changes["msisdn"],
             "scope": changes["scope"].fillna(changes["recipient"]),
             "action": changes["action"],
             "source": source + changes["provider"],
             "evidence": [json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
-                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"])],
+                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"],
+                                            strict=False)],
             "recorded_at": changes["received_at"],
         })
         con.register("_consent", consent)
-        con.execute("INSERT INTO consent SELECT * FROM _consent WHERE consent_id NOT IN (SELECT consent_id FROM consent)")
+        con.execute("INSERT INTO consent SELECT * FROM _consent "
+                    "WHERE consent_id NOT IN (SELECT consent_id FROM consent)")
         con.unregister("_consent")
 
 
@@ -403,7 +407,8 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
                  f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
     con.execute("""CREATE OR REPLACE TEMP TABLE _per_part AS
-                   SELECT DISTINCT message_ref AS message_id FROM dlr_events WHERE message_ref <> provider_message_id""")
+                   SELECT DISTINCT message_ref AS message_id FROM dlr_events
+                   WHERE message_ref <> provider_message_id""")
     per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
     if per_part:  # the messages those per-part reports are about
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _per_part AS
@@ -561,7 +566,7 @@ def _batches(data: bytes, first_line: int, source: str, mode: str | None, receiv
         stop = int(ends[min(i + step, len(ends)) - 1])
         lines = min(step, len(ends) - i)
         batch = Batch()
-        if table is not None:
+        if table is not None and mode is not None:
             batch.fast = FastChunk(table.slice(i, lines), mode, source, received_at,
                                    lambda n, text, b: handle(n, text, b) if text.strip() else None)
         else:
@@ -598,7 +603,8 @@ def detect(path: Path, head: str) -> str:
             return "infobip"
     if smpp.is_receipt_text(first):
         return "smpp"
-    header = {h.strip().lower().replace(" ", "").replace("_", "") for h in next(csv.reader([first]), [])} if first else set()
+    names = next(csv.reader([first]), []) if first else []
+    header = {h.strip().lower().replace(" ", "").replace("_", "") for h in names}
     if {"providermessageid", "status", "eventat"} <= header:
         return "csv"
     if "sid" in header and header & {"status", "direction"}:
@@ -648,7 +654,8 @@ def _infobip_doc(doc: Any, received_at: datetime) -> Result:
 def _twilio_doc(doc: Any, received_at: datetime) -> Result:
     if isinstance(doc, dict) and not twilio._sid(doc) and ("sid" in doc or "Sid" in doc):
         return twilio.parse_export_row(doc, received_at=received_at)
-    inbound = isinstance(doc, dict) and ("Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
+    inbound = isinstance(doc, dict) and (
+        "Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
     return (twilio.parse_inbound if inbound else twilio.parse_dlr)(doc, received_at=received_at)
 
 
@@ -678,7 +685,8 @@ def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result],
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "", "reason": f"bad CSV: {exc}"})
+            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "",
+                              "reason": f"bad CSV: {exc}"})
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}
@@ -708,8 +716,8 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     """
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    files = [Path(p) for p in paths]
+    for path in files:
         if not path.is_file():
             if path.is_dir():
                 raise InputError(f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
@@ -719,7 +727,7 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     con = con or store.connect(db)
     counts = Counts()
     try:
-        for path in paths:
+        for path in files:
             _ingest_file(con, path, fmt, counts)
     finally:
         if own:

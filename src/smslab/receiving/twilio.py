@@ -21,8 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import (Result, compact_time, decode_params, event, iso_time, plus, reply,
-                                      text_of)
+from smslab.receiving.records import Result, compact_time, decode_params, event, iso_time, plus, reply, text_of
 from smslab.receiving.statuses import TWILIO_PERMANENT, twilio_status
 
 PROVIDER = "twilio"

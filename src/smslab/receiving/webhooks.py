@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -49,7 +50,7 @@ class Settings:
     vonage_signature_method: str = "md5hash"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(env("TWILIO_AUTH_TOKEN") or None, env("SMSLAB_PUBLIC_URL") or None,
                    env("SMSLAB_WEBHOOK_USER") or None, env("SMSLAB_WEBHOOK_PASSWORD") or None,
@@ -94,7 +95,8 @@ def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash
     """Vonage SMS API `sig`: the params but `sig`, sorted, as `&key=value` (with & and = in values
     replaced by _); md5hash = md5(query + secret) in lower-case hex, the HMAC methods = HMAC(secret, query)
     in upper-case hex."""
-    query = "".join(f"&{k}={str(v).replace('&', '_').replace('=', '_')}" for k, v in sorted(params.items()) if k != "sig")
+    query = "".join(f"&{k}={str(v).replace('&', '_').replace('=', '_')}"
+                    for k, v in sorted(params.items()) if k != "sig")
     if method == "md5hash":
         return hashlib.md5((query + secret).encode("utf-8")).hexdigest()
     algorithm = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}[method]
@@ -189,7 +191,8 @@ def _basic_auth_ok(request: Request, settings: Settings) -> bool:
         user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False
-    return hmac.compare_digest(user, settings.webhook_user) and hmac.compare_digest(password, settings.webhook_password or "")
+    return (hmac.compare_digest(user, settings.webhook_user)
+            and hmac.compare_digest(password, settings.webhook_password or ""))
 
 
 UNAUTHORISED = Reply(401, b"authentication required\n", headers=((b"www-authenticate", b'Basic realm="smslab"'),))
@@ -220,7 +223,7 @@ class WebhookApp:
     def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
         self.journal, self.settings, self.max_batch = journal, settings, max_batch
         self.committer: GroupCommitter | None = None
-        self.routes = {
+        self.routes: dict[str, tuple[tuple[str, ...], Callable[..., Awaitable[Reply]], str | None]] = {
             "/infobip/dlr": (("POST",), self.infobip, "dlr"),
             "/infobip/inbound": (("POST",), self.infobip, "inbound"),
             "/twilio/status": (("POST",), self.twilio, "dlr"),
@@ -250,17 +253,17 @@ class WebhookApp:
                     break
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             query = scope.get("query_string", b"").decode("latin-1")
-            host = headers.get("host") or "%s:%s" % tuple(scope.get("server") or ("localhost", 80))
+            host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
             url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
             request = Request(scope["method"], scope["path"], query, headers, b"".join(chunks), url)
             try:
                 reply = await route[1](request, route[2])
             except OSError:  # the journal could not be written: nothing acknowledged, the provider retries
                 reply = Reply(503, b"journal unavailable, retry later\n")
-        headers = [(b"content-type", reply.content_type.encode()), *reply.headers]
+        reply_headers = [(b"content-type", reply.content_type.encode()), *reply.headers]
         if reply.status != 204:  # a 204 carries no body and no length
-            headers.append((b"content-length", str(len(reply.body)).encode()))
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            reply_headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply_headers})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
@@ -319,7 +322,8 @@ class WebhookApp:
             body, content_type = request.query.encode("utf-8"), FORM
         else:
             body = request.body
-            content_type = "application/json" if request.headers.get("content-type", "").startswith("application/json") else FORM
+            is_json = request.headers.get("content-type", "").startswith("application/json")
+            content_type = "application/json" if is_json else FORM
         try:
             params = vonage.decode(body, content_type)
         except ValueError as exc:

@@ -31,7 +31,8 @@ def effective_value(country: Country, fact: str) -> Any:
     """The effective value of a fact key, as JSON-ready data (None = unknown).
 
     Example:
-        >>> effective_value(load(directory="tests/fixtures/rules_v2").country("FR"), "senders.short_code.lead_time_weeks")
+        >>> fr = load(directory="tests/fixtures/rules_v2").country("FR")
+        >>> effective_value(fr, "senders.short_code.lead_time_weeks")
         17.4
     """
     parts = fact.split(".")

@@ -119,7 +119,8 @@ def _consent(country: Any) -> list[dict[str, Any]]:
 def _format_rules(country: Any) -> list[dict[str, Any]]:
     parts = []
     for r in getattr(country, "required_elements", None) or []:
-        parts.append(f"every message carries the {r.element.replace('_', ' ')}" + (f" (e.g. {r.example!r})" if r.example else ""))
+        parts.append("every message carries the "
+                     f"{r.element.replace('_', ' ')}" + (f" (e.g. {r.example!r})" if r.example else ""))
     for r in getattr(country, "sender_id_rules", None) or []:
         bits = [f"prefix {r.prefix!r}" if r.prefix else "", f"suffix {r.suffix!r}" if r.suffix else "",
                 f"at most {r.max_length} characters" if r.max_length else "", r.charset or "",
@@ -209,7 +210,8 @@ def brief_summary(countries: list[str], *, purpose: str = "marketing", two_way: 
     day = _day(at)
     rules = (ruleset or load()).at(day)
     kind = f"{'two-way ' if two_way else ''}{purpose}"
-    usable, none = [], []
+    usable: list[str] = []
+    none: list[str] = []
     for cc in countries:
         c = rules.country(cc)
         ok = [t.replace("_", " ") for t in SENDER_TYPES if c.senders[t].available is True

@@ -79,7 +79,7 @@ class Claim(_Strict):
                 and (self.effective_until is None or day < self.effective_until))
 
     @property
-    def purposes(self) -> tuple[str, ...]:
+    def purposes(self) -> tuple[Purpose, ...]:
         return tuple(self.applies_to) if self.applies_to else default_purposes(self.fact)
 
 
@@ -156,13 +156,16 @@ def _claim_problems(i: int, raw: Any, data: dict, keys: set[str], sources: dict)
     if claim.source not in keys:
         out.append(f"{here}.source: {claim.source!r} is not a key of sources")
     elif claim.fact.endswith(".offered") and sources.get(claim.source, {}).get("kind") != "provider":
-        out.append(f"{here}.source: {claim.fact} is a provider's claim; source {claim.source!r} is not of kind provider")
+        out.append(f"{here}.source: {claim.fact} is a provider's claim; "
+                   f"source {claim.source!r} is not of kind provider")
     if claim.effective_from and claim.effective_until and claim.effective_until <= claim.effective_from:
-        out.append(f"{here}.effective_until: {claim.effective_until} is not after effective_from {claim.effective_from}")
+        out.append(f"{here}.effective_until: {claim.effective_until} is not after effective_from "
+                   f"{claim.effective_from}")
     if claim.region is not None and claim.region not in (data.get("subdivisions") or {}):
         out.append(f"{here}.region: {claim.region!r} is not a key of subdivisions")
     if claim.sender_types is not None and not takes_sender_types(claim.fact):
-        out.append(f"{here}.sender_types: only opt_out.wording, message.required_elements and sender_id.* take sender_types")
+        out.append(f"{here}.sender_types: only opt_out.wording, message.required_elements and sender_id.* "
+                   "take sender_types")
     return out, (claim.model_copy(update={"value": value}) if not out else None)
 
 
@@ -174,7 +177,7 @@ def _check(data: Any, where: str, expected_cc: str | None) -> tuple[list[str], R
     out: list[str] = []
     if expected_cc is not None and data.get("country") != expected_cc:
         out.append(f"{prefix}country: is {data.get('country')!r}, expected {expected_cc!r} (the file name)")
-    raw_sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    raw_sources: dict = data["sources"] if isinstance(data.get("sources"), dict) else {}
     for key in raw_sources:
         if not isinstance(key, str) or not re.match(KEY, key):
             out.append(f"{prefix}sources.{key}: a source key is short and lower-case (letters, digits, - _ .)")

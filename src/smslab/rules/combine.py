@@ -6,12 +6,14 @@ Example:
     (False, False, 3.5, 2)
     >>> intersect_windows([{"mon": ["07:00-21:00"]}, {"mon": ["08:00-22:00"]}], days=("mon",))
     {'mon': ['08:00-21:00']}
-    >>> strictest(["express", "double_opt_in", "opt_out_ok"], ("double_opt_in", "express_written", "express", "opt_out_ok"))
+    >>> strictest(["express", "double_opt_in", "opt_out_ok"],
+    ...           ("double_opt_in", "express_written", "express", "opt_out_ok"))
     'double_opt_in'
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from smslab.rules.facts import DAYS, window_minutes
 

@@ -47,7 +47,7 @@ def quiet_hours_in_force(country: Any) -> QuietHoursInForce:
         >>> from smslab.rules import load
         >>> qh = quiet_hours_in_force(load().country("ES"))
         >>> qh.assumed, qh.allowed["sun"], qh.holidays_excluded
-        (('window', 'holidays'), [], True)
+        ((), [], True)
     """
     qh = country.quiet_hours
     assumed = []

@@ -25,17 +25,34 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Any, cast
 
 from smslab.rules import combine as cb
 from smslab.rules.claims import Claim, RulesFile
-from smslab.rules.facts import CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, SENDER_TYPES, SOURCE_KINDS
-from smslab.rules.schema import (Alternative, CapRule, Consent, Content, Country, Limits, MessageClassRule, OptOut,
-                                 Penalties, PenaltyRule, PerMessage, QuietHours, RegistrationRule,
-                                 RequiredElementRule, SenderIdRule, SenderRules, Source, SubdivisionRules,
-                                 WordingRule)
-
+from smslab.rules.facts import CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, SENDER_TYPES, SOURCE_KINDS, SenderType
+from smslab.rules.schema import (
+    Alternative,
+    CapRule,
+    Consent,
+    Content,
+    Country,
+    Limits,
+    MessageClassRule,
+    OptOut,
+    Penalties,
+    PenaltyRule,
+    PerMessage,
+    QuietHours,
+    RegistrationRule,
+    RequiredElementRule,
+    SenderIdRule,
+    SenderRules,
+    Source,
+    SubdivisionRules,
+    WordingRule,
+)
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
@@ -112,8 +129,8 @@ def _basis(facts: _Facts, claims: Sequence[Claim]) -> str | None:
             f"{', '.join(facts.keys(claims))} (schema 2)")
 
 
-def _senders(facts: _Facts) -> dict[str, SenderRules]:
-    out = {}
+def _senders(facts: _Facts) -> dict[SenderType, SenderRules]:
+    out: dict[SenderType, SenderRules] = {}
     for kind in SENDER_TYPES:
         p = f"senders.{kind}."
         offered: dict[str, list[bool]] = defaultdict(list)
@@ -176,8 +193,10 @@ def combined_pattern(rules: Sequence[WordingRule]) -> str | None:
     Example:
         >>> import re
         >>> r = [WordingRule(required=True, patterns=["STOP"], example=None, sender_types=None, sources=[]),
-        ...      WordingRule(required=True, patterns=["https?://", "36\\\\d{3}"], example=None, sender_types=None, sources=[])]
-        >>> combined_pattern(r[:1]), bool(re.search(combined_pattern(r), "STOP au 36180")), bool(re.search(combined_pattern(r), "STOP"))
+        ...      WordingRule(required=True, patterns=["https?://", "36\\\\d{3}"], example=None, sender_types=None,
+        ...                  sources=[])]
+        >>> both = combined_pattern(r)
+        >>> combined_pattern(r[:1]), bool(re.search(both, "STOP au 36180")), bool(re.search(both, "STOP"))
         ('(?:STOP)', True, False)
     """
     alternations = ["|".join(scoped(p) for p in rule.patterns) for rule in rules if rule.required]
@@ -237,10 +256,12 @@ def _penalties(facts: _Facts) -> Penalties:
               key=lambda c: c.value.max, default=None)
     per = None if top is None else PerMessage(
         min=top.value.min or 0.0, max=top.value.max, currency=top.value.currency, applies_to=top.value.applies_to or [],
-        basis=f"{top.reading or top.quote} ({top.source})" + ("" if top.value.min is not None else "; no minimum given, 0 used"))
+        basis=f"{top.reading or top.quote} ({top.source})"
+              + ("" if top.value.min is not None else "; no minimum given, 0 used"))
     notes = [f"{_amount(p.min, p.max)} {p.currency or ''} per {p.per}, falls on "
              f"{'the ' + p.falls_on if p.falls_on else 'an unstated party'}, for "
-             f"{', '.join(p.applies_to) if p.applies_to else 'unstated breaches'} ({', '.join(p.sources)})" for p in items]
+             f"{', '.join(p.applies_to) if p.applies_to else 'unstated breaches'} "
+             f"({', '.join(p.sources)})" for p in items]
     return Penalties(per_message=per, items=items, notes=notes, sources=facts.keys(claims))
 
 
@@ -273,7 +294,8 @@ def derive_claims(rules_file: RulesFile, claims: Sequence[Claim], day: date | No
         required_elements=_kept(facts, facts.of("message.required_elements"), lambda c, v: RequiredElementRule(
             **v.model_dump(), sender_types=c.sender_types, sources=[c.source]), items=lambda c: c.value),
         sender_id_rules=_kept(facts, facts.group("sender_id"), lambda c, v: SenderIdRule(
-            **v.model_dump(), sender_type=c.fact.split(".")[1], sender_types=c.sender_types, sources=[c.source])),
+            **v.model_dump(), sender_type=cast(SenderType, c.fact.split(".")[1]), sender_types=c.sender_types,
+            sources=[c.source])),
         message_classes=_kept(facts, facts.of("message_classes"), lambda c, v: MessageClassRule(
             **v.model_dump(), sources=[c.source]), items=lambda c: c.value),
         registrations=_kept(facts, facts.of("registration"), lambda c, v: RegistrationRule(

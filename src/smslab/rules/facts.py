@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
 
-SENDER_TYPES = ("short_code", "long_code", "toll_free", "alphanumeric")
-PURPOSES = ("marketing", "transactional")
+SENDER_TYPES: tuple[SenderType, ...] = ("short_code", "long_code", "toll_free", "alphanumeric")
+PURPOSES: tuple[Purpose, ...] = ("marketing", "transactional")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: source kinds, most authoritative first
 SOURCE_KINDS = ("law", "regulator", "operator", "industry", "provider", "vendor")
@@ -96,7 +96,7 @@ class Wording(Value):
     example: str | None = None
 
     @model_validator(mode="after")
-    def _patterns_when_required(self) -> "Wording":
+    def _patterns_when_required(self) -> Wording:
         if self.required and not self.patterns:
             raise ValueError("required: true needs at least one pattern")
         return self
@@ -139,7 +139,7 @@ class Penalty(Value):
     applies_to: list[Literal[PENALTY_REASONS]] | None = None  # type: ignore[valid-type]  # None: not said
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Penalty":
+    def _ordered(self) -> Penalty:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min:g} is above max {self.max:g}")
         if (self.min is not None or self.max is not None) and self.currency is None:
@@ -155,12 +155,12 @@ class Registration(Value):
 
 _Bool = StrictBool
 _NonNeg = Annotated[float, Field(ge=0)]
-_TYPES: dict[str, object] = {
+_TYPES: dict[str, Any] = {  # fact -> a type pydantic validates its value against
     "quiet_hours.allowed": Windows,
     "quiet_hours.excluded_days": list[Day],
     "quiet_hours.holidays": Literal["excluded", "allowed"],
     "consent.marketing": Literal["required", "not_required"],
-    "consent.form": Literal[CONSENT_FORMS],  # type: ignore[valid-type]
+    "consent.form": Literal[CONSENT_FORMS],
     "consent.existing_customer_exception": _Bool,
     "consent.dnd_registry": Annotated[str, Field(min_length=1)],
     "opt_out.keywords": list[Annotated[str, Field(min_length=1)]],
@@ -168,8 +168,8 @@ _TYPES: dict[str, object] = {
     "opt_out.wording": Wording,
     "opt_out.deadline_days": _NonNeg,
     "opt_out.alphanumeric_needs_short_code": _Bool,
-    "content.banned": list[Category],  # type: ignore[valid-type]
-    "content.restricted": list[Category],  # type: ignore[valid-type]
+    "content.banned": list[Category],
+    "content.restricted": list[Category],
     "limits.max_segments": Annotated[int, Field(ge=1)],
     "caps": Cap,
     "message.required_elements": list[RequiredElement],
@@ -178,7 +178,7 @@ _TYPES: dict[str, object] = {
     "penalties": Penalty,
     "registration": Registration,
 }
-_SENDER_TYPES: dict[str, object] = {a: (_NonNeg if a == "lead_time_weeks" else _Bool) for a in SENDER_FACTS}
+_SENDER_TYPES: dict[str, Any] = {a: (_NonNeg if a == "lead_time_weeks" else _Bool) for a in SENDER_FACTS}
 
 
 def all_facts() -> list[str]:
@@ -187,7 +187,7 @@ def all_facts() -> list[str]:
     return senders + list(_TYPES)
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_type(fact: str) -> TypeAdapter | None:
     """The validator of a fact's value, None for a fact not in the table."""
     parts = fact.split(".")
@@ -196,7 +196,7 @@ def value_type(fact: str) -> TypeAdapter | None:
     return TypeAdapter(_TYPES[fact]) if fact in _TYPES else None
 
 
-def default_purposes(fact: str) -> tuple[str, ...]:
+def default_purposes(fact: str) -> tuple[Purpose, ...]:
     """`applies_to` when a claim gives none: marketing for windows, caps, opt-out, message rules."""
     if fact.startswith(("quiet_hours.", "opt_out.", "message.")) or fact == "caps":
         return ("marketing",)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,14 +48,14 @@ def day_of(moment: date | datetime | str | None) -> date:
     """The day a moment falls on: a date as is, an aware datetime in UTC, a naive one as UTC, an
     ISO text ("2026-12-06" or a full moment) parsed first; None = today (UTC)."""
     if moment is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     if isinstance(moment, str):
         try:
             moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
         except ValueError:
             raise InputError(f"{moment!r}: expected a day like 2026-12-06 or an ISO 8601 moment") from None
     if isinstance(moment, datetime):
-        return (moment.astimezone(timezone.utc) if moment.tzinfo else moment).date()
+        return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
     return moment
 
 
@@ -67,7 +68,7 @@ class RuleSet:
 
     Example:
         >>> rs = load()
-        >>> "KE" in rs, rs.country("KE").opt_out.alphanumeric_needs_short_code
+        >>> "KE" in rs, rs.country("FR").quiet_hours.sundays_excluded
         (True, True)
         >>> rs.at(date(2030, 1, 1)).day
         datetime.date(2030, 1, 1)
@@ -103,7 +104,7 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.by_country)
 
-    def at(self, moment: date | datetime | str) -> "RuleSet":
+    def at(self, moment: date | datetime | str) -> RuleSet:
         """The rules in force on the day of `moment` (see `day_of`)."""
         day = day_of(moment)
         by_country = dict(self.by_country)

@@ -15,8 +15,8 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def npa_table() -> dict[str, str]:
 
     table: dict[str, str] = {}
     for npa in range(200, 1000):
-        found = set()
+        found: set[str | None] = set()
         # the area code's own entry, then a few exchanges: one description each
         for rest in ("2000000", "5550100", "7000000", "9000000"):
             try:
@@ -86,9 +86,9 @@ def npa_table() -> dict[str, str]:
             except Exception:  # pragma: no cover - parse of a well-formed +1 number
                 continue
             found.add(subdivision_for_description(geocoder.description_for_number(number, "en")))
-        found.discard(None)
-        if len(found) == 1:
-            table[str(npa)] = found.pop()
+        places = {p for p in found if p is not None}
+        if len(places) == 1:
+            table[str(npa)] = places.pop()
     return table
 
 

@@ -21,9 +21,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from smslab.rules.facts import (CATEGORIES, CONSENT_FORMS, DAYS, MECHANISMS, PURPOSES, SENDER_TYPES, SOURCE_KINDS,
-                                Cap, MessageClass, Penalty, Purpose, Regex, Registration, RequiredElement,
-                                SenderIdFormat, SenderType, check_windows)
+from smslab.rules.facts import (
+    CATEGORIES,
+    CONSENT_FORMS,
+    DAYS,
+    MECHANISMS,
+    PURPOSES,
+    SENDER_TYPES,
+    SOURCE_KINDS,
+    Cap,
+    MessageClass,
+    Penalty,
+    Purpose,
+    Regex,
+    Registration,
+    RequiredElement,
+    SenderIdFormat,
+    SenderType,
+    check_windows,
+)
 
 __all__ = ["CATEGORIES", "DAYS", "PURPOSES", "SENDER_TYPES", "Country"]
 
@@ -90,7 +106,7 @@ class QuietHours(_Strict):
         return value if value is None else check_windows(value)
 
     @model_validator(mode="after")
-    def _sundays_consistent(self) -> "QuietHours":
+    def _sundays_consistent(self) -> QuietHours:
         if self.allowed is not None and self.sundays_excluded is not None:
             if self.sundays_excluded != (self.allowed["sun"] == []):
                 raise ValueError("sundays_excluded disagrees with allowed.sun")
@@ -142,7 +158,7 @@ class OptOut(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _pattern_when_required(self) -> "OptOut":
+    def _pattern_when_required(self) -> OptOut:
         if self.wording_required and not self.wording_pattern:
             raise ValueError("wording_required needs a wording_pattern")
         return self
@@ -183,8 +199,8 @@ class RegistrationRule(Registration, Sourced):
 
 
 class Content(_Strict):
-    banned: list[Category]  # type: ignore[valid-type]
-    restricted: list[Category]  # type: ignore[valid-type]
+    banned: list[Category]
+    restricted: list[Category]
     notes: str | None
     alternatives: list[Alternative]
     sources: list[str]
@@ -256,7 +272,7 @@ class Country(_Strict):
     override_file: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Country":
+    def _complete(self) -> Country:
         missing = [t for t in SENDER_TYPES if t not in self.senders]
         if missing:
             raise ValueError(f"senders: every sender type needs an entry; missing {', '.join(missing)}")
@@ -286,8 +302,8 @@ class Country(_Strict):
             return sorted(keys, key=self.authority)
         if group.startswith("senders."):
             return list(self.senders[group.split(".", 1)[1]].sources)  # type: ignore[index]
-        value = getattr(self, group, None)
-        return list(value.sources) if hasattr(value, "sources") else []
+        sources = getattr(getattr(self, group, None), "sources", None)
+        return list(sources) if sources is not None else []
 
     def authority(self, key: str) -> tuple:
         """Sort key of a source: its kind's rank, then the newest check first, then the key."""

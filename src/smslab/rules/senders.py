@@ -26,7 +26,7 @@ def sender_allowed(cc: str, sender_type: str, *, purpose: str, two_way: bool,
     country = rs.get(cc)
     if country is None:
         return False, f"no rules for country {cc!r}: not allowed until the dataset covers it"
-    rules = country.senders[sender_type]  # type: ignore[index]
+    rules = country.senders[sender_type]
     label = f"{country.country} {sender_type.replace('_', ' ')}"
     if rules.available is None:
         return False, f"{label}: availability unknown, treated as not available"
@@ -56,13 +56,13 @@ def lead_time_weeks(cc: str, sender_type: str, ruleset: RuleSet | None = None) -
 
     Example:
         >>> lead_time_weeks("US", "short_code")
-        12.0
+        10.0
     """
     rs = ruleset if ruleset is not None else load()
     country = rs.get(cc)
     if country is None or sender_type not in SENDER_TYPES:
         return None
-    rules = country.senders[sender_type]  # type: ignore[index]
+    rules = country.senders[sender_type]
     if rules.available is False:
         return None
     return rules.lead_time_weeks
