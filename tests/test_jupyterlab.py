@@ -28,7 +28,8 @@ from smslab.demo import demo
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extras install playwright: make setup")
 
 CHROMIUM = os.environ.get("SMSLAB_CHROMIUM") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium-browser") or "/usr/bin/chromium")
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+    else shutil.which("chromium-browser") or "/usr/bin/chromium")
 NOTEBOOKS = sorted(p.stem for p in config.notebooks_dir().glob("*.ipynb"))
 RUN_TIMEOUT_MS = 240_000  # one Run All Cells on a 2-core machine shared with other work
 STEP_TIMEOUT_MS = 60_000
@@ -141,7 +142,8 @@ KERNEL = """async () => { const p = window.smslabNotebook(); await p.sessionCont
   return p.sessionContext.session.kernel.id; }"""
 
 # Done when the kernel is idle and every code cell ran after `since` (or a cell failed: Run All stops there).
-RUN_DONE = """(since) => { const p = window.smslabNotebook(); const s = p && p.sessionContext.session; const k = s && s.kernel;
+RUN_DONE = """(since) => { const p = window.smslabNotebook();
+  const s = p && p.sessionContext.session; const k = s && s.kernel;
   if (!k || k.status !== 'idle') return false;
   const cells = p.content.widgets.filter(c => c.model.type === 'code');
   const failed = cells.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'));
@@ -159,7 +161,8 @@ ERRORS = """() => window.smslabNotebook().content.widgets.filter(c => c.model.ty
 # Each is scrolled into view first, as a reader would; the notebook lays out cells lazily.
 CHARTS = """async () => {
   // plotly's own renderer, and any chart an HTML output would draw instead (measured the same way)
-  const outs = [...document.querySelectorAll('.jp-Notebook .jp-RenderedPlotly, .jp-Notebook .jp-RenderedHTMLCommon .plotly-graph-div')];
+  const outs = [...document.querySelectorAll(
+    '.jp-Notebook .jp-RenderedPlotly, .jp-Notebook .jp-RenderedHTMLCommon .plotly-graph-div')];
   const seen = [];
   for (const out of outs) {
     out.scrollIntoView({block: 'center'});
@@ -197,7 +200,8 @@ MENU_OUTPUT = """([i, before]) => { const s = window.smslabNotebook().sessionCon
   if (!k || k.status !== 'idle' || !text || text === before) return null;
   const charts = [...out.querySelectorAll('.jp-RenderedPlotly')];
   const drawn = charts.every(c => { const s = c.querySelector('svg.main-svg');
-    return s && s.getBoundingClientRect().height > 100 && c.querySelectorAll('g.trace path, g.slice path').length > 0; });
+    return s && s.getBoundingClientRect().height > 100
+      && c.querySelectorAll('g.trace path, g.slice path').length > 0; });
   return drawn ? {text, charts: charts.length} : null; }"""
 
 MENU_TEXT = """(i) => { const box = [...document.querySelectorAll('.jp-Notebook .widget-vbox')]
@@ -295,8 +299,9 @@ class Session:
                     self.page.wait_for_function(MENU_OUTPUT, arg=[i, before], timeout=STEP_TIMEOUT_MS, polling=250)
                 except playwright_api.TimeoutError:
                     self.shot(f"{label}-menu{i}-{choice}")
-                    raise AssertionError(f"menu {i} ({options}) set to {choice!r}: its output did not change or a "
-                                         f"chart in it did not draw within {STEP_TIMEOUT_MS // 1000} s — {self.where()}")
+                    raise AssertionError(
+                        f"menu {i} ({options}) set to {choice!r}: its output did not change or a chart in it did "
+                        f"not draw within {STEP_TIMEOUT_MS // 1000} s — {self.where()}") from None
             self.trail.append(f"{label}: menu {i} ({len(options)} choices)")
             if len(options) > 1:
                 self.shot(f"{label}-menu{i}")
@@ -330,7 +335,8 @@ def test_notebook_in_jupyterlab(lab, name):
         session.charts("reloaded")  # the saved outputs draw again: nothing depends on what was sent before
         session.run_all("run2")
         second = session.charts("run2")
-        assert len(second) == len(first), f"{len(first)} charts on the first run, {len(second)} after the reload — {session.where()}"
+        assert len(second) == len(first), \
+            f"{len(first)} charts on the first run, {len(second)} after the reload — {session.where()}"
         assert session.menus("run2") == menus
         assert not session.external, f"the page tried the network: {session.external[:5]} — {session.where()}"
     except Exception:

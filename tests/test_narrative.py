@@ -53,7 +53,7 @@ def test_delivery_summary_matches_the_funnel(demo_db):
 
     verdict = "is significantly different" if ab.significant else "is not significantly different"
     assert verdict in text and f"p = {ab.p_value:.2g}" in text
-    for group, rate in zip(ab.table["group"], ab.table["rate"]):
+    for group, rate in zip(ab.table["group"], ab.table["rate"], strict=True):
         assert f"{group}'s reply rate ({rate:.1%})" in text or f"from {group}'s ({rate:.1%}" in text
     for currency, cost in kpi["cost"].items():
         assert f"{cost:,.2f} {currency}" in text
@@ -81,7 +81,8 @@ def test_setup_summary_matches_the_decisions(demo_db):
     _, _, db = demo_db
     spec = planning.campaign_spec("", db=db)
     result = planning.preflight(spec, db=db)
-    counts, decisions, findings = result.counts(), planning.decisions_by_country(result), reporting.findings_frame(result)
+    counts, decisions = result.counts(), planning.decisions_by_country(result)
+    findings = reporting.findings_frame(result)
     text = narrative.setup_summary(counts, findings, decisions)
     m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait for their next "
                  r"allowed time and ([\d,]+) are blocked", text)
@@ -115,7 +116,8 @@ def test_ab_sentence_for_one_two_and_three_variants():
     assert narrative.ab_sentence(one) == "There is no A/B comparison: the campaign has one variant."
     two = compare_proportions([5, 25], [100, 100], ["A", "B"], metric="replied / delivered")
     assert two.significant
-    assert narrative.ab_sentence(two).startswith("Variant B's reply rate (25.0%) is significantly different from A's (5.0%;")
+    assert narrative.ab_sentence(two).startswith(
+        "Variant B's reply rate (25.0%) is significantly different from A's (5.0%;")
     three = compare_proportions([10, 11, 9], [100, 100, 100], ["A", "B", "C"], metric="delivered / submitted")
     sentence = narrative.ab_sentence(three)
     assert "delivery rates of variants A, B, C do not differ significantly" in sentence and "B's (11.0%)" in sentence
@@ -125,4 +127,5 @@ def test_empty_campaign_says_so():
     kpi = {"targeted": 0, "submitted": 0, "delivered": 0}
     assert "no message went out" in narrative.delivery_summary(kpi, pd.DataFrame())
     assert "No message has been delivered yet" in narrative.optout_summary(kpi, pd.DataFrame())
-    assert narrative.setup_summary({"total": 0}, pd.DataFrame(), pd.DataFrame()) == "The campaign has no recipient to check."
+    empty = narrative.setup_summary({"total": 0}, pd.DataFrame(), pd.DataFrame())
+    assert empty == "The campaign has no recipient to check."

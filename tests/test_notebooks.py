@@ -284,7 +284,8 @@ def test_summaries_agree_with_the_tables_below_them(runs, which):
 
     setup = Path(done[("campaign_setup", which)]["html"]).read_text(encoding="utf-8")
     text = htmllib.unescape(SUMMARY.search(setup).group(1))
-    m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait .* and ([\d,]+) are blocked",
+    m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait .* "
+                 r"and ([\d,]+) are blocked",
                  text)
     assert m, text
     assert [_number(x) for x in m.groups()] == [_number(_tile(setup, k)) for k in ("Recipients", "Allowed", "Deferred",
@@ -299,7 +300,8 @@ def test_no_path_of_this_machine_in_the_html(runs, name, which):
         assert path not in page, f"{name}: {path} in the HTML"
     leaked = re.findall(r"(?<![\w.:/])/(?:tmp|home|root|work|usr|var|opt|Users|mnt|srv)/[^\s\"'<]*", page)
     assert not leaked, f"{name}: {leaked[:3]}"
-    assert Path(result["db"]).name in page or name in ("cost_estimate", "campaign_setup", "country_brief")  # by file name
+    # the database is named by its file name only (the reports that read no database name none)
+    assert Path(result["db"]).name in page or name in ("cost_estimate", "campaign_setup", "country_brief")
     assert "Thin over" not in page and "smslab.analytics" not in page
 
 
@@ -319,7 +321,7 @@ def test_reports_use_one_colour_per_meaning(runs):
         for traces in _traces(Path(run["html"]).read_text(encoding="utf-8")):
             for trace in traces:
                 if trace.get("type") == "pie":
-                    for label, colour in zip(trace["labels"], trace["marker"]["colors"]):
+                    for label, colour in zip(trace["labels"], trace["marker"]["colors"], strict=True):
                         if label in reporting.COLOURS:
                             assert colour == reporting.COLOURS[label], (label, colour)
                             checked += 1

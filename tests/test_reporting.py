@@ -161,15 +161,16 @@ def test_one_colour_meaning_and_words_in_charts():
     colours = {t.name: t.marker.color for t in fig.data}
     assert colours == {"Allowed": reporting.GREEN, "Deferred": reporting.AMBER, "Blocked": reporting.RED}
     assert fig.layout.xaxis.title.text == "Country" and "Country=%{x}" in fig.data[0].hovertemplate
-    pie = reporting.styled(px.pie(pd.DataFrame({"status": ["delivered", "sent", "failed", "unknown"], "n": [5, 2, 1, 1]}),
-                                  names="status", values="n"))
+    statuses = pd.DataFrame({"status": ["delivered", "sent", "failed", "unknown"], "n": [5, 2, 1, 1]})
+    pie = reporting.styled(px.pie(statuses, names="status", values="n"))
     assert list(pie.data[0].marker.colors) == [reporting.GREEN, reporting.AMBER, reporting.RED, reporting.GREY]
     assert fig.layout.height and fig.layout.height >= 300
 
 
 def test_public_keeps_file_names_only():
     assert reporting.public("/tmp/x/demo.duckdb: campaign c1") == "demo.duckdb: campaign c1"
-    assert reporting.public("see https://www.cnil.fr/fr/page and A/B, 1/2") == "see https://www.cnil.fr/fr/page and A/B, 1/2"
+    text = "see https://www.cnil.fr/fr/page and A/B, 1/2"
+    assert reporting.public(text) == text
 
 
 def test_long_tables_show_20_rows_and_embed_the_rest_as_csv(tmp_path):
@@ -181,7 +182,8 @@ def test_long_tables_show_20_rows_and_embed_the_rest_as_csv(tmp_path):
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nb.cells = [new_code_cell("import pandas as pd\nfrom smslab import reporting\n"
                               "reporting.table(pd.DataFrame({'msisdn': [f'+3361234{i:04d}' for i in range(45)], "
-                              "'delivery_rate': [i / 45 for i in range(45)]}), percent=['delivery_rate'], name='rows')")]
+                              "'delivery_rate': [i / 45 for i in range(45)]}), percent=['delivery_rate'], "
+                              "name='rows')")]
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     path = tmp_path / "t.ipynb"
     nbformat.write(nb, str(path))
@@ -232,8 +234,9 @@ def test_report_run_prints_no_kernel_warnings(tmp_path):
     nb.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(nb, str(home / "notebooks" / "quiet.ipynb"))
     env = {**os.environ, "SMSLAB_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-m", "smslab", "report", "run", "quiet", "--output-dir", str(tmp_path / "out"),
-                          "--json"], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-m", "smslab", "report", "run", "quiet",
+                          "--output-dir", str(tmp_path / "out"), "--json"],
+                         capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["html"].endswith("quiet.html")
     assert "without encryption" not in out.stderr and "IPKernelApp" not in out.stderr, out.stderr

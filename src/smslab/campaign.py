@@ -12,9 +12,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -231,7 +232,8 @@ def load_spec(path: str | os.PathLike[str] | CampaignSpec) -> CampaignSpec:
     return parse_spec(data, source=str(path), base_dir=path.parent.resolve())
 
 
-def stored_senders(con: Any, *, purpose: str | None = None) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
+def stored_senders(con: Any, *, purpose: str | None = None,
+                   ) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
     """(campaign_id, spec data, country key, sender) for every sender of every campaign stored in
     the database (optionally of one purpose); unreadable specs and senders without an id are skipped.
 
@@ -239,7 +241,8 @@ def stored_senders(con: Any, *, purpose: str | None = None) -> Iterator[tuple[st
         >>> import duckdb
         >>> con = duckdb.connect()
         >>> _ = con.execute("CREATE TABLE campaigns(campaign_id VARCHAR, purpose VARCHAR, spec VARCHAR)")
-        >>> _ = con.execute("INSERT INTO campaigns VALUES ('c', 'marketing', '{\\"senders\\": {\\"FR\\": {\\"id\\": \\"36180\\"}}}')")
+        >>> spec = '{"senders": {"FR": {"id": "36180"}}}'
+        >>> _ = con.execute("INSERT INTO campaigns VALUES ('c', 'marketing', ?)", [spec])
         >>> [(c, cc, s["id"]) for c, _, cc, s in stored_senders(con)]
         [('c', 'FR', '36180')]
     """

@@ -59,7 +59,7 @@ def ab_sentence(comparison: Any) -> str:
         return "There is no A/B comparison: the campaign has one variant." if len(t) < 2 else \
             f"The variants cannot be compared yet: one has no {what.split()[0]} data."
     groups = list(t["group"].astype(str))
-    rates = dict(zip(groups, t["rate"]))
+    rates = dict(zip(groups, t["rate"], strict=True))
     verdict = "is significantly different" if comparison.significant else "is not significantly different"
     test = f"{comparison.test} p = {comparison.p_value:.2g}"
     if len(t) == 2:
@@ -85,7 +85,8 @@ def delivery_summary(kpi: dict[str, Any], by_region: pd.DataFrame, comparison: A
              f"{_ci(delivered, submitted)})"]
     not_sent = targeted - int(kpi.get("allowed", submitted) or 0)
     if not_sent > 0:
-        parts[0] += f"; {not_sent:,} of {targeted:,} recipients were not sent a message (no consent, opted out or not allowed)"
+        parts[0] += (f"; {not_sent:,} of {targeted:,} recipients were not sent a message "
+                     "(no consent, opted out or not allowed)")
     parts[0] += "."
     replied, opted = int(kpi.get("replied", 0) or 0), int(kpi.get("opted_out", 0) or 0)
     if delivered:
@@ -104,7 +105,8 @@ def delivery_summary(kpi: dict[str, Any], by_region: pd.DataFrame, comparison: A
         parts.append(ab)
     costs = kpi.get("cost") or {}
     if costs:
-        spent = "; ".join(f"{_money(v, c)}" + (f", {_money(v / delivered, c)} per delivered message" if delivered else "")
+        spent = "; ".join(f"{_money(v, c)}"
+                          + (f", {_money(v / delivered, c)} per delivered message" if delivered else "")
                           for c, v in costs.items())
         parts.append(f"Messages cost {spent}.")
     return " ".join(parts)
@@ -124,7 +126,8 @@ def optout_summary(kpi: dict[str, Any], by_region: pd.DataFrame, keywords: pd.Da
         parts.append(f"The opt-out rate is highest in {top[0]} ({_pct(top[1])}).")
     if keywords is not None and len(keywords):
         words = keywords.groupby("keyword")["opt_outs"].sum().sort_values(ascending=False)
-        parts.append(f"The most used opt-out word is {words.index[0]} ({int(words.iloc[0]):,} of {int(words.sum()):,}).")
+        parts.append(f"The most used opt-out word is {words.index[0]} "
+                     f"({int(words.iloc[0]):,} of {int(words.sum()):,}).")
     if linkage is not None and len(linkage):
         total = int(linkage["opt_outs"].sum())
         linked = int(linkage.loc[linkage["linked"], "opt_outs"].sum())
@@ -167,7 +170,8 @@ def cost_summary(options: pd.DataFrame, campaign: dict[str, Any], *, months: flo
     chosen = options[options["recommended"].astype(bool)] if len(options) else options
     if len(chosen):
         kinds = chosen.groupby("sender_type")["region"].apply(lambda r: ", ".join(sorted(r)))
-        parts.append("Recommended senders: " + "; ".join(f"{k.replace('_', ' ')} in {v}" for k, v in kinds.items()) + ".")
+        chosen = "; ".join(f"{k.replace('_', ' ')} in {v}" for k, v in kinds.items())
+        parts.append(f"Recommended senders: {chosen}.")
     no_option = sorted(set(options["region"]) - set(options.loc[options["allowed"].astype(bool), "region"]))
     if no_option:
         parts.append(f"No sender type is allowed in {', '.join(no_option)}.")

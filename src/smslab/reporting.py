@@ -64,7 +64,8 @@ LABELS: dict[str, str] = {
     "count": "Recipients", "stage": "Stage", "status": "Status", "messages": "Messages", "seconds": "Seconds",
     "percentile": "Percentile", "p50_s": "Median (s)", "p90_s": "90th percentile (s)", "p99_s": "99th percentile (s)",
     "max_s": "Slowest (s)", "period": "Time", "opt_outs": "Opt-outs", "replies": "Replies", "keyword": "Keyword",
-    "intent": "Intent", "cumulative_opt_out_rate": "Opt-out rate so far", "cost_per_delivered": "Cost per delivered message",
+    "intent": "Intent", "cumulative_opt_out_rate": "Opt-out rate so far",
+    "cost_per_delivered": "Cost per delivered message",
     "currency": "Currency", "group": "Variant", "variant": "Variant", "operator": "Operator", "hour": "Hour (UTC)",
     "value": "Recipients", "variable": "Decision", "share_of_targeted": "Share of targeted",
     "share_of_previous": "Share of the stage before", "delivery_rate": "Delivery rate", "reply_rate": "Reply rate",
@@ -119,7 +120,8 @@ def styled(fig: Any) -> Any:
             trace.update(name=words(name))
         template = getattr(trace, "hovertemplate", None)
         if template:
-            trace.update(hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=", template))
+            trace.update(hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=",
+                                                       template))
     layout = fig.layout
     for axis in ("xaxis", "yaxis"):
         title = getattr(layout, axis).title.text
@@ -177,7 +179,8 @@ def header(title: str, parameters: dict[str, Any], con: Any = None) -> None:
 
         fresh = "".join(f"<tr><th style='text-align:left'>{html.escape(k.replace('_', ' '))} (UTC)</th>"
                         f"<td>{cell(v)}</td></tr>" for k, v in freshness(con).items())
-    display(HTML(f"<p style='color:#555'>{html.escape(title)}, generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    stamp = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    display(HTML(f"<p style='color:#555'>{html.escape(title)}, generated {stamp}"
                  f" by smslab.</p><details><summary>Parameters and data freshness</summary>"
                  f"<table>{rows}{fresh}</table></details>"))
 

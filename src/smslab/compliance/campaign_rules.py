@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -184,7 +184,8 @@ def _country_notes(spec, cc: str, country: Country, at: datetime) -> list[Issue]
     overridden = getattr(country, "overridden", None)
     if overridden:
         out.append(Issue("rules_overridden", "info", cc,
-                         f"{cc}: {', '.join(overridden)} from your override {Path(country.override_file or '').name}, not from the "
+                         f"{cc}: {', '.join(overridden)} from your override "
+                         f"{Path(country.override_file or '').name}, not from the "
                          f"dataset's sources (the override wins)", None))
     if spec.purpose in country.quiet_hours.applies_to:
         out.extend(_quiet_hour_assumptions(cc, country, at))
