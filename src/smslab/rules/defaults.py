@@ -64,7 +64,7 @@ def quiet_hours_in_force(country: Any) -> QuietHoursInForce:
     return QuietHoursInForce(allowed, holidays == "excluded", tuple(assumed))
 
 
-def describe_window(allowed: Mapping[str, list[str]]) -> str:
+def describe_window(allowed: Mapping[Any, list[str]]) -> str:
     """Windows in words, days with the same windows grouped.
 
     Example:
