@@ -309,3 +309,43 @@ def test_a_results_field_that_is_not_a_list_is_an_unknown_field_of_a_report(con,
     assert status_of(con, "x1") == "delivered"
     assert con.execute("SELECT location, reason FROM quarantine").fetchall() == [
         ("line 2 record", 'record: "results" is not a list')]
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_the_operator_of_each_report_is_a_column_on_both_paths(con, tmp_path, monkeypatch, path):
+    """Infobip `mccMnc` → dlr_events.operator, whether the body holds one report or several, on
+    the SQL path and the Python parser's alike; a value that is not 5-6 digits is no operator."""
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+    done = "2026-12-01T14:00:05.000+0000"
+
+    def with_mcc(pmid, mcc):
+        body = dlr(pmid, *DELIVERED, done)
+        if mcc is not None:
+            body["results"][0]["mccMnc"] = mcc
+        return body
+
+    two = {"results": with_mcc("o2", "20810")["results"] + with_mcc("o3", 310260)["results"]}
+    journal_dlrs(tmp_path / "l", [with_mcc("o1", "20801"), two, with_mcc("o4", "unknown"),
+                                  with_mcc("o5", None), with_mcc("o6", True), with_mcc("o7", " 20801")])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
+    got = dict(con.execute("SELECT provider_message_id, operator FROM dlr_events").fetchall())
+    assert got == {"o1": "20801", "o2": "20810", "o3": "310260", "o4": None, "o5": None, "o6": None, "o7": None}
+
+
+def test_vonage_and_smpp_network_codes_are_operators(con, tmp_path):
+    vonage = tmp_path / "vonage.jsonl"
+    vonage.write_text(json.dumps({"err-code": "0", "message-timestamp": "2018-10-25 12:10:29",
+                                  "messageId": "0B00000127FDBC63", "msisdn": "447547232824",
+                                  "network-code": "23410", "price": "0.03330000", "scts": "1810251310",
+                                  "status": "delivered", "to": "Nexmo CLI"}) + "\n")
+    smpp = tmp_path / "smpp.jsonl"
+    smpp.write_text(json.dumps({"short_message": "id:77 sub:001 dlvrd:001 submit date:2612011400 "
+                                "done date:2612011401 stat:DELIVRD err:000 text:", "esm_class": 4,
+                                "network_code": "26201"}) + "\n")
+    assert ingest([vonage], con=con)["loaded"] == 1
+    assert ingest([smpp], con=con)["loaded"] == 1
+    got = dict(con.execute("SELECT provider, operator FROM dlr_events").fetchall())
+    assert got == {"vonage": "23410", "smpp": "26201"}

@@ -126,6 +126,10 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
     # 4 — one identity per number: consent scopes, our sender ids and reply recipients rewritten
     # into the forms of smslab.identity ("447700900123" and "+447700900123" are one number)
     [lambda con: canonical_identities(con)],
+    # 5 — operators: the MCC/MNC a report names (Infobip `mccMnc`, Vonage `network-code`, an SMPP
+    # network code when the SMSC sends one), written by the parsers rather than dug out of `raw`
+    # at query time (raw holds the whole webhook body since the loader keeps it as received)
+    ["ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS operator VARCHAR"],
 ]
 
 

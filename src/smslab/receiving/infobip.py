@@ -19,7 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import iso_time, raw_json
+from smslab.receiving.records import iso_time, mcc_mnc, raw_json
 from smslab.receiving.statuses import infobip_status
 
 
@@ -94,6 +94,7 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             "event_at": event_at,
             "raw": raw_json(body if len(items) == 1 else item),  # as it came: one report, its whole body
             "message_ref": str(item["messageId"]),
+            "operator": mcc_mnc(item.get("mccMnc")),
         })
     return events, [], problems
 

@@ -71,7 +71,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("smpp", "inbound"): lambda body, content_type, received_at: smpp.parse_line(body, received_at=received_at),
 }
 EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
-                 "event_at", "received_at", "source", "raw", "message_ref"]
+                 "event_at", "received_at", "source", "raw", "message_ref", "operator"]
 INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
                    "campaign_id", "received_at", "raw", "review"]
 
@@ -225,6 +225,9 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
             if "message_ref" not in frame:
                 frame["message_ref"] = None
             frame["message_ref"] = frame["message_ref"].fillna(frame["provider_message_id"])
+            if "operator" not in frame:
+                frame["operator"] = None
+            frame["operator"] = frame["operator"].astype(object)
             frame["event_id"] = [_event_id(e) for e in batch.events]
             frame["permanent"] = frame["permanent"].astype("boolean")
             frame["seq"] = np.arange(len(frame), dtype=np.int64)

@@ -116,15 +116,35 @@ def raw_json(value: Any) -> str:
     return text
 
 
+_MCC_MNC = re.compile(r"[0-9]{5,6}")
+
+
+def mcc_mnc(value: Any) -> str | None:
+    """An operator's MCC/MNC as 5 or 6 digits (`"20801"`, `"310260"`, or an integer), else None.
+
+    Taken as written: a value with spaces, signs or other characters is not an MCC/MNC (the
+    SQL path of `receiving.fast` applies the same rule).
+
+    >>> mcc_mnc("20801"), mcc_mnc(310260), mcc_mnc("unknown"), mcc_mnc(True)
+    ('20801', '310260', None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    return text if _MCC_MNC.fullmatch(text) else None
+
+
 def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,
           permanent: bool | None, event_at: datetime, raw: Any, *, message_ref: str | None = None,
-          event_key: str | None = None) -> dict:
+          event_key: str | None = None, operator: str | None = None) -> dict:
     """One `dlr_events` row. `message_ref` is the id of the whole message when the report is about
     one part of it (Vonage `client-ref`); `event_key` replaces the event time in the dedupe key
-    when the time is not a property of the report itself (Twilio)."""
+    when the time is not a property of the report itself (Twilio); `operator` the MCC/MNC the
+    report names (see `mcc_mnc`)."""
     row = {"provider": provider, "provider_message_id": provider_message_id, "status": status,
            "raw_status": raw_status, "error_code": error_code, "permanent": permanent, "event_at": event_at,
-           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id}
+           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id,
+           "operator": operator}
     if event_key is not None:
         row["event_key"] = event_key
     return row

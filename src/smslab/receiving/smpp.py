@@ -10,6 +10,7 @@ Two file shapes, one record per line:
        "receipted_message_id": "1d305b4c",        # TLV 0x001E
        "message_state": 2,                         # TLV 0x0427: integer or stat text
        "network_error_code": "030001",            # TLV 0x0423: 3 octets as hex, or an integer
+       "network_code": "20801",                    # the operator's MCC/MNC, when the SMSC sends one
        "source_addr": "447700900123", "destination_addr": "ACME",
        "received_at": "2026-12-01T14:00:05Z"}
 
@@ -38,7 +39,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import Result, compact_time, event, iso_time, plus, reply, text_of
+from smslab.receiving.records import Result, compact_time, event, iso_time, mcc_mnc, plus, reply, text_of
 from smslab.receiving.statuses import SMPP_STATE, smpp_status
 
 PROVIDER = "smpp"
@@ -113,7 +114,11 @@ def _receipt(fields: dict[str, str], tlv: dict, raw: Any, received_at: datetime 
     else:
         err = fields.get("err")
         error = None if not err or err.strip("0") == "" else err
-    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key)], [], []
+    # SMPP 3.4 has no operator field; some SMSCs add the MCC/MNC as a vendor TLV, journalled as
+    # `network_code` (or `mcc_mnc`)
+    operator = mcc_mnc(tlv.get("network_code")) or mcc_mnc(tlv.get("mcc_mnc"))
+    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key,
+                  operator=operator)], [], []
 
 
 def parse_line(line: str, *, received_at: datetime | None = None) -> Result:
