@@ -72,3 +72,19 @@ def test_running_the_demo_twice_counts_nothing_twice(demo_run):
     assert after == before
     assert second["runs"][0]["submitted"] == 0
     assert second["loaded"]["loaded"] == 0
+
+
+def test_the_demo_funnel_by_operator_names_real_operators(demo_run):
+    """Every simulated report carries an mccMnc: the by-operator table names the network (issue #15:
+    it used to read `<country> unknown` for every row)."""
+    from smslab import analytics
+
+    _, _, result = demo_run
+    con = store.connect(result["db"], read_only=True)
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE operator IS NULL") == 0
+    by = analytics.funnel_by(con, result["campaign_id"], "operator")
+    sent = by[by["operator"] != analytics.NOT_SENT]
+    assert len(sent) > 3
+    assert not sent["operator"].str.contains("unknown").any(), sent["operator"].tolist()
+    assert not sent["operator"].str.fullmatch(r"\S+ \d{5,6}").any(), sent["operator"].tolist()
+    assert {"FR Orange", "FR SFR", "KE Safaricom"} & set(sent["operator"])

@@ -88,7 +88,7 @@ WITH msg AS (
 ev AS (
     SELECT provider_message_id, bool_or(status IN ('sent', 'delivered')) AS reached,
            min(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
-           max(json_extract_string(raw, '$.mccMnc')) AS mcc_mnc
+           max(operator) AS mcc_mnc
     FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
     GROUP BY provider_message_id),
 rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted_out
@@ -96,11 +96,17 @@ rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted
 conv AS (SELECT msisdn, count(*) AS conversions, sum(value) AS revenue, any_value(currency) AS revenue_currency
          FROM ({_ATTRIBUTED}) WHERE campaign_id = $c GROUP BY msisdn),
 aud AS (SELECT msisdn, region FROM audience WHERE campaign_id = $c),
+-- operator names: the MCC/MNC table's row for the message's country first, else any row of that code
+opn AS (SELECT mcc_mnc, country_code, name FROM _smslab_operator_names),
+opn_any AS (SELECT mcc_mnc, min(name) AS name FROM opn GROUP BY mcc_mnc),
 base AS (
     SELECT coalesce(m.msisdn, a.msisdn) AS msisdn,
            coalesce(m.region, a.region, 'unknown') AS region,
            CASE WHEN m.message_id IS NULL THEN '{NOT_SENT}'
-                ELSE coalesce(m.region, '?') || ' ' || coalesce(ev.mcc_mnc, 'unknown') END AS operator,
+                ELSE coalesce(m.region, '?') || ' ' || coalesce(o1.name, o2.name, ev.mcc_mnc,
+                                                            rh.range_holder || ' (number range)', 'unknown')
+           END AS operator,
+           ev.mcc_mnc,
            coalesce(m.sender_type, '{NOT_SENT}') AS sender_type,
            coalesce(m.sender_id, '{NOT_SENT}') AS sender_id,
            coalesce(m.variant, '{NOT_SENT}') AS variant,
@@ -123,6 +129,9 @@ base AS (
            m.status, m.sent_at, ev.delivered_at
     FROM aud a FULL OUTER JOIN msg m ON a.msisdn = m.msisdn
     LEFT JOIN ev ON ev.provider_message_id = m.provider_message_id
+    LEFT JOIN opn o1 ON o1.mcc_mnc = ev.mcc_mnc AND o1.country_code = m.region
+    LEFT JOIN opn_any o2 ON o2.mcc_mnc = ev.mcc_mnc
+    LEFT JOIN _smslab_range_holders rh ON rh.msisdn = m.msisdn AND ev.mcc_mnc IS NULL
     LEFT JOIN rep ON rep.msisdn = coalesce(m.msisdn, a.msisdn)
     LEFT JOIN conv ON conv.msisdn = coalesce(m.msisdn, a.msisdn))
 """
@@ -133,11 +142,32 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     """Reports match messages by the id of the whole message (`message_ref`, migration 2: a
-    multipart message's per-part receipts carry it), else by the provider message id."""
+    multipart message's per-part receipts carry it), else by the provider message id. A
+    database opened read-only before migration 5 has no `operator` column: NULL stands in."""
+    columns = _columns(con, "dlr_events")
+    replace = []
+    if "message_ref" in columns:
+        replace.append("coalesce(message_ref, provider_message_id) AS provider_message_id")
+    extra = "" if "operator" in columns else ", NULL::VARCHAR AS operator"
     dlr = "dlr_events"
-    if "message_ref" in _columns(con, "dlr_events"):
-        dlr = "(SELECT * REPLACE (coalesce(message_ref, provider_message_id) AS provider_message_id) FROM dlr_events)"
+    if replace or extra:
+        star = f"* REPLACE ({', '.join(replace)})" if replace else "*"
+        dlr = f"(SELECT {star}{extra} FROM dlr_events)"
     return sql.replace("__DLR__", dlr)
+
+
+def _register_operators(con: duckdb.DuckDBPyConnection, campaign_id: str) -> None:
+    """Register `_smslab_operator_names` (the MCC/MNC table) and `_smslab_range_holders` (the
+    original range holder of each of the campaign's numbers whose reports name no operator)."""
+    from smslab import operators
+
+    con.register("_smslab_operator_names", operators.table())
+    without = con.execute(_sql(con, """
+        SELECT DISTINCT m.msisdn FROM messages m
+        WHERE m.campaign_id = $c AND m.msisdn IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM __DLR__ d WHERE d.provider_message_id = m.provider_message_id AND d.operator IS NOT NULL)"""),
+        {"c": campaign_id}).fetchall()
+    con.register("_smslab_range_holders", operators.range_holders(r[0] for r in without))
 
 
 def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: float) -> str:
@@ -157,6 +187,7 @@ def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: fl
     if name not in tables:
         for stale in tables:
             con.execute(f"DROP TABLE IF EXISTS temp.{stale}")
+        _register_operators(con, campaign_id)
         con.execute(_sql(con, f"CREATE TEMP TABLE {name} AS " + _BASE + "SELECT * FROM base"),
                     _params(campaign_id, attribution_days))
     return name

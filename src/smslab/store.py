@@ -128,8 +128,20 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
     [lambda con: canonical_identities(con)],
     # 5 — operators: the MCC/MNC a report names (Infobip `mccMnc`, Vonage `network-code`, an SMPP
     # network code when the SMSC sends one), written by the parsers rather than dug out of `raw`
-    # at query time (raw holds the whole webhook body since the loader keeps it as received)
-    ["ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS operator VARCHAR"],
+    # at query time (raw holds the whole webhook body since the loader keeps it as received);
+    # reports loaded before this migration get theirs from raw, read as the parsers read it
+    [
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS operator VARCHAR",
+        """UPDATE dlr_events SET operator = o.code FROM (
+               SELECT event_id, CASE provider
+                   WHEN 'infobip' THEN coalesce(json_extract_string(raw, '$.mccMnc'),
+                                                json_extract_string(raw, '$.results[0].mccMnc'))
+                   WHEN 'vonage' THEN json_extract_string(raw, '$."network-code"')
+                   WHEN 'smpp' THEN coalesce(json_extract_string(raw, '$.network_code'),
+                                             json_extract_string(raw, '$.mcc_mnc')) END AS code
+               FROM dlr_events WHERE json_valid(raw)) AS o
+           WHERE dlr_events.event_id = o.event_id AND regexp_full_match(o.code, '[0-9]{5,6}')""",
+    ],
 ]
 
 
