@@ -390,3 +390,26 @@ def test_migration_5_reads_the_operator_of_reports_loaded_before_it(tmp_path):
     con = store.connect(path)
     got = dict(con.execute("SELECT event_id, operator FROM dlr_events").fetchall())
     assert got == {"e1": "20801", "e2": "63902", "e3": "23410", "e4": None, "e5": None}
+
+
+def test_cost_counts_real_prices_before_the_indicative_sheet_and_says_which():
+    from smslab.costs import Price, PriceSheet
+
+    con = store.connect(":memory:")
+    who = ("FR1", "FR2", "FR3", "FR4")
+    _insert(con, "audience", [{"campaign_id": "p", "msisdn": N[w], "region": "FR", "valid": True} for w in who])
+    _insert(con, "messages", [
+        {**_msg("FR1", "A", "delivered", cid="p", price=0.024, currency="EUR"), "price_source": "report"},
+        {**_msg("FR2", "A", "delivered", cid="p", price=0.03, currency="EUR"), "price_source": "provider"},
+        {**_msg("FR3", "A", "sent", cid="p"), "segments": 2},                  # no real price: the sheet's
+        {**_msg("FR4", "A", "sent", cid="p", sender=("alphanumeric", "ACME"))},  # not in the sheet either
+    ])
+    sheet = PriceSheet(prices={("FR", "short_code"): Price("FR", "short_code", currency="EUR", price_per_segment=0.05,
+                                                           carrier_surcharge_per_segment=0.01)})
+    cost = analytics.cost_per_outcome(con, "p", prices=sheet).set_index("currency")
+    row = cost.loc["EUR"]
+    assert row[["submitted", "priced_by_reports", "priced_by_provider", "priced_by_sheet"]].tolist() == [3, 1, 1, 1]
+    assert row["cost"] == pytest.approx(0.024 + 0.03 + 2 * 0.06)
+    assert row["price_basis"] == "1 provider reports; 1 provider answers; 1 indicative sheet"
+    unknown = cost[cost.index.isna()].iloc[0]
+    assert unknown["unpriced"] == 1 and unknown["cost"] == 0 and unknown["price_basis"] == "1 no price known"

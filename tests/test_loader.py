@@ -349,3 +349,48 @@ def test_vonage_and_smpp_network_codes_are_operators(con, tmp_path):
     assert ingest([smpp], con=con)["loaded"] == 1
     got = dict(con.execute("SELECT provider, operator FROM dlr_events").fetchall())
     assert got == {"vonage": "23410", "smpp": "26201"}
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_infobip_report_prices_are_kept_per_report_and_priced_onto_their_message(con, tmp_path, monkeypatch, path):
+    """price.pricePerMessage and currency (per part charged, smsCount / messageCount parts) go
+    to dlr_events and, from the latest priced report, to messages.price with price_source
+    'report' (over the submit answer's price); a price that is not a number with a currency is none."""
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+
+    def priced(pmid, ids, done, price, **extra):
+        body = dlr(pmid, *ids, done)
+        body["results"][0].update({"price": price, **extra})
+        return body
+
+    for pmid in ("p1", "p2", "p3", "p4"):
+        add_message(con, pmid)
+    con.execute("UPDATE messages SET price = 0.5, currency = 'USD', price_source = 'provider', segments = 3 "
+                "WHERE provider_message_id = 'p3'")
+    journal_dlrs(tmp_path / "l", [
+        priced("p1", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "EUR"}),
+        priced("p1", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.012, "currency": "EUR"},
+               smsCount=2),
+        priced("p2", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 7, "currency": "EUR"},
+               messageCount=1),
+        priced("p3", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.02, "currency": "GBP"}),
+        priced("p4", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": "0.01", "currency": "EUR"}),
+        priced("p4", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "eur"}),
+        priced("p4", TO_OPERATOR, "2026-12-01T14:00:02.000+0000", [0.01]),
+    ])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
+    events = con.execute("SELECT provider_message_id, raw_status, price, currency, parts FROM dlr_events "
+                         "ORDER BY 1, event_at").fetchall()
+    assert events == [("p1", "PENDING_ENROUTE", 0.01, "EUR", 1), ("p1", "DELIVERED_TO_HANDSET", 0.012, "EUR", 2),
+                      ("p2", "DELIVERED_TO_HANDSET", 7.0, "EUR", 1), ("p3", "DELIVERED_TO_HANDSET", 0.02, "GBP", 1),
+                      ("p4", "PENDING_ENROUTE", None, None, 1), ("p4", "DELIVERED_TO_OPERATOR", None, None, 1),
+                      ("p4", "DELIVERED_TO_HANDSET", None, None, 1)]
+    messages = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT provider_message_id, price, currency, price_source FROM messages").fetchall())
+    assert messages["p1"] == (pytest.approx(0.024), "EUR", "report")
+    assert messages["p2"] == (7.0, "EUR", "report")
+    assert messages["p3"] == (0.02, "GBP", "report")  # the report's own part count (1) over segments
+    assert messages["p4"] == (None, None, None)

@@ -142,6 +142,17 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
                FROM dlr_events WHERE json_valid(raw)) AS o
            WHERE dlr_events.event_id = o.event_id AND regexp_full_match(o.code, '[0-9]{5,6}')""",
     ],
+    # 6 — prices from reports: each report's price as the provider states it (Infobip
+    # `price.pricePerMessage` per part charged, `currency`, and the parts charged `smsCount` /
+    # `messageCount`); where a message's price came from (`report`, `provider`: the submit
+    # answer, NULL: not known), so that cost analytics can say which prices they counted
+    [
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS price DOUBLE",
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS currency VARCHAR",
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS parts INTEGER",
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS price_source VARCHAR",
+        "UPDATE messages SET price_source = 'provider' WHERE price IS NOT NULL",
+    ],
 ]
 
 

@@ -36,7 +36,7 @@ import pyarrow as pa
 from smslab import store
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "seq"]
+                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price", "currency", "parts", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
@@ -102,7 +102,8 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
 
 
 _ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "JSON"')
+         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "JSON", '
+         '"price": {"pricePerMessage": "JSON", "currency": "JSON"}, "smsCount": "JSON", "messageCount": "JSON"')
 _ITEM += "}"
 _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
 # typed VARCHAR: a JSON string comes out unescaped, anything else as its JSON text (as the
@@ -173,7 +174,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
     iso = f"CASE WHEN ends_with({full}, '.000000') THEN left({full}, 19) ELSE {full} END"
     struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
               "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON, "
-              "mccMnc JSON)")
+              "mccMnc JSON, price STRUCT(pricePerMessage JSON, currency JSON), smsCount JSON, messageCount JSON)")
     return f"""
         WITH parsed AS (
             SELECT line_no, received_at, doc,
@@ -193,14 +194,28 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                    r.doneAt->>'$' AS done, r.sentAt->>'$' AS sent,
                    r.error AS e,
                    -- records.mcc_mnc: a string or integer of 5 or 6 digits, taken as written
-                   CASE WHEN regexp_full_match(r.mccMnc->>'$', '[0-9]{{5,6}}') THEN r.mccMnc->>'$' END AS operator
+                   CASE WHEN regexp_full_match(r.mccMnc->>'$', '[0-9]{{5,6}}') THEN r.mccMnc->>'$' END AS operator,
+                   -- records.money: a finite JSON number and three capital letters, else neither
+                   CASE WHEN json_type(r.price.pricePerMessage) IN ('DOUBLE', 'UBIGINT', 'BIGINT')
+                             AND isfinite(TRY_CAST(r.price.pricePerMessage AS DOUBLE))
+                             AND starts_with(r.price.currency, '"')
+                             AND regexp_full_match(r.price.currency->>'$', '[A-Z]{{3}}')
+                        THEN TRY_CAST(r.price.pricePerMessage AS DOUBLE) END AS price,
+                   -- records.count: smsCount (legacy) or messageCount (v3), an integer ≥ 1
+                   coalesce(CASE WHEN json_type(r.smsCount) IN ('UBIGINT', 'BIGINT')
+                                      AND TRY_CAST(r.smsCount AS INTEGER) >= 1 THEN TRY_CAST(r.smsCount AS INTEGER) END,
+                            CASE WHEN json_type(r.messageCount) IN ('UBIGINT', 'BIGINT')
+                                      AND TRY_CAST(r.messageCount AS INTEGER) >= 1
+                                 THEN TRY_CAST(r.messageCount AS INTEGER) END) AS parts
             FROM items
         ), checked AS (
             SELECT *, CASE WHEN coalesce(done, '') <> '' THEN done ELSE sent END AS stamp,
                    CASE WHEN {_integer("e.id")} THEN TRY_CAST(e.id AS BIGINT) END AS eid
             FROM fields
         ), normalised AS (
-            SELECT line_no, idx, received_at, item, single, several, pmid, operator,
+            SELECT line_no, idx, received_at, item, single, several, pmid, operator, price,
+                   CASE WHEN price IS NOT NULL THEN r.price.currency->>'$' END AS currency,
+                   parts,
                    coalesce(
                        starts_with(r.messageId, '"') AND pmid <> ''
                        AND gid BETWEEN 1 AND 5
@@ -228,7 +243,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
                pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
-               item AS raw, operator, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               item AS raw, operator, price, currency, parts, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
                item IS NULL AS whole_line, several,
                line_no * 1000000 + idx AS item_no
         FROM timed"""

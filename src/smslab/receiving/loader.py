@@ -71,7 +71,8 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("smpp", "inbound"): lambda body, content_type, received_at: smpp.parse_line(body, received_at=received_at),
 }
 EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
-                 "event_at", "received_at", "source", "raw", "message_ref", "operator"]
+                 "event_at", "received_at", "source", "raw", "message_ref", "operator",
+                 "price", "currency", "parts"]
 INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
                    "campaign_id", "received_at", "raw", "review"]
 
@@ -228,6 +229,9 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
             if "operator" not in frame:
                 frame["operator"] = None
             frame["operator"] = frame["operator"].astype(object)
+            for column, dtype in (("price", "Float64"), ("currency", object), ("parts", "Int32")):
+                frame[column] = (frame[column] if column in frame else None)
+                frame[column] = frame[column].astype(dtype)
             frame["event_id"] = [_event_id(e) for e in batch.events]
             frame["permanent"] = frame["permanent"].astype("boolean")
             frame["seq"] = np.arange(len(frame), dtype=np.int64)
@@ -398,6 +402,9 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     """Set each message's status from its events. `ids_table` (a column `provider_message_id`
     of provider ids, message refs or message ids) limits the work to the messages it names.
 
+    Prices: a message whose reports carry a price (Infobip) takes the latest one, times the
+    parts charged (the report's, else `messages.segments`), with `price_source = 'report'`.
+
     One part (the usual case): a final status beats any non-final one, then the latest event
     wins, then sent > submitted > others. Several parts (per-part reports linked by
     `message_ref`, e.g. Vonage `client-ref`): each part's status is found that way; the message
@@ -422,9 +429,17 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
                                OR message_id IN (SELECT message_id FROM _per_part))""")
         per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
     own_events = f"WHERE provider_message_id IN (SELECT provider_message_id FROM {ids_table})" if ids_table else ""
+    # a report's price (Infobip: per part charged) wins over the submit answer's: the latest
+    # report that has one, times its parts (else the message's segments)
     con.execute(f"""
-        UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c
-        FROM (SELECT provider_message_id AS own, {_BEST} AS best FROM dlr_events {own_events} GROUP BY 1) AS b
+        UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c,
+               price = CASE WHEN b.money IS NULL THEN messages.price
+                            ELSE round(b.money.p * coalesce(b.money.n, messages.segments, 1), 8) END,
+               currency = CASE WHEN b.money IS NULL THEN messages.currency ELSE b.money.c END,
+               price_source = CASE WHEN b.money IS NULL THEN messages.price_source ELSE 'report' END
+        FROM (SELECT provider_message_id AS own, {_BEST} AS best,
+                     arg_max({{'p': price, 'c': currency, 'n': parts}}, event_at) FILTER (WHERE price IS NOT NULL) AS money
+              FROM dlr_events {own_events} GROUP BY 1) AS b
         WHERE messages.provider_message_id = b.own
           {"AND messages.message_id NOT IN (SELECT message_id FROM _per_part)" if per_part else ""}""")
     if per_part:

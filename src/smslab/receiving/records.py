@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -134,9 +135,39 @@ def mcc_mnc(value: Any) -> str | None:
     return text if _MCC_MNC.fullmatch(text) else None
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def money(amount: Any, currency: Any) -> tuple[float | None, str | None]:
+    """(price, currency) from a JSON number and an ISO 4217 code; (None, None) unless both are
+    usable: a finite number (not a boolean) and three capital letters, taken as written (the SQL
+    path of `receiving.fast` applies the same rule).
+
+    >>> money(0.01, "EUR"), money("0.01", "EUR"), money(0.01, None)
+    ((0.01, 'EUR'), (None, None), (None, None))
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return None, None
+    try:
+        value = float(amount)
+    except OverflowError:
+        return None, None
+    if not math.isfinite(value) or not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        return None, None
+    return value, currency
+
+
+def count(value: Any) -> int | None:
+    """A JSON integer ≥ 1 that fits 32 bits (a part count), else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 31:
+        return None
+    return value
+
+
 def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,
           permanent: bool | None, event_at: datetime, raw: Any, *, message_ref: str | None = None,
-          event_key: str | None = None, operator: str | None = None) -> dict:
+          event_key: str | None = None, operator: str | None = None, price: float | None = None,
+          currency: str | None = None, parts: int | None = None) -> dict:
     """One `dlr_events` row. `message_ref` is the id of the whole message when the report is about
     one part of it (Vonage `client-ref`); `event_key` replaces the event time in the dedupe key
     when the time is not a property of the report itself (Twilio); `operator` the MCC/MNC the
@@ -144,7 +175,7 @@ def event(provider: str, provider_message_id: str, status: str, raw_status: str,
     row = {"provider": provider, "provider_message_id": provider_message_id, "status": status,
            "raw_status": raw_status, "error_code": error_code, "permanent": permanent, "event_at": event_at,
            "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id,
-           "operator": operator}
+           "operator": operator, "price": price, "currency": currency, "parts": parts}
     if event_key is not None:
         row["event_key"] = event_key
     return row
