@@ -394,3 +394,52 @@ def test_infobip_report_prices_are_kept_per_report_and_priced_onto_their_message
     assert messages["p2"] == (7.0, "EUR", "report")
     assert messages["p3"] == (0.02, "GBP", "report")  # the report's own part count (1) over segments
     assert messages["p4"] == (None, None, None)
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_a_malformed_line_that_looks_like_an_object_is_quarantined_and_the_rest_loads(con, tmp_path, journal):
+    """The SQL path parses optimistically (no json_valid pass) and starts again with json_valid
+    when a line shaped like {…} is not JSON: the answer is the same as for any malformed line."""
+    good = json.dumps(dlr("g1", *DELIVERED, "2026-12-01T14:00:05.000+0000"))
+    bad = '{"results": [{"messageId": "b1",, "status": {}}]}'
+    if journal:
+        journal_dlrs(tmp_path / "l", [dlr("g1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+        with open(journal_files(tmp_path / "l")[0], "a", encoding="utf-8") as out:
+            out.write(json.dumps({"id": "x", "provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00",
+                                  "body": bad}) + "\n")
+            out.write('{"id": "y", "provider": "infobip",, "kind": "dlr"}\n')
+        counts = load(con=con, landing=tmp_path / "l")
+    else:
+        file = tmp_path / "r.jsonl"
+        file.write_text(good + "\n" + bad + "\n")
+        counts = ingest([file], fmt="infobip", con=con)
+    assert counts["loaded"] == 1 and counts["quarantined"] == (2 if journal else 1)
+    assert store.scalar(con, "SELECT count(*) FROM quarantine WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
+                             "OR reason LIKE '%journal%'") == counts["quarantined"]
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_odd_price_and_count_shapes_load_the_same_on_both_paths(con, tmp_path, monkeypatch, path):
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+    shapes = [{"smsCount": "2"}, {"smsCount": 1.5}, {"smsCount": 0, "messageCount": 3}, {"smsCount": -1},
+              {"smsCount": 12345678901}, {"price": {"pricePerMessage": 1e400, "currency": "EUR"}},
+              {"price": {"pricePerMessage": -0.5, "currency": "EUR"}}, {"price": {"currency": "EUR"}},
+              {"price": {"pricePerMessage": 2, "currency": "E\\u0055R"}}, {"price": "0.01 EUR"},
+              {"price": {"pricePerMessage": True, "currency": "EUR"}}, {"mccMnc": 2080.1}]
+    file = tmp_path / "odd.jsonl"
+    lines = []
+    for i, extra in enumerate(shapes):
+        body = dlr(f"x{i}", *DELIVERED, "2026-12-01T14:00:05.000+0000")
+        body["results"][0].update(extra)
+        lines.append(json.dumps(body).replace("\\\\u0055", "\\u0055"))
+    file.write_text("\n".join(lines) + "\n")
+    assert ingest([file], fmt="infobip", con=con)["loaded"] == len(shapes)
+    got = {r[0]: r[1:] for r in con.execute("SELECT provider_message_id, price, currency, parts, operator "
+                                            "FROM dlr_events").fetchall()}
+    assert got == {"x0": (None, None, None, None), "x1": (None, None, None, None), "x2": (None, None, 3, None),
+                   "x3": (None, None, None, None), "x4": (None, None, None, None), "x5": (None, None, 1, None),
+                   "x6": (-0.5, "EUR", 1, None), "x7": (None, None, 1, None), "x8": (2.0, "EUR", 1, None),
+                   "x9": (None, None, 1, None), "x10": (None, None, 1, None), "x11": (None, None, 1, None)}

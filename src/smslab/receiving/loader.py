@@ -86,6 +86,7 @@ class FastChunk:
     source: str
     received_at: datetime | None
     fallback: Callable[[int, str, "Batch"], None]
+    checked: bool = False         # `fast.check` ran on `table` (before the transaction)
 
 
 @dataclass
@@ -210,7 +211,8 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
     staged = None
     if batch.fast is not None:
         chunk = batch.fast
-        staged = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at)
+        staged = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at,
+                            checked=chunk.checked)
         for line_no, line in staged.rest:
             chunk.fallback(line_no, line, batch)
     if staged is not None or batch.events:
@@ -508,6 +510,10 @@ def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset: tuple | None = None) -> None:
+    if batch.fast is not None and not batch.fast.checked:  # the JSON parse, outside the transaction
+        chunk = batch.fast
+        fast.check(con, chunk.table, mode=chunk.mode, received_at=chunk.received_at)
+        chunk.checked = True
     con.execute("BEGIN TRANSACTION")
     try:
         _write(con, batch, counts)
