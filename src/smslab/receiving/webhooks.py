@@ -7,6 +7,8 @@ group commit: a single writer takes every request that arrived while the previou
 running, writes them, fsyncs once, and only then releases all their responses.
 
 Settings (environment): TWILIO_AUTH_TOKEN (Twilio signatures required when set),
+TWILIO_WEBHOOK_SHARED_KEY (the secret of a Twilio Webhooks Rule's SharedKey, for requests that
+carry X-Twilio-Webhooks-Signature-Settings, e.g. algorithm=HMAC_SHA256),
 SMSLAB_PUBLIC_URL (the base URL the providers call, for signatures behind a proxy),
 SMSLAB_WEBHOOK_USER / SMSLAB_WEBHOOK_PASSWORD (basic auth on the Infobip and Vonage endpoints),
 VONAGE_SIGNATURE_SECRET and VONAGE_SIGNATURE_METHOD (md5hash, md5, sha1, sha256, sha512).
@@ -47,47 +49,68 @@ class Settings:
     webhook_password: str | None = None
     vonage_signature_secret: str | None = None
     vonage_signature_method: str = "md5hash"
+    twilio_webhook_shared_key: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
         env = os.environ.get
         return cls(env("TWILIO_AUTH_TOKEN") or None, env("SMSLAB_PUBLIC_URL") or None,
                    env("SMSLAB_WEBHOOK_USER") or None, env("SMSLAB_WEBHOOK_PASSWORD") or None,
-                   env("VONAGE_SIGNATURE_SECRET") or None, env("VONAGE_SIGNATURE_METHOD") or "md5hash")
+                   env("VONAGE_SIGNATURE_SECRET") or None, env("VONAGE_SIGNATURE_METHOD") or "md5hash",
+                   env("TWILIO_WEBHOOK_SHARED_KEY") or None)
 
 
 # ---- signatures -------------------------------------------------------------------------------
 
-def twilio_signature(url: str, params: list[tuple[str, str]], token: str) -> str:
-    """X-Twilio-Signature: base64(HMAC-SHA1(token, url + name+value of every param sorted by name, then value))."""
-    data = url + "".join(name + value for name, value in sorted(params))
-    return base64.b64encode(hmac.new(token.encode(), data.encode("utf-8"), hashlib.sha1).digest()).decode()
+TWILIO_ALGORITHMS = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
+
+
+def twilio_signature(url: str, params: list[tuple[str, str]], token: str, algorithm: str = "HMAC_SHA1") -> str:
+    """X-Twilio-Signature: base64(HMAC(token, url + name+value of every distinct param, sorted by
+    name, then value)); HMAC-SHA1 with the Auth Token, or the algorithm a Webhooks Rule names
+    (HMAC_SHA256 with its SharedKey secret)."""
+    data = url + "".join(name + value for name, value in sorted(set(params)))
+    digest = TWILIO_ALGORITHMS[algorithm.upper()]
+    return base64.b64encode(hmac.new(token.encode(), data.encode("utf-8"), digest).digest()).decode()
+
+
+def twilio_algorithm(settings_header: str | None) -> str:
+    """The algorithm of `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`;
+    HMAC_SHA1 (the Auth Token scheme) when the header is absent or names none."""
+    for part in (settings_header or "").split(","):
+        name, sep, value = part.partition("=")
+        if sep and name.strip().lower() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return "HMAC_SHA1"
 
 
 def _port_variants(url: str) -> set[str]:
-    """The URL as given, with its default port added and with it removed (Twilio signs either)."""
+    """The URLs Twilio's own validator accepts for `url`: with the scheme's default port added
+    when it has no port, and without any port (a non-default one included)."""
     parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
     variants = {url}
-    if default is not None:
-        if parts.port is None:
-            variants.add(urlunsplit(parts._replace(netloc=f"{host}:{default}")))
-        elif parts.port == default:
-            variants.add(urlunsplit(parts._replace(netloc=host)))
+    if parts.port is not None:
+        netloc = parts.netloc.rsplit(":", 1)[0]
+        variants.add(urlunsplit(parts._replace(netloc=netloc)))
+    elif parts.scheme in ("http", "https"):
+        default = 443 if parts.scheme == "https" else 80
+        variants.add(urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}")))
     return variants
 
 
-def twilio_valid(url: str, params: list[tuple[str, str]], body: bytes, signature: str | None, token: str) -> bool:
-    """True when `signature` matches the request (form params, or a JSON body via bodySHA256)."""
-    if not signature:
+def twilio_valid(url: str, params: list[tuple[str, str]], body: bytes, signature: str | None, token: str,
+                 algorithm: str = "HMAC_SHA1") -> bool:
+    """True when `signature` matches the request (form params, or a JSON body via bodySHA256),
+    for the URL or one of its port variants; an algorithm smslab does not know never matches."""
+    if not signature or algorithm.upper() not in TWILIO_ALGORITHMS:
         return False
     query = dict(parse_qsl(urlsplit(url).query))
     if "bodySHA256" in query:
         if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), query["bodySHA256"]):
             return False
         params = []
-    return any(hmac.compare_digest(twilio_signature(u, params, token), signature) for u in _port_variants(url))
+    return any(hmac.compare_digest(twilio_signature(u, params, token, algorithm), signature)
+               for u in _port_variants(url))
 
 
 def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash") -> str:
@@ -298,9 +321,15 @@ class WebhookApp:
             params = [] if is_json else _form(request.body)
         except ValueError as exc:
             return _bad(str(exc))
-        token = self.settings.twilio_auth_token
-        if token and not twilio_valid(_public_url(request, self.settings), params, request.body,
-                                      request.headers.get("x-twilio-signature"), token):
+        # a Webhooks Rule signs with its SharedKey and names its algorithm in a header; without
+        # the header Twilio signs with the Auth Token (HMAC-SHA1)
+        rule = request.headers.get("x-twilio-webhooks-signature-settings")
+        token = (self.settings.twilio_webhook_shared_key or self.settings.twilio_auth_token) if rule \
+            else self.settings.twilio_auth_token
+        required = self.settings.twilio_auth_token or self.settings.twilio_webhook_shared_key
+        if required and not (token and twilio_valid(_public_url(request, self.settings), params, request.body,
+                                                     request.headers.get("x-twilio-signature"), token,
+                                                     twilio_algorithm(rule))):
             return Reply(403, b"invalid X-Twilio-Signature\n")
         if not is_json:
             try:
