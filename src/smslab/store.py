@@ -153,6 +153,11 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
         "ALTER TABLE messages ADD COLUMN IF NOT EXISTS price_source VARCHAR",
         "UPDATE messages SET price_source = 'provider' WHERE price IS NOT NULL",
     ],
+    # 7 — receipts kept whole: `flag` says why a field of a report is not what the provider sent
+    # (an SMPP done date that cannot be read: event_at is the receive time). An SMPP receipt whose
+    # id is the decimal form of its message's hex id (or the reverse) gets the message's id
+    # (the id as received stays in raw)
+    ["ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS flag VARCHAR"],
 ]
 
 

@@ -36,7 +36,7 @@ import pyarrow as pa
 from smslab import store
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price", "currency", "parts", "seq"]
+                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price", "currency", "parts", "flag", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
@@ -257,7 +257,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
                pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
-               item AS raw, operator, price, currency, parts, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               item AS raw, operator, price, currency, parts, NULL::VARCHAR AS flag, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
                item IS NULL AS whole_line, several,
                line_no * 1000000 + idx AS item_no
         FROM timed"""

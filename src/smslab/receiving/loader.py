@@ -72,7 +72,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
 }
 EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
                  "event_at", "received_at", "source", "raw", "message_ref", "operator",
-                 "price", "currency", "parts"]
+                 "price", "currency", "parts", "flag"]
 INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
                    "campaign_id", "received_at", "raw", "review"]
 
@@ -231,7 +231,7 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
             if "operator" not in frame:
                 frame["operator"] = None
             frame["operator"] = frame["operator"].astype(object)
-            for column, dtype in (("price", "Float64"), ("currency", object), ("parts", "Int32")):
+            for column, dtype in (("price", "Float64"), ("currency", object), ("parts", "Int32"), ("flag", object)):
                 frame[column] = (frame[column] if column in frame else None)
                 frame[column] = frame[column].astype(dtype)
             frame["event_id"] = [_event_id(e) for e in batch.events]
@@ -417,6 +417,7 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     Messages with per-part reports take the full query; the others (nearly all) one
     aggregate over their own reports.
     """
+    _match_number_bases(con, ids_table)
     where = ""
     if ids_table:
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
@@ -447,6 +448,41 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     if per_part:
         _refresh_per_part(con)
     con.execute("DROP TABLE _per_part")
+
+
+def _match_number_bases(con: duckdb.DuckDBPyConnection, ids_table: str | None) -> None:
+    """SMPP receipts whose id names no message but is the same number as one message's id in
+    the other base — the SMSC answered submit_sm with a hex id and reports it in decimal, or
+    the reverse (a common quirk) — take that message's id. An exact match always wins; ids that
+    are no 64-bit number (UUIDs…) are left alone."""
+    if not store.scalar(con, "SELECT count(*) FROM (SELECT 1 FROM dlr_events WHERE provider = 'smpp' LIMIT 1)"):
+        return
+    # the messages or receipts this refresh is about (a receipt may have come before its message)
+    scope = (f"AND (o.pmid IN (SELECT provider_message_id FROM {ids_table}) "
+             f"OR m.own IN (SELECT provider_message_id FROM {ids_table}))") if ids_table else ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _base_matches AS
+        WITH orphans AS (
+            SELECT pmid, TRY_CAST(pmid AS UBIGINT) AS dec, TRY_CAST('0x' || pmid AS UBIGINT) AS hex
+            FROM (SELECT DISTINCT provider_message_id AS pmid FROM dlr_events e WHERE provider = 'smpp'
+                  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id))),
+        msgs AS (
+            SELECT provider_message_id AS own, TRY_CAST(provider_message_id AS UBIGINT) AS dec,
+                   TRY_CAST('0x' || provider_message_id AS UBIGINT) AS hex
+            FROM messages WHERE provider = 'smpp' AND provider_message_id IS NOT NULL),
+        candidates AS (
+            SELECT o.pmid, m.own FROM orphans o JOIN msgs m ON o.dec = m.hex WHERE true {scope}
+            UNION
+            SELECT o.pmid, m.own FROM orphans o JOIN msgs m ON o.hex = m.dec WHERE true {scope})
+        SELECT pmid, min(own) AS own FROM candidates GROUP BY pmid HAVING count(DISTINCT own) = 1""")
+    if store.scalar(con, "SELECT count(*) FROM _base_matches"):
+        con.execute("""UPDATE dlr_events SET provider_message_id = b.own,
+                           message_ref = CASE WHEN message_ref = provider_message_id THEN b.own ELSE message_ref END
+                       FROM _base_matches b
+                       WHERE dlr_events.provider = 'smpp' AND dlr_events.provider_message_id = b.pmid""")
+        if ids_table:
+            con.execute(f"INSERT INTO {ids_table} SELECT own FROM _base_matches")
+    con.execute("DROP TABLE _base_matches")
 
 
 _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL))
