@@ -11,7 +11,9 @@ TWILIO_WEBHOOK_SHARED_KEY (the secret of a Twilio Webhooks Rule's SharedKey, for
 carry X-Twilio-Webhooks-Signature-Settings, e.g. algorithm=HMAC_SHA256),
 SMSLAB_PUBLIC_URL (the base URL the providers call, for signatures behind a proxy),
 SMSLAB_WEBHOOK_USER / SMSLAB_WEBHOOK_PASSWORD (basic auth on the Infobip and Vonage endpoints),
-VONAGE_SIGNATURE_SECRET and VONAGE_SIGNATURE_METHOD (md5hash, md5, sha1, sha256, sha512).
+VONAGE_SIGNATURE_SECRET and VONAGE_SIGNATURE_METHOD (md5hash, md5, sha1, sha256, sha512) for the
+SMS API's `sig`, and the same secret for Messages API signed webhooks (a JWT), with
+VONAGE_SIGNATURE_MAX_AGE (seconds, default 300) as the replay window of both.
 
 Example (Twilio's published test vector):
     >>> twilio_signature("https://mycompany.com/myapp.php?foo=1&bar=2",
@@ -28,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -50,6 +53,7 @@ class Settings:
     vonage_signature_secret: str | None = None
     vonage_signature_method: str = "md5hash"
     twilio_webhook_shared_key: str | None = None
+    vonage_max_age: float = 300.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,7 +61,7 @@ class Settings:
         return cls(env("TWILIO_AUTH_TOKEN") or None, env("SMSLAB_PUBLIC_URL") or None,
                    env("SMSLAB_WEBHOOK_USER") or None, env("SMSLAB_WEBHOOK_PASSWORD") or None,
                    env("VONAGE_SIGNATURE_SECRET") or None, env("VONAGE_SIGNATURE_METHOD") or "md5hash",
-                   env("TWILIO_WEBHOOK_SHARED_KEY") or None)
+                   env("TWILIO_WEBHOOK_SHARED_KEY") or None, float(env("VONAGE_SIGNATURE_MAX_AGE") or 300))
 
 
 # ---- signatures -------------------------------------------------------------------------------
@@ -122,6 +126,59 @@ def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash
         return hashlib.md5((query + secret).encode("utf-8")).hexdigest()
     algorithm = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}[method]
     return hmac.new(secret.encode(), query.encode("utf-8"), algorithm).hexdigest().upper()
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def vonage_jwt_claims(token: str, secret: str, body: bytes, *, now: float, max_age: float) -> dict:
+    """The claims of a Vonage Messages API signed webhook (`Authorization: Bearer <JWT>`), or
+    ValueError saying why it is refused: the JWT must be HS256 signed with the signature secret,
+    its `payload_hash` the hex SHA-256 of the body as received, and its `iat` (issued at) no more
+    than `max_age` seconds old (nor that far in the future)."""
+    try:
+        head_b64, claims_b64, signature_b64 = token.split(".")
+        header = json.loads(_b64url(head_b64))
+        claims = json.loads(_b64url(claims_b64))
+        signature = _b64url(signature_b64)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a JWT ({exc})") from None
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise ValueError("JWT algorithm is not HS256")
+    expected = hmac.new(secret.encode("utf-8"), f"{head_b64}.{claims_b64}".encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise ValueError("JWT signature does not match VONAGE_SIGNATURE_SECRET")
+    if not isinstance(claims, dict):
+        raise ValueError("JWT claims are not an object")
+    payload_hash = claims.get("payload_hash")
+    if not isinstance(payload_hash, str) or not hmac.compare_digest(payload_hash.lower(),
+                                                                    hashlib.sha256(body).hexdigest()):
+        raise ValueError("payload_hash does not match the body")
+    issued = claims.get("iat")
+    if isinstance(issued, bool) or not isinstance(issued, (int, float)):
+        raise ValueError("JWT has no iat")
+    if now - issued > max_age:
+        raise ValueError(f"JWT issued {int(now - issued)} s ago, outside the {int(max_age)} s window")
+    if issued - now > max_age:
+        raise ValueError(f"JWT issued {int(issued - now)} s in the future, outside the {int(max_age)} s window")
+    return claims
+
+
+class ReplayGuard:
+    """Signatures seen within the replay window: the same signed callback twice is refused (a
+    provider's genuine retry is signed anew: a new `jti`/`nonce` and time)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+
+    def first_time(self, key: str, now: float, window: float) -> bool:
+        if len(self.seen) > 10_000:
+            self.seen = {k: t for k, t in self.seen.items() if now - t <= window}
+        if key in self.seen and now - self.seen[key] <= window:
+            return False
+        self.seen[key] = now
+        return True
 
 
 # ---- group commit -----------------------------------------------------------------------------
@@ -243,6 +300,7 @@ class WebhookApp:
     def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
         self.journal, self.settings, self.max_batch = journal, settings, max_batch
         self.committer: GroupCommitter | None = None
+        self.replays = ReplayGuard()
         self.routes = {
             "/infobip/dlr": (("POST",), self.infobip, "dlr"),
             "/infobip/inbound": (("POST",), self.infobip, "inbound"),
@@ -342,6 +400,10 @@ class WebhookApp:
         return Reply(204)
 
     async def vonage(self, request: Request, kind: str) -> Reply:
+        secret = self.settings.vonage_signature_secret
+        bearer = request.headers.get("authorization", "")
+        if secret and bearer[:7].lower() == "bearer ":
+            return await self._vonage_signed_jwt(request, kind, bearer[7:].strip(), secret)
         if not _basic_auth_ok(request, self.settings):
             return UNAUTHORISED
         if request.method == "GET":
@@ -353,17 +415,43 @@ class WebhookApp:
             params = vonage.decode(body, content_type)
         except ValueError as exc:
             return _bad(f"cannot parse the callback: {exc}")
-        secret = self.settings.vonage_signature_secret
         if secret:
-            expected = vonage_signature({k: str(v) for k, v in params.items()}, secret,
-                                        self.settings.vonage_signature_method)
+            signed = {k: str(v) for k, v in params.items()}
+            expected = vonage_signature(signed, secret, self.settings.vonage_signature_method)
             if not hmac.compare_digest(expected.lower(), str(params.get("sig", "")).lower()):
                 return Reply(403, b"invalid signature\n")
+            # SMS API signatures carry `timestamp` (Unix seconds): outside the window, or seen
+            # before within it, is a replay
+            now, window = time.time(), self.settings.vonage_max_age
+            try:
+                stamp = float(signed.get("timestamp", ""))
+            except ValueError:
+                return Reply(403, b"signed callback without a timestamp\n")
+            if abs(now - stamp) > window:
+                return Reply(403, b"signed callback outside the replay window\n")
+            if not self.replays.first_time("sig:" + signed.get("sig", "").lower(), now, window):
+                return Reply(403, b"signed callback replayed\n")
         try:
             vonage.validate_dlr(body, content_type)
         except ValueError as exc:
             return _bad(str(exc))
         await self._store("vonage", kind, body, content_type)
+        return Reply(204)
+
+    async def _vonage_signed_jwt(self, request: Request, kind: str, token: str, secret: str) -> Reply:
+        """Messages API signed webhooks: a JSON body with `Authorization: Bearer <JWT>`."""
+        now, window = time.time(), self.settings.vonage_max_age
+        try:
+            claims = vonage_jwt_claims(token, secret, request.body, now=now, max_age=window)
+        except ValueError as exc:
+            return Reply(403, f"invalid signed webhook: {exc}\n".encode())
+        if not self.replays.first_time("jwt:" + str(claims.get("jti") or token), now, window):
+            return Reply(403, b"signed webhook replayed\n")
+        try:
+            vonage.validate_dlr(request.body, "application/json")
+        except ValueError as exc:
+            return _bad(str(exc))
+        await self._store("vonage", kind, request.body, "application/json")
         return Reply(204)
 
     async def healthz(self, request: Request, kind: None) -> Reply:
