@@ -56,7 +56,8 @@ def _ev(who, status, seconds, *, mcc, cid="c1", error=None, permanent=None, raw_
             "status": status, "raw_status": raw_status or status.upper(),
             "error_code": str(error[0]) if error else None,
             "permanent": permanent, "event_at": at + timedelta(seconds=seconds),
-            "received_at": at + timedelta(seconds=seconds + 1), "source": "test", "raw": json.dumps(raw)}
+            "received_at": at + timedelta(seconds=seconds + 1), "source": "test", "raw": json.dumps(raw),
+            "operator": mcc}
 
 
 def _in(who, text, keyword, intent, *, recipient=None, minutes=5):
@@ -145,11 +146,13 @@ def test_funnel_by_region_operator_variant_and_hour(con):
     assert region.loc["FR", "delivery_rate_high"] == pytest.approx(0.8500, abs=1e-4)
     assert region.loc["US", "opt_out_rate"] == pytest.approx(1 / 3)
     operator = analytics.funnel_by(con, "c1", "operator").set_index("operator")
-    assert operator.loc["FR 20801", ["submitted", "delivered"]].tolist() == [2, 2]
-    assert operator.loc["FR 20810", ["submitted", "sent", "delivered"]].tolist() == [2, 1, 0]
-    assert operator.loc["US 310260", ["submitted", "delivered"]].tolist() == [3, 2]
+    # named from data/operators/mcc_mnc.csv (the brand)
+    assert operator.loc["FR Orange", ["submitted", "delivered"]].tolist() == [2, 2]       # 20801
+    assert operator.loc["FR SFR", ["submitted", "sent", "delivered"]].tolist() == [2, 1, 0]  # 20810
+    assert operator.loc["US T-Mobile", ["submitted", "delivered"]].tolist() == [3, 2]     # 310260
     assert operator.loc["(not sent)", "targeted"] == 1          # FR6
-    assert operator.loc["FR unknown", "allowed"] == 1           # FR5: queued, no report yet
+    # FR5: queued, no report yet: the number's original range holder (phonenumbers), labelled so
+    assert operator.loc["FR SFR (number range)", "allowed"] == 1
     variant = analytics.funnel_by(con, "c1", "variant").set_index("variant")
     assert variant.loc["A", ["submitted", "delivered", "replied"]].tolist() == [5, 3, 2]
     assert variant.loc["B", ["submitted", "delivered", "replied"]].tolist() == [4, 3, 3]
@@ -217,7 +220,7 @@ def test_multipart_receipts_count_through_message_ref():
     _insert(con, "messages", [_msg("FR1", "A", "delivered", cid="m", price=0.1, currency="EUR")])
     _insert(con, "dlr_events", [{**_ev("FR1", "delivered", 3, mcc="20801", cid="m"), "provider_message_id": "part-2",
                                  "message_ref": "P-m-FR1"}])
-    assert analytics.funnel_by(con, "m", "operator")["operator"].tolist() == ["FR 20801"]
+    assert analytics.funnel_by(con, "m", "operator")["operator"].tolist() == ["FR Orange"]
     assert analytics.latency(con, "m").loc[0, "p50_s"] == pytest.approx(3.0)
 
 
@@ -363,3 +366,57 @@ def test_import_conversions_names_missing_columns(tmp_path):
     bad.write_text("phone,amount\n+33612345678,3\n", encoding="utf-8")
     with pytest.raises(InputError, match="missing column.*time"):
         analytics.import_conversions(bad, con=store.connect(":memory:"))
+
+
+def test_an_operator_code_missing_from_the_table_is_shown_as_its_code_and_no_report_as_unknown():
+    con = store.connect(":memory:")
+    _insert(con, "audience", [{"campaign_id": "u", "msisdn": N[w], "region": w[:2], "valid": True}
+                              for w in ("FR1", "FR2")] + [{"campaign_id": "u", "msisdn": "+15555550100",
+                                                          "region": "US", "valid": True}])
+    _insert(con, "messages", [_msg("FR1", "A", "delivered", cid="u"), _msg("FR2", "A", "sent", cid="u"),
+                              {**_msg("US4", "A", "submitted", cid="u"), "msisdn": "+15555550100"}])
+    _insert(con, "dlr_events", [_ev("FR1", "delivered", 3, mcc="20877", cid="u"), _ev("FR2", "sent", 3, mcc=None, cid="u")])
+    got = set(analytics.funnel_by(con, "u", "operator")["operator"])
+    # FR2's report names no operator: its number's range holder; +1 555 has no range holder
+    assert got == {"FR 20877", "FR SFR (number range)", "US unknown"}
+
+
+def test_migration_5_reads_the_operator_of_reports_loaded_before_it(tmp_path):
+    import json
+
+    path = tmp_path / "old.duckdb"
+    con = store.connect(path)
+    con.execute("DELETE FROM schema_version WHERE version >= 5")
+    con.execute("ALTER TABLE dlr_events DROP COLUMN operator")
+    body = {"results": [{"messageId": "a", "mccMnc": "20801"}]}
+    rows = [("e1", "infobip", json.dumps(body)), ("e2", "infobip", json.dumps({"messageId": "b", "mccMnc": "63902"})),
+            ("e3", "vonage", json.dumps({"messageId": "c", "network-code": "23410"})),
+            ("e4", "infobip", json.dumps({"messageId": "d", "mccMnc": "n/a"})), ("e5", "twilio", "{}")]
+    con.executemany("INSERT INTO dlr_events (event_id, provider, raw) VALUES (?, ?, ?)", rows)
+    con.close()
+    con = store.connect(path)
+    got = dict(con.execute("SELECT event_id, operator FROM dlr_events").fetchall())
+    assert got == {"e1": "20801", "e2": "63902", "e3": "23410", "e4": None, "e5": None}
+
+
+def test_cost_counts_real_prices_before_the_indicative_sheet_and_says_which():
+    from smslab.costs import Price, PriceSheet
+
+    con = store.connect(":memory:")
+    who = ("FR1", "FR2", "FR3", "FR4")
+    _insert(con, "audience", [{"campaign_id": "p", "msisdn": N[w], "region": "FR", "valid": True} for w in who])
+    _insert(con, "messages", [
+        {**_msg("FR1", "A", "delivered", cid="p", price=0.024, currency="EUR"), "price_source": "report"},
+        {**_msg("FR2", "A", "delivered", cid="p", price=0.03, currency="EUR"), "price_source": "provider"},
+        {**_msg("FR3", "A", "sent", cid="p"), "segments": 2},                  # no real price: the sheet's
+        {**_msg("FR4", "A", "sent", cid="p", sender=("alphanumeric", "ACME"))},  # not in the sheet either
+    ])
+    sheet = PriceSheet(prices={("FR", "short_code"): Price("FR", "short_code", currency="EUR", price_per_segment=0.05,
+                                                           carrier_surcharge_per_segment=0.01)})
+    cost = analytics.cost_per_outcome(con, "p", prices=sheet).set_index("currency")
+    row = cost.loc["EUR"]
+    assert row[["submitted", "priced_by_reports", "priced_by_provider", "priced_by_sheet"]].tolist() == [3, 1, 1, 1]
+    assert row["cost"] == pytest.approx(0.024 + 0.03 + 2 * 0.06)
+    assert row["price_basis"] == "1 provider reports; 1 provider answers; 1 indicative sheet"
+    unknown = cost[cost.index.isna()].iloc[0]
+    assert unknown["unpriced"] == 1 and unknown["cost"] == 0 and unknown["price_basis"] == "1 no price known"

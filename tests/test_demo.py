@@ -72,3 +72,33 @@ def test_running_the_demo_twice_counts_nothing_twice(demo_run):
     assert after == before
     assert second["runs"][0]["submitted"] == 0
     assert second["loaded"]["loaded"] == 0
+
+
+def test_the_demo_funnel_by_operator_names_real_operators(demo_run):
+    """Every simulated report carries an mccMnc: the by-operator table names the network (issue #15:
+    it used to read `<country> unknown` for every row)."""
+    from smslab import analytics
+
+    _, _, result = demo_run
+    con = store.connect(result["db"], read_only=True)
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE operator IS NULL") == 0
+    by = analytics.funnel_by(con, result["campaign_id"], "operator")
+    sent = by[by["operator"] != analytics.NOT_SENT]
+    assert len(sent) > 3
+    assert not sent["operator"].str.contains("unknown").any(), sent["operator"].tolist()
+    assert not sent["operator"].str.fullmatch(r"\S+ \d{5,6}").any(), sent["operator"].tolist()
+    assert {"FR Orange", "FR SFR", "KE Safaricom"} & set(sent["operator"])
+
+
+def test_the_demo_costs_come_from_the_providers_reports(demo_run):
+    """The simulator's Infobip-format reports carry price.pricePerMessage: those are real prices,
+    counted before the submit answer's or the indicative sheet's, and the cost table says so."""
+    from smslab import analytics
+
+    _, _, result = demo_run
+    con = store.connect(result["db"], read_only=True)
+    assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE price IS NOT NULL") > 0
+    assert store.scalar(con, "SELECT count(*) FROM messages WHERE price_source = 'report'") > 0
+    cost = analytics.cost_per_outcome(con, result["campaign_id"])
+    assert cost["priced_by_reports"].sum() > 0
+    assert cost["price_basis"].str.contains("provider reports").any()

@@ -309,3 +309,137 @@ def test_a_results_field_that_is_not_a_list_is_an_unknown_field_of_a_report(con,
     assert status_of(con, "x1") == "delivered"
     assert con.execute("SELECT location, reason FROM quarantine").fetchall() == [
         ("line 2 record", 'record: "results" is not a list')]
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_the_operator_of_each_report_is_a_column_on_both_paths(con, tmp_path, monkeypatch, path):
+    """Infobip `mccMnc` → dlr_events.operator, whether the body holds one report or several, on
+    the SQL path and the Python parser's alike; a value that is not 5-6 digits is no operator."""
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+    done = "2026-12-01T14:00:05.000+0000"
+
+    def with_mcc(pmid, mcc):
+        body = dlr(pmid, *DELIVERED, done)
+        if mcc is not None:
+            body["results"][0]["mccMnc"] = mcc
+        return body
+
+    two = {"results": with_mcc("o2", "20810")["results"] + with_mcc("o3", 310260)["results"]}
+    journal_dlrs(tmp_path / "l", [with_mcc("o1", "20801"), two, with_mcc("o4", "unknown"),
+                                  with_mcc("o5", None), with_mcc("o6", True), with_mcc("o7", " 20801")])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
+    got = dict(con.execute("SELECT provider_message_id, operator FROM dlr_events").fetchall())
+    assert got == {"o1": "20801", "o2": "20810", "o3": "310260", "o4": None, "o5": None, "o6": None, "o7": None}
+
+
+def test_vonage_and_smpp_network_codes_are_operators(con, tmp_path):
+    vonage = tmp_path / "vonage.jsonl"
+    vonage.write_text(json.dumps({"err-code": "0", "message-timestamp": "2018-10-25 12:10:29",
+                                  "messageId": "0B00000127FDBC63", "msisdn": "447547232824",
+                                  "network-code": "23410", "price": "0.03330000", "scts": "1810251310",
+                                  "status": "delivered", "to": "Nexmo CLI"}) + "\n")
+    smpp = tmp_path / "smpp.jsonl"
+    smpp.write_text(json.dumps({"short_message": "id:77 sub:001 dlvrd:001 submit date:2612011400 "
+                                "done date:2612011401 stat:DELIVRD err:000 text:", "esm_class": 4,
+                                "network_code": "26201"}) + "\n")
+    assert ingest([vonage], con=con)["loaded"] == 1
+    assert ingest([smpp], con=con)["loaded"] == 1
+    got = dict(con.execute("SELECT provider, operator FROM dlr_events").fetchall())
+    assert got == {"vonage": "23410", "smpp": "26201"}
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_infobip_report_prices_are_kept_per_report_and_priced_onto_their_message(con, tmp_path, monkeypatch, path):
+    """price.pricePerMessage and currency (per part charged, smsCount / messageCount parts) go
+    to dlr_events and, from the latest priced report, to messages.price with price_source
+    'report' (over the submit answer's price); a price that is not a number with a currency is none."""
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+
+    def priced(pmid, ids, done, price, **extra):
+        body = dlr(pmid, *ids, done)
+        body["results"][0].update({"price": price, **extra})
+        return body
+
+    for pmid in ("p1", "p2", "p3", "p4"):
+        add_message(con, pmid)
+    con.execute("UPDATE messages SET price = 0.5, currency = 'USD', price_source = 'provider', segments = 3 "
+                "WHERE provider_message_id = 'p3'")
+    journal_dlrs(tmp_path / "l", [
+        priced("p1", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "EUR"}),
+        priced("p1", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.012, "currency": "EUR"},
+               smsCount=2),
+        priced("p2", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 7, "currency": "EUR"},
+               messageCount=1),
+        priced("p3", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.02, "currency": "GBP"}),
+        priced("p4", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": "0.01", "currency": "EUR"}),
+        priced("p4", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "eur"}),
+        priced("p4", TO_OPERATOR, "2026-12-01T14:00:02.000+0000", [0.01]),
+    ])
+    assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
+    events = con.execute("SELECT provider_message_id, raw_status, price, currency, parts FROM dlr_events "
+                         "ORDER BY 1, event_at").fetchall()
+    assert events == [("p1", "PENDING_ENROUTE", 0.01, "EUR", 1), ("p1", "DELIVERED_TO_HANDSET", 0.012, "EUR", 2),
+                      ("p2", "DELIVERED_TO_HANDSET", 7.0, "EUR", 1), ("p3", "DELIVERED_TO_HANDSET", 0.02, "GBP", 1),
+                      ("p4", "PENDING_ENROUTE", None, None, 1), ("p4", "DELIVERED_TO_OPERATOR", None, None, 1),
+                      ("p4", "DELIVERED_TO_HANDSET", None, None, 1)]
+    messages = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT provider_message_id, price, currency, price_source FROM messages").fetchall())
+    assert messages["p1"] == (pytest.approx(0.024), "EUR", "report")
+    assert messages["p2"] == (7.0, "EUR", "report")
+    assert messages["p3"] == (0.02, "GBP", "report")  # the report's own part count (1) over segments
+    assert messages["p4"] == (None, None, None)
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_a_malformed_line_that_looks_like_an_object_is_quarantined_and_the_rest_loads(con, tmp_path, journal):
+    """The SQL path parses optimistically (no json_valid pass) and starts again with json_valid
+    when a line shaped like {…} is not JSON: the answer is the same as for any malformed line."""
+    good = json.dumps(dlr("g1", *DELIVERED, "2026-12-01T14:00:05.000+0000"))
+    bad = '{"results": [{"messageId": "b1",, "status": {}}]}'
+    if journal:
+        journal_dlrs(tmp_path / "l", [dlr("g1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+        with open(journal_files(tmp_path / "l")[0], "a", encoding="utf-8") as out:
+            out.write(json.dumps({"id": "x", "provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00",
+                                  "body": bad}) + "\n")
+            out.write('{"id": "y", "provider": "infobip",, "kind": "dlr"}\n')
+        counts = load(con=con, landing=tmp_path / "l")
+    else:
+        file = tmp_path / "r.jsonl"
+        file.write_text(good + "\n" + bad + "\n")
+        counts = ingest([file], fmt="infobip", con=con)
+    assert counts["loaded"] == 1 and counts["quarantined"] == (2 if journal else 1)
+    assert store.scalar(con, "SELECT count(*) FROM quarantine WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
+                             "OR reason LIKE '%journal%'") == counts["quarantined"]
+
+
+@pytest.mark.parametrize("path", ["sql", "python"])
+def test_odd_price_and_count_shapes_load_the_same_on_both_paths(con, tmp_path, monkeypatch, path):
+    if path == "python":
+        from smslab.receiving import fast
+
+        monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
+    shapes = [{"smsCount": "2"}, {"smsCount": 1.5}, {"smsCount": 0, "messageCount": 3}, {"smsCount": -1},
+              {"smsCount": 12345678901}, {"price": {"pricePerMessage": 1e400, "currency": "EUR"}},
+              {"price": {"pricePerMessage": -0.5, "currency": "EUR"}}, {"price": {"currency": "EUR"}},
+              {"price": {"pricePerMessage": 2, "currency": "E\\u0055R"}}, {"price": "0.01 EUR"},
+              {"price": {"pricePerMessage": True, "currency": "EUR"}}, {"mccMnc": 2080.1}]
+    file = tmp_path / "odd.jsonl"
+    lines = []
+    for i, extra in enumerate(shapes):
+        body = dlr(f"x{i}", *DELIVERED, "2026-12-01T14:00:05.000+0000")
+        body["results"][0].update(extra)
+        lines.append(json.dumps(body).replace("\\\\u0055", "\\u0055"))
+    file.write_text("\n".join(lines) + "\n")
+    assert ingest([file], fmt="infobip", con=con)["loaded"] == len(shapes)
+    got = {r[0]: r[1:] for r in con.execute("SELECT provider_message_id, price, currency, parts, operator "
+                                            "FROM dlr_events").fetchall()}
+    assert got == {"x0": (None, None, None, None), "x1": (None, None, None, None), "x2": (None, None, 3, None),
+                   "x3": (None, None, None, None), "x4": (None, None, None, None), "x5": (None, None, 1, None),
+                   "x6": (-0.5, "EUR", 1, None), "x7": (None, None, 1, None), "x8": (2.0, "EUR", 1, None),
+                   "x9": (None, None, 1, None), "x10": (None, None, 1, None), "x11": (None, None, 1, None)}

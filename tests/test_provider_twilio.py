@@ -96,3 +96,40 @@ def test_a_future_send_at_is_scheduled_through_the_messaging_service(tmp_path, c
     assert {(f["ScheduleType"], f["SendAt"], f["MessagingServiceSid"][:2]) for f in fake.forms} == {
         ("fixed", launch.strftime("%Y-%m-%dT%H:%M:%SZ"), "MG")}
     assert not any("From" in f for f in fake.forms)
+
+
+def test_a_full_from_queue_21611_is_retried_later_not_failed(tmp_path, con, fake):
+    """Twilio's 21611 (the From number's queue is full) and other documented limits are 'not now':
+    the message was not created, so it is retried; nothing is marked failed."""
+    fake.script = [None, 21611, None, 63017]
+    result = run(tmp_path, con, batch_size=10)
+    assert result["submitted"] == 40 and result["failed"] == 0 and result["retries"] == 2
+    assert sorted(fake.accepted.values()) == [1] * 40 and fake.problems == []
+
+
+def test_limits_that_outlast_the_retries_leave_messages_queued(tmp_path, con, fake):
+    fake.script = [21611] * 10
+    result = run(tmp_path, con, batch_size=40, max_retries=1)
+    assert result["failed"] == 0 and result["retry_later"] == 40 - result["submitted"]
+    assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND error_code LIKE '%21611%'") > 0
+
+
+def test_from_and_to_are_sent_in_e164_whatever_the_spelling(fake):
+    """A long code or toll-free sender written without + (or nationally) goes out as E.164;
+    a short code as its digits, an alphanumeric id as written."""
+    from smslab.providers import OutboundMessage
+    from smslab.providers.twilio import TwilioProvider
+
+    provider = TwilioProvider()
+
+    def form(sender_type, sender_id, region="FR", msisdn="33612345678"):
+        m = OutboundMessage("m1", "c1", msisdn, region, sender_type, sender_id, "hi", "GSM-7", 1)
+        return provider.form(m, AFTERNOON)
+
+    assert form("long_code", "33644630000")["From"] == "+33644630000"
+    assert form("long_code", "06 44 63 00 00")["From"] == "+33644630000"
+    assert form("toll_free", "18005550199", region="US")["From"] == "+18005550199"
+    assert form("short_code", "36180")["From"] == "36180"
+    assert form("alphanumeric", "Acme")["From"] == "Acme"
+    assert form("short_code", "36180")["To"] == "+33612345678"
+    provider.close()

@@ -82,27 +82,31 @@ _ATTRIBUTED = f"""
 _BASE = f"""
 WITH msg AS (
     SELECT message_id, msisdn, region, sender_type, sender_id, variant, provider, encoding, provider_message_id,
-           status, price, currency,
-           CASE WHEN submitted_at IS NOT NULL THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at))
-           END AS sent_at
+           status, price, currency, __PRICE_SOURCE__ AS price_source, segments,
+           CASE WHEN submitted_at IS NOT NULL THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at)) END AS sent_at
     FROM messages WHERE campaign_id = $c),
 ev AS (
     SELECT provider_message_id, bool_or(status IN ('sent', 'delivered')) AS reached,
            min(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
-           max(json_extract_string(raw, '$.mccMnc')) AS mcc_mnc
-    FROM __DLR__
-    WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
+           max(operator) AS mcc_mnc
+    FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
     GROUP BY provider_message_id),
 rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted_out
         FROM inbound WHERE campaign_id = $c GROUP BY msisdn),
 conv AS (SELECT msisdn, count(*) AS conversions, sum(value) AS revenue, any_value(currency) AS revenue_currency
          FROM ({_ATTRIBUTED}) WHERE campaign_id = $c GROUP BY msisdn),
 aud AS (SELECT msisdn, region FROM audience WHERE campaign_id = $c),
+-- operator names: the MCC/MNC table's row for the message's country first, else any row of that code
+opn AS (SELECT mcc_mnc, country_code, name FROM _smslab_operator_names),
+opn_any AS (SELECT mcc_mnc, min(name) AS name FROM opn GROUP BY mcc_mnc),
 base AS (
     SELECT coalesce(m.msisdn, a.msisdn) AS msisdn,
            coalesce(m.region, a.region, 'unknown') AS region,
            CASE WHEN m.message_id IS NULL THEN '{NOT_SENT}'
-                ELSE coalesce(m.region, '?') || ' ' || coalesce(ev.mcc_mnc, 'unknown') END AS operator,
+                ELSE coalesce(m.region, '?') || ' ' || coalesce(o1.name, o2.name, ev.mcc_mnc,
+                                                            rh.range_holder || ' (number range)', 'unknown')
+           END AS operator,
+           ev.mcc_mnc,
            coalesce(m.sender_type, '{NOT_SENT}') AS sender_type,
            coalesce(m.sender_id, '{NOT_SENT}') AS sender_id,
            coalesce(m.variant, '{NOT_SENT}') AS variant,
@@ -123,9 +127,14 @@ base AS (
            coalesce(conv.conversions, 0) AS conversions,
            coalesce(conv.revenue, 0) AS revenue, conv.revenue_currency,
            CASE WHEN m.provider_message_id IS NOT NULL THEN m.price END AS price, m.currency,
+           CASE WHEN m.provider_message_id IS NOT NULL AND m.price IS NOT NULL THEN m.price_source END AS price_source,
+           m.segments,
            m.status, m.sent_at, ev.delivered_at
     FROM aud a FULL OUTER JOIN msg m ON a.msisdn = m.msisdn
     LEFT JOIN ev ON ev.provider_message_id = m.provider_message_id
+    LEFT JOIN opn o1 ON o1.mcc_mnc = ev.mcc_mnc AND o1.country_code = m.region
+    LEFT JOIN opn_any o2 ON o2.mcc_mnc = ev.mcc_mnc
+    LEFT JOIN _smslab_range_holders rh ON rh.msisdn = m.msisdn AND ev.mcc_mnc IS NULL
     LEFT JOIN rep ON rep.msisdn = coalesce(m.msisdn, a.msisdn)
     LEFT JOIN conv ON conv.msisdn = coalesce(m.msisdn, a.msisdn))
 """
@@ -136,11 +145,35 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     """Reports match messages by the id of the whole message (`message_ref`, migration 2: a
-    multipart message's per-part receipts carry it), else by the provider message id."""
+    multipart message's per-part receipts carry it), else by the provider message id. A
+    database opened read-only before migration 5 has no `operator` column: NULL stands in."""
+    columns = _columns(con, "dlr_events")
+    replace = []
+    if "message_ref" in columns:
+        replace.append("coalesce(message_ref, provider_message_id) AS provider_message_id")
+    extra = "" if "operator" in columns else ", NULL::VARCHAR AS operator"
     dlr = "dlr_events"
-    if "message_ref" in _columns(con, "dlr_events"):
-        dlr = "(SELECT * REPLACE (coalesce(message_ref, provider_message_id) AS provider_message_id) FROM dlr_events)"
-    return sql.replace("__DLR__", dlr)
+    if replace or extra:
+        star = f"* REPLACE ({', '.join(replace)})" if replace else "*"
+        dlr = f"(SELECT {star}{extra} FROM dlr_events)"
+    # before migration 6 a known price could only come from the submit answer
+    source = ("price_source" if "price_source" in _columns(con, "messages")
+              else "CASE WHEN price IS NOT NULL THEN 'provider' END")
+    return sql.replace("__DLR__", dlr).replace("__PRICE_SOURCE__", source)
+
+
+def _register_operators(con: duckdb.DuckDBPyConnection, campaign_id: str) -> None:
+    """Register `_smslab_operator_names` (the MCC/MNC table) and `_smslab_range_holders` (the
+    original range holder of each of the campaign's numbers whose reports name no operator)."""
+    from smslab import operators
+
+    con.register("_smslab_operator_names", operators.table())
+    without = con.execute(_sql(con, """
+        SELECT DISTINCT m.msisdn FROM messages m
+        WHERE m.campaign_id = $c AND m.msisdn IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM __DLR__ d WHERE d.provider_message_id = m.provider_message_id AND d.operator IS NOT NULL)"""),
+        {"c": campaign_id}).fetchall()
+    con.register("_smslab_range_holders", operators.range_holders(r[0] for r in without))
 
 
 def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: float) -> str:
@@ -160,6 +193,7 @@ def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: fl
     if name not in tables:
         for stale in tables:
             con.execute(f"DROP TABLE IF EXISTS temp.{stale}")
+        _register_operators(con, campaign_id)
         con.execute(_sql(con, f"CREATE TEMP TABLE {name} AS " + _BASE + "SELECT * FROM base"),
                     _params(campaign_id, attribution_days))
     return name
@@ -450,22 +484,63 @@ def attributed_conversions(con: duckdb.DuckDBPyConnection, campaign_id: str | No
     return mask_frame(con.execute(sql, params).df())
 
 
+def _sheet_prices(prices: Any = None) -> pd.DataFrame:
+    """(region, sender_type, sheet_price, sheet_currency): the indicative price of one segment
+    (price plus carrier surcharge) per country and sender type, where the sheet knows it."""
+    from smslab.costs import PriceSheet, load_prices
+
+    sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
+    rows = [(p.country, p.sender_type, p.price_per_segment + (p.carrier_surcharge_per_segment or 0.0), p.currency)
+            for p in sheet.prices.values() if p.price_per_segment is not None and p.currency]
+    return pd.DataFrame(rows, columns=["region", "sender_type", "sheet_price", "sheet_currency"])
+
+
+def _price_basis(row: Any) -> str:
+    parts = [(row.priced_by_reports, "provider reports"), (row.priced_by_provider, "provider answers"),
+             (row.priced_by_sheet, "indicative sheet"), (row.unpriced, "no price known")]
+    used = [f"{int(n):,} {what}" for n, what in parts if n]
+    return "; ".join(used) if used else "nothing submitted"
+
+
 def cost_per_outcome(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str | None = None, *,
-                     attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
-    """What the messages cost (sum of `price` of submitted messages), per currency and optionally a
-    dimension, and cost per delivered message, per reply and per conversion, with the revenue of
-    the attributed conversions. Messages without a known price are counted in `unpriced`."""
+                     attribution_days: float = DEFAULT_ATTRIBUTION_DAYS, prices: Any = None) -> pd.DataFrame:
+    """What the messages cost, per currency and optionally a dimension, and cost per delivered
+    message, per reply and per conversion, with the revenue of the attributed conversions.
+
+    Real prices count first: the price a provider's reports gave (Infobip), else the one its
+    submit answer gave; only a message with neither is priced from the indicative sheet
+    (`data/pricing/`, or `prices`: a PriceSheet or a sheet file) as price per segment × segments.
+    The columns say which were used: `priced_by_reports`, `priced_by_provider`, `priced_by_sheet`,
+    `unpriced` (no price anywhere: counted, not costed) and, in words, `price_basis`.
+    """
     dim = f"{_dimension(dimension)} AS {dimension}, " if dimension else ""
-    frame = con.execute(f"""
-        SELECT {dim}currency, count(*) FILTER (WHERE submitted) AS submitted,
-               count(*) FILTER (WHERE submitted AND price IS NULL) AS unpriced, coalesce(sum(price), 0) AS cost,
-               count(*) FILTER (WHERE delivered) AS delivered, sum(replies) AS replies,
-               sum(conversions) AS conversions, sum(revenue) AS revenue, any_value(revenue_currency) AS revenue_currency
-        FROM {_base(con, campaign_id, attribution_days)} WHERE submitted GROUP BY ALL
-        ORDER BY {'1, ' if dimension else ''}cost DESC""").df()
+    base = _base(con, campaign_id, attribution_days)
+    con.register("_smslab_sheet", _sheet_prices(prices))
+    try:
+        frame = con.execute(f"""
+            WITH priced AS (
+                SELECT b.*, s.sheet_price * greatest(coalesce(b.segments, 1), 1) AS sheet_cost, s.sheet_currency
+                FROM {base} b LEFT JOIN _smslab_sheet s ON s.region = b.region AND s.sender_type = b.sender_type
+                WHERE b.submitted)
+            SELECT {dim}coalesce(currency, CASE WHEN price IS NULL THEN sheet_currency END) AS currency,
+                   count(*) AS submitted,
+                   count(*) FILTER (WHERE price IS NOT NULL AND price_source = 'report') AS priced_by_reports,
+                   count(*) FILTER (WHERE price IS NOT NULL AND price_source IS DISTINCT FROM 'report')
+                       AS priced_by_provider,
+                   count(*) FILTER (WHERE price IS NULL AND sheet_cost IS NOT NULL) AS priced_by_sheet,
+                   count(*) FILTER (WHERE price IS NULL AND sheet_cost IS NULL) AS unpriced,
+                   coalesce(sum(coalesce(price, sheet_cost)), 0) AS cost,
+                   count(*) FILTER (WHERE delivered) AS delivered, sum(replies) AS replies,
+                   sum(conversions) AS conversions, sum(revenue) AS revenue,
+                   any_value(revenue_currency) AS revenue_currency
+            FROM priced GROUP BY ALL
+            ORDER BY {'1, ' if dimension else ''}cost DESC""").df()
+    finally:
+        con.unregister("_smslab_sheet")
     for name, what in (("cost_per_delivered", "delivered"), ("cost_per_reply", "replies"),
                        ("cost_per_conversion", "conversions")):
         frame[name] = frame["cost"] / frame[what].replace(0, np.nan)
+    frame["price_basis"] = [_price_basis(r) for r in frame.itertuples()]
     return frame
 
 

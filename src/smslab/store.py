@@ -126,6 +126,38 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
     # 4 — one identity per number: consent scopes, our sender ids and reply recipients rewritten
     # into the forms of smslab.identity ("447700900123" and "+447700900123" are one number)
     [lambda con: canonical_identities(con)],
+    # 5 — operators: the MCC/MNC a report names (Infobip `mccMnc`, Vonage `network-code`, an SMPP
+    # network code when the SMSC sends one), written by the parsers rather than dug out of `raw`
+    # at query time (raw holds the whole webhook body since the loader keeps it as received);
+    # reports loaded before this migration get theirs from raw, read as the parsers read it
+    [
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS operator VARCHAR",
+        """UPDATE dlr_events SET operator = o.code FROM (
+               SELECT event_id, CASE provider
+                   WHEN 'infobip' THEN coalesce(json_extract_string(raw, '$.mccMnc'),
+                                                json_extract_string(raw, '$.results[0].mccMnc'))
+                   WHEN 'vonage' THEN json_extract_string(raw, '$."network-code"')
+                   WHEN 'smpp' THEN coalesce(json_extract_string(raw, '$.network_code'),
+                                             json_extract_string(raw, '$.mcc_mnc')) END AS code
+               FROM dlr_events WHERE json_valid(raw)) AS o
+           WHERE dlr_events.event_id = o.event_id AND regexp_full_match(o.code, '[0-9]{5,6}')""",
+    ],
+    # 6 — prices from reports: each report's price as the provider states it (Infobip
+    # `price.pricePerMessage` per part charged, `currency`, and the parts charged `smsCount` /
+    # `messageCount`); where a message's price came from (`report`, `provider`: the submit
+    # answer, NULL: not known), so that cost analytics can say which prices they counted
+    [
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS price DOUBLE",
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS currency VARCHAR",
+        "ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS parts INTEGER",
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS price_source VARCHAR",
+        "UPDATE messages SET price_source = 'provider' WHERE price IS NOT NULL",
+    ],
+    # 7 — receipts kept whole: `flag` says why a field of a report is not what the provider sent
+    # (an SMPP done date that cannot be read: event_at is the receive time). An SMPP receipt whose
+    # id is the decimal form of its message's hex id (or the reverse) gets the message's id
+    # (the id as received stays in raw)
+    ["ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS flag VARCHAR"],
 ]
 
 

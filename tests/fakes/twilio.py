@@ -42,6 +42,8 @@ class FakeTwilio(FakeServer):
     def scripted(self, status: int, request: Request) -> Answer:
         if status == 429:
             return twilio_error(429, 20429, "Too Many Requests", {"Retry-After": "0"})
+        if status >= 10000:  # a Twilio error code answered with 400, e.g. 21611 (the From queue is full)
+            return twilio_error(400, status, f"Twilio error {status}")
         return twilio_error(status, 20500, "Internal Server Error")
 
     def bad(self, code: int, text: str) -> Answer:

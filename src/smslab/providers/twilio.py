@@ -7,9 +7,10 @@ What smslab sends (form-encoded, HTTP basic auth with TWILIO_ACCOUNT_SID : TWILI
     MessagingServiceSid={TWILIO_MESSAGING_SERVICE_SID}  ScheduleType=fixed  SendAt=2026-12-01T14:00:00Z
 
 Answers: 201 with the Message resource (its `sid` is the provider id, `num_segments` the
-parts); 400 (this message is refused for good: invalid number, 21610 unsubscribed…); 401/403
-(credentials: the run stops); 429 (this and the rest of the batch were not sent: retried
-with backoff); 5xx or a timeout (this message's outcome is unknown: never resent; the
+parts); 400 (this message is refused for good: invalid number, 21610 unsubscribed…), except
+the codes of `TEMPORARY_CODES` (21611 the From number's queue is full, rate and daily limits:
+not created, retried later); 401/403 (credentials: the run stops); 429 (this and the rest of
+the batch were not sent: retried with backoff); 5xx or a timeout (this message's outcome is unknown: never resent; the
 rest of the batch was not sent). Twilio has no idempotency key, so the provider is not
 idempotent. Twilio can only schedule 15 minutes to 35 days ahead: a message due sooner
 or later stays queued for a later `smslab send` run.
@@ -27,13 +28,36 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from smslab import identity
 from smslab.errors import ProviderError
 from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, env
 
 DEFAULT_BASE = "https://api.twilio.com"
+# Error codes of a refused create (HTTP 400/429) that say "not now" rather than "never", from
+# Twilio's error dictionary (https://www.twilio.com/docs/api/errors/<code>): the message was not
+# created, so it goes back to the queue and is retried later. `True`: the limit is the sender's
+# or the account's, so the rest of the batch would meet it too (the batch stops there); `False`:
+# only this pair of numbers is limited.
+TEMPORARY_CODES: dict[int, bool] = {
+    20429: True,   # Too many requests (REST API concurrency): "safe to retry after backing off"
+    21611: True,   # This 'From' number has exceeded the maximum number of queued messages
+    63017: True,   # Rate limit exceeded (account and subaccounts above 2,000 messages/s)
+    63038: True,   # Account exceeded the daily messages limit (rolling 24 hours)
+    35125: True,   # Maximum limit reached in the account for scheduling messages
+    14107: False,  # SMS send rate limit exceeded (30 replies between two numbers in 30 s)
+}
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
 ACCEPTED = {"queued", "accepted", "scheduled", "sending", "sent"}
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    """Twilio's error `code` in an error answer, or None."""
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _twilio_error(response: httpx.Response) -> str:
@@ -76,7 +100,7 @@ class TwilioProvider(Provider):
 
     def form(self, m: OutboundMessage, now: datetime) -> dict[str, str] | None:
         """The form fields for one message, or None when it cannot be scheduled yet (too soon / too far)."""
-        fields = {"To": m.msisdn, "Body": m.text}
+        fields = {"To": identity.address(m.msisdn), "Body": m.text}
         if self.status_callback:
             fields["StatusCallback"] = self.status_callback
         at = m.scheduled_at.replace(tzinfo=None) if m.scheduled_at is not None else None
@@ -89,7 +113,9 @@ class TwilioProvider(Provider):
             fields.update(MessagingServiceSid=self.messaging_service_sid, ScheduleType="fixed",
                           SendAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
         else:
-            fields["From"] = str(m.sender_id)
+            # one identity per number: a long code or toll-free number in E.164 with +, a short
+            # code as its digits, an alphanumeric id as written (smslab.identity)
+            fields["From"] = identity.address(m.sender_id, m.region, m.sender_type)
         return fields
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
@@ -127,10 +153,13 @@ class TwilioProvider(Provider):
                         for x in batch if x.message_id not in done]
                 raise AuthenticationError(f"Twilio refused the credentials ({_twilio_error(response)}); "
                                           "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", results=results + rest)
-            if code == 429 or code == 503:
-                stop = f"HTTP {code} {_twilio_error(response)}"
+            twilio_code = _error_code(response) if code >= 400 else None
+            if code == 429 or code == 503 or (code < 500 and twilio_code in TEMPORARY_CODES):
+                reason = f"HTTP {code} {_twilio_error(response)}"
+                if code in (429, 503) or TEMPORARY_CODES.get(twilio_code or 0, True):
+                    stop = reason
                 results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
-                                            error_code=stop))
+                                            error_code=reason[:200]))
                 continue
             if code >= 500:
                 stop = "not sent: an earlier message's outcome is unknown"

@@ -36,7 +36,7 @@ import pyarrow as pa
 from smslab import store
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "seq"]
+                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price", "currency", "parts", "flag", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
@@ -102,8 +102,8 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
 
 
 _ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, '
-         '"receivedAt": "JSON", "cleanText": "JSON"')
+         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "VARCHAR", '
+         '"price": {"pricePerMessage": "JSON", "currency": "JSON"}, "smsCount": "JSON", "messageCount": "JSON"')
 _ITEM += "}"
 _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
 # typed VARCHAR: a JSON string comes out unescaped, anything else as its JSON text (as the
@@ -111,7 +111,14 @@ _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
 _ENVELOPE = '{"provider": "VARCHAR", "kind": "VARCHAR", "received_at": "VARCHAR", "body": "VARCHAR"}'
 
 
-def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines") -> str:
+def _valid(text: str, optimistic: bool) -> str:
+    """SQL guard before a JSON parse of `text`: `json_valid` (a full parse of its own), or, when
+    `optimistic`, only "starts with { and ends with }" — then a malformed line that passes the
+    guard makes the statement fail, and `check` runs it again with `json_valid`."""
+    return f"starts_with({text}, '{{') AND ends_with({text}, '}}')" if optimistic else f"json_valid({text})"
+
+
+def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines", optimistic: bool = False) -> str:
     """(line_no, doc, received_at): `doc` is the report body text, NULL when the line is not one
     the SQL path takes (malformed JSON among them: those lines go to Python)."""
     if mode == "journal":
@@ -120,7 +127,7 @@ def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines") ->
                                       AND regexp_matches(coalesce(e.received_at, ''), '{_RECEIVED}')
                                  THEN e.body END AS doc,
                    TRY_CAST(e.received_at AS TIMESTAMP) AS received_at
-            FROM (SELECT line_no, CASE WHEN json_valid(line) THEN json_transform(line, '{_ENVELOPE}') END AS e
+            FROM (SELECT line_no, CASE WHEN {_valid("line", optimistic)} THEN json_transform(line, '{_ENVELOPE}') END AS e
                   FROM {lines} WHERE line <> '')"""
     stamp = "NULL::TIMESTAMP" if received_at is None else f"TIMESTAMP '{received_at.isoformat(sep=' ')}'"
     return f"""SELECT line_no, line AS doc, {stamp} AS received_at
@@ -128,9 +135,10 @@ def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines") ->
 
 
 def _integer(field: str) -> str:
-    """SQL: the JSON text `field` is a non-negative integer literal (no fraction or exponent)."""
-    return (f"(TRY_CAST({field} AS UBIGINT) IS NOT NULL AND NOT starts_with({field}, '\"')"
-            f" AND NOT contains({field}, '.') AND NOT contains(lower({field}), 'e'))")
+    """SQL: the JSON text `field` is a non-negative integer literal (no fraction or exponent) of
+    at most 18 digits — read from the text, without parsing it as JSON again (a longer one fits
+    no BIGINT and was never taken)."""
+    return f"regexp_full_match({field}::VARCHAR, '[0-9]{{1,18}}')"
 
 
 def _literal(value: str) -> str:
@@ -159,7 +167,8 @@ def _several_items() -> str:
                   FROM kinds)"""
 
 
-def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines") -> str:
+def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines",
+              optimistic: bool = False) -> str:
     """The query over the table `lines` giving one row per report: the dlr_events columns, `seq`
     (the line number) and `simple` (false when the Python parser must read the line). `several`:
     the pass for bodies with several reports (unnested), else the pass for one report a line.
@@ -173,12 +182,13 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
     full = "strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f')"
     iso = f"CASE WHEN ends_with({full}, '.000000') THEN left({full}, 19) ELSE {full} END"
     struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
-              "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON)")
-    return f"""
+              "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON, "
+              "mccMnc VARCHAR, price STRUCT(pricePerMessage JSON, currency JSON), smsCount JSON, messageCount JSON)")
+    return rf"""
         WITH parsed AS (
             SELECT line_no, received_at, doc,
-                   CASE WHEN json_valid(doc) THEN json_transform(doc, '{_DOC}') END AS d
-            FROM ({_docs_sql(mode, received_at, lines)})
+                   CASE WHEN {_valid("doc", optimistic)} THEN json_transform(doc, '{_DOC}') END AS d
+            FROM ({_docs_sql(mode, received_at, lines, optimistic)})
         ), kinds AS (
             SELECT *, coalesce(d.results IS NULL AND d.messageId IS NOT NULL, false) AS single,
                       coalesce(len(d.results), 0) AS n
@@ -187,18 +197,38 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
         ), fields AS (
             SELECT line_no, idx, received_at, item, single, several, r,
                    r.messageId->>'$' AS pmid,
-                   CASE WHEN {_integer("r.status.groupId")} THEN TRY_CAST(r.status.groupId AS BIGINT) END AS gid,
-                   CASE WHEN {_integer("r.status.id")} THEN TRY_CAST(r.status.id AS BIGINT) END AS sid,
+                   CASE WHEN {_integer("r.status.groupId")} THEN CAST(r.status.groupId::VARCHAR AS BIGINT) END AS gid,
+                   CASE WHEN {_integer("r.status.id")} THEN CAST(r.status.id::VARCHAR AS BIGINT) END AS sid,
                    r.status.name->>'$' AS name, r.status.groupName->>'$' AS group_name,
                    r.doneAt->>'$' AS done, r.sentAt->>'$' AS sent,
-                   r.error AS e
+                   r.error AS e,
+                   -- records.mcc_mnc: a string or integer of 5 or 6 digits, taken as written (typed
+                   -- VARCHAR: a string unescaped, a number as its text, which is what Python reads)
+                   CASE WHEN regexp_full_match(r.mccMnc, '[0-9]{{5,6}}') THEN r.mccMnc END AS operator,
+                   -- records.money and records.count, read from the JSON text without parsing it
+                   -- again: a plain number and a plain "ABC" string, counts of at most 9 digits; a
+                   -- price or count in any other shape sends the line to the Python parser
+                   r.price.pricePerMessage::VARCHAR AS ppm, r.price.currency::VARCHAR AS cur,
+                   r.smsCount::VARCHAR AS sms_n, r.messageCount::VARCHAR AS msg_n
             FROM items
         ), checked AS (
             SELECT *, CASE WHEN coalesce(done, '') <> '' THEN done ELSE sent END AS stamp,
-                   CASE WHEN {_integer("e.id")} THEN TRY_CAST(e.id AS BIGINT) END AS eid
+                   regexp_full_match(ppm, '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?')
+                       AND regexp_full_match(cur, '"[A-Z]{{3}}"') AS money_ok,
+                   (ppm IS NULL AND cur IS NULL)
+                       OR (regexp_full_match(ppm, '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?')
+                           AND (cur IS NULL OR regexp_full_match(cur, '"[A-Z]{{3}}"')))
+                       OR (ppm IS NULL AND regexp_full_match(cur, '"[A-Z]{{3}}"')) AS money_plain,
+                   (sms_n IS NULL OR regexp_full_match(sms_n, '[0-9]{{1,9}}'))
+                       AND (msg_n IS NULL OR regexp_full_match(msg_n, '[0-9]{{1,9}}')) AS counts_plain,
+                   CASE WHEN {_integer("e.id")} THEN CAST(e.id::VARCHAR AS BIGINT) END AS eid
             FROM fields
         ), normalised AS (
-            SELECT line_no, idx, received_at, item, single, several, pmid,
+            SELECT line_no, idx, received_at, item, single, several, pmid, operator,
+                   CASE WHEN money_ok AND isfinite(TRY_CAST(ppm AS DOUBLE)) THEN TRY_CAST(ppm AS DOUBLE) END AS price,
+                   CASE WHEN money_ok AND isfinite(TRY_CAST(ppm AS DOUBLE)) THEN substr(cur, 2, 3) END AS currency,
+                   coalesce(CASE WHEN TRY_CAST(sms_n AS INTEGER) >= 1 THEN TRY_CAST(sms_n AS INTEGER) END,
+                            CASE WHEN TRY_CAST(msg_n AS INTEGER) >= 1 THEN TRY_CAST(msg_n AS INTEGER) END) AS parts,
                    coalesce(
                        starts_with(r.messageId, '"') AND pmid <> ''
                        AND gid BETWEEN 1 AND 5
@@ -212,7 +242,8 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                                            AND (e.permanent IS NULL OR e.permanent IN ('true', 'false'))))
                        -- the usual Infobip form only: 2019-11-09T16:00:00.000+0000 or +00:00
                        AND length(stamp) IN (28, 29) AND substr(stamp, 24, 1) IN ('+', '-')
-                       AND substr(stamp, 25, 2) <= '23' AND right(stamp, 2) <= '59'{inbound}, false) AS ok,
+                       AND substr(stamp, 25, 2) <= '23' AND right(stamp, 2) <= '59'
+                       AND money_plain AND counts_plain{inbound}, false) AS ok,
                    CASE WHEN sid = 2 AND gid IN (1, 3) THEN 'sent'
                         WHEN sid = 26 AND gid IN (1, 3) THEN 'submitted'
                         ELSE ['sent', 'undelivered', 'delivered', 'expired', 'rejected'][gid] END AS status,
@@ -227,7 +258,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
                pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
-               item AS raw, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               item AS raw, operator, price, currency, parts, NULL::VARCHAR AS flag, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
                item IS NULL AS whole_line, several,
                line_no * 1000000 + idx AS item_no
         FROM timed"""
@@ -242,24 +273,44 @@ class Staged:
     rest: list[tuple[int, str]]
 
 
-def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source: str,
-          received_at: datetime | None) -> Staged:
-    """Check every line of `table` in SQL; define the temp view `_staged` (columns
-    `STAGED_COLUMNS`) over the new reports the SQL path takes (not in dlr_events yet, once
-    each), count in `total` every report it took, and return the lines for Python.
-    Read `_staged` before `drop`. Empty lines are skipped."""
+def check(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, received_at: datetime | None) -> None:
+    """Parse and check every line of `table` in SQL into the temp table `_checked` (one row per
+    report, with `simple` false where the Python parser must read the line).
+
+    Call it outside a transaction: it first parses optimistically (no separate `json_valid`
+    pass, which costs a third of the parse), and a malformed line that looks like an object
+    makes that statement fail — in a transaction DuckDB would then refuse everything up to the
+    rollback. It then runs again with `json_valid` on every line. Both give the same rows."""
     con.register("_lines", table)
-    query = _pipeline(mode, received_at)
+    try:
+        _check(con, mode, received_at, optimistic=True)
+    except duckdb.Error:
+        _check(con, mode, received_at, optimistic=False)
+
+
+def _check(con: duckdb.DuckDBPyConnection, mode: str, received_at: datetime | None, *, optimistic: bool) -> None:
+    query = _pipeline(mode, received_at, optimistic=optimistic)
     # one pass over the JSON; a report that is a whole line is not copied: `_staged` takes it from the line
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {query}")
     if store.scalar(con, "SELECT count(*) FROM _checked WHERE several"):  # bodies with several reports
         con.execute("""CREATE OR REPLACE TEMP TABLE _several AS SELECT * FROM _lines
                        WHERE line_no IN (SELECT seq FROM _checked WHERE several)""")
         con.execute("DELETE FROM _checked WHERE several")
-        con.execute(f"INSERT INTO _checked {_pipeline(mode, received_at, several=True, lines='_several')}")
+        con.execute(f"INSERT INTO _checked "
+                    f"{_pipeline(mode, received_at, several=True, lines='_several', optimistic=optimistic)}")
         con.execute("DROP TABLE _several")
-    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS "
-                "SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
+
+
+def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source: str,
+          received_at: datetime | None, checked: bool = False) -> Staged:
+    """Check every line of `table` in SQL (`check`, unless `checked` says it was just done for
+    this table); define the temp view `_staged` (columns `STAGED_COLUMNS`) over the new reports
+    the SQL path takes (not in dlr_events yet, once each), count in `total` every report it
+    took, and return the lines for Python. Read `_staged` before `drop`. Empty lines are skipped."""
+    if not checked:  # maybe inside a transaction: no optimistic parse (see `check`)
+        con.register("_lines", table)
+        _check(con, mode, received_at, optimistic=False)
+    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
     total = int(store.scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no"))

@@ -19,7 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import iso_time, raw_json
+from smslab.receiving.records import count, iso_time, mcc_mnc, money, raw_json
 from smslab.receiving.statuses import infobip_status
 
 
@@ -84,6 +84,9 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             problems.append(f"results[{index}]: bad or missing doneAt {item.get('doneAt')!r}")
             continue
         error_id = error.get("id")
+        price = item.get("price") if isinstance(item.get("price"), dict) else {}
+        amount, currency = money(price.get("pricePerMessage"), price.get("currency"))
+        parts = count(item.get("smsCount")) or count(item.get("messageCount"))  # legacy / v3 name
         events.append({
             "provider": "infobip",
             "provider_message_id": str(item["messageId"]),
@@ -94,6 +97,8 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             "event_at": event_at,
             "raw": raw_json(body if len(items) == 1 else item),  # as it came: one report, its whole body
             "message_ref": str(item["messageId"]),
+            "operator": mcc_mnc(item.get("mccMnc")),
+            "price": amount, "currency": currency, "parts": parts,
         })
     return events, [], problems
 

@@ -73,7 +73,8 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("smpp", "inbound"): lambda body, content_type, received_at: smpp.parse_line(body, received_at=received_at),
 }
 EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
-                 "event_at", "received_at", "source", "raw", "message_ref"]
+                 "event_at", "received_at", "source", "raw", "message_ref", "operator",
+                 "price", "currency", "parts", "flag"]
 INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
                    "campaign_id", "received_at", "raw", "review"]
 
@@ -87,6 +88,7 @@ class FastChunk:
     source: str
     received_at: datetime | None
     fallback: Callable[[int, str, Batch], None]
+    checked: bool = False         # `fast.check` ran on `table` (before the transaction)
 
 
 @dataclass
@@ -203,7 +205,8 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
     staged = None
     if batch.fast is not None:
         chunk = batch.fast
-        staged = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at)
+        staged = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at,
+                            checked=chunk.checked)
         for line_no, line in staged.rest:
             chunk.fallback(line_no, line, batch)
     if staged is not None or batch.events:
@@ -219,6 +222,12 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
             if "message_ref" not in frame:
                 frame["message_ref"] = None
             frame["message_ref"] = frame["message_ref"].fillna(frame["provider_message_id"])
+            if "operator" not in frame:
+                frame["operator"] = None
+            frame["operator"] = frame["operator"].astype(object)
+            for column, dtype in (("price", "Float64"), ("currency", object), ("parts", "Int32"), ("flag", object)):
+                frame[column] = (frame[column] if column in frame else None)
+                frame[column] = frame[column].astype(dtype)
             frame["event_id"] = [_event_id(e) for e in batch.events]
             frame["permanent"] = frame["permanent"].astype("boolean")
             frame["seq"] = np.arange(len(frame), dtype=np.int64)
@@ -392,6 +401,9 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     """Set each message's status from its events. `ids_table` (a column `provider_message_id`
     of provider ids, message refs or message ids) limits the work to the messages it names.
 
+    Prices: a message whose reports carry a price (Infobip) takes the latest one, times the
+    parts charged (the report's, else `messages.segments`), with `price_source = 'report'`.
+
     One part (the usual case): a final status beats any non-final one, then the latest event
     wins, then sent > submitted > others. Several parts (per-part reports linked by
     `message_ref`, e.g. Vonage `client-ref`): each part's status is found that way; the message
@@ -402,6 +414,7 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     Messages with per-part reports take the full query; the others (nearly all) one
     aggregate over their own reports.
     """
+    _match_number_bases(con, ids_table)
     where = ""
     if ids_table:
         where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
@@ -417,14 +430,57 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
                                OR message_id IN (SELECT message_id FROM _per_part))""")
         per_part = store.scalar(con, "SELECT count(*) FROM _per_part")
     own_events = f"WHERE provider_message_id IN (SELECT provider_message_id FROM {ids_table})" if ids_table else ""
+    # a report's price (Infobip: per part charged) wins over the submit answer's: the latest
+    # report that has one, times its parts (else the message's segments)
     con.execute(f"""
-        UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c
-        FROM (SELECT provider_message_id AS own, {_BEST} AS best FROM dlr_events {own_events} GROUP BY 1) AS b
+        UPDATE messages SET status = b.best.s, status_at = b.best.e, error_code = b.best.c,
+               price = CASE WHEN b.money IS NULL THEN messages.price
+                            ELSE round(b.money.p * coalesce(b.money.n, messages.segments, 1), 8) END,
+               currency = CASE WHEN b.money IS NULL THEN messages.currency ELSE b.money.c END,
+               price_source = CASE WHEN b.money IS NULL THEN messages.price_source ELSE 'report' END
+        FROM (SELECT provider_message_id AS own, {_BEST} AS best,
+                     arg_max({{'p': price, 'c': currency, 'n': parts}}, event_at) FILTER (WHERE price IS NOT NULL) AS money
+              FROM dlr_events {own_events} GROUP BY 1) AS b
         WHERE messages.provider_message_id = b.own
           {"AND messages.message_id NOT IN (SELECT message_id FROM _per_part)" if per_part else ""}""")
     if per_part:
         _refresh_per_part(con)
     con.execute("DROP TABLE _per_part")
+
+
+def _match_number_bases(con: duckdb.DuckDBPyConnection, ids_table: str | None) -> None:
+    """SMPP receipts whose id names no message but is the same number as one message's id in
+    the other base — the SMSC answered submit_sm with a hex id and reports it in decimal, or
+    the reverse (a common quirk) — take that message's id. An exact match always wins; ids that
+    are no 64-bit number (UUIDs…) are left alone."""
+    if not store.scalar(con, "SELECT count(*) FROM (SELECT 1 FROM dlr_events WHERE provider = 'smpp' LIMIT 1)"):
+        return
+    # the messages or receipts this refresh is about (a receipt may have come before its message)
+    scope = (f"AND (o.pmid IN (SELECT provider_message_id FROM {ids_table}) "
+             f"OR m.own IN (SELECT provider_message_id FROM {ids_table}))") if ids_table else ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _base_matches AS
+        WITH orphans AS (
+            SELECT pmid, TRY_CAST(pmid AS UBIGINT) AS dec, TRY_CAST('0x' || pmid AS UBIGINT) AS hex
+            FROM (SELECT DISTINCT provider_message_id AS pmid FROM dlr_events e WHERE provider = 'smpp'
+                  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id))),
+        msgs AS (
+            SELECT provider_message_id AS own, TRY_CAST(provider_message_id AS UBIGINT) AS dec,
+                   TRY_CAST('0x' || provider_message_id AS UBIGINT) AS hex
+            FROM messages WHERE provider = 'smpp' AND provider_message_id IS NOT NULL),
+        candidates AS (
+            SELECT o.pmid, m.own FROM orphans o JOIN msgs m ON o.dec = m.hex WHERE true {scope}
+            UNION
+            SELECT o.pmid, m.own FROM orphans o JOIN msgs m ON o.hex = m.dec WHERE true {scope})
+        SELECT pmid, min(own) AS own FROM candidates GROUP BY pmid HAVING count(DISTINCT own) = 1""")
+    if store.scalar(con, "SELECT count(*) FROM _base_matches"):
+        con.execute("""UPDATE dlr_events SET provider_message_id = b.own,
+                           message_ref = CASE WHEN message_ref = provider_message_id THEN b.own ELSE message_ref END
+                       FROM _base_matches b
+                       WHERE dlr_events.provider = 'smpp' AND dlr_events.provider_message_id = b.pmid""")
+        if ids_table:
+            con.execute(f"INSERT INTO {ids_table} SELECT own FROM _base_matches")
+    con.execute("DROP TABLE _base_matches")
 
 
 _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL))
@@ -488,6 +544,10 @@ def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset: tuple | None = None) -> None:
+    if batch.fast is not None and not batch.fast.checked:  # the JSON parse, outside the transaction
+        chunk = batch.fast
+        fast.check(con, chunk.table, mode=chunk.mode, received_at=chunk.received_at)
+        chunk.checked = True
     con.execute("BEGIN TRANSACTION")
     try:
         _write(con, batch, counts)

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,40 @@ def compact_time(value: Any) -> datetime | None:
         return None
 
 
+_RECEIPT_SHAPES = {10: ["%y%m%d%H%M"], 12: ["%y%m%d%H%M%S", "%Y%m%d%H%M"], 14: ["%Y%m%d%H%M%S"]}
+
+
+def receipt_time(value: Any, near: datetime | None = None) -> datetime | None:
+    """An SMPP receipt date in any shape gateways send: `YYMMDDhhmm` (SMPP 3.4 Appendix B),
+    `YYMMDDhhmmss`, `YYYYMMDDhhmm`, `YYYYMMDDhhmmss`, with or without separators (`-`, `/`, `:`,
+    `.`, spaces, `T`). Twelve digits can be read two ways (`201201140005`: 2020-12-01 14:00:05 or
+    2012-01-14 00:05): the reading nearest `near` (the receive time) wins, else SMPP's own
+    (with seconds). None when no reading is a real moment.
+
+    >>> receipt_time("2612011400"), receipt_time("20261201140005")
+    (datetime.datetime(2026, 12, 1, 14, 0), datetime.datetime(2026, 12, 1, 14, 0, 5))
+    >>> receipt_time("202612011400"), receipt_time("26-12-01 14:00:05")
+    (datetime.datetime(2026, 12, 1, 14, 0), datetime.datetime(2026, 12, 1, 14, 0, 5))
+    """
+    text = text_of(value)
+    if text is None:
+        return None
+    digits = re.sub(r"[-/:.\sT]", "", text)
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    readings = []
+    for shape in _RECEIPT_SHAPES.get(len(digits), []):
+        try:
+            readings.append(datetime.strptime(digits, shape))
+        except ValueError:
+            continue
+    if not readings:
+        return None
+    if near is not None and len(readings) > 1:
+        return min(readings, key=lambda moment: abs(moment - near))
+    return readings[0]
+
+
 def iso_time(value: Any) -> datetime | None:
     """ISO-8601 timestamps (`2026-12-01T14:00:05Z`, `+0000`, `+00:00`, a space for the T,
     or no zone, read as UTC) as UTC-naive datetimes; None when unreadable."""
@@ -116,15 +151,67 @@ def raw_json(value: Any) -> str:
     return text
 
 
+_MCC_MNC = re.compile(r"[0-9]{5,6}")
+
+
+def mcc_mnc(value: Any) -> str | None:
+    """An operator's MCC/MNC as 5 or 6 digits (`"20801"`, `"310260"`, or an integer), else None.
+
+    Taken as written: a value with spaces, signs or other characters is not an MCC/MNC (the
+    SQL path of `receiving.fast` applies the same rule).
+
+    >>> mcc_mnc("20801"), mcc_mnc(310260), mcc_mnc("unknown"), mcc_mnc(True)
+    ('20801', '310260', None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    return text if _MCC_MNC.fullmatch(text) else None
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def money(amount: Any, currency: Any) -> tuple[float | None, str | None]:
+    """(price, currency) from a JSON number and an ISO 4217 code; (None, None) unless both are
+    usable: a finite number (not a boolean) and three capital letters, taken as written (the SQL
+    path of `receiving.fast` applies the same rule).
+
+    >>> money(0.01, "EUR"), money("0.01", "EUR"), money(0.01, None)
+    ((0.01, 'EUR'), (None, None), (None, None))
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return None, None
+    try:
+        value = float(amount)
+    except OverflowError:
+        return None, None
+    if not math.isfinite(value) or not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        return None, None
+    return value, currency
+
+
+def count(value: Any) -> int | None:
+    """A JSON integer ≥ 1 that fits 32 bits (a part count), else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 31:
+        return None
+    return value
+
+
 def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,
           permanent: bool | None, event_at: datetime, raw: Any, *, message_ref: str | None = None,
-          event_key: str | None = None) -> dict:
+          event_key: str | None = None, operator: str | None = None, price: float | None = None,
+          currency: str | None = None, parts: int | None = None, flag: str | None = None) -> dict:
     """One `dlr_events` row. `message_ref` is the id of the whole message when the report is about
     one part of it (Vonage `client-ref`); `event_key` replaces the event time in the dedupe key
-    when the time is not a property of the report itself (Twilio)."""
+    when the time is not a property of the report itself (Twilio); `operator` the MCC/MNC the
+    report names (see `mcc_mnc`)."""
     row = {"provider": provider, "provider_message_id": provider_message_id, "status": status,
            "raw_status": raw_status, "error_code": error_code, "permanent": permanent, "event_at": event_at,
-           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id}
+           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id,
+           "operator": operator, "price": price, "currency": currency, "parts": parts}
+    if flag is not None:  # why a field of this report is not what the provider sent (dlr_events.flag)
+        row["flag"] = flag
     if event_key is not None:
         row["event_key"] = event_key
     return row

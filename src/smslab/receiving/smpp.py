@@ -10,6 +10,7 @@ Two file shapes, one record per line:
        "receipted_message_id": "1d305b4c",        # TLV 0x001E
        "message_state": 2,                         # TLV 0x0427: integer or stat text
        "network_error_code": "030001",            # TLV 0x0423: 3 octets as hex, or an integer
+       "network_code": "20801",                    # the operator's MCC/MNC, when the SMSC sends one
        "source_addr": "447700900123", "destination_addr": "ACME",
        "received_at": "2026-12-01T14:00:05Z"}
 
@@ -19,7 +20,10 @@ Two file shapes, one record per line:
   id is `message_id` when given, else a hash of the record.
 
 Vendor variations read (wire-formats §1d): ids as UUID/hex/decimal kept as text (leading
-zeros matter), 10- or 12-digit dates, `text:` or `Text:`, text empty or missing, `sub`/`dlvrd`
+zeros matter; a receipt whose id is the decimal form of a hex submit id, or the other way
+round, is matched to its message by `loader.refresh_statuses`), dates of 10, 12 or 14 digits
+with or without separators (`records.receipt_time`; one that cannot be read leaves the status
+loaded with the receive time as event time and a `flag` saying so), `text:` or `Text:`, text empty or missing, `sub`/`dlvrd`
 missing or unpadded, `err` unpadded or long, trailing spaces, and a non-Appendix-B text with
 the data in TLVs. Receipt dates carry no zone and are read as UTC. An `err` of all zeros
 means no error. SMPP has no permanent flag: `permanent` is left empty.
@@ -38,7 +42,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import Result, compact_time, event, iso_time, plus, reply, text_of
+from smslab.receiving.records import Result, event, iso_time, mcc_mnc, plus, receipt_time, reply, text_of
 from smslab.receiving.statuses import SMPP_STATE, smpp_status
 
 PROVIDER = "smpp"
@@ -100,20 +104,26 @@ def _receipt(fields: dict[str, str], tlv: dict, raw: Any, received_at: datetime 
     if status is None:
         return [], [], [f"receipt: unknown stat {raw_status!r}"]
     done = fields.get("done_date")
-    event_at = compact_time(done)
+    event_at = receipt_time(done, received_at)
+    flag = None
     if done and event_at is None:
-        return [], [], [f"receipt: bad done date {done!r}"]
-    # without a done date the receive time stands in, and the dedupe key leaves time out
+        # the status still counts: the receive time stands in, and the row says so
+        flag = f"done date {done!r} unreadable: event_at is the time the receipt was received"
+    # without a (readable) done date the receive time stands in, and the dedupe key leaves time out
     key = None if event_at is not None else ""
     event_at = event_at or received_at
     if event_at is None:
-        return [], [], [f"receipt: bad or missing done date {done!r}"]
+        return [], [], [f"receipt: bad or missing done date {done!r}, and no receive time"]
     if "network_error_code" in tlv:
         error = _network_error(tlv.get("network_error_code"))
     else:
         err = fields.get("err")
         error = None if not err or err.strip("0") == "" else err
-    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key)], [], []
+    # SMPP 3.4 has no operator field; some SMSCs add the MCC/MNC as a vendor TLV, journalled as
+    # `network_code` (or `mcc_mnc`)
+    operator = mcc_mnc(tlv.get("network_code")) or mcc_mnc(tlv.get("mcc_mnc"))
+    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key,
+                  operator=operator, flag=flag)], [], []
 
 
 def parse_line(line: str, *, received_at: datetime | None = None) -> Result:

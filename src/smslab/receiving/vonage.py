@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from smslab.receiving.records import Result, compact_time, decode_params, event, iso_time, plus, reply, text_of
+from smslab.receiving.records import Result, compact_time, decode_params, event, iso_time, mcc_mnc, plus, reply, text_of
 from smslab.receiving.statuses import VONAGE_PERMANENT, vonage_status
 
 PROVIDER = "vonage"
@@ -77,7 +77,7 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
     error = _error(params)
     return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, event_at, params,
                   message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")),
-                  event_key=key)], [], []
+                  event_key=key, operator=mcc_mnc(params.get("network-code")))], [], []
 
 
 def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result:
@@ -138,4 +138,5 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
     error = text_of(f.get("errorcode"))
     error = None if error in (None, "0") else error
     return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, at, row,
-                  message_ref=text_of(f.get("clientref")), event_key=key)], [], []
+                  message_ref=text_of(f.get("clientref")), event_key=key,
+                  operator=mcc_mnc(f.get("networkcode") or f.get("network")))], [], []

@@ -7,9 +7,13 @@ group commit: a single writer takes every request that arrived while the previou
 running, writes them, fsyncs once, and only then releases all their responses.
 
 Settings (environment): TWILIO_AUTH_TOKEN (Twilio signatures required when set),
+TWILIO_WEBHOOK_SHARED_KEY (the secret of a Twilio Webhooks Rule's SharedKey, for requests that
+carry X-Twilio-Webhooks-Signature-Settings, e.g. algorithm=HMAC_SHA256),
 SMSLAB_PUBLIC_URL (the base URL the providers call, for signatures behind a proxy),
 SMSLAB_WEBHOOK_USER / SMSLAB_WEBHOOK_PASSWORD (basic auth on the Infobip and Vonage endpoints),
-VONAGE_SIGNATURE_SECRET and VONAGE_SIGNATURE_METHOD (md5hash, md5, sha1, sha256, sha512).
+VONAGE_SIGNATURE_SECRET and VONAGE_SIGNATURE_METHOD (md5hash, md5, sha1, sha256, sha512) for the
+SMS API's `sig`, and the same secret for Messages API signed webhooks (a JWT), with
+VONAGE_SIGNATURE_MAX_AGE (seconds, default 300) as the replay window of both.
 
 Example (Twilio's published test vector):
     >>> twilio_signature("https://mycompany.com/myapp.php?foo=1&bar=2",
@@ -26,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,47 +53,69 @@ class Settings:
     webhook_password: str | None = None
     vonage_signature_secret: str | None = None
     vonage_signature_method: str = "md5hash"
+    twilio_webhook_shared_key: str | None = None
+    vonage_max_age: float = 300.0
 
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(env("TWILIO_AUTH_TOKEN") or None, env("SMSLAB_PUBLIC_URL") or None,
                    env("SMSLAB_WEBHOOK_USER") or None, env("SMSLAB_WEBHOOK_PASSWORD") or None,
-                   env("VONAGE_SIGNATURE_SECRET") or None, env("VONAGE_SIGNATURE_METHOD") or "md5hash")
+                   env("VONAGE_SIGNATURE_SECRET") or None, env("VONAGE_SIGNATURE_METHOD") or "md5hash",
+                   env("TWILIO_WEBHOOK_SHARED_KEY") or None, float(env("VONAGE_SIGNATURE_MAX_AGE") or 300))
 
 
 # ---- signatures -------------------------------------------------------------------------------
 
-def twilio_signature(url: str, params: list[tuple[str, str]], token: str) -> str:
-    """X-Twilio-Signature: base64(HMAC-SHA1(token, url + name+value of every param sorted by name, then value))."""
-    data = url + "".join(name + value for name, value in sorted(params))
-    return base64.b64encode(hmac.new(token.encode(), data.encode("utf-8"), hashlib.sha1).digest()).decode()
+TWILIO_ALGORITHMS = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
+
+
+def twilio_signature(url: str, params: list[tuple[str, str]], token: str, algorithm: str = "HMAC_SHA1") -> str:
+    """X-Twilio-Signature: base64(HMAC(token, url + name+value of every distinct param, sorted by
+    name, then value)); HMAC-SHA1 with the Auth Token, or the algorithm a Webhooks Rule names
+    (HMAC_SHA256 with its SharedKey secret)."""
+    data = url + "".join(name + value for name, value in sorted(set(params)))
+    digest = TWILIO_ALGORITHMS[algorithm.upper()]
+    return base64.b64encode(hmac.new(token.encode(), data.encode("utf-8"), digest).digest()).decode()
+
+
+def twilio_algorithm(settings_header: str | None) -> str:
+    """The algorithm of `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`;
+    HMAC_SHA1 (the Auth Token scheme) when the header is absent or names none."""
+    for part in (settings_header or "").split(","):
+        name, sep, value = part.partition("=")
+        if sep and name.strip().lower() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return "HMAC_SHA1"
 
 
 def _port_variants(url: str) -> set[str]:
-    """The URL as given, with its default port added and with it removed (Twilio signs either)."""
+    """The URLs Twilio's own validator accepts for `url`: with the scheme's default port added
+    when it has no port, and without any port (a non-default one included)."""
     parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
     variants = {url}
-    if default is not None:
-        if parts.port is None:
-            variants.add(urlunsplit(parts._replace(netloc=f"{host}:{default}")))
-        elif parts.port == default:
-            variants.add(urlunsplit(parts._replace(netloc=host)))
+    if parts.port is not None:
+        netloc = parts.netloc.rsplit(":", 1)[0]
+        variants.add(urlunsplit(parts._replace(netloc=netloc)))
+    elif parts.scheme in ("http", "https"):
+        default = 443 if parts.scheme == "https" else 80
+        variants.add(urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}")))
     return variants
 
 
-def twilio_valid(url: str, params: list[tuple[str, str]], body: bytes, signature: str | None, token: str) -> bool:
-    """True when `signature` matches the request (form params, or a JSON body via bodySHA256)."""
-    if not signature:
+def twilio_valid(url: str, params: list[tuple[str, str]], body: bytes, signature: str | None, token: str,
+                 algorithm: str = "HMAC_SHA1") -> bool:
+    """True when `signature` matches the request (form params, or a JSON body via bodySHA256),
+    for the URL or one of its port variants; an algorithm smslab does not know never matches."""
+    if not signature or algorithm.upper() not in TWILIO_ALGORITHMS:
         return False
     query = dict(parse_qsl(urlsplit(url).query))
     if "bodySHA256" in query:
         if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), query["bodySHA256"]):
             return False
         params = []
-    return any(hmac.compare_digest(twilio_signature(u, params, token), signature) for u in _port_variants(url))
+    return any(hmac.compare_digest(twilio_signature(u, params, token, algorithm), signature)
+               for u in _port_variants(url))
 
 
 def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash") -> str:
@@ -101,6 +128,59 @@ def vonage_signature(params: dict[str, str], secret: str, method: str = "md5hash
         return hashlib.md5((query + secret).encode("utf-8")).hexdigest()
     algorithm = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}[method]
     return hmac.new(secret.encode(), query.encode("utf-8"), algorithm).hexdigest().upper()
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def vonage_jwt_claims(token: str, secret: str, body: bytes, *, now: float, max_age: float) -> dict:
+    """The claims of a Vonage Messages API signed webhook (`Authorization: Bearer <JWT>`), or
+    ValueError saying why it is refused: the JWT must be HS256 signed with the signature secret,
+    its `payload_hash` the hex SHA-256 of the body as received, and its `iat` (issued at) no more
+    than `max_age` seconds old (nor that far in the future)."""
+    try:
+        head_b64, claims_b64, signature_b64 = token.split(".")
+        header = json.loads(_b64url(head_b64))
+        claims = json.loads(_b64url(claims_b64))
+        signature = _b64url(signature_b64)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a JWT ({exc})") from None
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise ValueError("JWT algorithm is not HS256")
+    expected = hmac.new(secret.encode("utf-8"), f"{head_b64}.{claims_b64}".encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise ValueError("JWT signature does not match VONAGE_SIGNATURE_SECRET")
+    if not isinstance(claims, dict):
+        raise ValueError("JWT claims are not an object")
+    payload_hash = claims.get("payload_hash")
+    if not isinstance(payload_hash, str) or not hmac.compare_digest(payload_hash.lower(),
+                                                                    hashlib.sha256(body).hexdigest()):
+        raise ValueError("payload_hash does not match the body")
+    issued = claims.get("iat")
+    if isinstance(issued, bool) or not isinstance(issued, (int, float)):
+        raise ValueError("JWT has no iat")
+    if now - issued > max_age:
+        raise ValueError(f"JWT issued {int(now - issued)} s ago, outside the {int(max_age)} s window")
+    if issued - now > max_age:
+        raise ValueError(f"JWT issued {int(issued - now)} s in the future, outside the {int(max_age)} s window")
+    return claims
+
+
+class ReplayGuard:
+    """Signatures seen within the replay window: the same signed callback twice is refused (a
+    provider's genuine retry is signed anew: a new `jti`/`nonce` and time)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+
+    def first_time(self, key: str, now: float, window: float) -> bool:
+        if len(self.seen) > 10_000:
+            self.seen = {k: t for k, t in self.seen.items() if now - t <= window}
+        if key in self.seen and now - self.seen[key] <= window:
+            return False
+        self.seen[key] = now
+        return True
 
 
 # ---- group commit -----------------------------------------------------------------------------
@@ -223,6 +303,7 @@ class WebhookApp:
     def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
         self.journal, self.settings, self.max_batch = journal, settings, max_batch
         self.committer: GroupCommitter | None = None
+        self.replays = ReplayGuard()
         self.routes: dict[str, tuple[tuple[str, ...], Callable[..., Awaitable[Reply]], str | None]] = {
             "/infobip/dlr": (("POST",), self.infobip, "dlr"),
             "/infobip/inbound": (("POST",), self.infobip, "inbound"),
@@ -301,9 +382,15 @@ class WebhookApp:
             params = [] if is_json else _form(request.body)
         except ValueError as exc:
             return _bad(str(exc))
-        token = self.settings.twilio_auth_token
-        if token and not twilio_valid(_public_url(request, self.settings), params, request.body,
-                                      request.headers.get("x-twilio-signature"), token):
+        # a Webhooks Rule signs with its SharedKey and names its algorithm in a header; without
+        # the header Twilio signs with the Auth Token (HMAC-SHA1)
+        rule = request.headers.get("x-twilio-webhooks-signature-settings")
+        token = (self.settings.twilio_webhook_shared_key or self.settings.twilio_auth_token) if rule \
+            else self.settings.twilio_auth_token
+        required = self.settings.twilio_auth_token or self.settings.twilio_webhook_shared_key
+        if required and not (token and twilio_valid(_public_url(request, self.settings), params, request.body,
+                                                     request.headers.get("x-twilio-signature"), token,
+                                                     twilio_algorithm(rule))):
             return Reply(403, b"invalid X-Twilio-Signature\n")
         if not is_json:
             try:
@@ -316,6 +403,10 @@ class WebhookApp:
         return Reply(204)
 
     async def vonage(self, request: Request, kind: str) -> Reply:
+        secret = self.settings.vonage_signature_secret
+        bearer = request.headers.get("authorization", "")
+        if secret and bearer[:7].lower() == "bearer ":
+            return await self._vonage_signed_jwt(request, kind, bearer[7:].strip(), secret)
         if not _basic_auth_ok(request, self.settings):
             return UNAUTHORISED
         if request.method == "GET":
@@ -328,17 +419,43 @@ class WebhookApp:
             params = vonage.decode(body, content_type)
         except ValueError as exc:
             return _bad(f"cannot parse the callback: {exc}")
-        secret = self.settings.vonage_signature_secret
         if secret:
-            expected = vonage_signature({k: str(v) for k, v in params.items()}, secret,
-                                        self.settings.vonage_signature_method)
+            signed = {k: str(v) for k, v in params.items()}
+            expected = vonage_signature(signed, secret, self.settings.vonage_signature_method)
             if not hmac.compare_digest(expected.lower(), str(params.get("sig", "")).lower()):
                 return Reply(403, b"invalid signature\n")
+            # SMS API signatures carry `timestamp` (Unix seconds): outside the window, or seen
+            # before within it, is a replay
+            now, window = time.time(), self.settings.vonage_max_age
+            try:
+                stamp = float(signed.get("timestamp", ""))
+            except ValueError:
+                return Reply(403, b"signed callback without a timestamp\n")
+            if abs(now - stamp) > window:
+                return Reply(403, b"signed callback outside the replay window\n")
+            if not self.replays.first_time("sig:" + signed.get("sig", "").lower(), now, window):
+                return Reply(403, b"signed callback replayed\n")
         try:
             vonage.validate_dlr(body, content_type)
         except ValueError as exc:
             return _bad(str(exc))
         await self._store("vonage", kind, body, content_type)
+        return Reply(204)
+
+    async def _vonage_signed_jwt(self, request: Request, kind: str, token: str, secret: str) -> Reply:
+        """Messages API signed webhooks: a JSON body with `Authorization: Bearer <JWT>`."""
+        now, window = time.time(), self.settings.vonage_max_age
+        try:
+            claims = vonage_jwt_claims(token, secret, request.body, now=now, max_age=window)
+        except ValueError as exc:
+            return Reply(403, f"invalid signed webhook: {exc}\n".encode())
+        if not self.replays.first_time("jwt:" + str(claims.get("jti") or token), now, window):
+            return Reply(403, b"signed webhook replayed\n")
+        try:
+            vonage.validate_dlr(request.body, "application/json")
+        except ValueError as exc:
+            return _bad(str(exc))
+        await self._store("vonage", kind, request.body, "application/json")
         return Reply(204)
 
     async def healthz(self, request: Request, kind: None) -> Reply:
