@@ -170,8 +170,8 @@ def cost_summary(options: pd.DataFrame, campaign: dict[str, Any], *, months: flo
     chosen = options[options["recommended"].astype(bool)] if len(options) else options
     if len(chosen):
         kinds = chosen.groupby("sender_type")["region"].apply(lambda r: ", ".join(sorted(r)))
-        chosen = "; ".join(f"{k.replace('_', ' ')} in {v}" for k, v in kinds.items())
-        parts.append(f"Recommended senders: {chosen}.")
+        listed = "; ".join(f"{k.replace('_', ' ')} in {v}" for k, v in kinds.items())
+        parts.append(f"Recommended senders: {listed}.")
     no_option = sorted(set(options["region"]) - set(options.loc[options["allowed"].astype(bool), "region"]))
     if no_option:
         parts.append(f"No sender type is allowed in {', '.join(no_option)}.")
