@@ -32,7 +32,7 @@ def test_python_dash_m_runs_the_cli():
 
 
 @pytest.mark.parametrize("name", ["demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve",
-                                  "load", "pull"])
+                                  "load", "pull", "smpp-receive"])
 def test_every_command_documents_an_example(name):
     result = run(name, "--help")
     assert result.exit_code == 0

@@ -443,3 +443,28 @@ def test_odd_price_and_count_shapes_load_the_same_on_both_paths(con, tmp_path, m
                    "x3": (None, None, None, None), "x4": (None, None, None, None), "x5": (None, None, 1, None),
                    "x6": (-0.5, "EUR", 1, None), "x7": (None, None, 1, None), "x8": (2.0, "EUR", 1, None),
                    "x9": (None, None, 1, None), "x10": (None, None, 1, None), "x11": (None, None, 1, None)}
+
+
+def test_inbound_keyword_clean_text_and_media_urls_are_columns(con, tmp_path):
+    infobip = tmp_path / "mo.json"
+    infobip.write_text(json.dumps({"results": [{
+        "messageId": "817790313235066447", "from": "385916242493", "to": "385921004026",
+        "text": "QUIZ Correct answer is Paris", "cleanText": "Correct answer is Paris", "keyword": "QUIZ",
+        "receivedAt": "2016-10-06T09:28:39.220+0000", "smsCount": 1,
+        "price": {"pricePerMessage": 0.00, "currency": "EUR"}, "callbackData": "callbackData"}],
+        "messageCount": 1, "pendingMessageCount": 0}))
+    twilio = tmp_path / "mo.jsonl"
+    twilio.write_text(json.dumps({"MessageSid": "MM1", "From": "+15551230000", "To": "+15557654321", "Body": "look",
+                                  "NumMedia": "2", "MediaUrl1": "https://api.twilio.com/m/2",
+                                  "MediaUrl0": "https://api.twilio.com/m/1", "MediaContentType0": "image/jpeg",
+                                  "SmsStatus": "received", "AccountSid": "AC1"}) + "\n"
+                      + json.dumps({"MessageSid": "SM2", "From": "+15551230000", "To": "+15557654321", "Body": "hi",
+                                    "NumMedia": "0", "SmsStatus": "received"}) + "\n")
+    assert ingest([infobip], con=con)["loaded"] == 1
+    assert ingest([twilio], fmt="twilio", con=con)["loaded"] == 2
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT provider_message_id, provider_keyword, clean_text, media_urls FROM inbound").fetchall()}
+    assert rows["817790313235066447"] == ("QUIZ", "Correct answer is Paris", None)
+    assert rows["MM1"][:2] == (None, None)
+    assert json.loads(rows["MM1"][2]) == ["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"]
+    assert rows["SM2"] == (None, None, None)

@@ -232,3 +232,17 @@ def test_a_failed_inbox_pull_says_the_reports_before_it_are_safe(tmp_path, monke
         f"smslab: Infobip {fake.url}/sms/1/inbox/reports: HTTP 500 GENERAL_ERROR: Something went wrong "
         "(the 40 report(s) pulled before are saved to the journal)"]
     assert load(db=db)["loaded"] == 40
+
+
+def test_a_send_at_beyond_180_days_stays_queued_for_a_later_run(tmp_path, con, fake):
+    """Infobip schedules at most 180 days ahead (the fake refuses further, as Infobip does): such
+    messages are not sent now and wait, queued, for a run closer to the date."""
+    launch = (datetime.utcnow() + timedelta(days=200)).replace(hour=14, minute=0, second=0, microsecond=0)
+    while launch.weekday() >= 5:
+        launch += timedelta(days=1)
+    spec = make_spec(tmp_path, send_at=launch.isoformat() + "+00:00")
+    result = send(spec, con=con, provider="infobip", throughput=FAST)
+    assert result["submitted"] == 0 and result["failed"] == 0 and fake.sends == 0 and fake.problems == []
+    rows = con.execute("SELECT status, error_code, submit_attempted_at FROM messages").fetchall()
+    assert len(rows) == 40 and {r[0] for r in rows} == {"queued"}
+    assert all("180 days" in r[1] and r[2] is None for r in rows)

@@ -416,6 +416,40 @@ def serve(host: str, port: int, landing: str | None) -> None:
     run_serve(host=host, port=port, landing=landing)
 
 
+@cli.command("smpp-receive")
+@click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option("--bind", "bind", type=click.Choice(["transceiver", "receiver"]), default="transceiver", show_default=True,
+              help="How to bind: a transceiver (as `smslab send` does), or a receiver-only session.")
+@click.option("--seconds", type=float, default=None, help="Stop after this long (default: run until SIGTERM/Ctrl-C).")
+@user_errors
+def smpp_receive(landing: str | None, bind: str, seconds: float | None) -> None:
+    """Stay bound to the SMSC and journal every receipt and reply (fsynced before deliver_sm_resp).
+
+    Settings come from SMPP_HOST, SMPP_PORT, SMPP_SYSTEM_ID and SMPP_PASSWORD. A lost link is
+    bound again with back-off (1 s doubling to 60 s); SIGTERM or Ctrl-C unbinds and stops.
+    `smslab load` then moves what was journalled into DuckDB.
+
+    \b
+    Example:
+        smslab smpp-receive --landing data/landing &
+        smslab load
+    """
+    import signal
+
+    from smslab.providers.smpp import SmppProvider
+
+    stopping = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    provider = SmppProvider(landing=landing, bind=bind)
+    try:
+        count = provider.receive(seconds=seconds, stop=lambda: bool(stopping),
+                                 log=lambda line: click.echo(f"smslab smpp-receive: {line}", err=True))
+    finally:
+        provider.close()
+    click.echo(f"smslab smpp-receive: {count} receipts and replies journalled", err=True)
+
+
 @cli.command()
 @db_option
 @click.option("--landing", default=None, type=click.Path(),

@@ -8,7 +8,7 @@ When a provider sends no operator, `range_holders` gives the number's original r
 from phonenumbers' carrier data (before any porting: a guess, labelled as such by analytics).
 
 Example:
-    >>> name("20801", "FR"), name("63902"), name("99999")
+    >>> name("20801", "FR"), name("63902"), name("20877")
     ('Orange', 'Safaricom', None)
 """
 from __future__ import annotations

@@ -158,6 +158,14 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
     # id is the decimal form of its message's hex id (or the reverse) gets the message's id
     # (the id as received stays in raw)
     ["ALTER TABLE dlr_events ADD COLUMN IF NOT EXISTS flag VARCHAR"],
+    # 8 — what providers tell about a reply, as columns: Infobip's own keyword match (`keyword`,
+    # distinct from smslab's classification in `inbound.keyword`) and the text without it
+    # (`cleanText`); media URLs (Twilio MediaUrl0…N) as a JSON list
+    [
+        "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS provider_keyword VARCHAR",
+        "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS clean_text VARCHAR",
+        "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS media_urls JSON",
+    ],
 ]
 
 

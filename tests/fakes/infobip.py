@@ -90,6 +90,10 @@ class FakeInfobip(FakeServer):
                 return self.bad(f"messages[{i}].notifyUrl must be a URL")
             if "sendAt" in m and not SEND_AT.match(m["sendAt"]):
                 return self.bad(f"messages[{i}].sendAt must look like 2026-12-01T14:00:00.000+0000")
+            if "sendAt" in m:  # Infobip: scheduling is possible up to 180 days in advance
+                at = datetime.strptime(m["sendAt"], "%Y-%m-%dT%H:%M:%S.%f%z")
+                if (at - datetime.now(UTC)).total_seconds() > 180 * 86400:
+                    return self.bad(f"messages[{i}].sendAt is more than 180 days ahead")
             validity = m.get("validityPeriod")
             if "validityPeriod" in m and not (isinstance(validity, int) and 1 <= validity <= 2880):
                 return self.bad(f"messages[{i}].validityPeriod must be 1..2880 minutes")

@@ -24,7 +24,12 @@ def free_port() -> int:
 
 class TestSmsc:
     __test__ = False  # not a pytest test class
-    def __init__(self, lifetime: float = 60.0, replies_from: set[str] | None = None) -> None:
+    def __init__(self, lifetime: float = 60.0, replies_from: set[str] | None = None, *,
+                 hold_receipts: bool = False, hex_ids: bool = False) -> None:
+        # hold_receipts: receipts wait until a later session binds (the sender has gone), then go
+        # to it; hex_ids: submit_sm_resp gives a hex id and the receipt reports it in decimal
+        self.hold_receipts, self.hex_ids = hold_receipts, hex_ids
+        self.pending: list[tuple] = []
         self.port = free_port()
         self.lifetime = lifetime
         self.replies_from = replies_from or set()
@@ -55,6 +60,11 @@ class TestSmsc:
                 if isinstance(ev, smpp34.Esme):
                     sessions[ev.session_id] = ev
                     self.binds += 1
+                    if self.pending and self.binds > 1:  # a later session takes the held receipts
+                        held, self.pending = self.pending, []
+                        task = asyncio.create_task(self._replay(ev, held))  # one after the other
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
                 elif isinstance(ev, smpp34.Unbound):
                     self.unbinds += 1
                     sessions.pop(ev.session_id, None)
@@ -68,7 +78,7 @@ class TestSmsc:
                     if self.script:
                         ev.reject(self.script.pop(0))
                         continue
-                    mid = f"smsc{len(self.submits):06d}"
+                    mid = f"{0x1D300000 + len(self.submits):X}" if self.hex_ids else f"smsc{len(self.submits):06d}"
                     ev.accept(message_id=mid)
                     self.accepted[ev.destination_addr] += 1
                     esme = sessions.get(ev.session_id)
@@ -83,12 +93,21 @@ class TestSmsc:
                 task.cancel()
             await server.stop()
 
-    async def _traffic(self, esme, phone: str, ours: str, mid: str, registered: int, first: bool) -> None:
+    async def _replay(self, esme, held: list[tuple]) -> None:
+        for args in held:
+            await self._traffic(esme, *args, hold=False)
+
+    async def _traffic(self, esme, phone: str, ours: str, mid: str, registered: int, first: bool,
+                       hold: bool | None = None) -> None:
+        if self.hold_receipts if hold is None else hold:
+            self.pending.append((phone, ours, mid, registered, first))
+            return
         if registered & 0x03:
-            text = f"id:{mid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
+            rid = str(int(mid, 16)) if self.hex_ids else mid
+            text = f"id:{rid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
             await esme.deliver_sm(destination_addr=ours, short_message=text.encode(), source_addr=phone,
                                   esm_class=0x04,
-                                  tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
+                                  tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, rid.encode() + b"\0"),
                                                         smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
             self.delivered += 1
         if first and phone in self.replies_from:

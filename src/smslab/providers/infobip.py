@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,6 +40,9 @@ SEND_PATH = "/sms/2/text/advanced"
 REPORTS_PATH = "/sms/1/reports"          # outbound delivery reports, each returned once
 INBOX_PATH = "/sms/1/inbox/reports"      # inbound messages, each returned once
 MAX_VALIDITY_MINUTES = 2880              # Infobip's maximum validity period (48 h)
+
+
+SCHEDULE_MAX = timedelta(days=180)  # Infobip: sendAt at most 180 days in advance
 
 
 def _base_url(raw: str) -> str:
@@ -120,7 +123,20 @@ class InfobipProvider(Provider):
         return {"messages": messages}
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
-        """One request for the batch; a status per message."""
+        """One request for the batch; a status per message. A message due more than 180 days
+        ahead (Infobip schedules no further) is not sent: it stays queued for a later run."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        later = {m.message_id for m in batch if m.schedule and m.scheduled_at is not None
+                 and m.scheduled_at.replace(tzinfo=None) - now > SCHEDULE_MAX}
+        if later:
+            waiting = [SubmitResult(m.message_id, accepted=False, status="queued",
+                                    error_code="Infobip schedules at most 180 days ahead: waits for a later run")
+                       for m in batch if m.message_id in later]
+            rest = [m for m in batch if m.message_id not in later]
+            return waiting + (self._submit(rest) if rest else [])
+        return self._submit(batch)
+
+    def _submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         try:
             response = self.client.post(SEND_PATH, json=self.request_body(batch))
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

@@ -178,6 +178,7 @@ class SmppProvider(Provider):
     timeout: float = 10.0         # seconds without any answer before the link counts as dead
     enquire_every: float = 30.0   # enquire_link after this many idle seconds
     landing: Any = None
+    bind: str = "transceiver"     # or "receiver" (a receiver-only session: `receive`)
     received: int = 0
     _client: Any = field(default=None, repr=False)
 
@@ -197,8 +198,11 @@ class SmppProvider(Provider):
 
     # --- session ------------------------------------------------------------------------
     def _connect(self) -> Any:
-        if self._client is not None and self._client.state in (C.SMPP_CLIENT_STATE_BOUND_TRX,):
+        if self._client is not None and self._client.state in (C.SMPP_CLIENT_STATE_BOUND_TRX,
+                                                               C.SMPP_CLIENT_STATE_BOUND_RX):
             return self._client
+        if self.bind not in ("transceiver", "receiver"):
+            raise ProviderError(f"SMPP bind {self.bind!r}: expected transceiver or receiver")
         client = smpplib.client.Client(self.host, self.port, timeout=self.timeout, allow_unknown_opt_params=True,
                                        logger_name="smslab.smpp")
         client.set_message_received_handler(self._on_deliver)
@@ -213,21 +217,22 @@ class SmppProvider(Provider):
                 client._socket = None
             raise TransientError(f"SMPP: cannot connect to {where}: {_reason(exc)}", not_sent=True) from None
         try:
-            client.bind_transceiver(system_id=self.system_id, password=self._password, system_type=self.system_type)
+            getattr(client, f"bind_{self.bind}")(system_id=self.system_id, password=self._password,
+                                                 system_type=self.system_type)
         except smpplib.exceptions.PDUError as exc:
             client.disconnect()
             code = exc.args[1] if len(exc.args) > 1 else None
             if code is None:  # smpplib could not read the answer at all
-                raise TransientError(f"SMPP bind_transceiver to {where} failed: {exc.args[0] if exc.args else exc}",
+                raise TransientError(f"SMPP bind_{self.bind} to {where} failed: {exc.args[0] if exc.args else exc}",
                                      not_sent=True) from None
             if code in AUTH:
-                raise AuthenticationError(f"SMPP bind_transceiver to {where} refused: {status_label(code)}; "
+                raise AuthenticationError(f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}; "
                                           "check SMPP_SYSTEM_ID and SMPP_PASSWORD") from None
-            raise TransientError(f"SMPP bind_transceiver to {where} refused: {status_label(code)}",
+            raise TransientError(f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}",
                                  not_sent=True) from None
         except (smpplib.exceptions.ConnectionError, smpplib.exceptions.UnknownCommandError, OSError) as exc:
             client.disconnect()  # the SMSC hung up, stayed silent for `timeout`, or answered nonsense
-            raise TransientError(f"SMPP bind_transceiver to {where}: no bind response ({_reason(exc)})",
+            raise TransientError(f"SMPP bind_{self.bind} to {where}: no bind response ({_reason(exc)})",
                                  not_sent=True) from None
         self._client = client
         self._last_io = time.monotonic()
@@ -305,6 +310,42 @@ class SmppProvider(Provider):
         while time.monotonic() < deadline and not (until and until()):
             self._read(min(0.2, max(0.0, deadline - time.monotonic())))
         return self.received - before
+
+    def receive(self, *, seconds: float | None = None, stop: Callable[[], bool] | None = None,
+                backoff: tuple[float, float] = (1.0, 60.0), log: Callable[[str], None] | None = None) -> int:
+        """Stay bound and journal every deliver_sm (fsynced before it is acknowledged) until
+        `stop()` or `seconds` have passed; returns how many arrived. A lost or refused link is
+        bound again after a back-off doubling from `backoff[0]` to `backoff[1]` seconds (reset
+        by a good bind); an idle link is kept alive with enquire_link. Credentials refused stop
+        it (AuthenticationError). `smslab smpp-receive` runs this."""
+        say = log or (lambda line: None)
+        end = None if seconds is None else time.monotonic() + seconds
+        delay, total = backoff[0], 0
+
+        def done() -> bool:
+            return bool((stop and stop()) or (end is not None and time.monotonic() >= end))
+
+        while not done():
+            try:
+                self._connect()
+                say(f"bound as {self.bind} to {self.host}:{self.port}")
+                delay = backoff[0]
+                while not done():
+                    if time.monotonic() - self._last_io > self.enquire_every and not self.ping():
+                        raise TransientError("SMPP link silent (no enquire_link_resp)", not_sent=True)
+                    before = self.received
+                    self._read(0.2)
+                    total += self.received - before
+            except AuthenticationError:
+                raise
+            except (TransientError, OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError) as exc:
+                self._drop()
+                say(f"{exc}; binding again in {delay:g} s")
+                pause_until = time.monotonic() + delay
+                while not done() and time.monotonic() < pause_until:
+                    time.sleep(min(0.2, max(0.0, pause_until - time.monotonic())))
+                delay = min(delay * 2, backoff[1])
+        return total
 
     # --- submission ---------------------------------------------------------------------
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:

@@ -123,5 +123,8 @@ def parse_inbound(body: Any, *, received_at: Any = None) -> tuple[list[dict], li
             "text": str(item.get("text") or ""),
             "received_at": received,
             "raw": raw_json(item),
+            # Infobip's own keyword match and the text without it, when the number has keywords
+            "provider_keyword": item["keyword"] if isinstance(item.get("keyword"), str) and item["keyword"] else None,
+            "clean_text": item["cleanText"] if isinstance(item.get("cleanText"), str) else None,
         })
     return [], replies, problems

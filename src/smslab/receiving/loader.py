@@ -76,7 +76,7 @@ EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_s
                  "event_at", "received_at", "source", "raw", "message_ref", "operator",
                  "price", "currency", "parts", "flag"]
 INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
-                   "campaign_id", "received_at", "raw", "review"]
+                   "campaign_id", "received_at", "raw", "review", "provider_keyword", "clean_text", "media_urls"]
 
 
 @dataclass
@@ -315,8 +315,11 @@ def _write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict], counts: 
     parts = [r for r in replies if r.get("concat_ref")]
     whole = [r for r in replies if not r.get("concat_ref")]
     assembled = _join_parts(con, parts, counts) if parts else []
-    columns = ["provider", "provider_message_id", "msisdn", "recipient", "text", "received_at", "raw"]
+    columns = ["provider", "provider_message_id", "msisdn", "recipient", "text", "received_at", "raw",
+               "provider_keyword", "clean_text", "media_urls"]
     frame = _frame(whole + assembled, columns).drop_duplicates(["provider", "provider_message_id"])
+    for column in ("provider_keyword", "clean_text", "media_urls"):
+        frame[column] = frame[column].astype(object)
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     con.register("_replies", frame)
     fresh = con.execute("""SELECT * FROM _replies r WHERE NOT EXISTS (

@@ -86,7 +86,19 @@ def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result
         return [], [], ["message: no receive time"]
     body = params.get("Body")
     return [], [reply(PROVIDER, sid, plus(sender), text_of(params.get("To")) or "",
-                      body if isinstance(body, str) else (text_of(body) or ""), at, params)], []
+                      body if isinstance(body, str) else (text_of(body) or ""), at, params,
+                      media_urls=media_urls(params))], []
+
+
+def media_urls(params: dict) -> str | None:
+    """MMS media as a JSON list: MediaUrl0…MediaUrl{NumMedia-1} in order (any MediaUrlN given,
+    when NumMedia is missing); None without media."""
+    import json
+    import re
+
+    numbered = sorted((int(m.group(1)), v) for k, v in params.items()
+                      if (m := re.fullmatch(r"MediaUrl(\d+)", str(k))) and isinstance(v, str) and v)
+    return json.dumps([url for _, url in numbered]) if numbered else None
 
 
 def _key(name: str) -> str:
