@@ -375,7 +375,8 @@ def test_an_operator_code_missing_from_the_table_is_shown_as_its_code_and_no_rep
                                                           "region": "US", "valid": True}])
     _insert(con, "messages", [_msg("FR1", "A", "delivered", cid="u"), _msg("FR2", "A", "sent", cid="u"),
                               {**_msg("US4", "A", "submitted", cid="u"), "msisdn": "+15555550100"}])
-    _insert(con, "dlr_events", [_ev("FR1", "delivered", 3, mcc="20877", cid="u"), _ev("FR2", "sent", 3, mcc=None, cid="u")])
+    _insert(con, "dlr_events", [_ev("FR1", "delivered", 3, mcc="20877", cid="u"),
+                                _ev("FR2", "sent", 3, mcc=None, cid="u")])
     got = set(analytics.funnel_by(con, "u", "operator")["operator"])
     # FR2's report names no operator: its number's range holder; +1 555 has no range holder
     assert got == {"FR 20877", "FR SFR (number range)", "US unknown"}

@@ -414,7 +414,8 @@ def test_a_malformed_line_that_looks_like_an_object_is_quarantined_and_the_rest_
         file.write_text(good + "\n" + bad + "\n")
         counts = ingest([file], fmt="infobip", con=con)
     assert counts["loaded"] == 1 and counts["quarantined"] == (2 if journal else 1)
-    assert store.scalar(con, "SELECT count(*) FROM quarantine WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
+    assert store.scalar(con, "SELECT count(*) FROM quarantine "
+                             "WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
                              "OR reason LIKE '%journal%'") == counts["quarantined"]
 
 

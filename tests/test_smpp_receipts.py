@@ -75,7 +75,8 @@ def test_a_receipt_that_came_before_its_submit_answer_is_matched_when_the_answer
     through the sender's own refresh."""
     from smslab.receiving.loader import refresh_statuses
 
-    Journal(tmp_path / "l").append_many([{"provider": "smpp", "kind": "dlr", "received_at": RECEIVED, "body": json.dumps(
+    Journal(tmp_path / "l").append_many([{
+        "provider": "smpp", "kind": "dlr", "received_at": RECEIVED, "body": json.dumps(
         {"short_message": "id:255 sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:UNDELIV err:001",
          "esm_class": 4})}])
     load(con=con, landing=tmp_path / "l")

@@ -10,13 +10,13 @@ import time
 import pandas as pd
 
 from fakes.campaign import e164, make_spec
-from fakes.smsc import TestSmsc as Smsc, free_port
+from fakes.smsc import TestSmsc as Smsc
+from fakes.smsc import free_port
 from smslab import store
 from smslab.providers.smpp import SmppProvider
 from smslab.receiving.journal import journal_files
 from smslab.receiving.loader import load
 from smslab.sending import send
-
 from test_provider_smpp import AFTERNOON, FAST, provider_for
 
 
@@ -32,7 +32,8 @@ def test_receipts_after_the_sender_exited_reach_the_database_through_the_receive
     with Smsc(replies_from=stoppers, hold_receipts=True, hex_ids=True, lifetime=90) as smsc:
         provider = provider_for(smsc, tmp_path, monkeypatch)
         try:
-            assert send(make_spec(tmp_path), con=con, provider=provider, now=AFTERNOON, throughput=FAST)["submitted"] == 40
+            sent = send(make_spec(tmp_path), con=con, provider=provider, now=AFTERNOON, throughput=FAST)
+            assert sent["submitted"] == 40
         finally:
             provider.close()  # the sending command is over: nothing was received yet
         assert journal_lines(landing) == [] and smsc.delivered == 0

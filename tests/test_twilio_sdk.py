@@ -22,7 +22,8 @@ def test_every_url_variant_the_sdk_accepts_smslab_accepts(algorithm):
     """Signatures the SDK computes over every spelling of every URL (with, without, default and
     non-default ports): smslab, given the URL it was called at, agrees with the SDK's validate()."""
     sdk = RequestValidator(TOKEN)
-    spelled = URLS + [u.replace(":443", "").replace(":80/", "/").replace(":8443", "").replace(":8700", "") for u in URLS]
+    spelled = URLS + [u.replace(":443", "").replace(":80/", "/").replace(":8443", "").replace(":8700", "")
+                      for u in URLS]
     for called, signed in itertools.product(URLS, spelled):
         signature = sdk.compute_signature(signed, PARAMS, algorithm)
         expected = sdk.validate(called, PARAMS, signature, algorithm)

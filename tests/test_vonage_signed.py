@@ -57,7 +57,8 @@ def test_the_server_stores_signed_messages_api_webhooks_and_refuses_tampered_or_
     assert srv.request("POST", "/vonage/dlr", body, headers)[0] == 204
     assert srv.request("POST", "/vonage/dlr", body, headers)[0] == 403           # the same callback again
     tampered = body.replace(b"delivered", b"rejected")
-    assert srv.request("POST", "/vonage/dlr", tampered, {**headers, "Authorization": f"Bearer {token_for(body)}"})[0] == 403
+    signed_for_other_body = {**headers, "Authorization": f"Bearer {token_for(body)}"}
+    assert srv.request("POST", "/vonage/dlr", tampered, signed_for_other_body)[0] == 403
     stale = token_for(body, iat=int(time.time()) - 3600)
     assert srv.request("POST", "/vonage/dlr", body, {**headers, "Authorization": f"Bearer {stale}"})[0] == 403
     wrong = token_for(body, secret="not-the-secret-0123456789abcdef-0123456789abcdef-0123456789ab")
@@ -68,7 +69,7 @@ def test_the_server_stores_signed_messages_api_webhooks_and_refuses_tampered_or_
                           "message_type": "text", "text": "STOP", "timestamp": "2026-12-01T14:01:00Z"}).encode()
     assert srv.request("POST", "/vonage/inbound", inbound,
                        {**headers, "Authorization": f"Bearer {token_for(inbound)}"})[0] == 204
-    lines = [json.loads(l) for p in journal_files(srv.landing) for l in p.read_text().splitlines()]
+    lines = [json.loads(text) for p in journal_files(srv.landing) for text in p.read_text().splitlines()]
     assert len(lines) == 3 and all(line["provider"] == "vonage" for line in lines)
 
 
@@ -85,7 +86,8 @@ def test_sms_api_signatures_have_a_replay_window(server):  # noqa: F811
     assert srv.request("GET", fresh)[0] == 403                      # replayed
     assert srv.request("GET", signed(time.time() - 120, "n2"))[0] == 403   # signed too long ago
     no_stamp = {"messageId": "X1", "status": "delivered", "msisdn": "447547232824", "to": "ACME"}
-    assert srv.request("GET", "/vonage/dlr?" + urlencode({**no_stamp, "sig": vonage_signature(no_stamp, "vsecret")}))[0] == 403
+    query = urlencode({**no_stamp, "sig": vonage_signature(no_stamp, "vsecret")})
+    assert srv.request("GET", "/vonage/dlr?" + query)[0] == 403
 
 
 def test_smslab_agrees_with_vonages_own_verifier():

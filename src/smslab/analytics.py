@@ -83,13 +83,15 @@ _BASE = f"""
 WITH msg AS (
     SELECT message_id, msisdn, region, sender_type, sender_id, variant, provider, encoding, provider_message_id,
            status, price, currency, __PRICE_SOURCE__ AS price_source, segments,
-           CASE WHEN submitted_at IS NOT NULL THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at)) END AS sent_at
+           CASE WHEN submitted_at IS NOT NULL
+                THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at)) END AS sent_at
     FROM messages WHERE campaign_id = $c),
 ev AS (
     SELECT provider_message_id, bool_or(status IN ('sent', 'delivered')) AS reached,
            min(event_at) FILTER (WHERE status = 'delivered') AS delivered_at,
            max(operator) AS mcc_mnc
-    FROM __DLR__ WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
+    FROM __DLR__
+    WHERE provider_message_id IN (SELECT provider_message_id FROM msg WHERE provider_message_id IS NOT NULL)
     GROUP BY provider_message_id),
 rep AS (SELECT msisdn, count(*) AS replies, bool_or(intent = 'opt_out') AS opted_out
         FROM inbound WHERE campaign_id = $c GROUP BY msisdn),

@@ -417,8 +417,10 @@ def serve(host: str, port: int, landing: str | None) -> None:
 
 
 @cli.command("smpp-receive")
-@click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
-@click.option("--bind", "bind", type=click.Choice(["transceiver", "receiver"]), default="transceiver", show_default=True,
+@click.option("--landing", default=None, type=click.Path(),
+              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option("--bind", "bind", type=click.Choice(["transceiver", "receiver"]), default="transceiver",
+              show_default=True,
               help="How to bind: a transceiver (as `smslab send` does), or a receiver-only session.")
 @click.option("--seconds", type=float, default=None, help="Stop after this long (default: run until SIGTERM/Ctrl-C).")
 @user_errors

@@ -319,7 +319,8 @@ def _record_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, now: date
     con.execute("BEGIN TRANSACTION")
     con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
                        price = _res.price, currency = _res.currency,
-                       price_source = CASE WHEN _res.price IS NOT NULL THEN 'provider' END, segments = coalesce(_res.parts, messages.segments),
+                       price_source = CASE WHEN _res.price IS NOT NULL THEN 'provider' END,
+                       segments = coalesce(_res.parts, messages.segments),
                        submitted_at = CASE WHEN _res.status = 'queued' THEN NULL ELSE ? END,
                        submit_attempted_at = CASE WHEN _res.status = 'queued' THEN NULL
                                                   ELSE messages.submit_attempted_at END

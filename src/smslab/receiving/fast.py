@@ -36,7 +36,8 @@ import pyarrow as pa
 from smslab import store
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price", "currency", "parts", "flag", "seq"]
+                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price",
+                  "currency", "parts", "flag", "seq"]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
@@ -102,7 +103,8 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
 
 
 _ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, "receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "VARCHAR", '
+         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, '
+         '"receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "VARCHAR", '
          '"price": {"pricePerMessage": "JSON", "currency": "JSON"}, "smsCount": "JSON", "messageCount": "JSON"')
 _ITEM += "}"
 _DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
@@ -127,7 +129,8 @@ def _docs_sql(mode: str, received_at: datetime | None, lines: str = "_lines", op
                                       AND regexp_matches(coalesce(e.received_at, ''), '{_RECEIVED}')
                                  THEN e.body END AS doc,
                    TRY_CAST(e.received_at AS TIMESTAMP) AS received_at
-            FROM (SELECT line_no, CASE WHEN {_valid("line", optimistic)} THEN json_transform(line, '{_ENVELOPE}') END AS e
+            FROM (SELECT line_no,
+                         CASE WHEN {_valid("line", optimistic)} THEN json_transform(line, '{_ENVELOPE}') END AS e
                   FROM {lines} WHERE line <> '')"""
     stamp = "NULL::TIMESTAMP" if received_at is None else f"TIMESTAMP '{received_at.isoformat(sep=' ')}'"
     return f"""SELECT line_no, line AS doc, {stamp} AS received_at
@@ -258,7 +261,8 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
         SELECT sha1('infobip|' || pmid || '|' || raw_status || '|' || coalesce(error_code, 'None') || '|' || {iso})
                    AS event_id,
                pmid AS provider_message_id, status, raw_status, error_code, permanent, event_at, received_at,
-               item AS raw, operator, price, currency, parts, NULL::VARCHAR AS flag, line_no AS seq, coalesce(ok AND event_at IS NOT NULL, false) AS simple,
+               item AS raw, operator, price, currency, parts, NULL::VARCHAR AS flag, line_no AS seq,
+               coalesce(ok AND event_at IS NOT NULL, false) AS simple,
                item IS NULL AS whole_line, several,
                line_no * 1000000 + idx AS item_no
         FROM timed"""
@@ -310,7 +314,8 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     if not checked:  # maybe inside a transaction: no optimistic parse (see `check`)
         con.register("_lines", table)
         _check(con, mode, received_at, optimistic=False)
-    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
+    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS "
+                "SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
     total = int(store.scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no"))

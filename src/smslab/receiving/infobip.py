@@ -84,7 +84,8 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
             problems.append(f"results[{index}]: bad or missing doneAt {item.get('doneAt')!r}")
             continue
         error_id = error.get("id")
-        price = item.get("price") if isinstance(item.get("price"), dict) else {}
+        price_field = item.get("price")
+        price: dict[str, Any] = price_field if isinstance(price_field, dict) else {}
         amount, currency = money(price.get("pricePerMessage"), price.get("currency"))
         parts = count(item.get("smsCount")) or count(item.get("messageCount"))  # legacy / v3 name
         events.append({

@@ -23,7 +23,8 @@ Vendor variations read (wire-formats §1d): ids as UUID/hex/decimal kept as text
 zeros matter; a receipt whose id is the decimal form of a hex submit id, or the other way
 round, is matched to its message by `loader.refresh_statuses`), dates of 10, 12 or 14 digits
 with or without separators (`records.receipt_time`; one that cannot be read leaves the status
-loaded with the receive time as event time and a `flag` saying so), `text:` or `Text:`, text empty or missing, `sub`/`dlvrd`
+loaded with the receive time as event time and a `flag` saying so), `text:` or `Text:`, text
+empty or missing, `sub`/`dlvrd`
 missing or unpadded, `err` unpadded or long, trailing spaces, and a non-Appendix-B text with
 the data in TLVs. Receipt dates carry no zone and are read as UTC. An `err` of all zeros
 means no error. SMPP has no permanent flag: `permanent` is left empty.
