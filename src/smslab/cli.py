@@ -14,7 +14,12 @@ from typing import Any, Callable
 import click
 
 from smslab import __version__
-from smslab.errors import NotAvailableError, SmslabError
+from smslab.errors import DatabaseLockedError, NotAvailableError, SmslabError
+
+# Exit codes: 0 done; 1 the command ran and found a problem (check blocks, nothing sent, every
+# ingested record quarantined); 2 a user error (bad option, input file, spec, database path);
+# 3 not available yet; 4 the database stayed locked by another process for longer than --wait.
+EXIT_LOCKED = 4
 
 
 def _emit(result: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
@@ -37,6 +42,9 @@ def user_errors(fn: Callable) -> Callable:
         except NotAvailableError as exc:
             click.echo(f"smslab: {exc}", err=True)
             sys.exit(3)
+        except DatabaseLockedError as exc:
+            click.echo(f"smslab: {exc}", err=True)
+            sys.exit(EXIT_LOCKED)
         except SmslabError as exc:
             click.echo(f"smslab: {exc}", err=True)
             sys.exit(2)
@@ -50,6 +58,21 @@ def not_available(command: str, issue: str) -> None:
 
 db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
                          help="DuckDB file (default: $SMSLAB_DB or data/smslab.duckdb).")
+
+
+def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """--wait goes to the environment, so that notebooks run by `report run` wait as long."""
+    import os
+
+    if value is not None:
+        os.environ["SMSLAB_WAIT"] = repr(float(value))
+    return value
+
+
+wait_option = click.option(
+    "--wait", "wait", type=click.FloatRange(0, 86400), default=None, callback=_set_wait, expose_value=False,
+    metavar="SECONDS", help="Wait this long for a database locked by another process (default: $SMSLAB_WAIT or 60); "
+                            "then exit 4 naming the process.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
@@ -340,6 +363,7 @@ def _throughput_callback(ctx: click.Context, param: click.Parameter, values: tup
 @click.option("--max-retries", type=Count(0), default=None,
               help="Retries of a temporarily refused batch (default: 4), with exponential backoff.")
 @db_option
+@wait_option
 @json_option
 @user_errors
 def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dict[str, float] | None,
@@ -381,6 +405,7 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
 @click.option("--format", "fmt", type=click.Choice(["auto", "infobip", "twilio", "vonage", "smpp", "csv"]),
               default="auto", show_default=True)
 @db_option
+@wait_option
 @json_option
 @user_errors
 def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> None:
@@ -417,6 +442,7 @@ def serve(host: str, port: int, landing: str | None) -> None:
 @cli.command()
 @db_option
 @click.option("--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@wait_option
 @json_option
 @user_errors
 def load(db: str | None, landing: str | None, as_json: bool) -> None:
@@ -440,6 +466,7 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
 @click.option("--landing", default=None, type=click.Path(file_okay=False),
               help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @db_option
+@wait_option
 @json_option
 @user_errors
 def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, landing: str | None, db: str | None,
@@ -501,6 +528,7 @@ def report_list(as_json: bool) -> None:
 @click.argument("name")
 @click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="KEY VALUE")
 @click.option("--output-dir", default=None, type=click.Path(file_okay=False))
+@wait_option
 @json_option
 @user_errors
 def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: str | None, as_json: bool) -> None:
