@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,6 +96,7 @@ class Batch:
     replies: list[dict] = field(default_factory=list)
     bad: list[dict] = field(default_factory=list)
     fast: FastChunk | None = None
+    places: set[tuple[str, str]] = field(default_factory=set)  # (source, 'line N') of every record read
 
     def __len__(self) -> int:
         return len(self.events) + len(self.replies) + len(self.bad) + (self.fast.table.num_rows if self.fast else 0)
@@ -103,6 +105,7 @@ class Batch:
             received_at: datetime | None = None) -> None:
         """Add a parser's result; each problem becomes a quarantined record at `location`."""
         events, replies, problems = result
+        self.places.add((source, _place(location)))
         if not all(_encodable(row) for row in events + replies):
             # JSON escapes can spell lone surrogates ("\ud800"): not text DuckDB (or anyone) can store
             events, replies, problems = [], [], [*problems, "record: text with a lone surrogate escape "
@@ -117,6 +120,12 @@ class Batch:
         for problem in problems:
             where = problem.split(":")[0]
             self.bad.append({"source": source, "location": f"{location} {where}", "raw": raw, "reason": problem})
+
+
+def _place(location: str) -> str:
+    """'line 12' of 'line 12 results[3]': the part of a location that names the record."""
+    match = re.match(r"line [0-9]+|whole file", location)
+    return match.group(0) if match else location
 
 
 def _encodable(row: dict) -> bool:
@@ -248,6 +257,22 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
         _write_replies(con, batch.replies, counts)
     counts.quarantined += len(batch.bad)
     store.quarantine(con, batch.bad)
+    _resolve(con, batch)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Quarantined records of earlier loads whose place (file and line) loaded now are resolved."""
+    bad = {(b["source"], _place(str(b["location"]))) for b in batch.bad}
+    sources = {s for s, _ in batch.places | bad} | ({batch.fast.source} if batch.fast is not None else set())
+    for source in sources:
+        lines = None
+        if batch.fast is not None and batch.fast.source == source and batch.fast.table.num_rows:
+            import pyarrow.compute as pc
+
+            bounds = pc.min_max(batch.fast.table.column("line_no")).as_py()
+            lines = (int(bounds["min"]), int(bounds["max"]))
+        store.resolve_quarantine(con, source, {p for s, p in batch.places if s == source}, lines,
+                                 {p for s, p in bad if s == source})
 
 
 def _insert_new(name: str, cols: str) -> str:
@@ -511,7 +536,7 @@ def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
         try:
             text = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw.decode("utf-8", "replace"),
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,  # the bytes, as read
                               "reason": "not UTF-8"})
             continue
         if text.strip():
@@ -630,7 +655,7 @@ def _json_handler(source: str, received_at: datetime, parse: Callable[[Any, date
             result = parse(doc, received_at)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             result = [], [], [f"record: {exc}"]
-        batch.add(result, source=source, location=f"line {number}", raw=text[:10000], received_at=received_at)
+        batch.add(result, source=source, location=f"line {number}", raw=text, received_at=received_at)
     return handle
 
 
@@ -669,10 +694,19 @@ def _vonage_doc(doc: Any, received_at: datetime) -> Result:
 def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result], now: datetime,
               required: tuple[str, ...] = ()) -> None:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    # the physical lines, split as the csv reader splits them, so that a record is kept as written
+    physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+    seen = 0
+
+    def as_written(upto: int) -> str:
+        nonlocal seen
+        raw, seen = "".join(physical[seen:upto]), upto
+        return raw[:-2] if raw.endswith("\r\n") else raw[:-1] if raw.endswith(("\n", "\r")) else raw
     try:
         names = reader.fieldnames or []
     except csv.Error as exc:
         raise InputError(f"{path}: line 1: unreadable CSV header ({exc})") from None
+    seen = reader.line_num
     missing = set(required) - set(names)
     if missing:
         raise InputError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; expected "
@@ -685,11 +719,12 @@ def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result],
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "", "reason": f"bad CSV: {exc}"})
+            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": as_written(number),
+                              "reason": f"bad CSV: {exc}"})
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}
-        raw = json.dumps(row, ensure_ascii=False, default=str)
+        raw = as_written(number)
         if None in row:
             batch.bad.append({"source": str(path), "location": f"line {number}", "raw": raw,
                               "reason": "more fields than the header has"})
@@ -762,7 +797,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
     if kind == "smpp":
         def handle(number: int, text: str, batch: Batch) -> None:
             batch.add(smpp.parse_line(text, received_at=now), source=source, location=f"line {number}",
-                      raw=text[:10000], received_at=now)
+                      raw=text, received_at=now)
         for *_, batch in _batches(data, 1, source, None, now, handle):
             _commit(con, batch, counts)
         return
@@ -771,7 +806,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         batch = Batch()
-        batch.bad.append({"source": source, "location": "whole file", "raw": data.decode("utf-8", "replace")[:10000],
+        batch.bad.append({"source": source, "location": "whole file", "raw": data,
                           "reason": "not UTF-8 text"})
         _commit(con, batch, counts)
         return
