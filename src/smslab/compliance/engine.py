@@ -193,6 +193,9 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
             from smslab import audience as audience_mod
 
             audience = audience_mod.load(spec.audience_path, default_region=spec.default_region, con=con)
+            if audience.summary["rows"] == 0:
+                raise InputError(f"{spec.audience_path}: no recipients (a header and no rows); add one phone "
+                                 f"number per line under the header, or point 'audience' in {spec.source} elsewhere")
         if isinstance(audience, pd.DataFrame):  # a bare frame: make sure there is one row per number
             frame = audience
             if len(frame) and frame["msisdn"].duplicated().any():

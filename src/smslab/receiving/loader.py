@@ -556,6 +556,10 @@ def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike
     con = con or store.connect(db)
     counts = Counts()
     root = config.landing_dir(landing)
+    if landing is not None and not Path(root).is_dir():
+        raise InputError(f"--landing {landing}: no such folder; give the journal folder `smslab serve` writes "
+                         f"(default: $SMSLAB_LANDING or data/landing)" if not Path(root).exists()
+                         else f"--landing {landing}: is a file, not the journal folder")
     try:
         done = {p: (o, n) for p, o, n in con.execute("SELECT path, byte_offset, lines FROM journal_offsets").fetchall()}
         for path in journal_files(root):
@@ -769,13 +773,29 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     return counts.as_dict()
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
+def _read_file(path: Path) -> tuple[bytes, Path]:
+    """The bytes of a report file, gunzipped when it is gzip (exports and logs often are), and
+    the name its format is told from (reports.jsonl for reports.jsonl.gz)."""
     data = path.read_bytes()
+    if data[:2] != b"\x1f\x8b":
+        return data, path
+    import gzip
+    import zlib
+
+    try:
+        data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: a gzip file that cannot be read ({exc}); check the download or gunzip it") from None
+    return data, path.with_suffix("") if path.suffix.lower() == ".gz" else path
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
+    data, named = _read_file(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     source, now = str(path), store.utcnow()
     head = data[:8192].decode("utf-8", "replace")
-    kind = detect(path, head) if fmt == "auto" else fmt
+    kind = detect(named, head) if fmt == "auto" else fmt
     if kind == "journal":
         handler = _envelope_handler(source)
         for *_, batch in _batches(data, 1, source, "journal", None, handler):
