@@ -180,6 +180,17 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
     evaluated_at = resolve_at(at, spec, now)
     rs = _ruleset(spec, ruleset).at(evaluated_at)   # the rules in force on that day
     own = None
+    if audience is None and con is None and db is not None and not str(spec.audience_path).startswith("duckdb:"):
+        # read the audience before opening the database: a bad audience file creates no database
+        from smslab import audience as audience_mod
+
+        audience = audience_mod.load(spec.audience_path, default_region=spec.default_region)
+        if audience.summary["rows"] == 0:
+            raise InputError(f"{spec.audience_path}: no recipients (a header and no rows); add one phone "
+                             f"number per line under the header, or point 'audience' in {spec.source} elsewhere")
+        if audience.quarantined:
+            con = own = store.connect(db)
+            store.quarantine(con, audience.quarantined)
     if con is None and db is not None:
         import duckdb
 

@@ -762,7 +762,7 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
                                  "or use `smslab load` for the webhook journal")
             raise InputError(f"{path}: no such file")
     own = con is None
-    con = con or store.connect(db)
+    con = con or _Lazy(db)  # opened at the first write: a file refused before that creates no database
     counts = Counts()
     try:
         for path in paths:
@@ -787,6 +787,22 @@ def _read_file(path: Path) -> tuple[bytes, Path]:
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: a gzip file that cannot be read ({exc}); check the download or gunzip it") from None
     return data, path.with_suffix("") if path.suffix.lower() == ".gz" else path
+
+
+class _Lazy:
+    """A connection opened on first use (`store.connect(db)`)."""
+
+    def __init__(self, db: str | os.PathLike[str] | None) -> None:
+        self.db, self.con = db, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.con is None:
+            self.con = store.connect(self.db)
+        return getattr(self.con, name)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
 
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
