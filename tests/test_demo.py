@@ -72,3 +72,16 @@ def test_running_the_demo_twice_counts_nothing_twice(demo_run):
     assert after == before
     assert second["runs"][0]["submitted"] == 0
     assert second["loaded"]["loaded"] == 0
+
+
+def test_the_demo_writes_only_next_to_its_database(tmp_path):
+    """The synthetic audience goes beside the database: a test run leaves nothing in the checkout."""
+    from smslab import config as smslab_config
+    from smslab.demo import demo as run_demo
+
+    checkout = smslab_config.data_dir() / "demo"
+    before = sorted(checkout.glob("*")) if checkout.exists() else []
+    run_demo(messages=20, seed=11, reports=False, db=tmp_path / "d.duckdb", landing=tmp_path / "landing")
+    after = sorted(checkout.glob("*")) if checkout.exists() else []
+    assert after == before
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == ["audience-20-11.csv"]

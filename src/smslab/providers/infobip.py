@@ -100,7 +100,7 @@ class InfobipProvider(Provider):
 
     def request_body(self, batch: list[OutboundMessage]) -> dict:
         """The JSON body for one batch (see the module docstring)."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = self.utcnow()
         messages = []
         for m in batch:
             item: dict[str, Any] = {
