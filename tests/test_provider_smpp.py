@@ -241,7 +241,7 @@ def test_a_refused_connection_is_a_clear_temporary_error(tmp_path, con, monkeypa
 def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from fakes.campaign import write_spec
+    from fakes.campaign import NOW, write_spec
     from fakes.smsc import RefusingSmsc
     from smslab.cli import cli
 
@@ -249,7 +249,7 @@ def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
     db = tmp_path / "cli.duckdb"
     with RefusingSmsc() as smsc:
         smpp_env(monkeypatch, smsc.port)
-        result = CliRunner().invoke(cli, ["send", str(spec), "--provider", "smpp", "--db", str(db), "--json"])
+        result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--db", str(db), "--json"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: ESME_RBINDFAIL (0x0000000D, Bind Failed); "
@@ -262,7 +262,7 @@ def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
 def test_the_cli_with_no_smsc_listening_leaves_everything_queued_and_says_so(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from fakes.campaign import write_spec
+    from fakes.campaign import NOW, write_spec
     from fakes.smsc import free_port
     from smslab.cli import cli
 
@@ -270,7 +270,7 @@ def test_the_cli_with_no_smsc_listening_leaves_everything_queued_and_says_so(tmp
     db = tmp_path / "cli.duckdb"
     port = free_port()  # nothing listens there
     smpp_env(monkeypatch, port)
-    result = CliRunner().invoke(cli, ["send", str(spec), "--provider", "smpp", "--max-retries", "0", "--db", str(db),
+    result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--max-retries", "0", "--db", str(db),
                                       "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)

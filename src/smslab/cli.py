@@ -374,12 +374,14 @@ def _throughput_callback(ctx: click.Context, param: click.Parameter, values: tup
               help="Messages handed to the provider per call (default: the provider's).")
 @click.option("--max-retries", type=Count(0), default=None,
               help="Retries of a temporarily refused batch (default: 4), with exponential backoff.")
+@click.option("--now", "now", default=None, hidden=True,
+              help="Replay: act as if it were this moment (ISO 8601 with offset); for tests and demos.")
 @db_option
 @wait_option
 @json_option
 @user_errors
 def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dict[str, float] | None,
-         batch_size: int | None, max_retries: int | None, db: str | None, as_json: bool) -> None:
+         batch_size: int | None, max_retries: int | None, now: str | None, db: str | None, as_json: bool) -> None:
     """Check a campaign, then send what is allowed (idempotent: never twice).
 
     \b
@@ -400,6 +402,16 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
     options: dict[str, Any] = {"throughput": throughput, "batch_size": batch_size}
     if max_retries is not None:
         options["max_retries"] = max_retries
+    if now is not None:
+        from datetime import datetime, timezone
+
+        try:
+            moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise SmslabError(f"--now {now!r}: expected an ISO 8601 moment such as 2026-11-23T09:00:00Z") from None
+        if moment.tzinfo is None:
+            raise SmslabError(f"--now {now}: needs a UTC offset, e.g. {now}Z")
+        options["now"] = moment.astimezone(timezone.utc).replace(tzinfo=None)
     result = run_send(spec, provider=provider, dry_run=dry_run, db=db, **options)
     _emit(result, as_json)
     if result.get("blocking"):
