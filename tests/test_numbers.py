@@ -270,3 +270,28 @@ def test_numbers_cli_names_a_semicolon_separated_file(tmp_path):
     assert result.exit_code == 2
     assert "export.csv" in result.output and "separated by ';'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_fast_path_decides_the_common_shapes_itself(monkeypatch):
+    """Turning the fast path off must be visible: with it, phonenumbers' per-row parse
+    (`normalize_one`) is called for none of these ordinary numbers; without it, for each."""
+    import smslab.numbers as numbers_mod
+
+    values = ([f"+3361234{i:04d}" for i in range(200)] + [f"06 12 35 {i // 100:02d} {i % 100:02d}" for i in range(200)]
+              + [f"+1 415 555 {i:04d}" for i in range(100)])
+    regions = ["FR"] * 400 + [None] * 100
+    real, calls = numbers_mod.normalize_one, []
+
+    def counting(value, region=None):
+        calls.append(value)
+        return real(value, region)
+
+    monkeypatch.setattr(numbers_mod, "normalize_one", counting)
+    fast = numbers_mod._decide(values, regions)
+    assert calls == []                                     # every row decided by the vectorised path
+    assert fast["e164"][0] == "+33612340000" and fast["e164"][200] == "+33612350000" and fast["valid"].all()
+    monkeypatch.setenv("SMSLAB_NUMBERS_FAST", "0")
+    slow = numbers_mod._decide(values, regions)
+    assert len(calls) == len(values)                       # the reference path, row by row
+    for key in ("e164", "region", "valid", "number_type", "carrier"):
+        assert list(fast[key]) == list(slow[key]), key     # and the same answers
