@@ -52,10 +52,6 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def not_available(command: str, issue: str) -> None:
-    raise NotAvailableError(f"'{command}' is not available yet (planned: {issue}).")
-
-
 class OptionError(click.BadParameter):
     """A bad option value, shown like every other user error: `smslab: <message>`, one line, exit 2."""
 
