@@ -14,8 +14,9 @@ Infobip delivery reports take a DuckDB-native path (`receiving.fast`); everythin
 any Infobip line that path is not sure of, goes through the Python parsers.
 
 Example:
+    >>> import tempfile
     >>> from smslab.receiving.loader import load
-    >>> load(db=":memory:", landing="/nonexistent")
+    >>> load(db=":memory:", landing=tempfile.mkdtemp())   # an empty journal
     {'loaded': 0, 'duplicates': 0, 'quarantined': 0}
 """
 from __future__ import annotations
