@@ -131,9 +131,19 @@ def test_funnel_counts_each_stage(con):
                  "opted_out": 3, "converted": 1}
 
 
-def test_funnel_shares():
-    con = store.connect(":memory:")
-    assert analytics.funnel(con, "nothing")["count"].tolist() == [0] * 8
+def test_funnel_shares(con):
+    # hand-computed from the counts 11, 10, 9, 8, 6, 5, 3, 1 of the table in the module docstring
+    f = analytics.funnel(con, "c1").set_index("stage")
+    assert f["share_of_targeted"].tolist() == pytest.approx([1, 10 / 11, 9 / 11, 8 / 11, 6 / 11, 5 / 11, 3 / 11, 1 / 11])
+    assert f["share_of_previous"].iloc[1:].tolist() == pytest.approx([10 / 11, 9 / 10, 8 / 9, 6 / 8, 5 / 6, 3 / 5, 1 / 3])
+    assert pd.isna(f["share_of_previous"].iloc[0])   # nothing before the first stage
+
+
+def test_funnel_of_an_empty_campaign_is_zeros_without_division_errors():
+    empty = store.connect(":memory:")
+    frame = analytics.funnel(empty, "nothing")
+    assert frame["count"].tolist() == [0] * 8
+    assert not np.isinf(frame[["share_of_targeted", "share_of_previous"]].to_numpy(dtype=float)).any()
 
 
 def test_funnel_by_region_operator_variant_and_hour(con):

@@ -272,7 +272,7 @@ def test_unusable_database_is_a_clear_error(tmp_path):
     spec = make_campaign(tmp_path, [{"msisdn": FR_NUMBER}])
     not_a_db = tmp_path / "notes.duckdb"
     not_a_db.write_text("this is not a database")
-    with pytest.raises(InputError, match="cannot open the database"):
+    with pytest.raises(InputError, match="notes.duckdb: is not a DuckDB database file"):
         check(spec, at=TUESDAY_NOON_PARIS, db=not_a_db)
 
 

@@ -102,3 +102,16 @@ def test_the_demo_costs_come_from_the_providers_reports(demo_run):
     cost = analytics.cost_per_outcome(con, result["campaign_id"])
     assert cost["priced_by_reports"].sum() > 0
     assert cost["price_basis"].str.contains("provider reports").any()
+
+
+def test_the_demo_writes_only_next_to_its_database(tmp_path):
+    """The synthetic audience goes beside the database: a test run leaves nothing in the checkout."""
+    from smslab import config as smslab_config
+    from smslab.demo import demo as run_demo
+
+    checkout = smslab_config.data_dir() / "demo"
+    before = sorted(checkout.glob("*")) if checkout.exists() else []
+    run_demo(messages=20, seed=11, reports=False, db=tmp_path / "d.duckdb", landing=tmp_path / "landing")
+    after = sorted(checkout.glob("*")) if checkout.exists() else []
+    assert after == before
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == ["audience-20-11.csv"]

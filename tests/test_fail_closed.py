@@ -157,9 +157,10 @@ def test_an_empty_audience_and_a_fully_blocked_one_exit_1(tmp_path):
     spec = make_campaign(empty, [{"msisdn": "+33612345678"}])
     (empty / "audience.csv").write_text("msisdn,consent_at\n")
     proc = run_cli("check", str(spec), "--at", "2026-11-24T12:00:00+01:00", "--json")
-    assert proc.returncode == 1
-    finding = next(f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "nothing_to_send")
-    assert finding["severity"] == "block" and "no usable recipient" in finding["message"]
+    # a header and no rows is a user mistake (issue 13): one line naming the file, exit 2, nothing on stdout
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.strip().splitlines()
+    assert "audience.csv: no recipients (a header and no rows)" in line
 
     blocked = tmp_path / "blocked"
     blocked.mkdir()

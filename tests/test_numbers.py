@@ -206,7 +206,32 @@ def test_normalize_file_csv_and_parquet(tmp_path):
     normalize_file(src, column="phone", region="fr", out=out_pq)
     back = pd.read_parquet(out_pq)
     assert back["carrier"].tolist()[:2] == ["SFR", "Safaricom"]
-    assert normalize_file(out_pq, column="input", region="FR") == {"rows": 3, "valid": 2, "invalid": 1}
+    assert normalize_file(out_pq, column="phone", region="FR") == {"rows": 3, "valid": 2, "invalid": 1}
+
+
+def test_normalize_file_keeps_the_input_columns_and_never_overwrites_the_input(tmp_path):
+    src = tmp_path / "audience.csv"
+    original = ("msisdn,consent_at,consent_source,region\n"
+                "06 12 34 56 78,2026-11-01T10:00:00Z,web form,FR\n"
+                "nope,,,\n")
+    src.write_text(original, encoding="utf-8")
+    with pytest.raises(InputError, match=r"--out .*audience.csv: is the input file; .*audience-normalized.csv"):
+        normalize_file(src, column="msisdn", region="FR", out=src)
+    with pytest.raises(InputError, match="is the input file"):
+        normalize_file(src, column="msisdn", region="FR", out=tmp_path / "." / "audience.csv")
+    assert src.read_text(encoding="utf-8") == original          # untouched
+    out = tmp_path / "clean.csv"
+    normalize_file(src, column="msisdn", region="FR", out=out)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(written.columns[:4]) == ["msisdn", "consent_at", "consent_source", "region"]
+    assert written["msisdn"].tolist() == ["06 12 34 56 78", "nope"]          # as read
+    assert written["consent_at"].tolist() == ["2026-11-01T10:00:00Z", ""]
+    assert written["consent_source"].tolist() == ["web form", ""]
+    assert written["e164"].tolist() == ["+33612345678", ""]
+    assert written["region_normalized"].tolist() == ["FR", ""]               # no clash with the input's region
+    out_pq = tmp_path / "clean.parquet"
+    normalize_file(out, column="msisdn", region="FR", out=out_pq)
+    assert pd.read_parquet(out_pq)["consent_source"].tolist() == ["web form", ""]
 
 
 def test_normalize_file_errors(tmp_path):
@@ -249,3 +274,28 @@ def test_numbers_cli_names_a_semicolon_separated_file(tmp_path):
     assert result.exit_code == 2
     assert "export.csv" in result.output and "separated by ';'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_fast_path_decides_the_common_shapes_itself(monkeypatch):
+    """Turning the fast path off must be visible: with it, phonenumbers' per-row parse
+    (`normalize_one`) is called for none of these ordinary numbers; without it, for each."""
+    import smslab.numbers as numbers_mod
+
+    values = ([f"+3361234{i:04d}" for i in range(200)] + [f"06 12 35 {i // 100:02d} {i % 100:02d}" for i in range(200)]
+              + [f"+1 415 555 {i:04d}" for i in range(100)])
+    regions = ["FR"] * 400 + [None] * 100
+    real, calls = numbers_mod.normalize_one, []
+
+    def counting(value, region=None):
+        calls.append(value)
+        return real(value, region)
+
+    monkeypatch.setattr(numbers_mod, "normalize_one", counting)
+    fast = numbers_mod._decide(values, regions)
+    assert calls == []                                     # every row decided by the vectorised path
+    assert fast["e164"][0] == "+33612340000" and fast["e164"][200] == "+33612350000" and fast["valid"].all()
+    monkeypatch.setenv("SMSLAB_NUMBERS_FAST", "0")
+    slow = numbers_mod._decide(values, regions)
+    assert len(calls) == len(values)                       # the reference path, row by row
+    for key in ("e164", "region", "valid", "number_type", "carrier"):
+        assert list(fast[key]) == list(slow[key]), key     # and the same answers

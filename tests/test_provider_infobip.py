@@ -99,12 +99,16 @@ def test_missing_credentials_name_the_variable_before_anything_is_written(tmp_pa
     assert store.scalar(con, "SELECT count(*) FROM messages") == 0
 
 
+# a fixed clock: Monday 23 November 2026 09:00 UTC, launching Wednesday 25 at 15:00 in Paris (no
+# holiday near); a clock of its own makes the test mean the same on every day it runs
+MONDAY_MORNING = datetime(2026, 11, 23, 9, 0)
+WEDNESDAY_LAUNCH = datetime(2026, 11, 25, 14, 0)
+
+
 def test_a_future_send_at_uses_infobip_scheduling(tmp_path, con, fake):
-    launch = (datetime.utcnow() + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
-    while launch.weekday() >= 5:  # a working day
-        launch += timedelta(days=1)
+    launch = WEDNESDAY_LAUNCH
     spec = make_spec(tmp_path, send_at=launch.isoformat() + "+00:00")
-    result = send(spec, con=con, provider="infobip", throughput=FAST)
+    result = send(spec, con=con, provider="infobip", throughput=FAST, now=MONDAY_MORNING)
     assert result["submitted"] == 40 and fake.problems == []
     stamps = {m["sendAt"] for b in fake.bodies for m in b["messages"]}
     assert stamps == {launch.strftime("%Y-%m-%dT%H:%M:%S.000+0000")} and all(SEND_AT.match(s) for s in stamps)

@@ -87,11 +87,12 @@ def test_missing_account_sid_is_named(tmp_path, con, monkeypatch):
 
 def test_a_future_send_at_is_scheduled_through_the_messaging_service(tmp_path, con, fake, monkeypatch):
     monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG" + "2" * 32)
-    launch = (datetime.utcnow() + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
-    while launch.weekday() >= 5:
-        launch += timedelta(days=1)
+    # a fixed clock, Twilio's included: Monday 23 November 2026 09:00 UTC, launching Wednesday 25 at
+    # 15:00 in Paris (no holiday near), whatever the day the test runs
+    monday_morning, launch = datetime(2026, 11, 23, 9, 0), datetime(2026, 11, 25, 14, 0)
+    fake.now = lambda: monday_morning
     spec = make_spec(tmp_path, send_at=launch.isoformat() + "+00:00")
-    result = send(spec, con=con, provider="twilio", throughput=FAST)
+    result = send(spec, con=con, provider="twilio", throughput=FAST, now=monday_morning)
     assert result["submitted"] == 40 and fake.problems == []
     assert {(f["ScheduleType"], f["SendAt"], f["MessagingServiceSid"][:2]) for f in fake.forms} == {
         ("fixed", launch.strftime("%Y-%m-%dT%H:%M:%SZ"), "MG")}

@@ -43,3 +43,14 @@ def test_load_moves_a_journal_copied_from_elsewhere(tmp_path):
     args = ["load", "--db", str(tmp_path / "c.duckdb"), "--landing", str(tmp_path / "landing"), "--json"]
     assert json.loads(CliRunner().invoke(cli, args).output) == {"loaded": 2, "duplicates": 2, "quarantined": 0}
     assert json.loads(CliRunner().invoke(cli, args).output) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+
+
+def test_ingest_reads_gzip_files_like_plain_ones(tmp_path):
+    import gzip
+
+    plain = FIXTURES / "generic.csv"
+    packed = tmp_path / "generic.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    want = json.loads((FIXTURES / "generic.csv.expected.json").read_text())["counts"]
+    got = CliRunner().invoke(cli, ["ingest", str(packed), "--db", str(tmp_path / "c.duckdb"), "--json"])
+    assert json.loads(got.stdout) == want   # format told from generic.csv inside, every record read

@@ -137,6 +137,9 @@ def _read(source: str, con: Any) -> Iterator[_Chunk]:
         raise InputError(f"{source}: is a folder; give the path of a CSV or Parquet file")
     if p.suffix.lower() in (".parquet", ".pq"):
         return _read_duckdb(source, None, parquet=p)
+    if p.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods", ".numbers"):
+        raise InputError(f"{source}: spreadsheets are not read; save it as CSV UTF-8 (or Parquet) "
+                         "and point 'audience' at that file")
     return _read_csv(p, source)
 
 

@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smslab import identity
 from smslab.errors import SpecError
 from smslab.yamlfiles import describe, read_yaml
 
-UNKNOWN_FIELD = "unknown field (check the spelling against DESIGN.md's campaign spec)"
+UNKNOWN_FIELD = "unknown field (check the spelling against the commented sample data/samples/campaign.yaml)"
 
 SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
 #: how far in the past a send_at may be (clock skew, a slow start) before it is a mistake
@@ -109,6 +110,9 @@ class CampaignSpec(BaseModel):
         for key in value:
             if key != "*" and not re.fullmatch(r"[A-Z]{2}", key):
                 raise ValueError(f"sender key {key!r}: expected a two-letter upper-case region code or '*'")
+            if key != "*" and key not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"sender key {key!r}: not a country code; expected a two-letter ISO code such as "
+                                 "FR, US or KE, or '*' for every other country")
         return value
 
     @model_validator(mode="after")

@@ -15,7 +15,12 @@ from typing import Any, NoReturn
 import click
 
 from smslab import __version__
-from smslab.errors import NotAvailableError, SmslabError
+from smslab.errors import DatabaseLockedError, NotAvailableError, SmslabError
+
+# Exit codes: 0 done; 1 the command ran and found a problem (check blocks, nothing sent, every
+# ingested record quarantined); 2 a user error (bad option, input file, spec, database path);
+# 3 not available yet; 4 the database stayed locked by another process for longer than --wait.
+EXIT_LOCKED = 4
 
 
 def _emit(result: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
@@ -38,6 +43,9 @@ def user_errors(fn: Callable) -> Callable:
         except NotAvailableError as exc:
             click.echo(f"smslab: {exc}", err=True)
             sys.exit(3)
+        except DatabaseLockedError as exc:
+            click.echo(f"smslab: {exc}", err=True)
+            sys.exit(EXIT_LOCKED)
         except SmslabError as exc:
             click.echo(f"smslab: {exc}", err=True)
             sys.exit(2)
@@ -45,12 +53,56 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def not_available(command: str, issue: str) -> None:
-    raise NotAvailableError(f"'{command}' is not available yet (planned: {issue}).")
+class OptionError(click.BadParameter):
+    """A bad option value, shown like every other user error: `smslab: <message>`, one line, exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"smslab: {self.format_message()}", err=True)
+
+
+class _OneLine:
+    def fail(self, message: str, param: Any = None, ctx: Any = None) -> None:
+        raise OptionError(message, ctx=ctx, param=param)
+
+
+class Count(_OneLine, click.IntRange):
+    """A whole number from `minimum` (to `maximum`), failing in one line."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int, maximum: int | None = None) -> None:
+        super().__init__(min=minimum, max=maximum)
+
+
+class Number(_OneLine, click.FloatRange):
+    """A finite number (no nan, no inf) within the range, failing in one line."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; expected e.g. 3 or 0.5", param, ctx)
+        return number
 
 
 db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
                          help="DuckDB file (default: $SMSLAB_DB or data/smslab.duckdb).")
+
+
+def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """--wait goes to the environment, so that notebooks run by `report run` wait as long."""
+    import os
+
+    if value is not None:
+        os.environ["SMSLAB_WAIT"] = repr(float(value))
+    return value
+
+
+wait_option = click.option(
+    "--wait", "wait", type=Number(0, 86400), default=None, callback=_set_wait, expose_value=False,
+    metavar="SECONDS", help="Wait this long for a database locked by another process (default: $SMSLAB_WAIT or 60); "
+                            "then exit 4 naming the process.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
@@ -191,12 +243,12 @@ def segments(text: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--country", required=True, help="Two-letter destination country, e.g. FR.")
 @click.option("--monthly-volume", type=click.IntRange(0), required=True, help="Messages per month.")
-@click.option("--months", type=click.FloatRange(0, min_open=True), required=True, help="Campaign length in months.")
+@click.option("--months", type=Number(0, min_open=True), required=True, help="Campaign length in months.")
 @click.option("--two-way", is_flag=True, help="Replies expected (keywords, opt-outs).")
 @click.option("--purpose", type=click.Choice(["marketing", "transactional"]), default="marketing")
 @click.option("--segments", "segments_", type=click.IntRange(1), default=1, help="Parts per message.")
-@click.option("--reply-rate", type=float, default=None, help="Replies per message sent, to cost inbound traffic.")
-@click.option("--launch-in-weeks", type=float, default=None, help="Flag options whose lead time is longer.")
+@click.option("--reply-rate", type=Number(0, 10), default=None, help="Replies per message sent, to cost inbound traffic.")
+@click.option("--launch-in-weeks", type=Number(), default=None, help="Flag options whose lead time is longer.")
 @click.option("--currency", default=None, help="Convert totals to this currency (rate table needed).")
 @click.option("--prices", type=click.Path(dir_okay=False), default=None,
               help="Your price sheet (CSV) over the built-in one.")
@@ -216,7 +268,7 @@ def cost(country: str, monthly_volume: int, months: float, two_way: bool, purpos
 
     result = plan(country, monthly_volume=monthly_volume, months=months, two_way=two_way, purpose=purpose,
                   segments=segments_, reply_rate=reply_rate, launch_in_weeks=launch_in_weeks, currency=currency,
-                  prices=prices, rates=rates)
+                  prices=prices, rates=rates, require_rates=currency is not None)
     if as_json:
         _emit(plan_json(result), True)
     else:
@@ -245,27 +297,6 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
         + [f"[{f['severity']}] {f['country'] or '*'} {f['rule']}: {f['message']}" for f in r["findings"]]))
     if result["blocking"]:
         sys.exit(1)
-
-
-class OptionError(click.BadParameter):
-    """A bad option value, shown like every other user error: `smslab: <message>`, one line, exit 2."""
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"smslab: {self.format_message()}", err=True)
-
-
-class _OneLine:
-    def fail(self, message: str, param: Any = None, ctx: Any = None) -> NoReturn:
-        raise OptionError(message, ctx=ctx, param=param)
-
-
-class Count(_OneLine, click.IntRange):
-    """A whole number from `minimum` (to `maximum`), failing in one line."""
-
-    name = "integer"
-
-    def __init__(self, minimum: int, maximum: int | None = None) -> None:
-        super().__init__(min=minimum, max=maximum)
 
 
 class Throughput(_OneLine, click.ParamType):
@@ -341,11 +372,14 @@ def _throughput_callback(ctx: click.Context, param: click.Parameter, values: tup
               help="Messages handed to the provider per call (default: the provider's).")
 @click.option("--max-retries", type=Count(0), default=None,
               help="Retries of a temporarily refused batch (default: 4), with exponential backoff.")
+@click.option("--now", "now", default=None, hidden=True,
+              help="Replay: act as if it were this moment (ISO 8601 with offset); for tests and demos.")
 @db_option
+@wait_option
 @json_option
 @user_errors
 def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dict[str, float] | None,
-         batch_size: int | None, max_retries: int | None, db: str | None, as_json: bool) -> None:
+         batch_size: int | None, max_retries: int | None, now: str | None, db: str | None, as_json: bool) -> None:
     """Check a campaign, then send what is allowed (idempotent: never twice).
 
     \b
@@ -366,6 +400,16 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
     options: dict[str, Any] = {"throughput": throughput, "batch_size": batch_size}
     if max_retries is not None:
         options["max_retries"] = max_retries
+    if now is not None:
+        from datetime import datetime, timezone
+
+        try:
+            moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise SmslabError(f"--now {now!r}: expected an ISO 8601 moment such as 2026-11-23T09:00:00Z") from None
+        if moment.tzinfo is None:
+            raise SmslabError(f"--now {now}: needs a UTC offset, e.g. {now}Z")
+        options["now"] = moment.astimezone(timezone.utc).replace(tzinfo=None)
     result = run_send(spec, provider=provider, dry_run=dry_run, db=db, **options)
     _emit(result, as_json)
     if result.get("blocking"):
@@ -383,10 +427,13 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
 @click.option("--format", "fmt", type=click.Choice(["auto", "infobip", "twilio", "vonage", "smpp", "csv"]),
               default="auto", show_default=True)
 @db_option
+@wait_option
 @json_option
 @user_errors
 def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> None:
-    """Load delivery-report and reply files into DuckDB (idempotent).
+    """Load delivery-report and reply files (plain or .gz) into DuckDB (idempotent).
+
+    Exits 1 when every record was quarantined (often a wrong --format).
 
     \b
     Example:
@@ -394,12 +441,19 @@ def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> N
     """
     from smslab.receiving.loader import ingest as run_ingest
 
-    _emit(run_ingest(list(paths), fmt=fmt, db=db), as_json)
+    result = run_ingest(list(paths), fmt=fmt, db=db)
+    _emit(result, as_json)
+    if result["quarantined"] and not result["loaded"] and not result["duplicates"]:
+        hint = (f"is --format {fmt} right for {', '.join(paths)}?" if fmt != "auto"
+                else "pass --format (infobip, twilio, vonage, smpp or csv) if the format was guessed wrong")
+        click.echo(f"smslab: nothing loaded: all {result['quarantined']} record(s) quarantined (reasons in the "
+                   f"quarantine table); {hint}", err=True)
+        sys.exit(1)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--port", default=8700, show_default=True, type=Count(1, 65535), help="TCP port, 1-65535.")
 @click.option("--landing", default=None, type=click.Path(file_okay=False),
               help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @user_errors
@@ -456,6 +510,7 @@ def smpp_receive(landing: str | None, bind: str, seconds: float | None) -> None:
 @db_option
 @click.option("--landing", default=None, type=click.Path(),
               help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@wait_option
 @json_option
 @user_errors
 def load(db: str | None, landing: str | None, as_json: bool) -> None:
@@ -479,6 +534,7 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
 @click.option("--landing", default=None, type=click.Path(file_okay=False),
               help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
 @db_option
+@wait_option
 @json_option
 @user_errors
 def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, landing: str | None, db: str | None,
@@ -540,6 +596,7 @@ def report_list(as_json: bool) -> None:
 @click.argument("name")
 @click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="KEY VALUE")
 @click.option("--output-dir", default=None, type=click.Path(file_okay=False))
+@wait_option
 @json_option
 @user_errors
 def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: str | None, as_json: bool) -> None:
@@ -556,5 +613,20 @@ def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: s
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="smslab")
+    """Console entry point: usage errors too are one line on stderr (exit 2), never a usage block."""
+    try:
+        code = cli.main(prog_name="smslab", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "smslab"
+        click.echo(f"smslab: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"smslab: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("smslab: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

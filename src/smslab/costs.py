@@ -600,8 +600,12 @@ def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = Fa
          launch: date | None = None, currency: str | None = None,
          prices: PriceSheet | str | os.PathLike[str] | None = None,
          rates: Rates | str | os.PathLike[str] | dict[str, float] | None = None, rules: RulesLike | None = None,
-         ruleset: Any = None, today: date | None = None) -> Plan:
+         ruleset: Any = None, today: date | None = None, require_rates: bool = False) -> Plan:
     """Compare every sender type for one country over a campaign term.
+
+    With ``require_rates`` (the CLI's ``--currency``), a price whose currency cannot be
+    converted to ``currency`` with the rate table is an `InputError` naming the missing rate;
+    otherwise that option's converted total is left unknown.
 
     ``monthly_volume`` messages a month (each ``segments`` parts) for ``months`` months; the
     total of ownership is setup + recurring (whole billing periods, at least the minimum term)
@@ -653,6 +657,15 @@ def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = Fa
     if target is None:
         currencies = {p.currency for _, p, *_ in options if p.currency}
         target = currencies.pop() if len(currencies) == 1 else "USD"
+    else:
+        if not re.fullmatch(r"[A-Z]{3}", target):
+            raise InputError(f"--currency {currency!r}: expected a three-letter code such as EUR, USD or GBP")
+        needed = [] if not require_rates else sorted({p.currency for _, p, *_ in options
+                         if p.currency and p.currency != "unknown" and table.rate(p.currency, target) is None})
+        if needed:
+            where = ", ".join(table.files) if table.files else "data/pricing/currency_rates.csv"
+            raise InputError(f"--currency {target}: no rate {', '.join(f'{c}/{target}' for c in needed)} in {where}; "
+                             "add a row from_currency,to_currency,rate,source,checked there, or pass --rates FILE")
     built = [
         _option(cc, st, price, allowed=allowed, reason=reason, monthly_volume=monthly_volume, months=months,
                 segments=segments, two_way=two_way, reply_rate=reply_rate, rules_lead=rules_lead,

@@ -60,7 +60,9 @@ def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | Non
     now = now or store.utcnow()
     db_path = config.db_path(db)
     landing_path = config.landing_dir(landing)
-    spec = demo_spec(messages, seed, config.data_dir() / "demo", now)
+    # the synthetic audience goes next to the database (data/demo/ for the default one), never into
+    # the checkout when the database is elsewhere (tests write only under their temporary folders)
+    spec = demo_spec(messages, seed, Path(db_path).parent / "demo", now)
     con = store.connect(db_path)
     try:
         options = {"seed": seed, "landing": landing_path, **(simulator or {})}

@@ -4,7 +4,8 @@
      ├── SpecError           a campaign spec that does not validate
      ├── InputError          an input file (audience, report, price sheet, rules) that cannot be read
      ├── NotAvailableError   a command or feature that is not built yet
-     └── ProviderError       a provider refused or could not be reached
+     ├── ProviderError       a provider refused or could not be reached
+     └── DatabaseLockedError another process held the database longer than --wait (exit code 4)
 
 Every message names the file, the place and the fix, for example:
     SpecError("campaign.yaml: senders.FR.type: expected one of short_code, long_code, toll_free, alphanumeric")
@@ -29,3 +30,7 @@ class NotAvailableError(SmslabError):
 
 class ProviderError(SmslabError):
     """A provider could not be used (missing credentials, refused request…)."""
+
+
+class DatabaseLockedError(SmslabError):
+    """Another process kept the DuckDB file locked for longer than the wait allowed."""

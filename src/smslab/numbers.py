@@ -718,6 +718,10 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
                    out: str | os.PathLike[str] | None = None) -> dict:
     """Normalise one column of a CSV or Parquet file; optionally write the result (CSV or Parquet).
 
+    The output keeps every column of the input, as read, followed by the normalisation columns
+    (e164, region, valid, number_type, time_zones, carrier, error; one that an input column
+    already uses gets the suffix `_normalized`). It never replaces the input file.
+
     Returns the counts `{"rows": N, "valid": N, "invalid": N}`.
 
     Example:
@@ -739,6 +743,11 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
         out_kind = Path(out).suffix.lower().lstrip(".")
         if out_kind not in ("csv", "parquet", "pq"):
             raise InputError(f"{out}: the output must end in .csv or .parquet")
+        if Path(out).resolve() == path.resolve() or (Path(out).exists() and os.path.samefile(out, path)):
+            raise InputError(f"--out {out}: is the input file; write the result to another file "
+                             f"(e.g. --out {path.with_name(path.stem + '-normalized' + path.suffix)})")
+        if Path(out).is_dir():
+            raise InputError(f"--out {out}: is a folder; give a file name ending in .csv or .parquet")
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
@@ -749,6 +758,7 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
         if column not in names:
             raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, names))}")
         series = pq.read_table(path, columns=[column]).column(column).to_pandas()
+        whole = (lambda: pq.read_table(path).to_pandas())
         series = series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
     else:
         try:
@@ -768,13 +778,27 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
             raise InputError(f"{file}: the file is empty; expected a header line naming {column!r}") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"{file}: cannot read it as CSV ({str(exc).strip()})") from None
+        whole = (lambda: pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8"))
     result = normalize(series, default_region=region)
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if not Path(out).parent.is_dir():
+            raise InputError(f"--out {out}: the folder {Path(out).parent} does not exist; create it first")
+        original = whole().reset_index(drop=True)
+        added = result.drop(columns=["input"]).reset_index(drop=True)
+        taken, names = set(original.columns), []
+        for name in added.columns:
+            candidate, n = name, 1
+            while candidate in taken:
+                candidate, n = f"{name}_normalized{n if n > 1 else ''}", n + 1
+            taken.add(candidate)
+            names.append(candidate)
+        added.columns = names
+        table = pd.concat([original, added], axis=1)
         if out_kind == "csv":
-            written = result.assign(time_zones=result["time_zones"].map(lambda z: "|".join(z)))
-            written.to_csv(out, index=False)
+            zones = names[list(result.drop(columns=["input"]).columns).index("time_zones")]
+            table[zones] = table[zones].map(lambda z: "|".join(z))
+            table.to_csv(out, index=False)
         else:
-            result.to_parquet(out, index=False)
+            table.to_parquet(out, index=False)
     valid = int(result["valid"].sum())
     return {"rows": len(result), "valid": valid, "invalid": len(result) - valid}

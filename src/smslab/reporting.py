@@ -676,6 +676,10 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
     executed = runs / f"{name}-{stamp}.ipynb"
     started = time.perf_counter()
+    if "db" in declared:  # a writer holding the database: wait here, where the user sees it
+        from smslab import store
+
+        store.wait_until_free(parameters.get("db") or None)
     try:
         with _report_mode():
             papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),

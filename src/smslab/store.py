@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 
 from smslab import config
+from smslab.errors import DatabaseLockedError, InputError
 
 # Each migration is applied once, in order, inside one transaction. Never edit a released
 # migration: add a new one.
@@ -166,6 +168,14 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
         "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS clean_text VARCHAR",
         "ALTER TABLE inbound ADD COLUMN IF NOT EXISTS media_urls JSON",
     ],
+    # 9 — quarantine keeps each record exactly as received: raw_bytes holds its bytes (any length,
+    # UTF-8 or not; `raw` is their text for reading, U+FFFD where a byte is not UTF-8), and
+    # resolved_at is set when a later load of the same place (file and line) succeeds
+    [
+        "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_bytes BLOB",
+        "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP",
+        "UPDATE quarantine SET raw_bytes = encode(raw) WHERE raw_bytes IS NULL AND raw IS NOT NULL",
+    ],
 ]
 
 
@@ -233,15 +243,167 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database (`--db`, `SMSLAB_DB` or data/smslab.duckdb) and bring its schema up to date."""
+DEFAULT_WAIT = 60.0  # seconds a connection waits for a lock held by another process
+_LOCK_PID = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def wait_seconds(explicit: float | None = None) -> float:
+    """How long to wait for a lock: the argument, else `SMSLAB_WAIT` (set by `--wait`), else 60."""
+    if explicit is not None:
+        return float(explicit)
+    raw = os.environ.get("SMSLAB_WAIT")
+    try:
+        return float(raw) if raw else DEFAULT_WAIT
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def lock_holder(message: str) -> str | None:
+    """'process 4242 (python3.11 …/ipykernel_launcher …)' from DuckDB's lock error, else None.
+
+    Example:
+        >>> lock_holder('IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in '
+        ...             '/usr/bin/python3 (PID 4242). See also https://duckdb.org/docs')
+        'process 4242 (/usr/bin/python3)'
+    """
+    found = _LOCK_PID.search(message)
+    if not found:
+        return None
+    pid, program = found["pid"], found["program"]
+    try:  # the whole command line says more than the interpreter's path (a Jupyter kernel, smslab load…)
+        cmdline = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").split())
+        if cmdline:
+            program = cmdline if len(cmdline) <= 120 else cmdline[:117] + "…"
+    except OSError:
+        pass
+    return f"process {pid} ({program})"
+
+
+def _writable(path: Path) -> bool:
+    """Whether a file can be written: its mode has a write bit (root ignores modes, we don't)."""
+    import stat
+
+    return bool(path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(path, os.W_OK)
+
+
+def _check_path(path: Path, read_only: bool, explicit: bool) -> None:
+    """Refuse a database path that cannot work, in one line naming it and the fix."""
+    where = "--db/SMSLAB_DB" if explicit else "the default database"
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a DuckDB file ({where}); give a file path such as {path / 'smslab.duckdb'}")
+    if path.exists():
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head[8:12] != b"DUCK":
+            raise InputError(f"{path}: is not a DuckDB database file ({where}); point --db at a .duckdb file "
+                             "or at a new path, which is created")
+        if not read_only and not _writable(path):
+            raise InputError(f"{path}: the database file is read-only; make it writable (chmod u+w {path}) "
+                             "or use --db with a writable copy")
+        return
+    if read_only:
+        raise InputError(f"{path}: no such database ({where}); run `smslab demo` or `smslab send` first, "
+                         "or point --db at an existing file")
+    parent = path.parent
+    if not parent.is_dir():
+        if explicit:
+            raise InputError(f"{path}: the folder {parent} does not exist; create it (mkdir -p {parent}) "
+                             "or fix the --db path")
+        parent.mkdir(parents=True, exist_ok=True)  # the default data/ folder
+    elif not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: cannot create the database, the folder {parent} is read-only")
+
+
+def _open(path: str, read_only: bool, wait: float | None) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, waiting up to `wait` seconds (see `wait_seconds`) for another process's lock."""
+    import sys
+    import time
+
+    limit = wait_seconds(wait)
+    deadline = time.monotonic() + limit
+    announced = False
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            holder = lock_holder(str(exc))
+            if holder is None:
+                first = str(exc).splitlines()[0].removeprefix("IO Error: ")
+                raise InputError(f"{path}: cannot open the database: {first}") from None
+            if time.monotonic() >= deadline:
+                raise DatabaseLockedError(
+                    f"{path} is locked by {holder}; waited {limit:g} s. Stop that process or close its "
+                    "connection (in Jupyter: con.close() or restart the kernel), or wait longer with --wait SECONDS"
+                ) from None
+            if not announced:
+                print(f"smslab: {path} is locked by {holder}; waiting up to {limit:g} s (--wait)",
+                      file=sys.stderr, flush=True)
+                announced = True
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+            wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database (`--db`, `SMSLAB_DB` or data/smslab.duckdb) and bring its schema up to date.
+
+    Another process's lock is waited for up to `wait` seconds (default `SMSLAB_WAIT` or 60), then
+    `DatabaseLockedError` names the process. A path that cannot be a database raises `InputError`.
+    """
     path = str(db) if str(db) == ":memory:" else str(config.db_path(db))
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(path, read_only=read_only)
+        _check_path(Path(path), read_only, explicit=bool(db) or bool(os.environ.get("SMSLAB_DB")))
+    con = _open(path, read_only, wait)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con)
+    return con
+
+
+def wait_until_free(db: str | os.PathLike[str] | None = None, *, wait: float | None = None) -> None:
+    """Wait (up to `wait`, see `wait_seconds`) until the database can be read; nothing if it does not exist.
+
+    `smslab report run` calls this first, so that the wait is announced on its own stderr rather
+    than inside the notebook's kernel.
+    """
+    path = Path(config.db_path(db))
+    if path.is_file():
+        _open(str(path), True, wait).close()
+
+
+def snapshot(db: str | os.PathLike[str] | None = None, *, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory copy of the database, with no lock on its file: what notebooks read.
+
+    DuckDB lets one process write a file or several read it, never both; a kernel that kept a
+    read-only connection open would block every `smslab load`. The copy is taken in one short
+    read (waiting like `connect` for a writer to finish) and the file is released at once.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.duckdb")
+        >>> connect(path).close()
+        >>> snap = snapshot(path)
+        >>> writer = connect(path)   # the snapshot holds no lock
+        >>> current_version(snap) == len(MIGRATIONS)
+        True
+    """
+    path = Path(config.db_path(db))
+    _check_path(path, True, explicit=bool(db) or bool(os.environ.get("SMSLAB_DB")))
+    _open(str(path), True, wait).close()  # wait for a writer (and name it) before attaching
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    literal = str(path).replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{literal}' AS _smslab_source (READ_ONLY)")
+    except duckdb.IOException:
+        con.close()
+        _open(str(path), True, wait).close()
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{literal}' AS _smslab_source (READ_ONLY)")
+    try:
+        con.execute("COPY FROM DATABASE _smslab_source TO memory")
+    finally:
+        con.execute("DETACH _smslab_source")
     return con
 
 
@@ -289,10 +451,25 @@ TABLES = [
 ]
 
 
+def _raw_bytes(raw: Any) -> bytes:
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw)
+    return str(raw).encode("utf-8", "surrogatepass")
+
+
 def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     """Record records that could not be loaded: dicts with source, location, raw, reason.
 
-    Idempotent: the same (source, location, raw) is kept once. Returns how many were new.
+    `raw` is the record exactly as received: bytes (kept byte for byte, UTF-8 or not) or text;
+    nothing is cut, whatever its length. Idempotent: the same (source, location, raw) is kept
+    once. Returns how many were new.
+
+    Example:
+        >>> con = connect(":memory:")
+        >>> quarantine(con, [{"source": "r.txt", "location": "line 2", "raw": b"id;\\xe9t\\xe9", "reason": "not UTF-8"}])
+        1
+        >>> con.execute("SELECT raw_bytes, raw FROM quarantine").fetchone()
+        (b'id;\\xe9t\\xe9', 'id;\\ufffdt\\ufffd')
     """
     if not rows:
         return 0
@@ -300,23 +477,61 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
 
     import pandas as pd
 
+    blobs = [_raw_bytes(r["raw"]) for r in rows]
     frame = pd.DataFrame(
         {
             "quarantine_id": [
-                hashlib.sha1(f"{r['source']}|{r['location']}|{r['raw']}".encode("utf-8", "replace")).hexdigest()
-                for r in rows
+                hashlib.sha1(f"{r['source']}|{r['location']}|".encode("utf-8", "replace") + b).hexdigest()
+                for r, b in zip(rows, blobs)
             ],
             "source": [str(r["source"]) for r in rows],
             "location": [str(r["location"]) for r in rows],
-            "raw": [str(r["raw"])[:10000] for r in rows],
+            "raw": [b.decode("utf-8", "replace") for b in blobs],
             "reason": [str(r["reason"]) for r in rows],
             "quarantined_at": utcnow(),
+            "raw_bytes": blobs,
         }
     ).drop_duplicates("quarantine_id")
     before = scalar(con, "SELECT count(*) FROM quarantine")
     con.register("_q", frame)
     con.execute(
-        "INSERT INTO quarantine SELECT * FROM _q WHERE quarantine_id NOT IN (SELECT quarantine_id FROM quarantine)"
+        "INSERT INTO quarantine (quarantine_id, source, location, raw, reason, quarantined_at, raw_bytes) "
+        "SELECT quarantine_id, source, location, raw, reason, quarantined_at, raw_bytes::BLOB FROM _q "
+        "WHERE quarantine_id NOT IN (SELECT quarantine_id FROM quarantine)"
     )
     con.unregister("_q")
     return scalar(con, "SELECT count(*) FROM quarantine") - before
+
+
+_PLACE = r"^(line [0-9]+|whole file)"
+
+
+def resolve_quarantine(con: duckdb.DuckDBPyConnection, source: str, loaded: set[str],
+                       lines: tuple[int, int] | None = None, still_bad: set[str] = frozenset()) -> int:
+    """Mark resolved the open quarantine rows of `source` whose place has now loaded.
+
+    A place is 'line N' (or 'whole file'): `loaded` lists the places read in this batch,
+    `lines` a range of line numbers read, `still_bad` the places quarantined again now (those
+    stay open). Returns how many rows were resolved.
+    """
+    if not scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL AND source = ?", [source]):
+        return 0
+    import pandas as pd
+
+    places = pd.DataFrame({"place": sorted(set(loaded) - set(still_bad)) or [""]})
+    bad = pd.DataFrame({"place": sorted(still_bad) or [""]})
+    con.register("_q_loaded", places)
+    con.register("_q_bad", bad)
+    low, high = lines if lines else (0, -1)
+    try:
+        before = scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL")
+        con.execute(f"""UPDATE quarantine SET resolved_at = ?
+                        WHERE resolved_at IS NULL AND source = ?
+                          AND regexp_extract(location, '{_PLACE}', 1) NOT IN (SELECT place FROM _q_bad)
+                          AND (regexp_extract(location, '{_PLACE}', 1) IN (SELECT place FROM _q_loaded)
+                               OR TRY_CAST(regexp_extract(location, '^line ([0-9]+)', 1) AS BIGINT)
+                                  BETWEEN ? AND ?)""", [utcnow(), source, low, high])
+        return scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL") - before
+    finally:
+        con.unregister("_q_loaded")
+        con.unregister("_q_bad")

@@ -28,25 +28,16 @@ def e164(raw: str, region: str = "FR") -> str:
     return phonenumbers.format_number(phonenumbers.parse(str(raw), region), phonenumbers.PhoneNumberFormat.E164)
 
 
+# the fixed moment of the CLI tests (`smslab send … --now NOW`): Monday 23 November 2026, 10:00 in
+# Paris, a working morning with no holiday near, whatever the day the tests run
+NOW = "2026-11-23T09:00:00Z"
+
+
 def write_spec(tmp_path, n=40, **overrides):
-    """`make_spec` as a file for the CLI, sent on the first coming working afternoon when all `n` may go.
-
-    The CLI cannot be given a clock, so the send is scheduled (`send_at`) instead: the check then
-    looks at that moment, whatever the time the test runs (quiet hours, weekends, French holidays).
-    """
+    """`make_spec` as a file for the CLI, to be sent with `--now NOW` (every one of the `n` may go then)."""
     import json
-    from datetime import datetime, timedelta
 
-    from smslab.compliance import check
-
-    day = datetime.now(UTC).replace(hour=13, minute=0, second=0, microsecond=0) + timedelta(days=2)
-    for _ in range(30):
-        day += timedelta(days=1)
-        spec = make_spec(tmp_path, n, send_at=day.isoformat(), **overrides)
-        if check(spec).summary()["recipients"]["allowed"] == n:
-            break
-    else:  # pragma: no cover - thirty days without a working afternoon
-        raise RuntimeError("no day in the next month lets the test campaign go")
+    spec = make_spec(tmp_path, n, **overrides)
     data = spec.model_dump(mode="json", exclude_none=True)
     path = tmp_path / "spec.yaml"
     path.write_text(json.dumps(data))  # JSON is YAML

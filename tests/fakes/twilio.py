@@ -33,6 +33,8 @@ class FakeTwilio(FakeServer):
         super().__init__(**kw)
         self.account_sid, self.auth_token = account_sid, auth_token
         self.invalid = invalid or set()
+        # Twilio's own clock, for the SendAt window; a test that replays a day sets it to that day
+        self.now = lambda: datetime.now(timezone.utc).replace(tzinfo=None)
         self.accepted: Counter[str] = Counter()   # To -> times accepted
         self.forms: list[dict] = []
 
@@ -82,7 +84,7 @@ class FakeTwilio(FakeServer):
                 at = datetime.strptime(form["SendAt"], "%Y-%m-%dT%H:%M:%SZ")
             except ValueError:
                 return self.bad(35111, "SendAt must be ISO 8601 in UTC")
-            ahead = at - datetime.now(UTC).replace(tzinfo=None)
+            ahead = at - self.now()
             if not timedelta(minutes=15) <= ahead <= timedelta(days=35):
                 return self.bad(35114, "SendAt must be between 15 minutes and 35 days in the future")
             status = "scheduled"

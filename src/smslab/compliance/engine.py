@@ -182,6 +182,17 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
     evaluated_at = resolve_at(at, spec, now)
     rs = _ruleset(spec, ruleset).at(evaluated_at)   # the rules in force on that day
     own = None
+    if audience is None and con is None and db is not None and not str(spec.audience_path).startswith("duckdb:"):
+        # read the audience before opening the database: a bad audience file creates no database
+        from smslab import audience as audience_mod
+
+        audience = audience_mod.load(spec.audience_path, default_region=spec.default_region)
+        if audience.summary["rows"] == 0:
+            raise InputError(f"{spec.audience_path}: no recipients (a header and no rows); add one phone "
+                             f"number per line under the header, or point 'audience' in {spec.source} elsewhere")
+        if audience.quarantined:
+            con = own = store.connect(db)
+            store.quarantine(con, audience.quarantined)
     if con is None and db is not None:
         import duckdb
 
@@ -195,6 +206,9 @@ def check(spec: str | os.PathLike[str] | CampaignSpec, *, at: str | datetime | N
             from smslab import audience as audience_mod
 
             audience = audience_mod.load(spec.audience_path, default_region=spec.default_region, con=con)
+            if audience.summary["rows"] == 0:
+                raise InputError(f"{spec.audience_path}: no recipients (a header and no rows); add one phone "
+                                 f"number per line under the header, or point 'audience' in {spec.source} elsewhere")
         if isinstance(audience, pd.DataFrame):  # a bare frame: make sure there is one row per number
             frame = audience
             if len(frame) and frame["msisdn"].duplicated().any():

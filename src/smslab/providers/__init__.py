@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Literal, cast, overload
@@ -126,6 +126,13 @@ class Provider:
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def utcnow(self) -> datetime:
+        """Now in UTC without tzinfo: the wall clock, or the clock `sending.send(now=…)` replays."""
+        clock = getattr(self, "clock", None)
+        if clock is not None:
+            return clock()
+        return datetime.now(timezone.utc).replace(tzinfo=None)
 
     def preassigned_id(self, message_id: str) -> str | None:
         """The provider message id this message will get, when it is known before submission.

@@ -103,7 +103,7 @@ class InfobipProvider(Provider):
 
     def request_body(self, batch: list[OutboundMessage]) -> dict:
         """The JSON body for one batch (see the module docstring)."""
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = self.utcnow()
         messages = []
         for m in batch:
             item: dict[str, Any] = {

@@ -121,7 +121,7 @@ class TwilioProvider(Provider):
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         """One request per message; stops at the first temporary refusal (the rest were not sent)."""
         results: list[SubmitResult] = []
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = self.utcnow()
         stop: str | None = None
         for m in batch:
             if stop is not None:

@@ -14,8 +14,9 @@ Infobip delivery reports take a DuckDB-native path (`receiving.fast`); everythin
 any Infobip line that path is not sure of, goes through the Python parsers.
 
 Example:
+    >>> import tempfile
     >>> from smslab.receiving.loader import load
-    >>> load(db=":memory:", landing="/nonexistent")
+    >>> load(db=":memory:", landing=tempfile.mkdtemp())   # an empty journal
     {'loaded': 0, 'duplicates': 0, 'quarantined': 0}
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +101,7 @@ class Batch:
     replies: list[dict] = field(default_factory=list)
     bad: list[dict] = field(default_factory=list)
     fast: FastChunk | None = None
+    places: set[tuple[str, str]] = field(default_factory=set)  # (source, 'line N') of every record read
 
     def __len__(self) -> int:
         return len(self.events) + len(self.replies) + len(self.bad) + (self.fast.table.num_rows if self.fast else 0)
@@ -107,6 +110,7 @@ class Batch:
             received_at: datetime | None = None) -> None:
         """Add a parser's result; each problem becomes a quarantined record at `location`."""
         events, replies, problems = result
+        self.places.add((source, _place(location)))
         if not all(_encodable(row) for row in events + replies):
             # JSON escapes can spell lone surrogates ("\ud800"): not text DuckDB (or anyone) can store
             events, replies, problems = [], [], [*problems, "record: text with a lone surrogate escape "
@@ -121,6 +125,12 @@ class Batch:
         for problem in problems:
             where = problem.split(":")[0]
             self.bad.append({"source": source, "location": f"{location} {where}", "raw": raw, "reason": problem})
+
+
+def _place(location: str) -> str:
+    """'line 12' of 'line 12 results[3]': the part of a location that names the record."""
+    match = re.match(r"line [0-9]+|whole file", location)
+    return match.group(0) if match else location
 
 
 def _encodable(row: dict) -> bool:
@@ -251,6 +261,22 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
         _write_replies(con, batch.replies, counts)
     counts.quarantined += len(batch.bad)
     store.quarantine(con, batch.bad)
+    _resolve(con, batch)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Quarantined records of earlier loads whose place (file and line) loaded now are resolved."""
+    bad = {(b["source"], _place(str(b["location"]))) for b in batch.bad}
+    sources = {s for s, _ in batch.places | bad} | ({batch.fast.source} if batch.fast is not None else set())
+    for source in sources:
+        lines = None
+        if batch.fast is not None and batch.fast.source == source and batch.fast.table.num_rows:
+            import pyarrow.compute as pc
+
+            bounds = pc.min_max(batch.fast.table.column("line_no")).as_py()
+            lines = (int(bounds["min"]), int(bounds["max"]))
+        store.resolve_quarantine(con, source, {p for s, p in batch.places if s == source}, lines,
+                                 {p for s, p in bad if s == source})
 
 
 def _insert_new(name: str, cols: str) -> str:
@@ -573,7 +599,7 @@ def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
         try:
             text = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw.decode("utf-8", "replace"),
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,  # the bytes, as read
                               "reason": "not UTF-8"})
             continue
         if text.strip():
@@ -593,6 +619,10 @@ def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike
     con = con or store.connect(db)
     counts = Counts()
     root = config.landing_dir(landing)
+    if landing is not None and not Path(root).is_dir():
+        raise InputError(f"--landing {landing}: no such folder; give the journal folder `smslab serve` writes "
+                         f"(default: $SMSLAB_LANDING or data/landing)" if not Path(root).exists()
+                         else f"--landing {landing}: is a file, not the journal folder")
     try:
         done = {p: (o, n) for p, o, n in con.execute("SELECT path, byte_offset, lines FROM journal_offsets").fetchall()}
         for path in journal_files(root):
@@ -693,7 +723,7 @@ def _json_handler(source: str, received_at: datetime, parse: Callable[[Any, date
             result = parse(doc, received_at)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             result = [], [], [f"record: {exc}"]
-        batch.add(result, source=source, location=f"line {number}", raw=text[:10000], received_at=received_at)
+        batch.add(result, source=source, location=f"line {number}", raw=text, received_at=received_at)
     return handle
 
 
@@ -733,10 +763,19 @@ def _vonage_doc(doc: Any, received_at: datetime) -> Result:
 def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result], now: datetime,
               required: tuple[str, ...] = ()) -> None:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    # the physical lines, split as the csv reader splits them, so that a record is kept as written
+    physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+    seen = 0
+
+    def as_written(upto: int) -> str:
+        nonlocal seen
+        raw, seen = "".join(physical[seen:upto]), upto
+        return raw[:-2] if raw.endswith("\r\n") else raw[:-1] if raw.endswith(("\n", "\r")) else raw
     try:
         names = reader.fieldnames or []
     except csv.Error as exc:
         raise InputError(f"{path}: line 1: unreadable CSV header ({exc})") from None
+    seen = reader.line_num
     missing = set(required) - set(names)
     if missing:
         raise InputError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; expected "
@@ -749,12 +788,12 @@ def _csv_rows(path: Path, text: str, batch: Batch, parse: Callable[..., Result],
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": "",
+            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": as_written(number),
                               "reason": f"bad CSV: {exc}"})
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}
-        raw = json.dumps(row, ensure_ascii=False, default=str)
+        raw = as_written(number)
         if None in row:
             batch.bad.append({"source": str(path), "location": f"line {number}", "raw": raw,
                               "reason": "more fields than the header has"})
@@ -788,7 +827,7 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
                                  "or use `smslab load` for the webhook journal")
             raise InputError(f"{path}: no such file")
     own = con is None
-    con = con or store.connect(db)
+    con = con or _Lazy(db)  # opened at the first write: a file refused before that creates no database
     counts = Counts()
     try:
         for path in files:
@@ -799,13 +838,45 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     return counts.as_dict()
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
+def _read_file(path: Path) -> tuple[bytes, Path]:
+    """The bytes of a report file, gunzipped when it is gzip (exports and logs often are), and
+    the name its format is told from (reports.jsonl for reports.jsonl.gz)."""
     data = path.read_bytes()
+    if data[:2] != b"\x1f\x8b":
+        return data, path
+    import gzip
+    import zlib
+
+    try:
+        data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: a gzip file that cannot be read ({exc}); check the download or gunzip it") from None
+    return data, path.with_suffix("") if path.suffix.lower() == ".gz" else path
+
+
+class _Lazy:
+    """A connection opened on first use (`store.connect(db)`)."""
+
+    def __init__(self, db: str | os.PathLike[str] | None) -> None:
+        self.db, self.con = db, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.con is None:
+            self.con = store.connect(self.db)
+        return getattr(self.con, name)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
+    data, named = _read_file(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     source, now = str(path), store.utcnow()
     head = data[:8192].decode("utf-8", "replace")
-    kind = detect(path, head) if fmt == "auto" else fmt
+    kind = detect(named, head) if fmt == "auto" else fmt
     if kind == "journal":
         handler = _envelope_handler(source)
         for *_, batch in _batches(data, 1, source, "journal", None, handler):
@@ -827,7 +898,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
     if kind == "smpp":
         def handle(number: int, text: str, batch: Batch) -> None:
             batch.add(smpp.parse_line(text, received_at=now), source=source, location=f"line {number}",
-                      raw=text[:10000], received_at=now)
+                      raw=text, received_at=now)
         for *_, batch in _batches(data, 1, source, None, now, handle):
             _commit(con, batch, counts)
         return
@@ -836,7 +907,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         batch = Batch()
-        batch.bad.append({"source": source, "location": "whole file", "raw": data.decode("utf-8", "replace")[:10000],
+        batch.bad.append({"source": source, "location": "whole file", "raw": data,
                           "reason": "not UTF-8 text"})
         _commit(con, batch, counts)
         return
