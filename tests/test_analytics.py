@@ -134,8 +134,10 @@ def test_funnel_counts_each_stage(con):
 def test_funnel_shares(con):
     # hand-computed from the counts 11, 10, 9, 8, 6, 5, 3, 1 of the table in the module docstring
     f = analytics.funnel(con, "c1").set_index("stage")
-    assert f["share_of_targeted"].tolist() == pytest.approx([1, 10 / 11, 9 / 11, 8 / 11, 6 / 11, 5 / 11, 3 / 11, 1 / 11])
-    assert f["share_of_previous"].iloc[1:].tolist() == pytest.approx([10 / 11, 9 / 10, 8 / 9, 6 / 8, 5 / 6, 3 / 5, 1 / 3])
+    assert f["share_of_targeted"].tolist() == pytest.approx(
+        [1, 10 / 11, 9 / 11, 8 / 11, 6 / 11, 5 / 11, 3 / 11, 1 / 11])
+    assert f["share_of_previous"].iloc[1:].tolist() == pytest.approx(
+        [10 / 11, 9 / 10, 8 / 9, 6 / 8, 5 / 6, 3 / 5, 1 / 3])
     assert pd.isna(f["share_of_previous"].iloc[0])   # nothing before the first stage
 
 

@@ -13,9 +13,9 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -88,7 +88,8 @@ CASES = [
                    '  FR: {type: short_code, id: "36180"}\n  XX: {type: short_code, id: "12345"}')),
     Case("spec-unknown-field", ["check", "s.yaml", *AT], 2, "audiance", "data/samples/campaign.yaml",
          spec_with("s.yaml", "audience: audience.csv", "audience: audience.csv\naudiance: x.csv")),
-    Case("spec-not-yaml", ["check", "s.yaml", *AT], 2, "s.yaml", "line", write("s.yaml", "name: [unclosed\npurpose: x\n")),
+    Case("spec-not-yaml", ["check", "s.yaml", *AT], 2, "s.yaml", "line",
+         write("s.yaml", "name: [unclosed\npurpose: x\n")),
     Case("spec-a-list", ["check", "s.yaml", *AT], 2, "s.yaml", "expected a mapping", write("s.yaml", "- a\n- b\n")),
     Case("spec-empty-file", ["check", "s.yaml", *AT], 2, "s.yaml", "", write("s.yaml", "")),
     Case("spec-default-region", ["check", "s.yaml", *AT], 2, "default_region", "two-letter",
@@ -113,7 +114,8 @@ CASES = [
     Case("audience-zero-bytes", ["check", "s.yaml", *AT], 2, "zero.csv", "",
          both(spec_with("s.yaml", "audience: audience.csv", "audience: zero.csv"), write("zero.csv", ""))),
     Case("audience-xlsx", ["check", "s.yaml", *AT], 2, "people.xlsx", "save it as CSV",
-         both(spec_with("s.yaml", "audience: audience.csv", "audience: people.xlsx"), write("people.xlsx", b"PK\x03\x04"))),
+         both(spec_with("s.yaml", "audience: audience.csv", "audience: people.xlsx"),
+              write("people.xlsx", b"PK\x03\x04"))),
     # --- rules ---------------------------------------------------------------------------------
     Case("rules-unknown-country", ["rules", "ZZ"], 2, "ZZ", ""),
     Case("rules-at-not-a-day", ["rules", "FR", "--at", "2026-13-01"], 2, "--at", "2026-12-06"),

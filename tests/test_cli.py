@@ -23,7 +23,8 @@ def test_help_lists_every_design_command():
     assert listed == {"demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve", "load",
                       "pull", "report"}
     report = run("report", "--help").output.split("Commands:", 1)[1]
-    assert {line.split()[0] for line in report.splitlines() if line.startswith("  ") and line.strip()} == {"list", "run"}
+    subcommands = {line.split()[0] for line in report.splitlines() if line.startswith("  ") and line.strip()}
+    assert subcommands == {"list", "run"}
 
 
 def test_version():
@@ -145,8 +146,8 @@ def test_send_options_reach_the_provider_through_the_library(tmp_path, monkeypat
         monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)
         monkeypatch.setenv("INFOBIP_API_KEY", "k")
         fake.script = [429, 429]  # the first batch is refused twice; one retry is allowed
-        result = run("send", str(spec), "--now", NOW, "--provider", "infobip", "--throughput", "36180=10000", "--batch-size", "15",
-                     "--max-retries", "1", "--db", str(tmp_path / "cli.duckdb"), "--json")
+        result = run("send", str(spec), "--now", NOW, "--provider", "infobip", "--throughput", "36180=10000",
+                     "--batch-size", "15", "--max-retries", "1", "--db", str(tmp_path / "cli.duckdb"), "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["submitted"] == 25 and doc["retry_later"] == 15 and doc["retries"] == 1

@@ -62,7 +62,8 @@ def test_a_campaign_over_smpp_with_receipts_and_replies_reaching_the_database(tm
         waited = time.monotonic() + 5
         while smsc.unbinds < 1 and time.monotonic() < waited:  # the SMSC sees the unbind asynchronously
             time.sleep(0.02)
-        assert (smsc.binds, smsc.unbinds) == (1, 1)  # one session for the whole campaign, ended once (unbind or hang-up)
+        # one session for the whole campaign, ended once (unbind or hang-up)
+        assert (smsc.binds, smsc.unbinds) == (1, 1)
     assert sorted(smsc.accepted.values()) == [1] * 40
     first = smsc.submits[0]
     assert first["registered_delivery"] == 1 and first["data_coding"] == 0 and first["dest_addr_ton"] == 1
@@ -261,7 +262,8 @@ def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
     db = tmp_path / "cli.duckdb"
     with RefusingSmsc() as smsc:
         smpp_env(monkeypatch, smsc.port)
-        result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--db", str(db), "--json"])
+        result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--db", str(db),
+                                          "--json"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: ESME_RBINDFAIL (0x0000000D, Bind Failed); "
@@ -282,8 +284,8 @@ def test_the_cli_with_no_smsc_listening_leaves_everything_queued_and_says_so(tmp
     db = tmp_path / "cli.duckdb"
     port = free_port()  # nothing listens there
     smpp_env(monkeypatch, port)
-    result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--max-retries", "0", "--db", str(db),
-                                      "--json"])
+    result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--max-retries", "0",
+                                      "--db", str(db), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["submitted"] == 0 and doc["retry_later"] == 40 and doc["retries"] == 0

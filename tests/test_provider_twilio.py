@@ -1,5 +1,5 @@
 """Twilio over loopback: every request checked against the documented Messages API."""
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 import pytest

@@ -79,7 +79,8 @@ def test_reingesting_a_corrected_record_resolves_its_quarantine_row(tmp_path):
     rows = _rows(con)
     assert rows["line 3 row"][3] is not None        # the corrected record: resolved
     assert rows["line 4 row"][3] is None            # still in quarantine, open
-    assert con.execute("SELECT status FROM dlr_events WHERE provider_message_id = 'g-2'").fetchall() == [("undelivered",)]
+    status = con.execute("SELECT status FROM dlr_events WHERE provider_message_id = 'g-2'").fetchall()
+    assert status == [("undelivered",)]
 
 
 def test_journal_lines_that_are_not_utf8_are_kept_as_bytes(tmp_path):

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any, NoReturn
 
 import click
@@ -61,7 +62,7 @@ class OptionError(click.BadParameter):
 
 
 class _OneLine:
-    def fail(self, message: str, param: Any = None, ctx: Any = None) -> None:
+    def fail(self, message: str, param: Any = None, ctx: Any = None) -> NoReturn:
         raise OptionError(message, ctx=ctx, param=param)
 
 
@@ -247,7 +248,8 @@ def segments(text: str, as_json: bool) -> None:
 @click.option("--two-way", is_flag=True, help="Replies expected (keywords, opt-outs).")
 @click.option("--purpose", type=click.Choice(["marketing", "transactional"]), default="marketing")
 @click.option("--segments", "segments_", type=click.IntRange(1), default=1, help="Parts per message.")
-@click.option("--reply-rate", type=Number(0, 10), default=None, help="Replies per message sent, to cost inbound traffic.")
+@click.option("--reply-rate", type=Number(0, 10), default=None,
+              help="Replies per message sent, to cost inbound traffic.")
 @click.option("--launch-in-weeks", type=Number(), default=None, help="Flag options whose lead time is longer.")
 @click.option("--currency", default=None, help="Convert totals to this currency (rate table needed).")
 @click.option("--prices", type=click.Path(dir_okay=False), default=None,
@@ -318,6 +320,7 @@ class Throughput(_OneLine, click.ParamType):
             what = f"sender {sender.strip()}: " if sender.strip() else ""
             self.fail(f"{value!r}: {what}expected messages per second, a number > 0 (e.g. 20 or 36180=30)",
                       param, ctx)
+        assert mps is not None  # fail() raised otherwise
         return (sender.strip() or None), mps
 
 
@@ -401,7 +404,7 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
     if max_retries is not None:
         options["max_retries"] = max_retries
     if now is not None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         try:
             moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
@@ -409,7 +412,7 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
             raise SmslabError(f"--now {now!r}: expected an ISO 8601 moment such as 2026-11-23T09:00:00Z") from None
         if moment.tzinfo is None:
             raise SmslabError(f"--now {now}: needs a UTC offset, e.g. {now}Z")
-        options["now"] = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        options["now"] = moment.astimezone(UTC).replace(tzinfo=None)
     result = run_send(spec, provider=provider, dry_run=dry_run, db=db, **options)
     _emit(result, as_json)
     if result.get("blocking"):

@@ -758,7 +758,9 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
         if column not in names:
             raise InputError(f"{file}: no column {column!r}; found {', '.join(map(repr, names))}")
         series = pq.read_table(path, columns=[column]).column(column).to_pandas()
-        whole = (lambda: pq.read_table(path).to_pandas())
+
+        def whole() -> pd.DataFrame:
+            return pq.read_table(path).to_pandas()
         series = series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
     else:
         try:
@@ -778,7 +780,10 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
             raise InputError(f"{file}: the file is empty; expected a header line naming {column!r}") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"{file}: cannot read it as CSV ({str(exc).strip()})") from None
-        whole = (lambda: pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8"))
+
+        def whole() -> pd.DataFrame:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
     result = normalize(series, default_region=region)
     if out is not None:
         if not Path(out).parent.is_dir():

@@ -271,7 +271,8 @@ def lock_holder(message: str) -> str | None:
         return None
     pid, program = found["pid"], found["program"]
     try:  # the whole command line says more than the interpreter's path (a Jupyter kernel, smslab load…)
-        cmdline = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").split())
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        cmdline = " ".join(raw.decode("utf-8", "replace").split())
         if cmdline:
             program = cmdline if len(cmdline) <= 120 else cmdline[:117] + "…"
     except OSError:
@@ -290,7 +291,8 @@ def _check_path(path: Path, read_only: bool, explicit: bool) -> None:
     """Refuse a database path that cannot work, in one line naming it and the fix."""
     where = "--db/SMSLAB_DB" if explicit else "the default database"
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a DuckDB file ({where}); give a file path such as {path / 'smslab.duckdb'}")
+        raise InputError(f"{path}: is a folder, not a DuckDB file ({where}); "
+                         f"give a file path such as {path / 'smslab.duckdb'}")
     if path.exists():
         with path.open("rb") as fh:
             head = fh.read(16)
@@ -466,7 +468,8 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
 
     Example:
         >>> con = connect(":memory:")
-        >>> quarantine(con, [{"source": "r.txt", "location": "line 2", "raw": b"id;\\xe9t\\xe9", "reason": "not UTF-8"}])
+        >>> bad = {"source": "r.txt", "location": "line 2", "raw": b"id;\\xe9t\\xe9", "reason": "not UTF-8"}
+        >>> quarantine(con, [bad])
         1
         >>> con.execute("SELECT raw_bytes, raw FROM quarantine").fetchone()
         (b'id;\\xe9t\\xe9', 'id;\\ufffdt\\ufffd')
@@ -482,7 +485,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
         {
             "quarantine_id": [
                 hashlib.sha1(f"{r['source']}|{r['location']}|".encode("utf-8", "replace") + b).hexdigest()
-                for r, b in zip(rows, blobs)
+                for r, b in zip(rows, blobs, strict=True)
             ],
             "source": [str(r["source"]) for r in rows],
             "location": [str(r["location"]) for r in rows],
@@ -507,7 +510,8 @@ _PLACE = r"^(line [0-9]+|whole file)"
 
 
 def resolve_quarantine(con: duckdb.DuckDBPyConnection, source: str, loaded: set[str],
-                       lines: tuple[int, int] | None = None, still_bad: set[str] = frozenset()) -> int:
+                       lines: tuple[int, int] | None = None,
+                       still_bad: frozenset[str] | set[str] = frozenset()) -> int:
     """Mark resolved the open quarantine rows of `source` whose place has now loaded.
 
     A place is 'line N' (or 'whole file'): `loaded` lists the places read in this batch,

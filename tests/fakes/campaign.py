@@ -1,8 +1,6 @@
 """A small French campaign for the sending tests: 40 consenting recipients, one short code."""
 from __future__ import annotations
 
-from datetime import UTC
-
 import phonenumbers
 
 from smslab.campaign import parse_spec

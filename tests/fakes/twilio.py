@@ -34,7 +34,7 @@ class FakeTwilio(FakeServer):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.invalid = invalid or set()
         # Twilio's own clock, for the SendAt window; a test that replays a day sets it to that day
-        self.now = lambda: datetime.now(timezone.utc).replace(tzinfo=None)
+        self.now = lambda: datetime.now(UTC).replace(tzinfo=None)
         self.accepted: Counter[str] = Counter()   # To -> times accepted
         self.forms: list[dict] = []
 

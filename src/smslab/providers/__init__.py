@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Literal, cast, overload
@@ -123,16 +123,16 @@ class Provider:
     options: dict[str, Any] = field(default_factory=dict)
     throttled: bool = True     # False for the offline simulator: there is no network to protect
     batch_size: int = 100      # the batch the sender hands over in one `submit` call
+    clock: Callable[[], datetime] | None = field(default=None, repr=False)  # a replayed clock (demo, tests)
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:  # pragma: no cover - interface
         raise NotImplementedError
 
     def utcnow(self) -> datetime:
         """Now in UTC without tzinfo: the wall clock, or the clock `sending.send(now=…)` replays."""
-        clock = getattr(self, "clock", None)
-        if clock is not None:
-            return clock()
-        return datetime.now(timezone.utc).replace(tzinfo=None)
+        if self.clock is not None:
+            return self.clock()
+        return datetime.now(UTC).replace(tzinfo=None)
 
     def preassigned_id(self, message_id: str) -> str | None:
         """The provider message id this message will get, when it is known before submission.

@@ -826,15 +826,15 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
                 raise InputError(f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
                                  "or use `smslab load` for the webhook journal")
             raise InputError(f"{path}: no such file")
-    own = con is None
-    con = con or _Lazy(db)  # opened at the first write: a file refused before that creates no database
+    # opened at the first write: a file refused before that creates no database
+    target: Any = con if con is not None else _Lazy(db)
     counts = Counts()
     try:
         for path in files:
-            _ingest_file(con, path, fmt, counts)
+            _ingest_file(target, path, fmt, counts)
     finally:
-        if own:
-            con.close()
+        if con is None:
+            target.close()
     return counts.as_dict()
 
 
@@ -858,7 +858,8 @@ class _Lazy:
     """A connection opened on first use (`store.connect(db)`)."""
 
     def __init__(self, db: str | os.PathLike[str] | None) -> None:
-        self.db, self.con = db, None
+        self.db: str | os.PathLike[str] | None = db
+        self.con: duckdb.DuckDBPyConnection | None = None
 
     def __getattr__(self, name: str) -> Any:
         if self.con is None:
