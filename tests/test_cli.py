@@ -21,7 +21,7 @@ def test_help_lists_every_design_command():
     table = result.output.split("Commands:", 1)[1]
     listed = {line.split()[0] for line in table.splitlines() if line.startswith("  ") and line.strip()}
     assert listed == {"demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve", "load",
-                      "pull", "report"}
+                      "pull", "report", "smpp-receive"}
     report = run("report", "--help").output.split("Commands:", 1)[1]
     subcommands = {line.split()[0] for line in report.splitlines() if line.startswith("  ") and line.strip()}
     assert subcommands == {"list", "run"}
