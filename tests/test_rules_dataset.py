@@ -46,6 +46,12 @@ def test_every_claim_is_sourced_at_a_specific_page(real_rules, cc):
         assert url.scheme in ("http", "https") and url.netloc, (cc, key)
         assert url.path.strip("/") or url.query, f"{cc} {key}: bare domain {source.url}"
         assert source.kind in KINDS and source.checked <= DAY and source.read_as, (cc, key)
+    # nor anywhere else in the file (a claim's value or quote): every web address a reader sees is a page
+    text = (rules_dir() / f"{cc}.yaml").read_text(encoding="utf-8")
+    bare = re.findall(r"(?:https?://|www\.)[a-z0-9.-]+\.[a-z]{2,}/?(?=[\s\"',);]|$)", text, re.I | re.M)
+    assert not bare, f"{cc}: bare domains {bare}"
+    for value in (claim.value for claim in parsed.claims if isinstance(claim.value, str)):
+        assert not re.search(r"\b[a-z0-9-]+\.(?:gob|gov|go|org|com|net)(?:\.[a-z]{2})?\b", value, re.I), (cc, value)
     used = {claim.source for claim in parsed.claims}
     assert used <= set(parsed.sources), cc
     for claim in parsed.claims:
