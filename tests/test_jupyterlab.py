@@ -21,11 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright import sync_api as playwright_api  # the dev extras install it (make setup)
 
 from smslab import config
 from smslab.demo import demo
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extras install playwright: make setup")
 
 CHROMIUM = os.environ.get("SMSLAB_CHROMIUM") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
