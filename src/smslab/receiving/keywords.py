@@ -28,6 +28,7 @@ Example:
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
@@ -87,7 +88,7 @@ def _table(kind: str, languages: tuple[str, ...] | None) -> dict[str, str]:
 
 
 OPT_OUT = _table("opt_out", None)  # every language, everywhere
-_TABLES: dict[tuple[str | None, int], tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
+_TABLES: dict[tuple[str | None, str, str], tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
 
 
 def _country(region: str | None) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -95,13 +96,13 @@ def _country(region: str | None) -> tuple[dict[str, str], dict[str, str], dict[s
     keywords a country's sources require (e.g. the FCC's REVOKE, China's T) come from the rules
     dataset (`languages`, `opt_out.keywords`): one source for both. A region outside the dataset
     gets English opt-in and help words."""
-    from smslab.rules import load
+    from smslab.rules import load, rules_dir
 
-    rules = load()
     key = (region or "").upper() or None
-    cache_key = (key, id(rules))  # the loaded dataset is cached until its files change
+    # per region and dataset folder (and override): the dataset is read once, not per reply
+    cache_key = (key, str(rules_dir()), os.environ.get("SMSLAB_RULES") or "")
     if cache_key not in _TABLES:
-        country = rules.get(key) if key else None
+        country = load().get(key) if key else None
         languages = tuple(country.languages) if country is not None else (None if key is None else ())
         required = (country.opt_out.keywords or []) if country is not None else []
         help_words = _table("help", languages)
