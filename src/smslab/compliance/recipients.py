@@ -167,6 +167,7 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
     # the state or province of +1 numbers (area code), where the country has rules per subdivision
     subs = subdivision_codes(frame, rcodes, countries)
     scodes, suniques = pd.factorize(subs) if n else (np.zeros(0, dtype=np.int64), [])
+    state_rules: dict[tuple[str, str], Any] = {}
 
     # quiet hours, once per (country, subdivision, zones) group
     details: dict[str, Any] = {"issue_recipients": affected}
@@ -185,7 +186,7 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             s = (key // nz) % ns
             cc, sub = uniques[key // (nz * ns)], str(suniques[s]) if s < len(suniques) else ""
             zone_text = str(zuniques[key % nz])
-            country = rules_for(countries[uniques.index(cc)], sub)
+            country = rules_for(countries[uniques.index(cc)], sub, state_rules)
             zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \
                 tuple(z for z in country.time_zones if _valid_zone(z))
             why = windows.why_not(country, zs, at)
@@ -205,7 +206,8 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             d["next_min"] = min(d["next_min"], nxt)
 
     # frequency caps, counted against the messages in the database
-    _apply_caps(con, spec, frame, uniques, rcodes, subs, countries, at, reason, next_at, details, assign)
+    _apply_caps(con, spec, frame, uniques, rcodes, subs, countries, at, reason, next_at, details, assign,
+                state_rules)
 
     deferring = np.isin(reason, [_CODE[r] for r in DEFERRING])
     decision = np.where(reason < 0, 0, np.where(deferring, 1, 2)).astype(np.int8)
@@ -234,17 +236,15 @@ def subdivision_codes(frame: pd.DataFrame, rcodes: np.ndarray, countries: list[A
     return out
 
 
-def rules_for(country: Any, sub: str) -> Any:
-    """The country's rules with a subdivision's own quiet hours (national and state claims combined)."""
+def rules_for(country: Any, sub: str, memo: dict[tuple[str, str], Any]) -> Any:
+    """The country's rules with a subdivision's own quiet hours (national and state claims combined);
+    `memo` (one per evaluation) keeps each copy for the rows of the same state."""
     if not sub:
         return country
-    key = (id(country), sub)
-    if key not in _SUB_RULES:
-        _SUB_RULES[key] = (country, country.model_copy(update={"quiet_hours": country.subdivisions[sub].quiet_hours}))
-    return _SUB_RULES[key][1]
-
-
-_SUB_RULES: dict[tuple[int, str], tuple[Any, Any]] = {}  # keeps the country alive so its id stays unique
+    key = (country.country, sub)
+    if key not in memo:
+        memo[key] = country.model_copy(update={"quiet_hours": country.subdivisions[sub].quiet_hours})
+    return memo[key]
 
 
 def caps_in_force(country: Any, sub: str, purpose: str) -> list[Any]:
@@ -255,7 +255,7 @@ def caps_in_force(country: Any, sub: str, purpose: str) -> list[Any]:
 
 def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rcodes: np.ndarray, subs: np.ndarray,
                 countries: list[Any], at: datetime, reason: np.ndarray, next_at: np.ndarray,
-                details: dict[str, Any], assign: Any) -> None:
+                details: dict[str, Any], assign: Any, state_rules: dict[tuple[str, str], Any]) -> None:
     candidates = np.flatnonzero(reason < 0) if len(frame) else np.zeros(0, dtype=np.int64)
     caps_of: dict[tuple[str, str], list[Any]] = {}
     for i, country in enumerate(countries):
@@ -277,7 +277,7 @@ def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rc
     over = capped(con, spec, rows, caps_of, at)
     for rn, (release, why) in over.items():
         cc = uniques[rcodes[rn]]
-        country = rules_for(countries[rcodes[rn]], subs[rn])
+        country = rules_for(countries[rcodes[rn]], subs[rn], state_rules)
         own = frame["time_zones"].iloc[rn] if "time_zones" in frame else None
         zs = tuple(z for z in (own if own is not None else []) if _valid_zone(z)) or \
             tuple(z for z in country.time_zones if _valid_zone(z))
