@@ -330,3 +330,10 @@ def test_unknown_registration_and_unknown_content_rules_are_said(tmp_path, monke
     warns = {f["rule"]: f for f in result.findings if f["severity"] == "warn"}
     assert "registration_unknown" in warns and "content_rules_unknown" in warns
     assert decision(result, MADRID)["decision"] == "allowed"
+
+
+@pytest.mark.parametrize("sender", [{"type": "long_code", "id": "0612345678"}, {"type": "toll_free", "id": "12"}])
+def test_a_number_sender_that_is_no_number_is_a_spec_error(tmp_path, sender):
+    spec = make_campaign(tmp_path, [{"msisdn": "+33612345678"}], senders={"*": sender})
+    proc = run_cli("check", str(spec), "--at", "2026-11-24T12:00:00+01:00")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "international form" in proc.stderr

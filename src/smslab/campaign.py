@@ -125,6 +125,9 @@ class CampaignSpec(BaseModel):
                 raise ValueError(f"senders.{cc}.id: {sender.id!r} is not a number; a {sender.type} sender id is "
                                  f"digits (e.g. '36180' or '+33612345678'); use type alphanumeric for a name")
             sender.id = identity.address(sender.id, region, sender.type)
+            if sender.type in ("long_code", "toll_free") and not identity.possible_number(sender.id):
+                raise ValueError(f"senders.{cc}.id: {sender.id!r} is not a phone number; write a {sender.type} "
+                                 f"sender in international form, e.g. '+33612345678'")
             if sender.opt_out_short_code is not None:
                 sender.opt_out_short_code = identity.address(sender.opt_out_short_code, region, "short_code")
         return self

@@ -86,6 +86,21 @@ def address(value: str | int | None, region: str | None = None, sender_type: str
     return digits
 
 
+def possible_number(stored: str) -> bool:
+    """Whether a stored address is an E.164 number of a possible length for its country code.
+
+    Example:
+        >>> possible_number("+447700900123"), possible_number("+0612345678"), possible_number("36180")
+        (True, False, False)
+    """
+    if not stored.startswith("+"):
+        return False
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(stored, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def key(value: str | int | None, region: str | None = None, sender_type: str | None = None) -> str:
     """The comparison form: `address`, with alphanumeric ids upper-cased.
 
