@@ -298,7 +298,7 @@ purpose: marketing
 two_way: true
 audience: audience.csv
 senders:
-  "*": {type: long_code, id: "100"}   # the fictional country XX of the price sheet: a spec names no such key
+  "*": {type: long_code, id: "+15555550100"}   # the fictional country XX of the price sheet: a spec names no such key
   FR: {type: short_code, id: "36180"}
 message:
   text: "{text}"
