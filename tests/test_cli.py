@@ -113,7 +113,22 @@ def test_a_throughput_for_a_sender_the_campaign_does_not_have_is_refused(tmp_pat
     spec = write_spec(tmp_path)
     result = run("send", str(spec), "--now", NOW, "--throughput", "36180=30", "--throughput", "3618O=30", "--json")
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == [f"smslab: --throughput: no sender 3618O in {spec} (its senders: 36180)"]
+    assert result.stderr.splitlines() == [
+        f"smslab: {spec}: throughput (--throughput): no sender 3618O (its senders: 36180)"]
+
+
+def test_the_library_refuses_a_throughput_for_an_unknown_sender_before_writing_anything(tmp_path):
+    # the check lives in smslab.sending.send, not only in the CLI: a notebook gets the same refusal
+    from fakes.campaign import NOW, write_spec
+    from smslab.errors import SpecError
+    from smslab.sending import send
+
+    spec = write_spec(tmp_path)
+    db = tmp_path / "out.duckdb"
+    with pytest.raises(SpecError, match="no sender 3618O"):
+        send(spec, throughput={"3618O": 30.0}, db=db, now=datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+             .replace(tzinfo=None))
+    assert not db.exists()
 
 
 def test_send_with_a_throughput_goes_through_the_simulator(tmp_path):

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from smslab.providers import OutboundMessage, Provider, SubmitResult, TransientError
-from smslab.sending import DEFAULT_MPS, Pacer, _sender_rates, _submit_with_retries, backoff
+from smslab.sending import DEFAULT_MPS, Pacer, backoff, sender_rates
+from smslab.sending.submission import submit_with_retries
 
 
 class Clock:
@@ -38,12 +39,12 @@ def test_rates_come_from_the_price_sheet_then_the_default_then_the_override():
     due = pd.DataFrame({"sender_id": ["45678", "447700900123", "XYZ"], "region": ["US", "GB", "ZZ"],
                         "sender_type": ["short_code", "long_code", "alphanumeric"]})
     throttled = Provider()
-    rates = _sender_rates(due, throttled, None)
+    rates = sender_rates(due, throttled, None)
     assert rates["45678"] == 100.0            # US short code: 100 MPS in data/pricing/indicative.csv
     assert rates["XYZ"] == DEFAULT_MPS        # nothing known: conservative default
-    assert _sender_rates(due, throttled, {"XYZ": 2.5})["XYZ"] == 2.5
-    assert set(_sender_rates(due, throttled, 7.0).values()) == {7.0}
-    assert set(_sender_rates(due, Provider(throttled=False), None).values()) == {None}
+    assert sender_rates(due, throttled, {"XYZ": 2.5})["XYZ"] == 2.5
+    assert set(sender_rates(due, throttled, 7.0).values()) == {7.0}
+    assert set(sender_rates(due, Provider(throttled=False), None).values()) == {None}
 
 
 @dataclass
@@ -71,7 +72,7 @@ def batch(n=3):
 def test_temporary_failures_back_off_then_succeed():
     clock = Clock()
     provider = Flaky(script=[TransientError("HTTP 429", retry_after=3), "throttle", None])
-    results, stats = _submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
+    results, stats = submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
     assert all(r.accepted for r in results) and stats["retries"] == 2 and provider.calls == 3
     assert clock.sleeps == [3.0, backoff(2)]
 
@@ -79,17 +80,17 @@ def test_temporary_failures_back_off_then_succeed():
 def test_an_uncertain_failure_is_never_retried_on_a_non_idempotent_provider():
     clock = Clock()
     provider = Flaky(script=[TransientError("HTTP 502", not_sent=False)])
-    results, _ = _submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
+    results, _ = submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
     assert provider.calls == 1 and {r.status for r in results} == {"unknown"}
     provider = Flaky(script=[TransientError("HTTP 502", not_sent=False), None], idempotent=True)
-    results, _ = _submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
+    results, _ = submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 4)
     assert provider.calls == 2 and all(r.accepted for r in results)
 
 
 def test_retries_run_out_and_the_messages_wait_for_a_later_run():
     clock = Clock()
     provider = Flaky(script=[TransientError("HTTP 429")] * 10)
-    results, stats = _submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 2)
+    results, stats = submit_with_retries(provider, batch(), Pacer({}, clock=clock, sleep=clock.sleep), "s", 2)
     assert provider.calls == 3 and stats["retries"] == 2
     assert {(r.status, r.temporary) for r in results} == {("queued", True)}
     assert clock.sleeps == [backoff(1), backoff(2)]

@@ -392,14 +392,6 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
     """
     from smslab.sending import send as run_send
 
-    if isinstance(throughput, dict):
-        from smslab.campaign import load_spec
-
-        senders = sorted({s.id for s in load_spec(spec).senders.values()})
-        unknown = sorted(set(throughput) - set(senders))
-        if unknown:
-            raise SmslabError(f"--throughput: no sender {', '.join(unknown)} in {spec} "
-                              f"(its senders: {', '.join(senders)})")
     options: dict[str, Any] = {"throughput": throughput, "batch_size": batch_size}
     if max_retries is not None:
         options["max_retries"] = max_retries
