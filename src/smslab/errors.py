@@ -2,7 +2,8 @@
 
     SmslabError              every user-facing error; the CLI prints it as one line, no traceback
      ├── SpecError           a campaign spec that does not validate
-     ├── InputError          an input file (audience, report, price sheet, rules) that cannot be read
+     ├── InputError          an input file (audience, report, price sheet, rules) that cannot be read;
+     │                       its `path`, `line` and `column` fields say where
      ├── NotAvailableError   a command or feature that is not built yet
      ├── ProviderError       a provider refused or could not be reached
      └── DatabaseLockedError another process held the database longer than --wait (exit code 4)
@@ -10,6 +11,9 @@
 Every message names the file, the place and the fix, for example:
     SpecError("campaign.yaml: senders.FR.type: expected one of short_code, long_code, toll_free, alphanumeric")
 """
+from __future__ import annotations
+
+import re
 
 
 class SmslabError(Exception):
@@ -20,8 +24,35 @@ class SpecError(SmslabError):
     """A campaign spec is invalid."""
 
 
+_PLACE = re.compile(r"^(?P<path>[^\n]+?): (?:row \d+ \()?line (?P<line>\d+)\)?"
+                    r"(?:, column (?P<column>'[^']*'|\d+))?:")
+
+
 class InputError(SmslabError):
-    """An input file cannot be used as it is."""
+    """An input file cannot be used as it is; `path`, `line` and `column` say where.
+
+    Give them explicitly, or write the message in the usual "PATH: line N, column C: problem"
+    form and they are read from it (any of them may be None: a whole-file problem has no line).
+
+    Example:
+        >>> e = InputError("audience.csv: line 3, column 'msisdn': empty; give a number or drop the row")
+        >>> e.path, e.line, e.column
+        ('audience.csv', 3, 'msisdn')
+        >>> InputError("missing.csv: no such file", path="missing.csv").line is None
+        True
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 column: str | int | None = None) -> None:
+        super().__init__(message)
+        place = _PLACE.match(str(message))
+        if place is not None:
+            path = path if path is not None else place["path"]
+            line = line if line is not None else int(place["line"])
+            if column is None and place["column"] is not None:
+                raw = place["column"]
+                column = raw.strip("'") if raw.startswith("'") else int(raw)
+        self.path, self.line, self.column = path, line, column
 
 
 class NotAvailableError(SmslabError):
