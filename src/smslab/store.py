@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from smslab import config
+from smslab.clock import utcnow  # noqa: F401  (store.utcnow: callers that already hold the store)
 from smslab.errors import DatabaseLockedError, InputError
 
 # Each migration is applied once, in order, inside one transaction. Never edit a released
@@ -236,11 +236,6 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     """
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
-
-
-def utcnow() -> datetime:
-    """Now, in UTC, without tzinfo (how the store keeps time)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 DEFAULT_WAIT = 60.0  # seconds a connection waits for a lock held by another process

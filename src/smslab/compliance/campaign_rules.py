@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from smslab.clock import utcnow
 from smslab.compliance import windows
 from smslab.compliance.content import detect
 from smslab.compliance.elements import element_issues, sender_id_issues
@@ -210,7 +211,7 @@ def campaign_issues(spec, countries: list[str], *, ruleset: RuleSet | None = Non
     """Campaign-level issues for each destination country (those without rules or sender are skipped:
     the recipient pass blocks them)."""
     rs = ruleset if ruleset is not None else load()
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utcnow()
     at = at or now
     out: list[Issue] = []
     unknown_tags = [t for t in spec.content_tags if t not in CATEGORIES]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
+from smslab.clock import utcnow
 from smslab.compliance.campaign_rules import Issue, campaign_issues
 from smslab.compliance.recipients import CAMPAIGN_REASONS, evaluate
 from smslab.compliance.result import SEVERITY_ORDER, CheckResult, write
@@ -47,10 +48,6 @@ EXPOSURE_CATEGORY = {
     "frequency_cap": "quiet_hours", "required_element_missing": "content", "sender_id_format": "sender",
     "alphanumeric_two_way": "sender", "opt_out_wording_missing": "opt_out", "opt_out_short_code_missing": "opt_out",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def resolve_at(at: str | datetime | None, spec: CampaignSpec, now: datetime) -> datetime:

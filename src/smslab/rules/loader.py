@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from smslab import config
+from smslab.clock import utcnow
 from smslab.errors import InputError
 from smslab.rules.claims import RulesFile, parse_file
 from smslab.rules.derive import derive_claims, in_force
@@ -48,7 +49,7 @@ def day_of(moment: date | datetime | str | None) -> date:
     """The day a moment falls on: a date as is, an aware datetime in UTC, a naive one as UTC, an
     ISO text ("2026-12-06" or a full moment) parsed first; None = today (UTC)."""
     if moment is None:
-        return datetime.now(UTC).date()
+        return utcnow().date()
     if isinstance(moment, str):
         try:
             moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
