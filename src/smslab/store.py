@@ -12,8 +12,10 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +356,30 @@ def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False
     if not read_only:
         migrate(con)
     return con
+
+
+@contextlib.contextmanager
+def using(con: duckdb.DuckDBPyConnection | None = None, db: str | os.PathLike[str] | None = None, *,
+          read_only: bool = False, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The caller's connection as it is, or one opened on `db` (as `connect` does) and closed after.
+
+    Example:
+        >>> with using(db=":memory:") as con:
+        ...     con.execute("SELECT 1").fetchone()
+        (1,)
+        >>> mine = connect(":memory:")
+        >>> with using(mine, db="ignored.duckdb") as con:
+        ...     con is mine
+        True
+    """
+    if con is not None:
+        yield con
+        return
+    own = connect(db, read_only=read_only, wait=wait)
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def wait_until_free(db: str | os.PathLike[str] | None = None, *, wait: float | None = None) -> None:

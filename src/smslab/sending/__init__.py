@@ -85,8 +85,17 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
     problem = spec.send_at_problem(now)
     if problem and not _started(spec, db, con):  # a first run: refused before anything is written
         raise SpecError(f"{spec.source}: {problem}")
-    own = con is None
-    con = con or store.connect(db)
+    with store.using(con, db) as con:
+        return _run(con, spec, provider, dry_run=dry_run, now=now, replayed=replayed, problem=problem,
+                    batch_size=batch_size, provider_options=provider_options, throughput=throughput,
+                    max_retries=max_retries)
+
+
+def _run(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: str | Provider | None, *, dry_run: bool,
+         now: datetime, replayed: bool, problem: str | None, batch_size: int | None,
+         provider_options: dict[str, Any] | None, throughput: float | dict[str, float] | None,
+         max_retries: int) -> dict[str, Any]:
+    """One run of `send` on an open connection (see the module docstring for the steps)."""
     instance: Provider | None = None
     try:
         send_at = spec.send_at_utc
@@ -151,5 +160,3 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
     finally:
         if instance is not None and not isinstance(provider, Provider):
             instance.close()
-        if own:
-            con.close()
