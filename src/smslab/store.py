@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from smslab import config
+from smslab import config, sql
 from smslab.clock import utcnow  # noqa: F401  (store.utcnow: callers that already hold the store)
 from smslab.errors import DatabaseLockedError, InputError
 
@@ -414,15 +414,14 @@ def snapshot(db: str | os.PathLike[str] | None = None, *, wait: float | None = N
     _open(str(path), True, wait).close()  # wait for a writer (and name it) before attaching
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    literal = str(path).replace("'", "''")
     try:
-        con.execute(f"ATTACH '{literal}' AS _smslab_source (READ_ONLY)")
+        con.execute(f"ATTACH {sql.literal(path)} AS _smslab_source (READ_ONLY)")
     except duckdb.IOException:
         con.close()
         _open(str(path), True, wait).close()
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{literal}' AS _smslab_source (READ_ONLY)")
+        con.execute(f"ATTACH {sql.literal(path)} AS _smslab_source (READ_ONLY)")
     try:
         con.execute("COPY FROM DATABASE _smslab_source TO memory")
     finally:
