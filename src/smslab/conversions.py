@@ -54,6 +54,8 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
     from smslab.numbers import normalize
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a CSV file msisdn,time,value[,currency,reference]")
     if not path.is_file():
         raise InputError(f"{path}: no such conversions file")
     try:
