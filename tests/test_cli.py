@@ -134,6 +134,24 @@ def test_conversions_file_problems_are_one_line_and_exit_2(tmp_path, name, conte
     assert not db.exists() or _conversions(db) == ([], [])
 
 
+def test_conversions_unreadable_file_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):  # chmod 000 does not stop root, so the OS refusal is simulated
+        if self == orders:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    result = run("conversions", str(orders), "--db", str(tmp_path / "c.duckdb"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"smslab: {orders}: cannot read the conversions file (Permission denied)"]
+
+
 @pytest.mark.parametrize("flag, value, fragment", [("--region", "XX", "two-letter region code"),
                                                    ("--currency", "euros", "three-letter currency code")])
 def test_conversions_bad_flag_is_one_line_and_exit_2(tmp_path, flag, value, fragment):
