@@ -12,6 +12,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from smslab import reporting, store
 from smslab.cli import cli
 from smslab.errors import InputError
+from smslab.reporting.runner import _report_mode
+from smslab.reporting.views.interactive import REPORT_ENV
 
 
 def _executed_notebook(path):
@@ -78,13 +80,13 @@ def test_explore_renders_every_choice_statically_outside_jupyter():
 def test_report_mode_is_restored():
     import os
 
-    assert reporting._REPORT_ENV not in os.environ
-    with reporting._report_mode():
-        with reporting._report_mode():
-            assert os.environ[reporting._REPORT_ENV] == "1"
+    assert REPORT_ENV not in os.environ
+    with _report_mode():
+        with _report_mode():
+            assert os.environ[REPORT_ENV] == "1"
             assert reporting.interactive() is False
-        assert os.environ[reporting._REPORT_ENV] == "1"
-    assert reporting._REPORT_ENV not in os.environ
+        assert os.environ[REPORT_ENV] == "1"
+    assert REPORT_ENV not in os.environ
 
 
 def test_cli_report_list_json():
@@ -125,7 +127,7 @@ def test_explore_is_a_live_menu_in_jupyter_and_static_in_the_export(tmp_path):
     nb.cells = [new_code_cell("from smslab import reporting\n"
                               "print('interactive', reporting.interactive())\n"
                               "reporting.explore(lambda c: print('chose', c), 'Group by', ['region', 'variant'])")]
-    assert reporting._REPORT_ENV not in os.environ
+    assert REPORT_ENV not in os.environ
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     outputs = nb.cells[0].outputs
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
