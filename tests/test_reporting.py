@@ -243,3 +243,26 @@ def test_report_run_prints_no_kernel_warnings(tmp_path):
     assert json.loads(out.stdout)["html"].endswith("quiet.html")
     assert "without encryption" not in out.stderr and "IPKernelApp" not in out.stderr, out.stderr
     assert "42" in (tmp_path / "out" / "quiet.html").read_text(encoding="utf-8")
+
+
+def test_every_helper_the_notebooks_call_is_exported_with_all():
+    """The notebooks call `analytics.NAME`, `reporting.NAME`, `planning.NAME`, `narrative.NAME`: each
+    is in the package's `__all__` (or a public function of the view module), and `__all__` names
+    only what exists."""
+    import inspect
+
+    from smslab import analytics, config
+    from smslab.reporting.views import narrative, planning
+
+    sources = "\n".join("".join(c.source) for p in sorted(config.notebooks_dir().glob("*.ipynb"))
+                        for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
+    packages = {"analytics": analytics, "reporting": reporting}
+    for prefix, package in packages.items():
+        called = set(re.findall(rf"(?<![.\w]){prefix}\.([A-Za-z_]\w*)", sources))
+        assert called and called <= set(package.__all__), (prefix, called - set(package.__all__))
+        assert all(hasattr(package, name) for name in package.__all__)
+    for module in (planning, narrative):
+        called = set(re.findall(rf"(?<![.\w]){module.__name__.rsplit('.', 1)[1]}\.([A-Za-z_]\w*)", sources))
+        public = {n for n, f in inspect.getmembers(module) if not n.startswith("_")
+                  and (not inspect.isfunction(f) or f.__module__ == module.__name__)}
+        assert called and called <= public, called - public
