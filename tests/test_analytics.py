@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from smslab import analytics, store
+from smslab.conversions import import_conversions
 from smslab.masking import mask_msisdn, mask_text
 from smslab.stats import compare_proportions, newcombe_interval, two_proportion_ztest, wilson_interval
 
@@ -355,7 +356,7 @@ def test_import_conversions_quarantines_bad_rows_and_is_idempotent(tmp_path):
                    "0612345604,2026-12-02T10:00:00+01:00,abc,o5\n"
                    "0612345605,2026-12-02T10:00:00Z,5\n", encoding="utf-8")
     con = store.connect(":memory:")
-    first = analytics.import_conversions(csv, con=con, default_region="FR", currency="eur")
+    first = import_conversions(csv, con=con, default_region="FR", currency="eur")
     assert (first["loaded"], first["duplicates"], first["quarantined"]) == (2, 0, 4)
     rows = con.execute("SELECT msisdn, converted_at, value, currency FROM conversions ORDER BY value").fetchall()
     assert rows == [("+14155550101", datetime(2026, 12, 2, 11, 0), 20.5, "EUR"),
@@ -366,7 +367,7 @@ def test_import_conversions_quarantines_bad_rows_and_is_idempotent(tmp_path):
     assert any(r.startswith("value 'abc'") for r in reasons)
     assert any("expected 4 fields, got 3" in r for r in reasons)
     assert all(loc.startswith(str(csv)) for (loc,) in con.execute("SELECT location FROM quarantine").fetchall())
-    again = analytics.import_conversions(csv, con=con, default_region="FR", currency="EUR")
+    again = import_conversions(csv, con=con, default_region="FR", currency="EUR")
     assert (again["loaded"], again["duplicates"], again["new_quarantined"]) == (0, 2, 0)
     assert store.scalar(con, "SELECT count(*) FROM conversions") == 2
 
@@ -377,7 +378,7 @@ def test_import_conversions_names_missing_columns(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("phone,amount\n+33612345678,3\n", encoding="utf-8")
     with pytest.raises(InputError, match="missing column.*time"):
-        analytics.import_conversions(bad, con=store.connect(":memory:"))
+        import_conversions(bad, con=store.connect(":memory:"))
 
 
 def test_an_operator_code_missing_from_the_table_is_shown_as_its_code_and_no_report_as_unknown():

@@ -21,7 +21,7 @@ def test_help_lists_every_design_command():
     table = result.output.split("Commands:", 1)[1]
     listed = {line.split()[0] for line in table.splitlines() if line.startswith("  ") and line.strip()}
     assert listed == {"demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve", "load",
-                      "pull", "report", "smpp-receive"}
+                      "pull", "report", "smpp-receive", "conversions"}
     report = run("report", "--help").output.split("Commands:", 1)[1]
     subcommands = {line.split()[0] for line in report.splitlines() if line.startswith("  ") and line.strip()}
     assert subcommands == {"list", "run"}
@@ -38,7 +38,7 @@ def test_python_dash_m_runs_the_cli():
 
 
 @pytest.mark.parametrize("name", ["demo", "numbers", "rules", "segments", "cost", "check", "send", "ingest", "serve",
-                                  "load", "pull", "smpp-receive"])
+                                  "load", "pull", "smpp-receive", "conversions"])
 def test_every_command_documents_an_example(name):
     result = run(name, "--help")
     assert result.exit_code == 0
@@ -56,6 +56,111 @@ def test_load_json_on_empty_journal():
     result = run("load", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+
+
+# ---- smslab conversions ------------------------------------------------------------------------
+
+ORDERS = ("msisdn,time,value,reference\n"
+          "not a number,2026-12-02T10:00:00Z,5,o0\n"        # line 2: bad number, first: must not stop the load
+          "06 12 34 56 02,2026-12-02T10:00:00Z,30,o1\n"     # national: needs --region FR
+          "+1 415 555 0101,2026-12-02 11:00,20.5,o2\n"
+          "+33612345603,yesterday,5,o3\n")                  # line 5: bad time
+
+
+def _conversions(db):
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT msisdn, value, currency FROM conversions ORDER BY value").fetchall()
+        reasons = [r[0] for r in con.execute("SELECT location FROM quarantine ORDER BY location").fetchall()]
+    return rows, reasons
+
+
+def test_conversions_loads_good_rows_past_bad_ones_and_a_second_import_adds_nothing(tmp_path):
+    orders, db = tmp_path / "orders.csv", tmp_path / "c.duckdb"
+    orders.write_text(ORDERS, encoding="utf-8")
+    first = run("conversions", str(orders), "--region", "FR", "--currency", "eur", "--db", str(db), "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {"loaded": 2, "duplicates": 0, "quarantined": 2, "new_quarantined": 2}
+    rows, locations = _conversions(db)
+    assert rows == [("+14155550101", 20.5, "EUR"), ("+33612345602", 30.0, "EUR")]
+    assert locations == [f"{orders}:2", f"{orders}:5"]
+    again = run("conversions", str(orders), "--region", "FR", "--currency", "EUR", "--db", str(db), "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == {"loaded": 0, "duplicates": 2, "quarantined": 2, "new_quarantined": 0}
+    assert _conversions(db) == (rows, locations)
+
+
+def test_conversions_without_json_prints_one_readable_line(tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    result = run("conversions", str(orders), "--region", "FR", "--db", str(tmp_path / "c.duckdb"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{orders}: 2 loaded, 0 already there, 2 quarantined (reasons in the quarantine table)\n"
+
+
+def test_conversions_where_every_row_is_bad_exits_1_naming_the_file(tmp_path):
+    orders, db = tmp_path / "orders.csv", tmp_path / "c.duckdb"
+    orders.write_text(ORDERS, encoding="utf-8")
+    result = run("conversions", str(orders), "--db", str(db), "--json")  # no --region: the national number fails too
+    assert result.exit_code == 0  # one row loaded: a partial load is not a failure
+    assert json.loads(result.stdout) == {"loaded": 1, "duplicates": 0, "quarantined": 3, "new_quarantined": 3}
+    only_bad = tmp_path / "bad.csv"
+    only_bad.write_text("msisdn,time,value\n0612345602,2026-12-02T10:00:00Z,1\n", encoding="utf-8")
+    result = run("conversions", str(only_bad), "--db", str(db))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"smslab: nothing loaded: all 1 row(s) of {only_bad} quarantined (reasons "
+                                          "in the quarantine table); pass --region if the numbers have no +CC"]
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("missing.csv", None, "no such conversions file"),
+    ("folder", "folder", "is a folder; expected a CSV file"),
+    ("latin1.csv", "msisdn,time,value\n+33612345602,2026-12-02,3\u20ac\n".encode("cp1252"), "not UTF-8 text"),
+    ("empty.csv", b"", "line 1: empty file"),
+    ("columns.csv", b"phone,amount\n+33612345602,3\n", "missing column(s) time"),
+])
+def test_conversions_file_problems_are_one_line_and_exit_2(tmp_path, name, content, fragment):
+    path, db = tmp_path / name, tmp_path / "c.duckdb"
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    result = run("conversions", str(path), "--db", str(db), "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"smslab: {path}: ") and fragment in lines[0], lines
+    assert not db.exists() or _conversions(db) == ([], [])
+
+
+def test_conversions_unreadable_file_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):  # chmod 000 does not stop root, so the OS refusal is simulated
+        if self == orders:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    result = run("conversions", str(orders), "--db", str(tmp_path / "c.duckdb"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"smslab: {orders}: cannot read the conversions file (Permission denied)"]
+
+
+@pytest.mark.parametrize("flag, value, fragment", [("--region", "XX", "two-letter region code"),
+                                                   ("--currency", "euros", "three-letter currency code")])
+def test_conversions_bad_flag_is_one_line_and_exit_2(tmp_path, flag, value, fragment):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    result = run("conversions", str(orders), flag, value, "--db", str(tmp_path / "c.duckdb"))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"smslab: Invalid value for '{flag}': ") and fragment in lines[0]
 
 
 def test_user_error_is_one_line_not_a_traceback(tmp_path):

@@ -7,8 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-from smslab import analytics, costs, narrative, planning, reporting, store
+from smslab import analytics, costs, reporting, store
 from smslab.demo import demo
+from smslab.reporting.views import narrative, planning
 from smslab.stats import compare_proportions, wilson_interval
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from browser import chromium
 from smslab import analytics, config, reporting, store
+from smslab.conversions import import_conversions
 from smslab.demo import REPORTS, demo
 from smslab.receiving.loader import ingest
 
@@ -80,7 +81,7 @@ def demo_db(tmp_path_factory):
         for i, (msisdn, at) in enumerate(delivered):  # the first 3 an hour after delivery, the others 2 days after
             writer.writerow([msisdn, (at + timedelta(hours=1 if i < 3 else 48)).isoformat(), 25 + i, "EUR", f"o{i}"])
         writer.writerow(["not a number", "2026-12-01T00:00:00", "1", "EUR", "bad"])
-    assert analytics.import_conversions(orders, con=con)["loaded"] == len(delivered)
+    assert import_conversions(orders, con=con)["loaded"] == len(delivered)
     # a Kenyan recipient opts out on the opt-out short code, as Infobip would post it (the loader
     # links it to the alphanumeric sender), so the linkage section has something to show
     [(kenyan, sent_at)] = con.execute("""SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND region = 'KE'

@@ -12,6 +12,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from smslab import reporting, store
 from smslab.cli import cli
 from smslab.errors import InputError
+from smslab.reporting.runner import _report_mode
+from smslab.reporting.views.interactive import REPORT_ENV
 
 
 def _executed_notebook(path):
@@ -78,13 +80,13 @@ def test_explore_renders_every_choice_statically_outside_jupyter():
 def test_report_mode_is_restored():
     import os
 
-    assert reporting._REPORT_ENV not in os.environ
-    with reporting._report_mode():
-        with reporting._report_mode():
-            assert os.environ[reporting._REPORT_ENV] == "1"
+    assert REPORT_ENV not in os.environ
+    with _report_mode():
+        with _report_mode():
+            assert os.environ[REPORT_ENV] == "1"
             assert reporting.interactive() is False
-        assert os.environ[reporting._REPORT_ENV] == "1"
-    assert reporting._REPORT_ENV not in os.environ
+        assert os.environ[REPORT_ENV] == "1"
+    assert REPORT_ENV not in os.environ
 
 
 def test_cli_report_list_json():
@@ -125,7 +127,7 @@ def test_explore_is_a_live_menu_in_jupyter_and_static_in_the_export(tmp_path):
     nb.cells = [new_code_cell("from smslab import reporting\n"
                               "print('interactive', reporting.interactive())\n"
                               "reporting.explore(lambda c: print('chose', c), 'Group by', ['region', 'variant'])")]
-    assert reporting._REPORT_ENV not in os.environ
+    assert REPORT_ENV not in os.environ
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     outputs = nb.cells[0].outputs
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
@@ -241,3 +243,26 @@ def test_report_run_prints_no_kernel_warnings(tmp_path):
     assert json.loads(out.stdout)["html"].endswith("quiet.html")
     assert "without encryption" not in out.stderr and "IPKernelApp" not in out.stderr, out.stderr
     assert "42" in (tmp_path / "out" / "quiet.html").read_text(encoding="utf-8")
+
+
+def test_every_helper_the_notebooks_call_is_exported_with_all():
+    """The notebooks call `analytics.NAME`, `reporting.NAME`, `planning.NAME`, `narrative.NAME`: each
+    is in the package's `__all__` (or a public function of the view module), and `__all__` names
+    only what exists."""
+    import inspect
+
+    from smslab import analytics, config
+    from smslab.reporting.views import narrative, planning
+
+    sources = "\n".join("".join(c.source) for p in sorted(config.notebooks_dir().glob("*.ipynb"))
+                        for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
+    packages = {"analytics": analytics, "reporting": reporting}
+    for prefix, package in packages.items():
+        called = set(re.findall(rf"(?<![.\w]){prefix}\.([A-Za-z_]\w*)", sources))
+        assert called and called <= set(package.__all__), (prefix, called - set(package.__all__))
+        assert all(hasattr(package, name) for name in package.__all__)
+    for module in (planning, narrative):
+        called = set(re.findall(rf"(?<![.\w]){module.__name__.rsplit('.', 1)[1]}\.([A-Za-z_]\w*)", sources))
+        public = {n for n, f in inspect.getmembers(module) if not n.startswith("_")
+                  and (not inspect.isfunction(f) or f.__module__ == module.__name__)}
+        assert called and called <= public, called - public

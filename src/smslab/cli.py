@@ -607,6 +607,53 @@ def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: s
           lambda r: f"report: {r['html']}")
 
 
+def _conversion_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--region must be a region phonenumbers knows, --currency three letters: one line otherwise."""
+    import re
+
+    import phonenumbers
+
+    if value is None:
+        return None
+    if param.name == "region" and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise OptionError(f"{value!r}: expected a two-letter region code such as FR, US or KE", ctx=ctx, param=param)
+    if param.name == "currency" and not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise OptionError(f"{value!r}: expected a three-letter currency code such as EUR", ctx=ctx, param=param)
+    return value.upper()
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@click.option("--region", default=None, callback=_conversion_code,
+              help="Default region for numbers without +CC, e.g. FR.")
+@click.option("--currency", default=None, callback=_conversion_code,
+              help="Currency of rows without a currency column, e.g. EUR.")
+@db_option
+@wait_option
+@json_option
+@user_errors
+def conversions(file: str, region: str | None, currency: str | None, db: str | None, as_json: bool) -> None:
+    """Load conversions from a CSV (msisdn,time,value[,currency,reference]) into DuckDB (idempotent).
+
+    Bad rows go to the quarantine table with their line and why; the others still load. --json
+    prints {"loaded", "duplicates", "quarantined", "new_quarantined"}. Exits 1 when every row was
+    quarantined, 2 when the file is missing or unreadable.
+
+    \b
+    Example:
+        smslab conversions orders.csv --region FR --currency EUR --json
+    """
+    from smslab.conversions import import_conversions
+
+    result = import_conversions(file, db=db, default_region=region, currency=currency)
+    _emit(result, as_json, lambda r: f"{file}: {r['loaded']} loaded, {r['duplicates']} already there, "
+          f"{r['quarantined']} quarantined" + (" (reasons in the quarantine table)" if r["quarantined"] else ""))
+    if result["quarantined"] and not result["loaded"] and not result["duplicates"]:
+        click.echo(f"smslab: nothing loaded: all {result['quarantined']} row(s) of {file} quarantined (reasons in the "
+                   "quarantine table); pass --region if the numbers have no +CC", err=True)
+        sys.exit(1)
+
+
 def main() -> None:
     """Console entry point: usage errors too are one line on stderr (exit 2), never a usage block."""
     try:

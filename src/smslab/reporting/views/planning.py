@@ -5,8 +5,9 @@ send windows by time zone, message texts with their segments and GSM-safe rewrit
 sender-type options with their costs. Thin over `compliance`, `segments` and `costs`.
 
 Example:
-    >>> from smslab import planning
-    >>> planning.message_texts("data/samples/campaign.yaml").columns[0]   # doctest: +SKIP
+    >>> from smslab import config
+    >>> from smslab.reporting.views import planning
+    >>> planning.message_texts(config.project_dir() / "data/samples/campaign.yaml").columns[0]
     'region'
 """
 from __future__ import annotations
