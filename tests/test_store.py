@@ -56,7 +56,7 @@ def test_quarantine_is_idempotent(tmp_path):
 
 def test_a_database_made_before_migration_3_keeps_its_audience_and_messages(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
-    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])
+    monkeypatch.setattr(store.migrations, "MIGRATIONS", store.MIGRATIONS[:2])  # what migrate() reads
     con = store.connect(path)
     con.execute("INSERT INTO audience (campaign_id, msisdn, region, attributes) "
                 "VALUES ('c1', '+33612345678', 'FR', '{\"a\": 1}')")
