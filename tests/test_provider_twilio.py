@@ -1,4 +1,5 @@
 """Twilio over loopback: every request checked against the documented Messages API."""
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -134,3 +135,112 @@ def test_from_and_to_are_sent_in_e164_whatever_the_spelling(fake):
     assert form("alphanumeric", "Acme")["From"] == "Acme"
     assert form("short_code", "36180")["To"] == "+33612345678"
     provider.close()
+
+
+# --- smslab pull twilio: final status, error code and price from List Messages -----------------
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from smslab.cli import cli as smslab
+
+    return CliRunner().invoke(smslab, [*map(str, args)])
+
+
+def test_pull_twilio_then_load_gives_messages_their_price_and_final_status(tmp_path, fake):
+    """The user's path: send through Twilio, Twilio prices the messages later, `smslab pull
+    twilio --load` brings status, error code and price in, and cost analytics count them as real."""
+    from fakes.campaign import NOW, write_spec
+    from smslab.analytics import cost_per_outcome
+
+    fake.now = lambda: datetime(2026, 11, 23, 9, 0)   # Twilio's clock: date_sent is that Monday
+    db = tmp_path / "twilio.duckdb"
+    sent = cli("send", write_spec(tmp_path), "--provider", "twilio", "--now", NOW, "--throughput", 10000,
+               "--db", db, "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["submitted"] == 40
+    numbers = sorted(fake.accepted)
+    assert fake.settle("delivered", price="-0.00750") == 40          # Twilio prices them after sending
+    fake.settle("undelivered", price="-0.00750", error_code=30006, to=numbers[0])
+    fake.settle("sent", price=None, to=numbers[1])                    # not priced yet
+    with store.connect(db) as con:
+        assert store.scalar(con, "SELECT count(*) FROM messages WHERE price IS NOT NULL") == 0
+
+    pulled = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--limit", 15, "--load",
+                 "--landing", tmp_path / "pulled", "--db", db, "--json")
+    assert pulled.exit_code == 0, pulled.output
+    assert json.loads(pulled.stdout) == {"messages": 40, "inbound": 0, "since": "2026-11-23", "until": "2026-11-23",
+                                         "load": {"loaded": 40, "duplicates": 0, "quarantined": 0}}
+    assert pulled.stderr == "" and "secret-twilio-token" not in pulled.output
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert len(gets) == 3 and fake.problems == []                     # 15 + 15 + 10, by next_page_uri
+    assert gets[0].query == {"DateSent>": ["2026-11-23"], "DateSent<": ["2026-11-23"], "PageSize": ["15"]}
+    assert [r.query["Page"] for r in gets[1:]] == [["1"], ["2"]]
+    with store.connect(db) as con:
+        rows = con.execute("SELECT msisdn, status, error_code, price, currency, price_source FROM messages "
+                           "ORDER BY msisdn").fetchall()
+        costs = cost_per_outcome(con, "unit-send")
+    by_number = {r[0]: r[1:] for r in rows}
+    assert by_number[numbers[0]] == ("undelivered", "30006", 0.0075, "USD", "report")
+    assert by_number[numbers[1]] == ("sent", None, None, None, None)  # price null at Twilio: unknown here
+    assert {r[1:] for r in rows if r[0] not in numbers[:2]} == {("delivered", None, 0.0075, "USD", "report")}
+    usd = costs[costs["currency"] == "USD"].iloc[0]
+    assert (usd["priced_by_reports"], usd["priced_by_provider"]) == (39, 0)
+    assert usd["cost"] == pytest.approx(39 * 0.0075)
+    assert "39 provider reports" in usd["price_basis"]
+
+    # pulled again once Twilio has priced the last one: that price arrives, nothing else loads twice
+    fake.settle("delivered", price="-0.00750", to=numbers[1])
+    again = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--load",
+                "--landing", tmp_path / "pulled", "--db", db, "--json")
+    assert json.loads(again.stdout)["load"] == {"loaded": 1, "duplicates": 39, "quarantined": 0}
+    with store.connect(db) as con:
+        assert con.execute("SELECT status, price, currency FROM messages WHERE msisdn = ?",
+                           [numbers[1]]).fetchone() == ("delivered", 0.0075, "USD")
+
+
+def test_pull_twilio_defaults_to_the_last_seven_days(tmp_path, fake):
+    from datetime import date
+
+    from smslab.providers.twilio import pull
+
+    assert pull(today=date(2026, 12, 7), landing=tmp_path / "j") == {
+        "messages": 0, "inbound": 0, "since": "2026-12-01", "until": "2026-12-07"}
+    (request,) = [r for r in fake.requests if r.method == "GET"]
+    assert request.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+    assert request.query == {"DateSent>": ["2026-12-01"], "DateSent<": ["2026-12-07"], "PageSize": ["1000"]}
+    assert request.headers["authorization"].startswith("Basic ") and fake.problems == []
+
+
+def test_pull_twilio_with_a_bad_since_is_one_line(tmp_path, fake):
+    result = cli("pull", "twilio", "--since", "01/12/2026", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "smslab: --since '01/12/2026' is not a date: write it as YYYY-MM-DD, e.g. 2026-12-01"]
+    assert fake.requests == []
+    late = cli("pull", "twilio", "--since", "2026-12-08", "--until", "2026-12-01")
+    assert late.exit_code == 2 and late.stderr.splitlines() == [
+        "smslab: Twilio List Messages: --since 2026-12-08 is after --until 2026-12-01"]
+
+
+def test_pull_twilio_without_credentials_names_the_variable(monkeypatch):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
+    result = cli("pull", "twilio", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["smslab: TWILIO_AUTH_TOKEN is not set: export it or add it to a .env file"]
+
+
+def test_pull_twilio_with_a_wrong_token_is_one_line(fake, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "nope")
+    result = cli("pull", "twilio", "--since", "2026-12-01", "--until", "2026-12-01", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"smslab: Twilio {fake.url}/2010-04-01/Accounts/{SID}/Messages.json: the credentials were refused "
+        "(HTTP 401 20003: Authenticate); check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"]
+
+
+def test_pull_infobip_takes_no_window(monkeypatch):
+    result = cli("pull", "infobip", "--since", "2026-12-01")
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert "--since" in result.stderr and "Infobip" in result.stderr

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from smslab.providers import OutboundMessage, Provider, SubmitResult, TransientError
+from smslab.errors import TransientError
+from smslab.providers import OutboundMessage, Provider, SubmitResult
 from smslab.sending import DEFAULT_MPS, Pacer, backoff, sender_rates
 from smslab.sending.submission import submit_with_retries
 

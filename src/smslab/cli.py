@@ -521,9 +521,14 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("provider", type=OneOf(["infobip"]), metavar="PROVIDER")
-@click.option("--reports/--no-reports", default=True, help="Fetch delivery reports (default: yes).")
-@click.option("--inbound/--no-inbound", default=True, help="Fetch received messages, i.e. replies (default: yes).")
+@click.argument("provider", type=OneOf(["infobip", "twilio"]), metavar="PROVIDER")
+@click.option("--reports/--no-reports", default=True, help="infobip: fetch delivery reports (default: yes).")
+@click.option("--inbound/--no-inbound", default=True,
+              help="infobip: fetch received messages, i.e. replies (default: yes).")
+@click.option("--since", default=None, metavar="DATE",
+              help="twilio: messages sent on or after this day, YYYY-MM-DD in GMT (default: 6 days before --until).")
+@click.option("--until", default=None, metavar="DATE",
+              help="twilio: messages sent on or before this day, YYYY-MM-DD in GMT (default: today).")
 @click.option("--limit", type=Count(1, 1000), default=1000, show_default=True, help="Page size of each request.")
 @click.option("--load", "load_", is_flag=True, help="Then move the journal into DuckDB, as `smslab load` does.")
 @click.option("--landing", default=None, type=click.Path(file_okay=False),
@@ -532,28 +537,42 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
 @wait_option
 @json_option
 @user_errors
-def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, landing: str | None, db: str | None,
-         as_json: bool) -> None:
-    """Fetch delivery reports and replies from PROVIDER (infobip), for accounts without webhooks.
+def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: str | None, limit: int,
+         load_: bool, landing: str | None, db: str | None, as_json: bool) -> None:
+    """Fetch delivery reports, prices and replies from PROVIDER (infobip, twilio), for accounts without webhooks.
 
-    Infobip hands each report and reply out once: they are written to the landing-zone journal
-    first (INFOBIP_BASE_URL, INFOBIP_API_KEY), and `--load` (or a later `smslab load`) moves
-    them into DuckDB.
+    infobip: Infobip hands each report and reply out once: they are written to the landing-zone
+    journal first (INFOBIP_BASE_URL, INFOBIP_API_KEY). twilio: the Message resources sent from
+    --since to --until (List Messages; TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN), with the final
+    status, error code and the price Twilio publishes after sending. `--load` (or a later
+    `smslab load`) moves them into DuckDB.
 
     \b
     Example:
         smslab pull infobip --load --json
         smslab pull infobip --no-inbound --limit 500
+        smslab pull twilio --since 2026-12-01 --until 2026-12-07 --load
     """
-    from smslab.providers.infobip import pull as run_pull
+    result: dict[str, Any]
+    if provider == "twilio":
+        from smslab.providers.twilio import pull as pull_twilio
 
-    result: dict[str, Any] = run_pull(reports=reports, inbound=inbound, limit=limit, landing=landing)
+        result = pull_twilio(since=since, until=until, page_size=limit, landing=landing)
+        saved = "{messages} message(s) sent from {since} to {until}, {inbound} received message(s)"
+    else:
+        if since is not None or until is not None:
+            raise OptionError("--since/--until choose Twilio's messages; Infobip hands each report out once, "
+                              "so `smslab pull infobip` takes no window: leave them out",
+                              param_hint="'--since'")
+        from smslab.providers.infobip import pull as pull_infobip
+
+        result = dict(pull_infobip(reports=reports, inbound=inbound, limit=limit, landing=landing))
+        saved = "{reports} report(s), {inbound} received message(s)"
     if load_:
         from smslab.receiving.loader import load as run_load
 
         result["load"] = run_load(db=db, landing=landing)
-    _emit(result, as_json, lambda r: f"{provider}: {r['reports']} report(s), {r['inbound']} received message(s) "
-          "saved to the journal"
+    _emit(result, as_json, lambda r: f"{provider}: " + saved.format(**r) + " saved to the journal"
           + ("; " + ", ".join(f"{k} {v}" for k, v in r["load"].items()) if "load" in r
              else "; `smslab load` takes them from there"))
 

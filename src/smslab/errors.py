@@ -6,6 +6,8 @@
      │                       its `path`, `line` and `column` fields say where
      ├── NotAvailableError   a command or feature that is not built yet
      ├── ProviderError       a provider refused or could not be reached
+     │    ├── TransientError       refused for now (HTTP 429/503, ESME_RTHROTTLED…): the sender retries
+     │    └── AuthenticationError  the provider refused the credentials: the run stops
      └── DatabaseLockedError another process held the database longer than --wait (exit code 4)
 
 Every message names the file, the place and the fix, for example:
@@ -65,3 +67,35 @@ class ProviderError(SmslabError):
 
 class DatabaseLockedError(SmslabError):
     """Another process kept the DuckDB file locked for longer than the wait allowed."""
+
+
+class TransientError(ProviderError):
+    """The provider refused a whole batch for now (HTTP 429/503, ESME_RTHROTTLED…): try again later.
+
+    `not_sent` is True when the provider certainly did not act on the request (429, 503,
+    a refused connection), so even a non-idempotent provider may get the batch again; False
+    when the outcome is unknown (500, 502, 504, a timeout after the request left), in which case
+    only an idempotent provider is retried. `retry_after` is the provider's hint in seconds.
+
+    Example:
+        >>> TransientError("HTTP 429 TOO_MANY_REQUESTS", retry_after=2).not_sent
+        True
+    """
+
+    def __init__(self, message: str, *, not_sent: bool = True, retry_after: float | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.not_sent = not_sent
+        self.retry_after = retry_after
+        self.code = code or message
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused our credentials: the run stops, unsent messages stay queued.
+
+    `results`, when given, are the answers for a batch the provider had partly sent already.
+    """
+
+    def __init__(self, message: str, *, results: list | None = None) -> None:
+        super().__init__(message)
+        self.results = results

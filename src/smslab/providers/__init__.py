@@ -20,39 +20,10 @@ from importlib.metadata import entry_points
 from typing import Any, Literal, cast, overload
 
 from smslab import config  # noqa: F401  (loads a .env file into unset variables)
-from smslab.errors import ProviderError
+from smslab.errors import AuthenticationError, ProviderError, TransientError  # noqa: F401
 
-
-class TransientError(ProviderError):
-    """The provider refused a whole batch for now (HTTP 429/503, ESME_RTHROTTLED…): try again later.
-
-    `not_sent` is True when the provider certainly did not act on the request (429, 503,
-    a refused connection), so even a non-idempotent provider may get the batch again; False
-    when the outcome is unknown (500, 502, 504, a timeout after the request left), in which case
-    only an idempotent provider is retried. `retry_after` is the provider's hint in seconds.
-
-    Example:
-        >>> TransientError("HTTP 429 TOO_MANY_REQUESTS", retry_after=2).not_sent
-        True
-    """
-
-    def __init__(self, message: str, *, not_sent: bool = True, retry_after: float | None = None,
-                 code: str | None = None) -> None:
-        super().__init__(message)
-        self.not_sent = not_sent
-        self.retry_after = retry_after
-        self.code = code or message
-
-
-class AuthenticationError(ProviderError):
-    """The provider refused our credentials: the run stops, unsent messages stay queued.
-
-    `results`, when given, are the answers for a batch the provider had partly sent already.
-    """
-
-    def __init__(self, message: str, *, results: list | None = None) -> None:
-        super().__init__(message)
-        self.results = results
+# The provider errors live in smslab.errors. TransientError and AuthenticationError are named here
+# too because providers/smpp.py and its tests still import them from this package.
 
 
 @overload

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from smslab.errors import ProviderError
-from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
+from smslab.errors import AuthenticationError, ProviderError, TransientError
+from smslab.providers import OutboundMessage, Provider, SubmitResult, env
 from smslab.receiving.journal import Journal
 
 SEND_PATH = "/sms/2/text/advanced"
@@ -88,13 +88,15 @@ class InfobipProvider(Provider):
     validity_minutes: int | None = MAX_VALIDITY_MINUTES
     timeout: float = 30.0
     landing: Any = None
+    # the HTTP transport (httpx.MockTransport in unit tests); None: httpx's own, over the network
+    transport: httpx.BaseTransport | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = _base_url(self.base_url or env("INFOBIP_BASE_URL"))
         key = self.api_key or env("INFOBIP_API_KEY")
         if self.notify_url is None and env("SMSLAB_PUBLIC_URL", required=False):
             self.notify_url = env("SMSLAB_PUBLIC_URL").rstrip("/") + "/infobip/dlr"
-        self.client = httpx.Client(base_url=self.base_url, timeout=self.timeout,
+        self.client = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport,
                                    headers={"Authorization": f"App {key}", "Accept": "application/json"})
         self.api_key = None  # the key lives in the client's headers only; never in repr() or logs
 

@@ -18,10 +18,11 @@ Example:
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
-from smslab.receiving.records import Result, compact_time, decode_params, event, iso_time, plus, reply, text_of
+from smslab.receiving.records import Result, compact_time, decode_params, event, iso_time, money, plus, reply, text_of
 from smslab.receiving.statuses import TWILIO_PERMANENT, twilio_status
 
 PROVIDER = "twilio"
@@ -54,9 +55,15 @@ def _stamp(params: dict, received_at: datetime | None) -> datetime | None:
 
 
 def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
-    """One status callback → one delivery event (or a problem)."""
+    """One status callback → one delivery event (or a problem). A page of the List Messages
+    answer (`{"messages": [...]}`, what `smslab pull twilio` journals) or one Message resource
+    (`sid`, `status`, `price`…) is read with `parse_export_row`, resource by resource."""
     if not isinstance(params, dict):
         return [], [], ["callback: not an object of parameters"]
+    if isinstance(params.get("messages"), list) and not _sid(params):
+        return _page(params["messages"], received_at)
+    if not _sid(params) and ("sid" in params or "Sid" in params):
+        return parse_export_row(params, received_at=received_at)
     sid = _sid(params)
     raw_status = text_of(params.get("MessageStatus")) or text_of(params.get("SmsStatus"))
     if not sid:
@@ -101,8 +108,58 @@ def media_urls(params: dict) -> str | None:
     return json.dumps([url for _, url in numbered]) if numbered else None
 
 
+def _page(resources: list, received_at: datetime | None) -> Result:
+    events: list[dict] = []
+    replies: list[dict] = []
+    problems: list[str] = []
+    for index, resource in enumerate(resources):
+        e, r, p = parse_export_row(resource, received_at=received_at)
+        events += e
+        replies += r
+        problems += [f"messages[{index}]: {text}" for text in p]
+    return events, replies, problems
+
+
 def _key(name: str) -> str:
     return name.replace(" ", "").replace("_", "").lower()
+
+
+def _when(value: Any) -> datetime | None:
+    """ISO 8601 (Bulk Export) or RFC 2822 (`Mon, 01 Dec 2026 14:00:05 +0000`, the REST API), as UTC."""
+    moment = iso_time(value)
+    if moment is not None or not isinstance(value, str) or "," not in value:
+        return moment
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def price_of(fields: dict) -> tuple[float | None, str | None, int | None]:
+    """(price per part, currency, parts) of a Message resource whose keys went through `_key`.
+
+    Twilio writes what a message cost as a negative string (`"-0.02250"`, the debit) in
+    `price_unit`, for the whole message; smslab keeps costs positive, per part, like Infobip's
+    reports: |price| / num_segments, with num_segments as the parts (1 when Twilio gives none,
+    so that the product stays the message's price). `price: null` (not priced yet): unknown.
+
+    >>> price_of({"price": "-0.02250", "priceunit": "USD", "numsegments": "3"})
+    (0.0075, 'USD', 3)
+    >>> price_of({"price": None, "priceunit": "USD", "numsegments": "1"})
+    (None, None, 1)
+    """
+    parts = text_of(fields.get("numsegments"))
+    count = int(parts) if parts and parts.isdigit() and 0 < int(parts) < 2 ** 31 else None
+    text = text_of(fields.get("price"))
+    try:
+        amount = abs(float(text)) if text is not None else None
+    except ValueError:
+        amount = None
+    price, currency = money(amount, text_of(fields.get("priceunit")))
+    if price is None:
+        return None, None, count
+    return round(price / (count or 1), 10), currency, count or 1
 
 
 def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Result:
@@ -114,8 +171,8 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
     sid = text_of(fields.get("sid")) or text_of(fields.get("messagesid"))
     if not sid:
         return [], [], ["row: Sid missing"]
-    when = (iso_time(fields.get("dateupdated")) or iso_time(fields.get("datesent"))
-            or iso_time(fields.get("sentdate")) or iso_time(fields.get("datecreated")))
+    when = (_when(fields.get("dateupdated")) or _when(fields.get("datesent"))
+            or _when(fields.get("sentdate")) or _when(fields.get("datecreated")))
     direction = (text_of(fields.get("direction")) or "").lower()
     if direction.startswith("inbound"):
         sender = text_of(fields.get("from"))
@@ -133,5 +190,8 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
         return [], [], ["row: bad or missing date"]
     error = text_of(fields.get("errorcode"))
     error = None if error in (None, "0") else error.removesuffix(".0")
+    price, currency, parts = price_of(fields)
+    # a row read again once Twilio has priced it is a new event (its price would be lost otherwise)
+    key = "" if price is None else f"price {text_of(fields.get('price'))} {currency}"
     return [event(PROVIDER, sid, status, raw_status or "", error, error in TWILIO_PERMANENT, when, row,
-                  event_key="")], [], []
+                  event_key=key, price=price, currency=currency, parts=parts)], [], []

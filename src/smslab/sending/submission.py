@@ -19,7 +19,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from smslab.campaign import CampaignSpec
-from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError
+from smslab.errors import AuthenticationError, TransientError
+from smslab.providers import OutboundMessage, Provider, SubmitResult
 from smslab.receiving.loader import refresh_statuses
 from smslab.sending.pacing import Pacer, backoff
 
