@@ -469,7 +469,7 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
                price_source = CASE WHEN b.money IS NULL THEN messages.price_source ELSE 'report' END
         FROM (SELECT provider_message_id AS own, {_BEST} AS best,
                      arg_max({{'p': price, 'c': currency, 'n': parts}}, event_at)
-                         FILTER (WHERE price IS NOT NULL) AS money
+                         FILTER (WHERE price IS NOT NULL AND currency IS NOT NULL) AS money
               FROM dlr_events {own_events} GROUP BY 1) AS b
         WHERE messages.provider_message_id = b.own
           {"AND messages.message_id NOT IN (SELECT message_id FROM _per_part)" if per_part else ""}""")

@@ -6,6 +6,10 @@ parameters in JSON lines, or rows of a Reports API CSV export, are read from fil
 Careful: in a delivery receipt `msisdn` is the **recipient** and `to` is **our sender id**;
 in an inbound message `msisdn` is the **sender** (the person) and `to` is our number.
 
+Receipts carry `network-code` (the MCC/MNC of the recipient's network → `dlr_events.operator`)
+and `price` (what that part cost → `dlr_events.price`, `parts` 1). The receipt names no
+currency, so `dlr_events.currency` stays NULL and the message's own price is not set from it.
+
 Long messages: Vonage splits them into parts, each with its own `messageId`, and sends one
 receipt per part. A receipt's `client-ref` (echoed from the send request) names the whole
 message, so it becomes the event's `message_ref`; a message counts as delivered only when
@@ -20,6 +24,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +60,23 @@ def _error(params: dict) -> str | None:
     return None if text in (None, "0") else text
 
 
+def price_of(value: Any) -> float | None:
+    """A receipt's `price` ("The cost of the message", a decimal string such as `"0.03330000"`) as
+    a number; None when missing or not a finite amount ≥ 0. Vonage's receipt names no currency.
+
+    >>> price_of("0.03330000"), price_of(""), price_of("-1"), price_of("nan"), price_of(None)
+    (0.0333, None, None, None, None)
+    """
+    text = text_of(value)
+    if text is None or isinstance(value, bool):
+        return None
+    try:
+        amount = float(text)
+    except ValueError:
+        return None
+    return amount if math.isfinite(amount) and amount >= 0 else None
+
+
 def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
     """One delivery receipt (SMS API) or status webhook (Messages API) → one delivery event."""
     if not isinstance(params, dict):
@@ -75,9 +97,13 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
     if event_at is None:
         return [], [], [f"receipt: bad or missing message-timestamp {params.get('message-timestamp')!r}"]
     error = _error(params)
+    # an SMS API receipt is about one part (each part has its own messageId and receipt): its
+    # price is that part's, in a currency the receipt does not name (left unknown)
+    price = price_of(params.get("price"))
     return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, event_at, params,
                   message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")),
-                  event_key=key, operator=mcc_mnc(params.get("network-code")))], [], []
+                  event_key=key, operator=mcc_mnc(params.get("network-code")),
+                  price=price, parts=1 if price is not None else None)], [], []
 
 
 def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result:
