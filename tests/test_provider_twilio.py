@@ -162,7 +162,7 @@ def test_pull_twilio_then_load_gives_messages_their_price_and_final_status(tmp_p
     numbers = sorted(fake.accepted)
     assert fake.settle("delivered", price="-0.00750") == 40          # Twilio prices them after sending
     fake.settle("undelivered", price="-0.00750", error_code=30006, to=numbers[0])
-    fake.settle("sent", price=None, to=numbers[1])                    # not priced yet
+    fake.settle("delivered", price=None, to=numbers[1])               # not priced yet
     with store.connect(db) as con:
         assert store.scalar(con, "SELECT count(*) FROM messages WHERE price IS NOT NULL") == 0
 
@@ -182,14 +182,15 @@ def test_pull_twilio_then_load_gives_messages_their_price_and_final_status(tmp_p
         costs = cost_per_outcome(con, "unit-send")
     by_number = {r[0]: r[1:] for r in rows}
     assert by_number[numbers[0]] == ("undelivered", "30006", 0.0075, "USD", "report")
-    assert by_number[numbers[1]] == ("sent", None, None, None, None)  # price null at Twilio: unknown here
+    assert by_number[numbers[1]] == ("delivered", None, None, None, None)  # price null at Twilio: unknown here
     assert {r[1:] for r in rows if r[0] not in numbers[:2]} == {("delivered", None, 0.0075, "USD", "report")}
     usd = costs[costs["currency"] == "USD"].iloc[0]
     assert (usd["priced_by_reports"], usd["priced_by_provider"]) == (39, 0)
     assert usd["cost"] == pytest.approx(39 * 0.0075)
     assert "39 provider reports" in usd["price_basis"]
 
-    # pulled again once Twilio has priced the last one: that price arrives, nothing else loads twice
+    # pulled again once Twilio has priced the last one (same status, now with a price): that price
+    # arrives, nothing else loads twice
     fake.settle("delivered", price="-0.00750", to=numbers[1])
     again = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--load",
                 "--landing", tmp_path / "pulled", "--db", db, "--json")
