@@ -15,6 +15,11 @@ rest of the batch was not sent). Twilio has no idempotency key, so the provider 
 idempotent. Twilio can only schedule 15 minutes to 35 days ahead: a message due sooner
 or later stays queued for a later `smslab send` run.
 
+The create answer has no price (`price: null`): Twilio publishes it later on the Message
+resource. `pull` (`smslab pull twilio`) reads List Messages, `GET …/Messages.json?DateSent>=…
+&DateSent<=…&PageSize=…` then each `next_page_uri`, into the journal; `smslab load` gives the
+messages their final status, error code and price.
+
 Example:
     >>> from smslab.providers.twilio import TwilioProvider
     >>> p = TwilioProvider(account_sid="AC123", auth_token="t")
