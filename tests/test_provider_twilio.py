@@ -245,3 +245,28 @@ def test_pull_infobip_takes_no_window(monkeypatch):
     result = cli("pull", "infobip", "--since", "2026-12-01")
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     assert "--since" in result.stderr and "Infobip" in result.stderr
+
+
+def test_pulled_replies_are_replies_and_a_webhook_for_the_same_one_is_a_duplicate(tmp_path, fake):
+    """List Messages shows inbound messages too: a STOP read there is an opt-out, once."""
+    from fakes.campaign import e164
+    from smslab.receiving.journal import Journal
+    from smslab.receiving.loader import load
+
+    make_spec(tmp_path)
+    person = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0])
+    fake.messages.append({"sid": "SM" + "9" * 32, "direction": "inbound", "from": person, "to": "36180",
+                          "body": "STOP", "status": "received", "num_segments": "1", "price": "-0.00790",
+                          "price_unit": "USD", "error_code": None, "date_sent": "Mon, 23 Nov 2026 09:05:00 +0000",
+                          "date_updated": "Mon, 23 Nov 2026 09:05:00 +0000"})
+    result = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--load", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["inbound"] == 1 and json.loads(result.stdout)["messages"] == 0
+    webhook = f"MessageSid={'SM' + '9' * 32}&From={person.replace('+', '%2B')}&To=36180&Body=STOP"
+    Journal().append_many([{"provider": "twilio", "kind": "inbound", "body": webhook,
+                            "content_type": "application/x-www-form-urlencoded",
+                            "received_at": datetime(2026, 11, 23, 9, 5)}])
+    assert load() == {"loaded": 0, "duplicates": 1, "quarantined": 0}
+    with store.connect() as con:
+        assert con.execute("SELECT msisdn, text, intent, received_at FROM inbound").fetchall() == [
+            (person, "STOP", "opt_out", datetime(2026, 11, 23, 9, 5))]
