@@ -17,11 +17,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from smslab import sql
 from smslab.analytics.attribution import _ATTRIBUTED, DEFAULT_ATTRIBUTION_DAYS
 from smslab.masking import mask_frame
+from smslab.receiving.statuses import FINAL
 
 FUNNEL_STAGES = ["targeted", "allowed", "submitted", "sent", "delivered", "replied", "opted_out", "converted"]
-FAILED = ("undelivered", "expired", "rejected", "failed")
+FAILED = tuple(sorted(FINAL - {"delivered"}))  # the final statuses that are not a delivery
 
 NOT_SENT = "(not sent)"
 
@@ -81,7 +83,7 @@ base AS (
            m.provider_message_id IS NOT NULL
              AND (coalesce(ev.reached, false) OR m.status IN ('sent', 'delivered')) AS sent,
            coalesce(m.status = 'delivered', false) AS delivered,
-           coalesce(m.status IN {FAILED}, false) AS failed,
+           coalesce(m.status IN ({sql.values(FAILED)}), false) AS failed,
            rep.msisdn IS NOT NULL AS replied,
            coalesce(rep.opted_out, false) AS opted_out,
            conv.msisdn IS NOT NULL AS converted,

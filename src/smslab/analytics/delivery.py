@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from smslab import sql
 from smslab.analytics.attribution import DEFAULT_ATTRIBUTION_DAYS
 from smslab.analytics.base import FAILED, _base, _dimension, _sql
 from smslab.stats import wilson_interval
@@ -55,7 +56,7 @@ def latency(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "
 
 _FAIL_EVENTS = f"""
     WITH f AS (SELECT message_id, region, status, provider_message_id FROM messages
-               WHERE campaign_id = $c AND status IN {FAILED}),
+               WHERE campaign_id = $c AND status IN ({sql.values(FAILED)})),
     e AS (SELECT provider_message_id, status, error_code, permanent,
                  coalesce(json_extract_string(raw, '$.error.name'), json_extract_string(raw, '$.status.name'),
                           raw_status) AS reason, event_at
