@@ -14,8 +14,9 @@ values (`RegionMetadata`, dicts, tuples) and the public API.
 The version the tests run against is pinned in pyproject.toml's dev extras,
 ``phonenumbers==9.0.43`` (users get any release allowed by the runtime bound,
 ``phonenumbers>=8.13.40``). tests/test_numbers.py compares the bulk path with `normalize_one`,
-which uses the public API only; raise the pin only when those comparisons pass against the new
-release. ``SMSLAB_NUMBERS_FAST=0`` bypasses this module's users entirely.
+which uses the public API (but for `parse_error_message`); raise the pin only when those
+comparisons pass against the new release. ``SMSLAB_NUMBERS_FAST=0`` turns the bulk path off;
+`normalize_one` then needs only `parse_error_message` from here.
 
 Example:
     >>> meta = region_metadata("FR", max_len=32)

@@ -1,4 +1,4 @@
-"""The reference: phonenumbers' answer for one input, through its public API only.
+"""The reference: phonenumbers' answer for one input, through its public API (and the parse error's message).
 
 `normalize` must give exactly these answers; tests and bench/numbers.py compare the two.
 
