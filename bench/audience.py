@@ -41,6 +41,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 
 from smslab import audience, synthetic  # noqa: E402
+from smslab.audience import readers  # noqa: E402
 
 DEFAULT_FILE = Path("/tmp/smslab-bench-send-enj4_ra5/audience-1000000-7.csv")
 
@@ -113,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         ok = (summary["loaded"] + summary["duplicates"] + summary["quarantined"] == summary["rows"] == base_rows
               and (planted is None or summary["quarantined"] >= planted))
         if args.fallback:
-            audience.FAST_CSV = False
+            readers.FAST_CSV = False
             try:
                 slow_s, slow = timed(lambda: audience.load(path, default_region=args.region), args.repeat)
             finally:
-                audience.FAST_CSV = True
+                readers.FAST_CSV = True
             same = True
             try:
                 pd.testing.assert_frame_equal(result.frame, slow.frame, check_exact=True)

@@ -414,7 +414,7 @@ def test_migration_5_reads_the_operator_of_reports_loaded_before_it(tmp_path):
 
 
 def test_cost_counts_real_prices_before_the_indicative_sheet_and_says_which():
-    from smslab.costs import Price, PriceSheet
+    from smslab.pricing import Price, PriceSheet
 
     con = store.connect(":memory:")
     who = ("FR1", "FR2", "FR3", "FR4")

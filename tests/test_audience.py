@@ -166,7 +166,7 @@ def test_duckdb_table_needs_a_connection():
 
 def test_small_blocks_give_the_same_result(monkeypatch):
     """Files are read in blocks; duplicates across blocks still collapse, rows keep their numbers."""
-    import smslab.audience as audience
+    import smslab.audience.readers as audience
 
     whole = load(FIXTURES / "basic.csv", default_region="FR")
     monkeypatch.setattr(audience, "CHUNK_ROWS", 2)
@@ -195,7 +195,7 @@ def _both(monkeypatch, path, **kwargs):
     """(fast-path outcome, csv-module outcome, whether the fast path read the file).
 
     An outcome is the AudienceLoad or the InputError's message."""
-    import smslab.audience as audience
+    import smslab.audience.readers as audience
 
     taken = []
     arrow_csv = audience._arrow_csv
@@ -326,7 +326,7 @@ def test_fields_over_the_csv_size_limit_fall_back(tmp_path, monkeypatch):
 
 def test_fast_path_blocks_and_duplicates_across_blocks(tmp_path, monkeypatch):
     """Rows keep their numbers and line numbers across blocks; duplicates in different blocks collapse."""
-    import smslab.audience as audience
+    import smslab.audience.readers as audience
 
     lines = ["msisdn,consent_at,consent_source,tier"]
     for k in range(40):
@@ -375,7 +375,7 @@ def test_collapse_equals_a_full_sort(tmp_path):
     (number, has consent first, latest consent, row) and keeping the first of each number."""
     import numpy as np
 
-    from smslab.audience import _collapse
+    from smslab.audience.loading import _collapse
 
     rng = np.random.default_rng(7)
     n = 3000

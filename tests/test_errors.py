@@ -5,7 +5,7 @@ from smslab.errors import InputError, SmslabError
 
 
 def test_the_fields_come_from_a_real_error_of_the_price_sheet_reader(tmp_path):
-    from smslab.costs import load_prices
+    from smslab.pricing import load_prices
 
     sheet = tmp_path / "prices.csv"
     header = "country,sender_type,price_per_segment,currency"

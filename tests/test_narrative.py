@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from smslab import analytics, costs, reporting, store
+from smslab import analytics, pricing, reporting, store
 from smslab.demo import demo
 from smslab.reporting.views import narrative, planning
 from smslab.stats import compare_proportions, wilson_interval
@@ -104,7 +104,7 @@ def test_cost_summary_names_the_recommended_senders(demo_db):
     spec = planning.campaign_spec("", db=db)
     audience = planning.campaign_audience(spec, db=db, from_db=True)
     options = planning.sender_options(spec, audience=audience, months=3, currency="USD")
-    campaign = costs.campaign_cost(spec, audience=audience, currency="USD")
+    campaign = pricing.campaign_cost(spec, audience=audience, currency="USD")
     text = narrative.cost_summary(options, campaign, months=3, currency="USD")
     for row in options[options["recommended"]].itertuples():
         kind = row.sender_type.replace("_", " ")

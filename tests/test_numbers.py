@@ -279,7 +279,7 @@ def test_numbers_cli_names_a_semicolon_separated_file(tmp_path):
 def test_the_fast_path_decides_the_common_shapes_itself(monkeypatch):
     """Turning the fast path off must be visible: with it, phonenumbers' per-row parse
     (`normalize_one`) is called for none of these ordinary numbers; without it, for each."""
-    import smslab.numbers as numbers_mod
+    import smslab.numbers.bulk as numbers_mod
 
     values = ([f"+3361234{i:04d}" for i in range(200)] + [f"06 12 35 {i // 100:02d} {i % 100:02d}" for i in range(200)]
               + [f"+1 415 555 {i:04d}" for i in range(100)])
@@ -291,11 +291,38 @@ def test_the_fast_path_decides_the_common_shapes_itself(monkeypatch):
         return real(value, region)
 
     monkeypatch.setattr(numbers_mod, "normalize_one", counting)
-    fast = numbers_mod._decide(values, regions)
+    fast = numbers_mod.decide(values, regions)
     assert calls == []                                     # every row decided by the vectorised path
     assert fast["e164"][0] == "+33612340000" and fast["e164"][200] == "+33612350000" and fast["valid"].all()
     monkeypatch.setenv("SMSLAB_NUMBERS_FAST", "0")
-    slow = numbers_mod._decide(values, regions)
+    slow = numbers_mod.decide(values, regions)
     assert len(calls) == len(values)                       # the reference path, row by row
     for key in ("e164", "region", "valid", "number_type", "carrier"):
         assert list(fast[key]) == list(slow[key]), key     # and the same answers
+
+
+def test_phonenumbers_private_api_is_used_in_one_module_that_names_the_pinned_version():
+    """Underscore helpers, PhoneMetadata and the tzdata/carrierdata tables appear only in
+    numbers/phonenumbers_internals.py, whose docstring names the release pinned in pyproject."""
+    import re
+    from pathlib import Path
+
+    import smslab
+    from smslab.numbers import phonenumbers_internals
+
+    private = re.compile(r"phonenumberutil|PhoneMetadata|\btzdata\b|\bcarrierdata\b|\b_pnu\b|_msg\b"
+                         r"|\b(?:phonenumbers|timezone|carrier|pn_timezone)\._\w")
+    root = Path(smslab.__file__).parent
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                   if private.search(re.sub(r'"""[\s\S]*?"""', "", p.read_text(encoding="utf-8"))))
+    assert users == ["numbers/phonenumbers_internals.py"]
+    pyproject = (root.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    [pin] = re.findall(r'"phonenumbers==([0-9.]+)"', pyproject)
+    assert f"phonenumbers=={pin}" in (phonenumbers_internals.__doc__ or "")
+
+
+def test_the_package_keeps_its_public_api():
+    import smslab.numbers as numbers_pkg
+
+    assert numbers_pkg.__all__ == ["COLUMNS", "normalize", "normalize_file", "normalize_one"]
+    assert numbers_pkg.normalize(["+254 712 345678"]).loc[0, "carrier"] == "Safaricom"

@@ -22,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from smslab import identity
 from smslab.errors import SpecError
+from smslab.senders import SenderType
 from smslab.yamlfiles import describe, read_yaml
 
 UNKNOWN_FIELD = "unknown field (check the spelling against the commented sample data/samples/campaign.yaml)"
 
-SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
 #: how far in the past a send_at may be (clock skew, a slow start) before it is a mistake
 SEND_AT_TOLERANCE = timedelta(minutes=5)
 

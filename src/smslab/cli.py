@@ -266,7 +266,7 @@ def cost(country: str, monthly_volume: int, months: float, two_way: bool, purpos
     Example:
         smslab cost --country FR --monthly-volume 50000 --months 3 --two-way --json
     """
-    from smslab.costs import describe, plan, plan_json
+    from smslab.pricing import describe, plan, plan_json
 
     result = plan(country, monthly_volume=monthly_volume, months=months, two_way=two_way, purpose=purpose,
                   segments=segments_, reply_rate=reply_rate, launch_in_weeks=launch_in_weeks, currency=currency,

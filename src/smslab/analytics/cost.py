@@ -20,7 +20,7 @@ from smslab.analytics.base import _base, _dimension
 def _sheet_prices(prices: Any = None) -> pd.DataFrame:
     """(region, sender_type, sheet_price, sheet_currency): the indicative price of one segment
     (price plus carrier surcharge) per country and sender type, where the sheet knows it."""
-    from smslab.costs import PriceSheet, load_prices
+    from smslab.pricing import PriceSheet, load_prices
 
     sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
     rows = [(p.country, p.sender_type, p.price_per_segment + (p.carrier_surcharge_per_segment or 0.0), p.currency)

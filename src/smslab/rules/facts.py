@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
 
-SENDER_TYPES: tuple[SenderType, ...] = ("short_code", "long_code", "toll_free", "alphanumeric")
+from smslab.senders import SENDER_TYPES
+from smslab.senders import SenderType as SenderType  # re-exported: claims, schema and derive import it from here
+
 PURPOSES: tuple[Purpose, ...] = ("marketing", "transactional")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: source kinds, most authoritative first
@@ -42,7 +44,6 @@ _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Purpose = Literal["marketing", "transactional"]
-SenderType = Literal["short_code", "long_code", "toll_free", "alphanumeric"]
 
 
 def _regex(value: str) -> str:

@@ -251,7 +251,7 @@ class Country(_Strict):
     languages: list[str] = Field(min_length=1)
     checked: date
     sources: dict[str, Source] = Field(min_length=1)
-    senders: dict[Literal["short_code", "long_code", "toll_free", "alphanumeric"], SenderRules]
+    senders: dict[SenderType, SenderRules]
     quiet_hours: QuietHours
     consent: Consent
     opt_out: OptOut

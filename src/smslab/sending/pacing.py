@@ -37,7 +37,7 @@ def sender_rates(due: pd.DataFrame, provider: Provider,
             rates[sender_id] = None
         else:
             if sheet is None:
-                from smslab.costs import load_prices
+                from smslab.pricing import load_prices
 
                 sheet = load_prices()
             known = sheet.get(region or "", sender_type or "").throughput_mps if region and sender_type else None

@@ -165,7 +165,7 @@ def setup_summary(counts: dict[str, int], findings: pd.DataFrame, decisions: pd.
 
 def cost_summary(options: pd.DataFrame, campaign: dict[str, Any], *, months: float, currency: str) -> str:
     """Sender choice and cost in one paragraph, from `planning.sender_options` and
-    `costs.campaign_cost`."""
+    `pricing.campaign_cost`."""
     parts = []
     chosen = options[options["recommended"].astype(bool)] if len(options) else options
     if len(chosen):

@@ -2,7 +2,7 @@
 
 Before anything is sent: the audience by country and number type, the compliance decisions,
 send windows by time zone, message texts with their segments and GSM-safe rewrites, and the
-sender-type options with their costs. Thin over `compliance`, `segments` and `costs`.
+sender-type options with their costs. Thin over `compliance`, `segments` and `pricing`.
 
 Example:
     >>> from smslab import config
@@ -174,12 +174,12 @@ def message_texts(spec: Any, regions: Iterable[str] | None = None) -> pd.DataFra
 def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_volume: int = 0, months: float = 3.0,
                    currency: str = "EUR", launch: Any = None) -> pd.DataFrame:
     """Short code vs long code (VLN) vs toll-free vs alphanumeric for every country of the spec's
-    audience (`smslab.costs.plan`), one row per country × sender type; `monthly_volume=0` uses
+    audience (`smslab.pricing.plan`), one row per country × sender type; `monthly_volume=0` uses
     each country's audience size. `total_converted` is in `currency`; `recommended` marks the
     planner's choice; unknown prices stay unknown (never free)."""
     from datetime import date, datetime
 
-    from smslab import costs
+    from smslab import pricing
     from smslab.campaign import load_spec
     from smslab.segments import count
 
@@ -198,7 +198,7 @@ def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_v
     rows = []
     for region, recipients in volumes.items():
         segs = max(count(spec.text_for(region, v)).segments for v in spec.variant_names())
-        plan = costs.plan(region, monthly_volume=int(monthly_volume or recipients), months=months,
+        plan = pricing.plan(region, monthly_volume=int(monthly_volume or recipients), months=months,
                           two_way=spec.two_way_for(region), purpose=spec.purpose, segments=segs,
                           launch=launch, currency=currency)
         for o in plan.options:
@@ -220,7 +220,7 @@ def break_even_curve(options: pd.DataFrame, region: str, *, months: float, max_v
     """Total cost over the term against monthly volume for each allowed sender type of one country
     whose fixed and per-message prices are known: setup + recurring + volume × months × per_message,
     converted to `currency`."""
-    from smslab.costs import load_rates
+    from smslab.pricing import load_rates
 
     rates = load_rates()
     rows = options[(options["region"] == region) & options["allowed"] & options["per_message"].notna()

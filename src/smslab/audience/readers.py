@@ -1,28 +1,25 @@
-"""Audiences: read a list of recipients, normalise their numbers, quarantine what cannot be used.
+"""Reading an audience: CSV (pyarrow.csv or the csv module), Parquet and DuckDB tables, in blocks.
 
-An audience is a CSV file, a Parquet file or a DuckDB table (`duckdb:TABLE`, with `con=`)
-with an `msisdn` column and optionally `region`, `consent_at` and `consent_source`. Every
-other column is kept as a JSON object in `attributes`. Rows with the same E.164 number
-collapse to one (the latest `consent_at` wins); rows whose number is not valid, or whose
-`consent_at` is not a date, are quarantined with the reason and where they were.
+`read(source, con)` yields `Chunk`s of at most `CHUNK_ROWS` rows: every column as text except a
+typed `consent_at`, the other columns as a JSON object, each row's place ("line N" or "row N")
+and its raw fields for the quarantine. Whatever cannot be read at all (missing, empty, binary or
+non-UTF-8 file, no `msisdn` column, a spreadsheet) is one `InputError` naming the file and the fix.
 
 CSV files are parsed by pyarrow.csv when they are regular (UTF-8, one record per line, the
 same number of fields on every line; see `_arrow_csv`) and by the csv module otherwise; both
-give the same frame, quarantine (reasons, "line N") and summary (tests/test_audience.py).
+give the same chunks (tests/test_audience.py). Set ``smslab.audience.readers.FAST_CSV = False``
+to always use the csv module (bench/audience.py --fallback does).
 
 Example:
-    >>> from smslab.audience import load
-    >>> result = load("tests/fixtures/audience/basic.csv", default_region="FR")  # doctest: +SKIP
-    >>> result.frame[["msisdn", "region", "number_type", "time_zone"]].head(1)  # doctest: +SKIP
-             msisdn region number_type     time_zone
-    0  +33612345678     FR      mobile  Europe/Paris
+    >>> chunk = next(read("tests/fixtures/audience/basic.csv", None))
+    >>> chunk.msisdn[0], chunk.location[0], chunk.row[0]
+    ('06 12 34 56 78', 'line 2', 1)
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,39 +27,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
 from smslab.errors import InputError
-from smslab.numbers import normalize
 
-FRAME_COLUMNS = [
-    "msisdn", "region", "valid", "number_type", "time_zone", "time_zones", "carrier",
-    "consent_at", "consent_source", "attributes", "row",
-]
 KNOWN = ("msisdn", "region", "consent_at", "consent_source")
 CHUNK_ROWS = 200_000
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
-_DATE_HINT = "use ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
 FAST_CSV = True  # read regular CSV files with pyarrow.csv (False: always the csv module)
 _FAST_MAX_BYTES = 1 << 30  # larger files are read by the csv module, block by block
 _BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
-class AudienceLoad:
-    """What `load` returns: the usable audience, the rejected rows and counts.
-
-    `frame` has one row per unique valid E.164 number (columns `FRAME_COLUMNS`);
-    `quarantined` holds dicts `{source, location, raw, reason}`; `summary` the counts.
-    """
-
-    frame: pd.DataFrame
-    quarantined: list[dict] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
-
-
-@dataclass
-class _Chunk:
+class Chunk:
     """One block of input rows, every column as text except a typed `consent_at`."""
 
     msisdn: list
@@ -71,60 +48,12 @@ class _Chunk:
     consent_source: list
     attributes: list
     row: list
-    location: list | _Lines  # _Lines and _Rows: made on demand, for the rows that are quarantined
-    raw: list | _Rows
+    location: list | _Lines  # _Lines and Rows: made on demand, for the rows that are quarantined
+    raw: list | Rows
     problems: dict = field(default_factory=dict)  # row index -> why the row cannot be read
 
 
-def load(path: str | os.PathLike[str], *, default_region: str | None = None, con: Any = None) -> AudienceLoad:
-    """Read an audience file (CSV, Parquet) or DuckDB table (`duckdb:TABLE` with `con`).
-
-    Quarantined rows are also written to the `quarantine` table when `con` is given.
-
-    Example:
-        >>> load("audience.csv", default_region="FR").summary  # doctest: +SKIP
-        {'rows': 3, 'loaded': 2, 'duplicates': 1, 'quarantined': 0, 'by_country': {'FR': 2}, ...}
-    """
-    source = str(path)
-    region = _check_region(default_region)
-    chunks = _read(source, con)
-    kept: list[pd.DataFrame] = []
-    quarantined: list[dict] = []
-    rows = 0
-    for chunk in chunks:
-        rows += len(chunk.msisdn)
-        frame, bad = _process(chunk, region, source)
-        kept.append(frame)
-        quarantined.extend(bad)
-    frame = _collapse(kept)
-    duplicates = rows - len(quarantined) - len(frame)
-    summary = {
-        "rows": rows,
-        "loaded": len(frame),
-        "duplicates": duplicates,
-        "quarantined": len(quarantined),
-        "by_country": {str(k): int(v) for k, v in frame["region"].value_counts().sort_index().items()},
-        "by_number_type": {str(k): int(v) for k, v in frame["number_type"].value_counts().sort_index().items()},
-    }
-    if con is not None and quarantined:
-        from smslab import store
-
-        store.quarantine(con, quarantined)
-    return AudienceLoad(frame=frame, quarantined=quarantined, summary=summary)
-
-
-def _check_region(region: str | None) -> str | None:
-    if region is None or (isinstance(region, float) and pd.isna(region)) or str(region).strip() == "":
-        return None
-    code = str(region).strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InputError(f"default_region {region!r}: expected a two-letter region code such as FR, US or KE")
-    return code
-
-
-# -- reading -------------------------------------------------------------------------------
-
-def _read(source: str, con: Any) -> Iterator[_Chunk]:
+def read(source: str, con: Any) -> Iterator[Chunk]:
     if source.startswith("duckdb:"):
         table = source[len("duckdb:"):]
         if con is None:
@@ -165,7 +94,7 @@ def _header_map(columns: list[str], source: str, place: str) -> dict[str, str]:
     return found
 
 
-def _read_csv(p: Path, source: str) -> Iterator[_Chunk]:
+def _read_csv(p: Path, source: str) -> Iterator[Chunk]:
     with open(p, "rb") as fb:
         head = fb.read(65536)
     if head.lstrip(b"\xef\xbb\xbf").strip() == b"":
@@ -207,7 +136,7 @@ def _layout(header: list[str], found: dict[str, str]) -> tuple[dict[str, int], l
     return idx, other
 
 
-def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_Chunk]:
+def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[Chunk]:
     idx, other = _layout(header, found)
     width = len(header)
     row_no = 0
@@ -243,7 +172,7 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[_C
             def pick(k: str, columns: list = columns, n: int = n) -> list:  # bound now, not at call time
                 return list(columns[idx[k]]) if k in idx else [None] * n
 
-            yield _Chunk(
+            yield Chunk(
                 msisdn=pick("msisdn"), region=pick("region"),
                 consent_at=pd.Series(pick("consent_at"), dtype=object),
                 consent_source=[v or None for v in pick("consent_source")],
@@ -271,7 +200,7 @@ class _Lines:
         return f"line {self.first + i}"
 
 
-class _Rows:
+class Rows:
     """The fields of each row of one block as a list, from Arrow columns, made when asked."""
 
     def __init__(self, columns: list) -> None:
@@ -296,7 +225,7 @@ class _Rows:
 
 
 def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, str],
-               delimiter: str) -> Iterator[_Chunk] | None:
+               delimiter: str) -> Iterator[Chunk] | None:
     """The file parsed by pyarrow.csv, for files where that gives what the csv module gives.
 
     Only regular files take this path: at most _FAST_MAX_BYTES, UTF-8 (one BOM skipped as
@@ -355,7 +284,7 @@ def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, 
     return _arrow_chunks(table, idx, other)
 
 
-def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> Iterator[_Chunk]:
+def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> Iterator[Chunk]:
     total = table.num_rows - 1  # the first row is the header
     for first in range(0, total, CHUNK_ROWS):
         n = min(CHUNK_ROWS, total - first)
@@ -364,12 +293,12 @@ def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> I
         def pick(k: str, cols: list = cols, n: int = n) -> list:  # bound now, not at call time
             return cols[idx[k]].to_pylist() if k in idx else [None] * n
 
-        yield _Chunk(
+        yield Chunk(
             msisdn=pick("msisdn"), region=pick("region"),
             consent_at=pd.Series(pick("consent_at"), dtype=object),
             consent_source=[v or None for v in pick("consent_source")],
             attributes=_json_objects([name for _, name in other], [cols[i] for i, _ in other], n),
-            row=list(range(first + 1, first + n + 1)), location=_Lines(first + 2, n), raw=_Rows(cols),
+            row=list(range(first + 1, first + n + 1)), location=_Lines(first + 2, n), raw=Rows(cols),
         )
 
 
@@ -433,13 +362,13 @@ def _not_utf8(p: Path, source: str) -> InputError:
                       "(in Excel: Save As, CSV UTF-8)")
 
 
-def _csv_text(fields: list[str], delimiter: str) -> str:
+def csv_text(fields: list[str], delimiter: str) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
     return out.getvalue()
 
 
-def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Path | None = None) -> Iterator[_Chunk]:
+def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Path | None = None) -> Iterator[Chunk]:
     import duckdb
 
     own = con is None
@@ -478,7 +407,7 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
     return _duck_chunks(con, query, own, source)
 
 
-def _duck_chunks(con, query: str, own: bool, source: str) -> Iterator[_Chunk]:
+def _duck_chunks(con, query: str, own: bool, source: str) -> Iterator[Chunk]:
     import duckdb
 
     row_no = 0
@@ -496,7 +425,7 @@ def _duck_chunks(con, query: str, own: bool, source: str) -> Iterator[_Chunk]:
             c = batch.column("c").to_pandas()
             if pd.api.types.is_datetime64_any_dtype(c):
                 c = c.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(c.dt, "tz", None) is not None else c
-            yield _Chunk(
+            yield Chunk(
                 msisdn=batch.column("m").to_pylist(), region=batch.column("r").to_pylist(), consent_at=c,
                 consent_source=batch.column("s").to_pylist(), attributes=batch.column("a").to_pylist(),
                 row=rows, location=[f"row {r}" for r in rows], raw=batch.column("raw").to_pylist(),
@@ -512,123 +441,3 @@ def _sql_ident(name: str) -> str:
 
 def _sql_str(text: str) -> str:
     return text.replace("'", "''")
-
-
-# -- processing ----------------------------------------------------------------------------
-
-def _parse_consent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """UTC-naive timestamps, and a mask of values that were given but are not dates."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]").reset_index(drop=True), pd.Series(False, index=range(len(values)))
-    text = values.reset_index(drop=True).astype(object)
-    stripped = text.astype(str).str.strip()
-    given = text.notna() & (stripped != "")
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    if given.any():
-        out = pd.to_datetime(stripped[given], errors="coerce", utc=True, format="ISO8601")
-        parsed[given] = out.dt.tz_localize(None).astype("datetime64[ns]")
-    return parsed, given & parsed.isna()
-
-
-def _process(chunk: _Chunk, default_region: str | None, source: str) -> tuple[pd.DataFrame, list[dict]]:
-    numbers = [m if m is not None else "" for m in chunk.msisdn]
-    region_list = None  # None: every row has the default region
-    if not (isinstance(chunk.region, list) and chunk.region.count(None) == len(chunk.region)):
-        given = pd.Series(chunk.region, dtype=object).fillna("").astype(str).str.strip().str.upper()
-        if (given != "").any():
-            regions = given.where(given != "", default_region).astype(object)
-            regions = regions.where(regions.notna(), None)
-            region_list = regions.tolist()
-    # one region for every row: passed as one value (the same answers, found faster)
-    norm = normalize(numbers, default_region=default_region if region_list is None else regions)
-    consent, bad_date = _parse_consent(chunk.consent_at)
-    valid = norm["valid"].to_numpy()
-    bad = (~valid) | bad_date.to_numpy()
-    for i in chunk.problems:
-        bad[i] = True
-    errors, e164s = norm["error"].to_numpy(), norm["e164"].to_numpy()
-    quarantined = []
-    which = bad.nonzero()[0].tolist()
-    raws = chunk.raw.rows(which) if isinstance(chunk.raw, _Rows) else [chunk.raw[i] for i in which]
-    for i, raw in zip(which, raws, strict=False):
-        if i in chunk.problems:
-            reason = chunk.problems[i]
-        elif not valid[i]:
-            region = default_region if region_list is None else region_list[i]
-            reason = _number_reason(numbers[i], region, errors[i], e164s[i])
-        else:
-            reason = f"consent_at {str(chunk.consent_at.iloc[i]).strip()!r} is not a date; {_DATE_HINT}"
-        quarantined.append({"source": source, "location": chunk.location[i],
-                            "raw": _csv_text(raw, ",") if isinstance(raw, list) else raw, "reason": reason})
-    keep = ~bad
-    tz = norm["time_zones"]
-    frame = pd.DataFrame({
-        "msisdn": norm["e164"],
-        "region": norm["region"],
-        "valid": norm["valid"],
-        "number_type": norm["number_type"],
-        # object columns built as such keep None (not NaN) for missing values
-        "time_zone": pd.Series([z[0] if z and z[0] != "Etc/Unknown" else None for z in tz.tolist()], dtype=object),
-        "time_zones": tz,
-        "carrier": norm["carrier"],
-        "consent_at": consent,
-        "consent_source": _none_for_missing(pd.Series(chunk.consent_source, dtype=object)),
-        "attributes": pd.Series(chunk.attributes, dtype=object),
-        "row": pd.Series(chunk.row, dtype="int64"),
-    })
-    if not keep.all():
-        frame = frame[keep].reset_index(drop=True)
-    return frame, quarantined
-
-
-def _none_for_missing(values: pd.Series) -> pd.Series:
-    return values.where(values.notna(), None) if values.isna().any() else values
-
-
-def _number_reason(value: str, region: str | None, error: str | None, e164: str | None) -> str:
-    if error == "empty":
-        return "msisdn is empty"
-    shown = f"msisdn {value!r}"
-    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS and not str(value).strip().startswith("+"):
-        return (f"{shown}: region {region!r} is not a region code; "
-                "use two letters such as FR, or write the number as +CC…")
-    if error and error.startswith("unparseable"):
-        detail = error.split(":", 1)[1].strip()
-        if region is None and not str(value).strip().startswith("+"):
-            return (f"{shown}: no country code and no region; "
-                    "write it as +CC… or give a region (default_region or a region column)")
-        return f"{shown}: not a phone number ({detail})"
-    if e164:
-        return f"{shown}: {e164} is not a valid number" + ("" if error == "not a valid number" else f" ({error})")
-    return f"{shown}: {error}"
-
-
-def _collapse(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per E.164: the latest consent_at wins, then the first row in the file.
-
-    The rows stay in file order. Only numbers that occur more than once are sorted (by number,
-    dated first, latest consent, row) to pick their winner.
-    """
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "consent_at" else "int64" if c == "row"
-                                          else bool if c == "valid" else object) for c in FRAME_COLUMNS})
-    frame = pd.concat(parts, ignore_index=True)
-    if not frame["row"].is_monotonic_increasing:
-        frame = frame.sort_values("row", kind="stable", ignore_index=True)
-    codes, uniques = pd.factorize(frame["msisdn"], use_na_sentinel=False)
-    if len(uniques) < len(frame):
-        repeated = np.flatnonzero(np.bincount(codes)[codes] > 1)
-        group = codes[repeated]
-        consent = frame["consent_at"].to_numpy()[repeated]
-        has = ~np.isnat(consent)
-        latest = -np.where(has, consent.view("int64"), 0)  # latest first
-        order = np.lexsort((frame["row"].to_numpy()[repeated], latest, ~has, group))
-        ranked = group[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = ranked[1:] != ranked[:-1]
-        keep = np.ones(len(frame), dtype=bool)
-        keep[repeated] = False
-        keep[repeated[order[first]]] = True
-        frame = frame[keep]
-    return frame.reset_index(drop=True)[FRAME_COLUMNS]

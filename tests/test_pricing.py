@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from smslab.cli import cli
-from smslab.costs import SENDER_TYPES, Rates, campaign_cost, load_prices, load_rates, plan
 from smslab.errors import InputError
+from smslab.pricing import SENDER_TYPES, Rates, campaign_cost, load_prices, load_rates, plan
 
 FIX = Path(__file__).parent / "fixtures" / "pricing"
 FULL = FIX / "full_xx.csv"
@@ -362,3 +362,35 @@ def test_sample_campaign_cost_with_the_audience_loader() -> None:
     assert us and all(r["cost"] == pytest.approx(r["recipients"] * r["segments"] * (0.0083 + 0.0062)) for r in us)
     assert result["status"] == "partial" and result["total"] is None  # FR, DE… have no sourced price
     assert {u["country"] for u in result["unknown"]} >= {"FR"}
+
+
+def test_pricing_exports_its_public_names_and_no_costs_module_is_left():
+    import importlib.util
+
+    from smslab import pricing
+
+    assert {"load_prices", "load_rates", "plan", "plan_json", "describe", "break_even", "campaign_cost",
+            "PriceSheet", "Price", "Rates", "Plan", "Option"} <= set(pricing.__all__)
+    assert all(getattr(pricing, name) is not None for name in pricing.__all__)
+    assert importlib.util.find_spec("smslab.costs") is None
+
+
+def test_the_four_sender_types_are_one_constant():
+    from typing import get_args
+
+    from smslab import campaign, senders
+    from smslab.rules import facts, schema
+
+    assert senders.SENDER_TYPES == ("short_code", "long_code", "toll_free", "alphanumeric")
+    assert SENDER_TYPES is senders.SENDER_TYPES is facts.SENDER_TYPES is schema.SENDER_TYPES
+    assert get_args(campaign.Sender.model_fields["type"].annotation) == senders.SENDER_TYPES
+    assert get_args(schema.Country.model_fields["senders"].annotation)[0] is senders.SenderType
+    # and the list is spelt out in one place only
+    import re
+
+    import smslab
+
+    listing = re.compile(r'"short_code",\s*"long_code",\s*"toll_free",\s*"alphanumeric"')
+    spelt = sorted(str(p.relative_to(Path(smslab.__file__).parent)) for p in Path(smslab.__file__).parent.rglob("*.py")
+                   if listing.search(p.read_text(encoding="utf-8")))
+    assert spelt == ["senders.py"]
