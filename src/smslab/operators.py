@@ -5,19 +5,28 @@ A delivery report may name the network that took the message (Infobip `mccMnc`, 
 turns it into a name from `data/operators/mcc_mnc.csv` (see data/operators/README.md for its
 source, date and licence): the brand when the table gives one, else the operator's name.
 When a provider sends no operator, `range_holders` gives the number's original range holder
-from phonenumbers' carrier data (before any porting: a guess, labelled as such by analytics).
+from phonenumbers' carrier data (before any porting: a guess, labelled as such by analytics),
+and `code_for` / `holder_codes` give the table's MCC/MNC for that range holder (the simulator
+uses them to report the network that holds each number's range).
 
 Example:
     >>> name("20801", "FR"), name("63902"), name("20877")
     ('Orange', 'Safaricom', None)
+    >>> code_for("Orange France", "FR"), code_for("T-Mobile", "DE"), code_for("Euroinformation Telecom", "FR")
+    ('20801', '26201', None)
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from smslab import config
 
@@ -56,3 +65,148 @@ def range_holders(msisdns: Iterable[str]) -> pd.DataFrame:
         return pd.DataFrame({"msisdn": pd.Series([], dtype=object), "range_holder": pd.Series([], dtype=object)})
     found = normalize(pd.Series(unique, dtype=object))["carrier"].astype(object)
     return pd.DataFrame({"msisdn": unique, "range_holder": found.where(found != "", None).to_numpy()})
+
+
+# phonenumbers' range holder → the name it trades under in the table, where the two differ
+# (mergers and rebrands: Orange UK and T-Mobile UK became EE, E-Plus became O2 Germany, Idea and
+# Vodafone India became Vi, Telemig Celular became Vivo, Telewings traded as Uninor)
+ALIASES: dict[tuple[str, str], str] = {
+    ("GB", "Three"): "3", ("GB", "Orange"): "EE", ("GB", "T-Mobile"): "EE",
+    ("DE", "T-Mobile"): "Telekom", ("DE", "Eplus"): "O2", ("DE", "Eplus/Telogic"): "O2", ("DE", "Eplus/Sipgate"): "O2",
+    ("IN", "Idea"): "Vi India", ("IN", "Vodafone"): "Vi India", ("IN", "Reliance Jio"): "Jio",
+    ("IN", "Telewings"): "Uninor", ("IN", "Telenor"): "Uninor", ("BR", "Telemig Celular"): "Vivo",
+}
+# words that say nothing about which operator it is
+_NOISE = {"mobile", "mobil", "telecom", "telecoms", "ltd", "limited", "gmbh", "sa", "s", "a", "u", "sau", "inc",
+          "llc", "plc", "uk", "france", "espana", "spain", "deutschland", "germany", "india", "group", "the"}
+
+
+def _key(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces, noise words dropped ('Orange S.A.' → 'orange')."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", plain).split()
+    return " ".join(w for w in words if w not in _NOISE) or " ".join(words)
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only ('DIGI mobil' and 'DigiMobil' → 'digimobil')."""
+    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower())
+
+
+@lru_cache(maxsize=4096)
+def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = ()) -> str | None:
+    """The MCC/MNC of the table's operator called `holder` in `region` (a range holder's name as
+    phonenumbers gives it), else None. Among several codes: one in `preferred`, then an operational
+    one, then the lowest. Matched on the brand or the operator, exactly, then ignoring case,
+    accents and noise words, then letters and digits only, then on the holder's first
+    word (`ALIASES` applied first)."""
+    if not holder or not region:
+        return None
+    raw = _raw()
+    rows = raw[raw["country_code"] == region]
+    if rows.empty:
+        return None
+    wanted = _key(ALIASES.get((region, holder), holder))
+    brands, operators = rows["brand"].map(_key), rows["operator"].map(_key)
+    hit = (brands == wanted) | (operators == wanted)
+    if not hit.any():
+        squashed = _squash(holder)
+        hit = (rows["brand"].map(_squash) == squashed) | (rows["operator"].map(_squash) == squashed)
+    if not hit.any() and len(wanted.split(" ")[0]) >= 3:  # 'Vodafone/Lycamobile' → Vodafone
+        first = wanted.split()[0]
+        hit = (brands == first) | (brands.str.split().str[0] == first)
+    if not hit.any():
+        return None
+    found = rows[hit.to_numpy()]
+    rank = pd.DataFrame({"code": found["mcc_mnc"], "pref": ~found["mcc_mnc"].isin(list(preferred)),
+                         "dead": found["status"] != "Operational"}).sort_values(["pref", "dead", "code"])
+    return str(rank["code"].iloc[0])
+
+
+@lru_cache(maxsize=1)
+def _raw() -> pd.DataFrame:
+    return pd.read_csv(table_path(), dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def _carriers() -> tuple[dict[str, str], dict[str, int]]:
+    """(prefix → English range-holder name, calling code → its longest prefix length)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+    from phonenumbers.carrierdata import CARRIER_DATA
+
+    names = {k: v["en"] for k, v in CARRIER_DATA.items() if v.get("en")}
+    longest: dict[str, int] = {}
+    for cc in COUNTRY_CODE_TO_REGION_CODE:
+        text = str(cc)
+        longest[text] = max((len(k) for k in names if k.startswith(text)), default=0)
+    return names, longest
+
+
+_PREFIX_HOLDER: dict[str, str | None] = {}  # number prefix → range holder, filled as numbers are seen
+
+
+def _holder_of_prefix(prefix: str) -> str | None:
+    if prefix not in _PREFIX_HOLDER:
+        names = _carriers()[0]
+        _PREFIX_HOLDER[prefix] = next((names[prefix[:n]] for n in range(len(prefix), 0, -1)
+                                       if prefix[:n] in names), None)
+    return _PREFIX_HOLDER[prefix]
+
+
+def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
+                 preferred: dict[str, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(range holder, MCC/MNC) of each E.164 number (None where unknown or not in the table).
+
+    Vectorised: each number is cut to the longest carrier prefix of its region's calling code, and
+    the range holder is looked up once per distinct prefix (cached across calls), the code once per
+    holder and region. The number's type is not checked: where `range_holders` names a holder
+    (a mobile number), this names the same one.
+
+    >>> holders, codes = holder_codes(np.array(["+33612345678", "+254712345678", "+4930123456"], dtype=object),
+    ...                               np.array(["FR", "KE", "DE"], dtype=object))
+    >>> holders.tolist(), codes.tolist()
+    (['SFR', 'Safaricom', None], ['20808', '63902', None])
+    """
+    import phonenumbers
+
+    n = len(msisdns)
+    holders, codes = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    if not n:
+        return holders, codes
+    _, longest = _carriers()
+    digits = pc.utf8_ltrim(pa.array(msisdns, type=pa.string()), "+")
+    region_codes, region_list = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=True)
+    for r, region in enumerate(region_list):
+        mine = np.flatnonzero(region_codes == r)
+        cc = str(phonenumbers.country_code_for_region(str(region)))
+        inside = pc.fill_null(pc.starts_with(digits.take(pa.array(mine)), cc), False).to_numpy(zero_copy_only=False)
+        wanted = tuple((preferred or {}).get(str(region), ()))
+        # a number outside its region's calling code is cut at the longest prefix of any code
+        for rows, width in ((mine[inside], longest.get(cc, 0)), (mine[~inside], max(longest.values()))):
+            if not len(rows):
+                continue
+            cut = pc.fill_null(pc.utf8_slice_codeunits(digits.take(pa.array(rows)), 0, width), "")
+            index, uniques = pd.factorize(np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object))
+            found = [_holder_of_prefix(u) for u in uniques]
+            holders[rows] = np.array(found + [None], dtype=object)[index]
+            codes[rows] = np.array([code_for(h, str(region), wanted) for h in found] + [None], dtype=object)[index]
+    return holders, codes
+    _, longest = _carriers()
+    digits = pc.utf8_ltrim(pa.array(msisdns, type=pa.string()), "+")
+    region_codes, region_list = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=True)
+    for r, region in enumerate(region_list):
+        mine = np.flatnonzero(region_codes == r)
+        cc = str(phonenumbers.country_code_for_region(str(region)))
+        sub = digits.take(pa.array(mine))
+        # a number outside the region's calling code is cut at the longest prefix of any code
+        width = pc.if_else(pc.starts_with(sub, cc), longest.get(cc, 0), max(longest.values()))
+        cut = pc.fill_null(pc.utf8_slice_codeunits(sub, 0, pc.max(width).as_py() or 0), "")
+        if pc.min(width).as_py() != pc.max(width).as_py():
+            cut = pa.array([c[:w] for c, w in zip(cut.to_pylist(), width.to_pylist(), strict=True)], pa.string())
+        index, uniques = pd.factorize(np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object))
+        found = [_holder_of_prefix(u) for u in uniques]
+        wanted = tuple((preferred or {}).get(str(region), ()))
+        code = [code_for(h, str(region), wanted) for h in found]
+        holders[mine] = np.array(found + [None], dtype=object)[index]
+        codes[mine] = np.array(code + [None], dtype=object)[index]
+    return holders, codes
