@@ -72,7 +72,7 @@ def range_holders(msisdns: Iterable[str]) -> pd.DataFrame:
 # Vodafone India became Vi, Telemig Celular became Vivo, Telewings traded as Uninor)
 ALIASES: dict[tuple[str, str], str] = {
     ("GB", "Three"): "3", ("GB", "Orange"): "EE", ("GB", "T-Mobile"): "EE",
-    ("DE", "T-Mobile"): "Telekom", ("DE", "Eplus"): "O2", ("DE", "Eplus/Telogic"): "O2", ("DE", "Eplus/Sipgate"): "O2",
+    ("DE", "T-Mobile"): "Telekom", ("DE", "Eplus"): "O2",
     ("IN", "Idea"): "Vi India", ("IN", "Vodafone"): "Vi India", ("IN", "Reliance Jio"): "Jio",
     ("IN", "Telewings"): "Uninor", ("IN", "Telenor"): "Uninor", ("BR", "Telemig Celular"): "Vivo",
 }
@@ -98,23 +98,25 @@ def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = 
     """The MCC/MNC of the table's operator called `holder` in `region` (a range holder's name as
     phonenumbers gives it), else None. Among several codes: one in `preferred`, then an operational
     one, then the lowest. Matched on the brand or the operator, exactly, then ignoring case,
-    accents and noise words, then letters and digits only, then on the holder's first
-    word (`ALIASES` applied first)."""
+    accents and noise words, then letters and digits only, then a one-word holder on the
+    name's first word (`ALIASES` applied first; 'A/B' is A)."""
     if not holder or not region:
         return None
     raw = _raw()
     rows = raw[raw["country_code"] == region]
     if rows.empty:
         return None
-    wanted = _key(ALIASES.get((region, holder), holder))
+    holder = holder.split("/")[0]  # 'Vodafone/Lycamobile': Vodafone's range, used by Lycamobile
+    holder = ALIASES.get((region, holder), holder)
+    wanted = _key(holder)
     brands, operators = rows["brand"].map(_key), rows["operator"].map(_key)
     hit = (brands == wanted) | (operators == wanted)
     if not hit.any():
         squashed = _squash(holder)
         hit = (rows["brand"].map(_squash) == squashed) | (rows["operator"].map(_squash) == squashed)
-    if not hit.any() and len(wanted.split(" ")[0]) >= 3:  # 'Vodafone/Lycamobile' → Vodafone
-        first = wanted.split()[0]
-        hit = (brands == first) | (brands.str.split().str[0] == first)
+    if not hit.any() and len(wanted) >= 3 and " " not in wanted:  # 'Onvoy' → 'Onvoy Spectrum, LLC'
+        hit = ((brands.str.split(" ").str[0] == wanted)
+               | ((rows["brand"] == "") & (operators.str.split(" ").str[0] == wanted)))
     if not hit.any():
         return None
     found = rows[hit.to_numpy()]
