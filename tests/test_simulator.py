@@ -259,3 +259,35 @@ def test_per_operator_delivery_rates_and_latencies_are_the_configured_ones(tmp_p
     for code, median in handset.items():
         expected = 1.5 + OPERATORS[code][1]
         assert abs(median - expected) < 0.15 * expected, (code, median, expected)
+
+
+def test_the_demo_funnel_by_operator_names_each_numbers_network(tmp_path):
+    """The demo's "by operator" rows are `<country> <operator>` from the MCC/MNC table: no
+    `<country> unknown` (every demo country's operators are in the table, and every simulated
+    message has a report naming its network), no guess from the number range, and each message's
+    operator is its number's range holder where that holder is in the table."""
+    from smslab import analytics, operators
+    from smslab.demo import demo
+
+    result = demo(messages=150, seed=11, db=tmp_path / "d.duckdb", landing=tmp_path / "l",
+                  output_dir=tmp_path / "r", reports=False)
+    con = store.connect(result["db"], read_only=True)
+    by = analytics.funnel_by(con, result["campaign_id"], "operator")
+    sent = by[by["operator"] != analytics.NOT_SENT]["operator"]
+    regions = {r[0] for r in con.execute("SELECT DISTINCT region FROM messages").fetchall()}
+    assert regions and regions <= set(operators.table()["country_code"])
+    assert len(sent) > 8 and not sent.str.endswith((" unknown", "(number range)")).any(), sent.tolist()
+    rows = con.execute("""SELECT m.msisdn, m.region, max(d.operator) FROM messages m JOIN dlr_events d
+                          ON coalesce(d.message_ref, d.provider_message_id) = m.provider_message_id
+                          GROUP BY 1, 2""").fetchall()
+    assert len(rows) == store.scalar(con, "SELECT count(*) FROM messages WHERE provider_message_id IS NOT NULL")
+    holders = operators.range_holders(r[0] for r in rows).set_index("msisdn")["range_holder"]
+    names = {(region, operators.name(code, region)) for _, region, code in rows}
+    assert {f"{region} {name}" for region, name in names} == set(sent)
+    checked = 0
+    for msisdn, region, code in rows:
+        expected = operators.code_for(holders.get(msisdn), region)
+        if expected is not None:
+            assert operators.name(code, region) == operators.name(expected, region), (msisdn, holders.get(msisdn))
+            checked += 1
+    assert checked > len(rows) / 2

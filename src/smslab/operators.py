@@ -100,7 +100,7 @@ def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = 
     one, then the lowest. Matched on the brand or the operator, exactly, then ignoring case,
     accents and noise words, then letters and digits only, then a one-word holder on the
     name's first word (`ALIASES` applied first; 'A/B' is A)."""
-    if not holder or not region:
+    if not isinstance(holder, str) or not holder or not region:  # (None, or pandas' NaN)
         return None
     raw = _raw()
     rows = raw[raw["country_code"] == region]

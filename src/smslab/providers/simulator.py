@@ -339,7 +339,8 @@ class SimulatorProvider(Provider):
         op_rate = np.array([OPERATORS[c][0] if c in OPERATORS else np.nan for c in op_codes] + [np.nan])[op_ix]
         rate = np.where(np.isnan(op_rate), np.array([net[0] for net in nets])[region_ix], op_rate)
         latency = np.array([OPERATORS.get(c, (0, DEFAULT_LATENCY))[1] for c in op_codes] + [DEFAULT_LATENCY])[op_ix]
-        # intermediate report (70%): PENDING_ENROUTE or DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
+        # intermediate report (70%, and always when no final one follows): PENDING_ENROUTE or
+        # DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
         has_mid = draws.uniform(1) < 0.7
         mid_outcome = np.where(draws.uniform(2) < 0.5, 0, 1)
         mid_done = sent + (200 + draws.uniform(3) * 1300).astype("int64").astype("timedelta64[ms]")
@@ -357,6 +358,7 @@ class SimulatorProvider(Provider):
         final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
         final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
         has_final = final_outcome >= 0
+        has_mid |= ~has_final  # no final report: the first one still came (it names the network)
         swapped = has_mid & has_final & (draws.uniform(10) < self.out_of_order_rate)
         duplicated = has_final & (draws.uniform(11) < self.duplicate_rate)
 
