@@ -328,9 +328,9 @@ class SimulatorProvider(Provider):
         sent = np.where(np.isnat(sent), now, sent)
         nets = [NETWORKS.get(r, DEFAULT_NETWORK) for r in region_list]
         # the range holder's network where known, else a weighted draw from the country's list
-        _, mccmnc = operators.holder_codes(f["msisdn"].to_numpy(dtype=object), np.array(region_list + [None],
-                                           dtype=object)[region_ix], {r: [o for o, _ in NETWORKS[r][1]]
-                                                                      for r in region_list if r in NETWORKS})
+        regions = np.array(region_list + [None], dtype=object)[region_ix]
+        preferred = {r: [o for o, _ in NETWORKS[r][1]] for r in region_list if r in NETWORKS}  # e.g. SFR: 20810
+        _, mccmnc = operators.holder_codes(f["msisdn"].to_numpy(dtype=object), regions, preferred)
         u_op = draws.uniform(0)
         for i, net in enumerate(nets):
             mask = (region_ix == i) & pd.isna(mccmnc)
