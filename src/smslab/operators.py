@@ -102,18 +102,16 @@ def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = 
     name's first word (`ALIASES` applied first; 'A/B' is A)."""
     if not isinstance(holder, str) or not holder or not region:  # (None, or pandas' NaN)
         return None
-    raw = _raw()
-    rows = raw[raw["country_code"] == region]
+    rows = _region_rows(region)
     if rows.empty:
         return None
     holder = holder.split("/")[0]  # 'Vodafone/Lycamobile': Vodafone's range, used by Lycamobile
     holder = ALIASES.get((region, holder), holder)
     wanted = _key(holder)
-    brands, operators = rows["brand"].map(_key), rows["operator"].map(_key)
+    brands, operators = rows["brand_key"], rows["operator_key"]
     hit = (brands == wanted) | (operators == wanted)
     if not hit.any():
-        squashed = _squash(holder)
-        hit = (rows["brand"].map(_squash) == squashed) | (rows["operator"].map(_squash) == squashed)
+        hit = (rows["brand_squash"] == _squash(holder)) | (rows["operator_squash"] == _squash(holder))
     if not hit.any() and len(wanted) >= 3 and " " not in wanted:  # 'Onvoy' → 'Onvoy Spectrum, LLC'
         hit = ((brands.str.split(" ").str[0] == wanted)
                | ((rows["brand"] == "") & (operators.str.split(" ").str[0] == wanted)))
@@ -130,29 +128,56 @@ def _raw() -> pd.DataFrame:
     return pd.read_csv(table_path(), dtype=str, keep_default_na=False)
 
 
+@lru_cache(maxsize=512)
+def _region_rows(region: str) -> pd.DataFrame:
+    """The table's rows for a country, with the brand and operator as `_key` and `_squash` give them."""
+    raw = _raw()
+    rows = raw[raw["country_code"] == region].copy()
+    for column in ("brand", "operator"):
+        rows[f"{column}_key"], rows[f"{column}_squash"] = rows[column].map(_key), rows[column].map(_squash)
+    return rows
+
+
 @lru_cache(maxsize=1)
-def _carriers() -> tuple[dict[str, str], dict[str, int]]:
-    """(prefix → English range-holder name, calling code → its longest prefix length)."""
+def _carriers() -> tuple[pa.Array, np.ndarray, dict[str, int]]:
+    """(carrier prefixes, their English range-holder names, calling code → its longest prefix)."""
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
     from phonenumbers.carrierdata import CARRIER_DATA
 
     names = {k: v["en"] for k, v in CARRIER_DATA.items() if v.get("en")}
+    codes = {str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE}
     longest: dict[str, int] = {}
-    for cc in COUNTRY_CODE_TO_REGION_CODE:
-        text = str(cc)
-        longest[text] = max((len(k) for k in names if k.startswith(text)), default=0)
-    return names, longest
+    for key in names:  # calling codes are prefix-free: the first 1-3 digits that are one is it
+        cc = next((key[:n] for n in (1, 2, 3) if key[:n] in codes), "")
+        longest[cc] = max(longest.get(cc, 0), len(key))
+    return pa.array(list(names), pa.string()), np.array(list(names.values()) + [None], dtype=object), longest
 
 
-_PREFIX_HOLDER: dict[str, str | None] = {}  # number prefix → range holder, filled as numbers are seen
+_PREFIX_HOLDER: dict[str, str] = {}  # number prefix → range holder ('' for none), filled as numbers are seen
 
 
-def _holder_of_prefix(prefix: str) -> str | None:
-    if prefix not in _PREFIX_HOLDER:
-        names = _carriers()[0]
-        _PREFIX_HOLDER[prefix] = next((names[prefix[:n]] for n in range(len(prefix), 0, -1)
-                                       if prefix[:n] in names), None)
-    return _PREFIX_HOLDER[prefix]
+def _holders_of_prefixes(prefixes: np.ndarray) -> np.ndarray:
+    """The range holder (or None) of each distinct number prefix: the longest carrier prefix it
+    starts with, looked up with Arrow kernels for the prefixes not seen before."""
+    get = _PREFIX_HOLDER.get
+    known = np.array([get(p) for p in prefixes.tolist()] + [None], dtype=object)[:-1]  # (1-D even for tuples)
+    todo = np.flatnonzero(pd.isna(known))
+    if len(todo):
+        keys, names, _ = _carriers()
+        new = pa.array(prefixes[todo], pa.string())
+        found = np.full(len(todo), -1, dtype=np.int64)
+        for width in range(max((len(p) for p in prefixes[todo]), default=0), 0, -1):
+            hit = pc.fill_null(pc.index_in(pc.utf8_slice_codeunits(new, 0, width), value_set=keys), -1)
+            hit_np = hit.to_numpy(zero_copy_only=False).astype(np.int64)
+            take = (found < 0) & (hit_np >= 0)
+            found[take] = hit_np[take]
+        answers = names[found]  # -1 picks the appended None
+        if len(_PREFIX_HOLDER) > 2_000_000:  # a bound on memory: start again
+            _PREFIX_HOLDER.clear()
+        _PREFIX_HOLDER.update(zip(prefixes[todo].tolist(), (a or "" for a in answers), strict=True))
+        known[todo] = [a or "" for a in answers]
+    known[known == ""] = None
+    return known
 
 
 def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
@@ -175,7 +200,7 @@ def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
     holders, codes = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     if not n:
         return holders, codes
-    _, longest = _carriers()
+    _, _, longest = _carriers()
     digits = pc.utf8_ltrim(pa.array(msisdns, type=pa.string()), "+")
     region_codes, region_list = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=True)
     for r, region in enumerate(region_list):
@@ -185,30 +210,13 @@ def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
         wanted = tuple((preferred or {}).get(str(region), ()))
         # a number outside its region's calling code is cut at the longest prefix of any code
         for rows, width in ((mine[inside], longest.get(cc, 0)), (mine[~inside], max(longest.values()))):
-            if not len(rows):
+            if not len(rows) or not width:
                 continue
             cut = pc.fill_null(pc.utf8_slice_codeunits(digits.take(pa.array(rows)), 0, width), "")
             index, uniques = pd.factorize(np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object))
-            found = [_holder_of_prefix(u) for u in uniques]
-            holders[rows] = np.array(found + [None], dtype=object)[index]
-            codes[rows] = np.array([code_for(h, str(region), wanted) for h in found] + [None], dtype=object)[index]
-    return holders, codes
-    _, longest = _carriers()
-    digits = pc.utf8_ltrim(pa.array(msisdns, type=pa.string()), "+")
-    region_codes, region_list = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=True)
-    for r, region in enumerate(region_list):
-        mine = np.flatnonzero(region_codes == r)
-        cc = str(phonenumbers.country_code_for_region(str(region)))
-        sub = digits.take(pa.array(mine))
-        # a number outside the region's calling code is cut at the longest prefix of any code
-        width = pc.if_else(pc.starts_with(sub, cc), longest.get(cc, 0), max(longest.values()))
-        cut = pc.fill_null(pc.utf8_slice_codeunits(sub, 0, pc.max(width).as_py() or 0), "")
-        if pc.min(width).as_py() != pc.max(width).as_py():
-            cut = pa.array([c[:w] for c, w in zip(cut.to_pylist(), width.to_pylist(), strict=True)], pa.string())
-        index, uniques = pd.factorize(np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object))
-        found = [_holder_of_prefix(u) for u in uniques]
-        wanted = tuple((preferred or {}).get(str(region), ()))
-        code = [code_for(h, str(region), wanted) for h in found]
-        holders[mine] = np.array(found + [None], dtype=object)[index]
-        codes[mine] = np.array(code + [None], dtype=object)[index]
+            found = _holders_of_prefixes(np.asarray(uniques, dtype=object))
+            holder_ix, holder_names = pd.factorize(found)  # then one code per distinct holder
+            code = np.array([code_for(h, str(region), wanted) for h in holder_names] + [None], dtype=object)
+            holders[rows] = np.append(found, None)[index]
+            codes[rows] = np.append(code[holder_ix], None)[index]
     return holders, codes
