@@ -217,6 +217,6 @@ def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
             found = _holders_of_prefixes(np.asarray(uniques, dtype=object))
             holder_ix, holder_names = pd.factorize(found)  # then one code per distinct holder
             code = np.array([code_for(h, str(region), wanted) for h in holder_names] + [None], dtype=object)
-            holders[rows] = np.append(found, None)[index]
-            codes[rows] = np.append(code[holder_ix], None)[index]
+            holders[rows] = found[index]  # (no prefix is missing: nulls were cut to '')
+            codes[rows] = code[holder_ix][index]  # a holder of None (-1) picks the appended None
     return holders, codes
