@@ -277,6 +277,7 @@ def test_the_demo_funnel_by_operator_names_each_numbers_network(tmp_path):
     regions = {r[0] for r in con.execute("SELECT DISTINCT region FROM messages").fetchall()}
     assert regions and regions <= set(operators.table()["country_code"])
     assert len(sent) > 8 and not sent.str.endswith((" unknown", "(number range)")).any(), sent.tolist()
+    assert sent.str.casefold().is_unique, sent.tolist()  # one row per operator ('IN AirTel', not also 'IN Airtel')
     rows = con.execute("""SELECT m.msisdn, m.region, max(d.operator) FROM messages m JOIN dlr_events d
                           ON coalesce(d.message_ref, d.provider_message_id) = m.provider_message_id
                           GROUP BY 1, 2""").fetchall()
