@@ -8,6 +8,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 from fakes.campaign import e164, make_spec
 from fakes.smsc import TestSmsc as Smsc
@@ -24,7 +25,10 @@ def journal_lines(landing):
     return [json.loads(line) for f in journal_files(landing) for line in f.read_text().splitlines()]
 
 
-def test_receipts_after_the_sender_exited_reach_the_database_through_the_receiver(tmp_path, con, monkeypatch):
+@pytest.mark.parametrize("bind", ["transceiver", "receiver"])
+def test_receipts_after_the_sender_exited_reach_the_database_through_the_receiver(tmp_path, con, monkeypatch, bind):
+    """Both binds: a receiver-only session must acknowledge deliver_sm as well as a transceiver
+    (issue #15: `--bind receiver` got one receipt, then nothing)."""
     make_spec(tmp_path)
     numbers = [e164(n) for n in pd.read_csv(tmp_path / "audience.csv")["msisdn"]]
     stoppers = {n.lstrip("+") for n in numbers[:3]}
@@ -38,7 +42,8 @@ def test_receipts_after_the_sender_exited_reach_the_database_through_the_receive
             provider.close()  # the sending command is over: nothing was received yet
         assert journal_lines(landing) == [] and smsc.delivered == 0
         assert all(len(r[0]) == 8 for r in con.execute("SELECT provider_message_id FROM messages").fetchall())  # hex
-        receiver = subprocess.Popen([sys.executable, "-m", "smslab", "smpp-receive", "--landing", str(landing)],
+        receiver = subprocess.Popen([sys.executable, "-m", "smslab", "smpp-receive", "--bind", bind,
+                                     "--landing", str(landing)],
                                     env={**os.environ}, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 40
@@ -48,7 +53,9 @@ def test_receipts_after_the_sender_exited_reach_the_database_through_the_receive
             receiver.send_signal(signal.SIGTERM)
             _, err = receiver.communicate(timeout=20)
         assert receiver.returncode == 0, err
-        assert "bound as transceiver" in err and "43 receipts and replies journalled" in err
+        assert f"bound as {bind} " in err and "43 receipts and replies journalled" in err
+        assert smsc.bind_commands == ["bind_transceiver", f"bind_{bind}"]  # the sender, then the receiver
+        assert smsc.delivered == 40 and "generic_nack" not in err
     envelopes = journal_lines(landing)
     assert sorted(e["kind"] for e in envelopes) == ["dlr"] * 40 + ["inbound"] * 3
     assert load(con=con, landing=landing) == {"loaded": 43, "duplicates": 0, "quarantined": 0}

@@ -5,6 +5,13 @@ e.g. ESME_RTHROTTLED), sends a delivery receipt (esm_class 0x04, Appendix B text
 receipted_message_id / message_state TLVs) for every part that asked for one, and an MO
 message ("STOP") from each number in `replies_from`. It runs its own event loop in a thread
 and stops by itself after `lifetime` seconds.
+
+Receiver binds go through a small relay in front of smpp34's server: smpp34 1.5.0 accepts a
+deliver_sm_resp only from a transmitter or transceiver session (its server's state table has TX
+where RX belongs), so a receiver's correct acknowledgement is answered with generic_nack
+ESME_RINVCMDID, its deliver_sm call fails and no further receipt is sent. The relay binds such a
+session as a transceiver upstream, hands the client a bind_receiver_resp, and refuses a
+submit_sm on it with ESME_RINVBNDSTS as an SMSC must. Every bind command is recorded (`bind_commands`).
 """
 from __future__ import annotations
 
@@ -20,6 +27,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_RESP = 0x80000000
+_BIND_RX, _BIND_TX, _BIND_TRX, _SUBMIT_SM = 0x00000001, 0x00000002, 0x00000009, 0x00000004
+_BINDS = {_BIND_RX: "bind_receiver", _BIND_TX: "bind_transmitter", _BIND_TRX: "bind_transceiver"}
+_ESME_RINVBNDSTS = 0x04
 
 
 class TestSmsc:
@@ -39,13 +52,61 @@ class TestSmsc:
         self.binds = 0
         self.unbinds = 0
         self.delivered = 0
+        self.bind_commands: list[str] = []        # bind_transceiver / bind_receiver / … as the client sent it
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._closing = False
 
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int) -> None:
+        """One client connection to smpp34's server, PDU by PDU (see the module docstring)."""
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+        receiver = False
+
+        async def pdu(source: asyncio.StreamReader) -> bytearray | None:
+            try:
+                head = await source.readexactly(4)
+                return bytearray(head + await source.readexactly(int.from_bytes(head, "big") - 4))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return None
+
+        async def to_server() -> None:
+            nonlocal receiver
+            while (p := await pdu(reader)) is not None:
+                command = int.from_bytes(p[4:8], "big")
+                if command in _BINDS:
+                    self.bind_commands.append(_BINDS[command])
+                if command == _BIND_RX:
+                    receiver, p[4:8] = True, _BIND_TRX.to_bytes(4, "big")
+                elif command == _SUBMIT_SM and receiver:  # a receiver may not submit
+                    writer.write(b"\0\0\0\x11" + (_SUBMIT_SM | _RESP).to_bytes(4, "big")
+                                 + _ESME_RINVBNDSTS.to_bytes(4, "big") + p[12:16] + b"\0")
+                    await writer.drain()
+                    continue
+                up_writer.write(p)
+                await up_writer.drain()
+            up_writer.close()
+
+        async def to_client() -> None:
+            while (p := await pdu(up_reader)) is not None:
+                if receiver and int.from_bytes(p[4:8], "big") == _BIND_TRX | _RESP:
+                    p[4:8] = (_BIND_RX | _RESP).to_bytes(4, "big")
+                writer.write(p)
+                await writer.drain()
+            writer.close()
+
+        try:
+            await asyncio.gather(to_server(), to_client())
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            up_writer.close()
+
     async def _main(self) -> None:
-        server = smpp34.Server(host="127.0.0.1", port=self.port, system_id="TESTSMSC")
+        upstream = free_port()
+        server = smpp34.Server(host="127.0.0.1", port=upstream, system_id="TESTSMSC")
         await server.start()
+        relay = await asyncio.start_server(lambda r, w: self._relay(r, w, upstream), "127.0.0.1", self.port)
         self._ready.set()
         sessions: dict[str, smpp34.Esme] = {}
         tasks = set()
@@ -91,6 +152,7 @@ class TestSmsc:
         finally:
             for task in list(tasks):
                 task.cancel()
+            relay.close()
             await server.stop()
 
     async def _replay(self, esme, held: list[tuple]) -> None:

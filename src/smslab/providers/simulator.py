@@ -4,11 +4,14 @@ Deterministic for a seed: the same message always gets the same provider id, out
 latency and reply (every draw is a counter-based hash of seed and message id, vectorised
 with numpy, so a million messages take seconds), so resubmitting a message can never produce a second, different
 delivery (the simulator is idempotent on `message_id`, like a provider that accepts
-client message ids). Per country it has delivery and failure rates, operators,
-latency distributions, intermediate then final reports, duplicated and out-of-order
-reports, and replies in the recipients' languages. Everything it reports is written to
-the landing-zone journal in Infobip's webhook wire format, so it goes through the same
-parser and loader as real traffic.
+client message ids). Each recipient's operator is the network that holds the number's range
+(phonenumbers' carrier data mapped to an MCC/MNC of data/operators/mcc_mnc.csv by
+`smslab.operators.holder_codes`), else drawn from the country's weighted list in NETWORKS.
+Per operator (OPERATORS, else per country) it has delivery rates and latency medians — simulated
+figures, not measurements of any real network — plus failure mixes, intermediate then final
+reports, duplicated and out-of-order reports, and replies in the recipients' languages.
+Everything it reports is written to the landing-zone journal in Infobip's webhook wire
+format, so it goes through the same parser and loader as real traffic.
 
 Example:
     >>> import tempfile
@@ -33,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from smslab import operators
 from smslab.providers import OutboundMessage, Provider, SubmitResult
 from smslab.receiving.journal import Journal
 from smslab.store import utcnow
@@ -49,6 +53,19 @@ NETWORKS: dict[str, tuple[float, list[tuple[str, float]], float, str]] = {
     "IN": (0.80, [("40410", 0.4), ("40445", 0.3), ("405854", 0.3)], 0.0045, "hi"),
 }
 DEFAULT_NETWORK = (0.90, [("00000", 1.0)], 0.05, "en")
+# mccMnc -> (delivery rate, median seconds to a handset delivery): SIMULATED figures, chosen to differ
+# around each country's rate; not measurements. Other operators take their country's rate and 4 s.
+OPERATORS: dict[str, tuple[float, float]] = {
+    "20801": (0.97, 3.0), "20810": (0.95, 4.0), "20815": (0.90, 6.0), "20820": (0.94, 4.5),
+    "310260": (0.93, 3.0), "311480": (0.94, 2.5), "310410": (0.89, 4.5),
+    "23410": (0.96, 3.5), "23415": (0.97, 3.0), "23420": (0.93, 5.0), "23430": (0.97, 2.5),
+    "26201": (0.97, 2.5), "26202": (0.95, 3.5), "26203": (0.92, 5.0),
+    "63902": (0.91, 3.0), "63903": (0.81, 7.0),
+    "72405": (0.86, 5.0), "72406": (0.88, 4.0), "72402": (0.78, 8.0),
+    "21401": (0.95, 3.0), "21403": (0.93, 3.5), "21407": (0.96, 2.5),
+    "40410": (0.84, 5.0), "40445": (0.83, 5.5), "405854": (0.81, 6.5),
+}
+DEFAULT_LATENCY = 4.0
 
 # Infobip status (groupId, groupName, id, name) and error (id, name, permanent)
 PENDING_ENROUTE = (1, "PENDING", 7, "PENDING_ENROUTE")
@@ -310,19 +327,26 @@ class SimulatorProvider(Provider):
         sent = f["scheduled_at"].to_numpy(dtype="datetime64[us]")
         sent = np.where(np.isnat(sent), now, sent)
         nets = [NETWORKS.get(r, DEFAULT_NETWORK) for r in region_list]
-        rate = np.array([net[0] for net in nets])[region_ix]
+        # the range holder's network where known, else a weighted draw from the country's list
+        regions = np.array(region_list + [None], dtype=object)[region_ix]
+        preferred = {r: [o for o, _ in NETWORKS[r][1]] for r in region_list if r in NETWORKS}  # e.g. SFR: 20810
+        _, mccmnc = operators.holder_codes(f["msisdn"].to_numpy(dtype=object), regions, preferred)
         u_op = draws.uniform(0)
-        mccmnc = np.empty(n, dtype=object)
         for i, net in enumerate(nets):
-            mask = region_ix == i
+            mask = (region_ix == i) & pd.isna(mccmnc)
             mccmnc[mask] = np.asarray([o for o, _ in net[1]], dtype=object)[_pick(u_op[mask], [w for _, w in net[1]])]
-        # intermediate report (70%): PENDING_ENROUTE or DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
+        op_ix, op_codes = pd.factorize(mccmnc)  # per operator: its rate and latency, else the country's
+        op_rate = np.array([OPERATORS[c][0] if c in OPERATORS else np.nan for c in op_codes] + [np.nan])[op_ix]
+        rate = np.where(np.isnan(op_rate), np.array([net[0] for net in nets])[region_ix], op_rate)
+        latency = np.array([OPERATORS.get(c, (0, DEFAULT_LATENCY))[1] for c in op_codes] + [DEFAULT_LATENCY])[op_ix]
+        # intermediate report (70%, and always when no final one follows): PENDING_ENROUTE or
+        # DELIVERED_TO_OPERATOR, 0.2-1.5 s after sending
         has_mid = draws.uniform(1) < 0.7
         mid_outcome = np.where(draws.uniform(2) < 0.5, 0, 1)
         mid_done = sent + (200 + draws.uniform(3) * 1300).astype("int64").astype("timedelta64[ms]")
         # final report: delivered with a lognormal latency, else one of FAILURES (some never report)
         delivered = draws.uniform(4) < rate
-        deliver_seconds = 1.5 + draws.lognormal(5, 4.0, 1.0)
+        deliver_seconds = 1.5 + draws.lognormal(5, latency, 1.0)
         failure = _pick(draws.uniform(7), [fl[0] for fl in FAILURES])
         medians = np.array([fl[3] for fl in FAILURES], dtype=float)[failure]
         fail_seconds = draws.lognormal(8, medians, 0.8)
@@ -334,6 +358,7 @@ class SimulatorProvider(Provider):
         final_seconds = np.where(delivered, deliver_seconds, fail_seconds)
         final_done = sent + (final_seconds * 1e6).astype("int64").astype("timedelta64[us]")
         has_final = final_outcome >= 0
+        has_mid |= ~has_final  # no final report: the first one still came (it names the network)
         swapped = has_mid & has_final & (draws.uniform(10) < self.out_of_order_rate)
         duplicated = has_final & (draws.uniform(11) < self.duplicate_rate)
 
