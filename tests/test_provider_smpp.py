@@ -186,7 +186,7 @@ def smpp_env(monkeypatch, port, password="wrong-pw"):
 ])
 def test_a_refused_bind_stops_the_run_naming_the_smsc_and_the_status(tmp_path, con, monkeypatch, answer, status, name):
     from fakes.smsc import RefusingSmsc
-    from smslab.providers import AuthenticationError
+    from smslab.errors import AuthenticationError
 
     with RefusingSmsc(answer=answer, status=status) as smsc:
         smpp_env(monkeypatch, smsc.port)
@@ -217,7 +217,7 @@ def test_a_bind_refused_for_another_reason_is_temporary_and_leaves_the_messages_
 
 def test_an_smsc_that_hangs_up_on_the_bind_is_a_clear_temporary_error(tmp_path, monkeypatch):
     from fakes.smsc import RefusingSmsc
-    from smslab.providers import TransientError
+    from smslab.errors import TransientError
 
     batch = [OutboundMessage(message_id="m1", campaign_id="c", msisdn="+33612300001", region="FR",
                              sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1)]
@@ -235,7 +235,7 @@ def test_an_smsc_that_hangs_up_on_the_bind_is_a_clear_temporary_error(tmp_path, 
 
 def test_a_refused_connection_is_a_clear_temporary_error(tmp_path, con, monkeypatch):
     from fakes.smsc import free_port
-    from smslab.providers import TransientError
+    from smslab.errors import TransientError
 
     port = free_port()  # nothing listens there
     smpp_env(monkeypatch, port)

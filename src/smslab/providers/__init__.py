@@ -20,10 +20,7 @@ from importlib.metadata import entry_points
 from typing import Any, Literal, cast, overload
 
 from smslab import config  # noqa: F401  (loads a .env file into unset variables)
-from smslab.errors import AuthenticationError, ProviderError, TransientError  # noqa: F401
-
-# The provider errors live in smslab.errors. TransientError and AuthenticationError are named here
-# too because providers/smpp.py and its tests still import them from this package.
+from smslab.errors import ProviderError
 
 
 @overload

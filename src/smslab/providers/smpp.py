@@ -39,8 +39,8 @@ import smpplib.gsm
 import smpplib.smpp
 
 from smslab import identity
-from smslab.errors import ProviderError
-from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, env
+from smslab.errors import AuthenticationError, ProviderError, TransientError
+from smslab.providers import OutboundMessage, Provider, SubmitResult, env
 from smslab.receiving.journal import Journal
 from smslab.store import utcnow
 
