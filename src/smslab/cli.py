@@ -568,7 +568,13 @@ def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, l
 
 @cli.group()
 def report() -> None:
-    """Run the parameterised notebooks and export HTML."""
+    """Run the parameterised notebooks and export HTML.
+
+    \b
+    Example:
+        smslab report list
+        smslab report run delivery_funnel -p campaign_id demo-two-way
+    """
 
 
 @report.command("list")
