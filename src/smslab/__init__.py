@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from smslab.errors import (
     DatabaseLockedError,
@@ -25,6 +24,8 @@ from smslab.errors import (
     SmslabError,
     SpecError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a third of `import smslab`)
 
 # public name -> "module:attribute", imported when first asked for
 _LAZY = {
@@ -85,11 +86,11 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     __version__: str
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "__version__":
         from importlib.metadata import version
 
-        value: Any = version("smslab")  # the one source: pyproject.toml's [project] version
+        value: object = version("smslab")  # the one source: pyproject.toml's [project] version
     elif name in _LAZY:
         module, _, attribute = _LAZY[name].partition(":")
         value = getattr(importlib.import_module(module), attribute)
