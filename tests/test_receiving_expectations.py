@@ -263,3 +263,28 @@ def test_provider_facts(name: str, sql: str, row: tuple, tmp_path: Path) -> None
         assert con.execute(sql).fetchall() == [row]
     finally:
         con.close()
+
+
+# Infobip (groupId, id) -> normalised, from the table in docs/data-model.md, one report per row
+INFOBIP_TABLE = [(1, 26, "submitted"), (1, 7, "sent"), (2, 9, "undelivered"), (3, 2, "sent"), (3, 5, "delivered"),
+                 (4, 15, "expired"), (5, 14, "rejected")]
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "pretty body"])
+def test_infobip_status_table_on_both_reading_paths(shape: str, tmp_path: Path) -> None:
+    """JSON lines go through the loader's SQL path, a pretty-printed body through the Python parser:
+    both give the documented status for every row of the table."""
+    import json
+
+    reports = [{"messageId": f"t-{g}-{i}", "doneAt": "2026-12-01T14:00:00.000+0000",
+                "status": {"groupId": g, "id": i, "name": f"S{i}"}} for g, i, _ in INFOBIP_TABLE]
+    path = tmp_path / ("r.jsonl" if shape == "jsonl" else "r.json")
+    path.write_text("\n".join(json.dumps(r) for r in reports) + "\n" if shape == "jsonl"
+                    else json.dumps({"results": reports}, indent=2), encoding="utf-8")
+    con = store.connect(tmp_path / "x.duckdb")
+    try:
+        ingest([path], fmt="infobip", con=con)
+        got = dict(con.execute("SELECT provider_message_id, status FROM dlr_events").fetchall())
+    finally:
+        con.close()
+    assert got == {f"t-{g}-{i}": status for g, i, status in INFOBIP_TABLE}
