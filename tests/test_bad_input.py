@@ -3,11 +3,17 @@
 Each case asserts the exit code; exactly one line on stderr, starting `smslab:`, that names the
 file or flag and says what to do; no traceback; nothing on stdout; and that nothing on disk
 changed but what the case allows (most allow nothing: no half-written output, no database
-created by mistake, no `mkdir -p` of a mistyped folder).
+created by mistake, no `mkdir -p` of a mistyped folder; file contents compared by hash).
+
+The read-only database cases run the CLI without any Linux capability (`drop_privileges`), so they
+mean the same as root (CI) as for an ordinary user: the operating system itself refuses the write,
+and a probe checks that it does before the case runs.
 """
 from __future__ import annotations
 
+import ctypes
 import gzip
+import hashlib
 import os
 import shutil
 import stat
@@ -35,6 +41,7 @@ class Case:
     setup: Callable[[Path], None] = lambda root: None
     env: dict[str, str] = field(default_factory=dict)
     may_change: tuple[str, ...] = ()  # paths (relative to the workspace) the command may write
+    unprivileged: bool = False      # run without root's power to ignore file modes (see `drop_privileges`)
 
 
 def spec(root: Path, name: str, old: str, new: str) -> None:
@@ -67,6 +74,31 @@ def spec_with(name: str, old: str, new: str) -> Callable[[Path], None]:
 def read_only_db(root: Path) -> None:
     store.connect(root / "ro.duckdb").close()
     os.chmod(root / "ro.duckdb", stat.S_IRUSR | stat.S_IRGRP)
+
+
+def drop_privileges() -> None:
+    """In the child, before exec: drop every Linux capability, so that even a process running as root
+    obeys file modes as an ordinary user does (root ignores them through CAP_DAC_OVERRIDE; CI may run as
+    root). The bounding set goes first, so that exec cannot give root its capabilities back.
+
+    Not `setuid(nobody)`: the interpreter may live where only root can read (~root/.pyenv).
+    """
+    if os.geteuid() != 0:
+        return  # an ordinary user already obeys file modes
+    libc = ctypes.CDLL(None, use_errno=True)
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for cap in range(last + 1):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (EINVAL for a capability already out: fine)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    none = (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3: two 32-bit words, all zero
+    if libc.capset(ctypes.byref(Header(0x20080522, 0)), none) != 0:
+        raise OSError(ctypes.get_errno(), "capset: cannot drop capabilities")
 
 
 def real_db(root: Path) -> None:
@@ -193,7 +225,10 @@ CASES = [
     Case("db-folder-missing", ["check", "campaign.yaml", *AT, "--db", "typo/smslab.duckdb"], 2, "typo",
          "mkdir -p"),
     Case("db-env-folder-missing", ["load"], 2, "typo", "mkdir -p", env={"SMSLAB_DB": "typo/smslab.duckdb"}),
-    Case("db-read-only", ["load", "--db", "ro.duckdb"], 2, "ro.duckdb", "chmod u+w", read_only_db),
+    Case("db-read-only", ["load", "--db", "ro.duckdb"], 2, "ro.duckdb", "chmod u+w", read_only_db, unprivileged=True),
+    Case("db-read-only-ingest", ["ingest", "r.csv", "--db", "ro.duckdb"], 2, "ro.duckdb", "chmod u+w",
+         both(read_only_db, write("r.csv", GOOD_CSV_HEADER + "g-1,delivered,2026-12-01T14:00:09Z,\n")),
+         unprivileged=True),
     Case("db-is-a-folder", ["ingest", "r.csv", "--db", "dbdir"], 2, "dbdir", "is a directory",
          both(write("dbdir/keep", ""), write("r.csv", GOOD_CSV_HEADER))),
     Case("db-empty-file", ["load", "--db", "zero.duckdb"], 2, "zero.duckdb", "point --db", write("zero.duckdb", "")),
@@ -202,8 +237,9 @@ CASES = [
 ]
 
 
-def _tree(root: Path) -> dict[str, tuple[int, int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_mode)
+def _tree(root: Path) -> dict[str, tuple[int, int, int, str]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_mode,
+                                       hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
             for p in sorted(root.rglob("*"))}
 
 
@@ -217,8 +253,14 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
     before = _tree(root)
     env = {**os.environ, "SMSLAB_DB": str(tmp_path / "default.duckdb"), "SMSLAB_LANDING": str(tmp_path / "landing"),
            "SMSLAB_REPORTS": str(tmp_path / "reports"), **case.env}
+    preexec = drop_privileges if case.unprivileged else None
+    if case.unprivileged:
+        # the operating system itself must refuse the write, else the case proves nothing
+        probe = subprocess.run([sys.executable, "-c", "open('ro.duckdb', 'r+b')"], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=60, preexec_fn=preexec)
+        assert "PermissionError" in probe.stderr, (os.geteuid(), probe.returncode, probe.stderr)
     done = subprocess.run([sys.executable, "-m", "smslab", *case.args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, preexec_fn=preexec)
     assert "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr

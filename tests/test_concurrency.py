@@ -60,12 +60,10 @@ def _hold_lock(db: Path, seconds: float) -> subprocess.Popen:
 def test_load_waits_for_a_writer_then_succeeds(demo_db, tmp_path):
     _journal(tmp_path / "landing", 1)
     holder = _hold_lock(demo_db, 3)
-    try:
+    with holder:  # at the end: waits for it and closes its pipe
         started = time.monotonic()
         done = _run("load", "--db", str(demo_db), "--landing", str(tmp_path / "landing"), "--json")
         waited = time.monotonic() - started
-    finally:
-        holder.wait(30)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["loaded"] == 1
     lines = done.stderr.strip().splitlines()
@@ -77,10 +75,8 @@ def test_load_waits_for_a_writer_then_succeeds(demo_db, tmp_path):
 def test_load_with_a_short_wait_fails_in_one_line_naming_the_process(demo_db, tmp_path):
     _journal(tmp_path / "landing", 2)
     holder = _hold_lock(demo_db, 6)
-    try:
+    with holder:
         done = _run("load", "--db", str(demo_db), "--landing", str(tmp_path / "landing"), "--wait", "1", "--json")
-    finally:
-        holder.wait(30)
     assert done.returncode == 4, done.stderr
     assert done.stdout == ""
     waiting, failed = done.stderr.strip().splitlines()       # the wait announced, then one line of failure

@@ -13,7 +13,8 @@ from smslab.receiving.journal import journal_files
 from smslab.receiving.webhooks import vonage_jwt_claims, vonage_signature
 from test_webhooks import server  # noqa: F401  (the live-server fixture)
 
-SECRET = "vonage-signature-secret-0123456789-0123456789-0123456789-abcd"
+# at least 64 bytes: PyJWT warns about a shorter key for the HS512 token below
+SECRET = "vonage-signature-secret-0123456789-0123456789-0123456789-abcdefgh"
 STATUS = {"message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "to": "447700900000", "from": "447700900001",
           "timestamp": "2026-12-01T14:00:05.000Z", "status": "delivered", "channel": "sms",
           "usage": {"currency": "EUR", "price": "0.0333"}}

@@ -579,7 +579,13 @@ def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: 
 
 @cli.group()
 def report() -> None:
-    """Run the parameterised notebooks and export HTML."""
+    """Run the parameterised notebooks and export HTML.
+
+    \b
+    Example:
+        smslab report list
+        smslab report run delivery_funnel -p campaign_id demo-two-way
+    """
 
 
 @report.command("list")

@@ -10,7 +10,7 @@ loading conversions in `smslab.conversions`.
 One module per question:
 
     base         the per-recipient base every count reads (`recipients`)
-    funnel       the funnel and its rates, headline figures, data freshness
+    funnels      the funnel and its rates, headline figures, data freshness
     delivery     delivery by dimension, statuses, latency, failures
     replies      reply intents, opt-out keywords, rates and linkage, replies for review
     ab           A/B tests between variants
@@ -43,7 +43,7 @@ from smslab.analytics.attribution import DEFAULT_ATTRIBUTION_DAYS, attributed_co
 from smslab.analytics.base import DIMENSIONS, FAILED, FUNNEL_STAGES, NOT_SENT, recipients
 from smslab.analytics.cost import cost_per_outcome
 from smslab.analytics.delivery import delivery_by, failure_split, failures, latency, status_counts
-from smslab.analytics.funnel import campaigns, freshness, funnel, funnel_by, summary
+from smslab.analytics.funnels import campaigns, freshness, funnel, funnel_by, summary
 from smslab.analytics.replies import (
     optout_by,
     optout_keywords,

@@ -12,7 +12,7 @@ import duckdb
 
 from smslab.analytics.attribution import DEFAULT_ATTRIBUTION_DAYS
 from smslab.analytics.base import NOT_SENT
-from smslab.analytics.funnel import funnel_by
+from smslab.analytics.funnels import funnel_by
 from smslab.stats import Comparison, compare_proportions
 
 # what each A/B metric counts, and over which base

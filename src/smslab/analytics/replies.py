@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from smslab.analytics.base import _columns
-from smslab.analytics.funnel import funnel_by
+from smslab.analytics.funnels import funnel_by
 from smslab.masking import mask_frame, mask_text
 
 

@@ -12,7 +12,7 @@ One module per concern:
 - `smslab.pricing.sheets` — `load_prices`, `PriceSheet`, `Price` (reading and validating the CSVs);
 - `smslab.pricing.rates` — `load_rates`, `Rates`;
 - `smslab.pricing.planner` — `plan`, `Plan`, `Option`, `break_even`, `describe`, `plan_json`;
-- `smslab.pricing.campaign_cost` — `campaign_cost` (a whole spec's message cost).
+- `smslab.pricing.campaign_costs` — `campaign_cost` (a whole spec's message cost).
 
 Example:
     >>> from smslab.pricing import plan
@@ -22,7 +22,7 @@ Example:
 """
 from __future__ import annotations
 
-from smslab.pricing.campaign_cost import campaign_cost
+from smslab.pricing.campaign_costs import campaign_cost
 from smslab.pricing.planner import Option, Plan, RulesLike, break_even, describe, plan, plan_json
 from smslab.pricing.rates import Rates, load_rates
 from smslab.pricing.sheets import UNKNOWN, Price, PriceSheet, load_prices, pricing_dir

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,31 @@ def _report_mode() -> Iterator[None]:
                     os.environ[REPORT_ENV] = _mode_users[1]
 
 
+def _closing_its_event_loop(run: Callable[[], Any]) -> Any:
+    """`run()`, then close the asyncio event loop it made for this thread.
+
+    papermill drives the kernel through jupyter_core's `run_sync`, which makes an event loop per
+    thread, keeps it in a context variable and never closes it: each report run in a worker thread
+    left one open (ResourceWarning "unclosed event loop"). Run in a copy of the context, the loop
+    stays reachable, and is closed once the run is over.
+    """
+    import asyncio
+    import contextvars
+
+    context = contextvars.copy_context()
+    before = [v for v in context.values() if isinstance(v, asyncio.AbstractEventLoop)]
+    try:
+        return context.run(run)
+    finally:
+        made = [v for v in context.values()
+                if isinstance(v, asyncio.AbstractEventLoop) and not any(v is b for b in before)]
+        for loop in made:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        if made:
+            asyncio.set_event_loop(None)  # it was set as this thread's loop; a closed one is no use
+
+
 def _failed_cell(exc: Any, executed: Path) -> str:
     """'cell 7 (`stages = analytics.funnel(…)`)' from a papermill error."""
     first = next((ln.strip() for ln in (exc.source or "").splitlines() if ln.strip() and not ln.startswith("#")), "")
@@ -151,13 +176,13 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
         store.wait_until_free(parameters.get("db") or None)
     try:
         with _report_mode():
-            papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(),
-                                       progress_bar=False, cwd=str(config.project_dir()),
-                                       kernel_manager_class=_kernel_manager_class(),
-                                       # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when
-                                       # jupyter_client interrupts it before shutting it down) is not for the
-                                       # user; a failing cell comes back through papermill, named below
-                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            _closing_its_event_loop(lambda: papermill.execute_notebook(
+                str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(), progress_bar=False,
+                cwd=str(config.project_dir()), kernel_manager_class=_kernel_manager_class(),
+                # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when jupyter_client
+                # interrupts it before shutting it down) is not for the user; a failing cell comes back
+                # through papermill, named below
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"]))
     except PapermillExecutionError as exc:
         raise SmslabError(f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
                           f"(executed notebook: {executed})") from None
