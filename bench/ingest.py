@@ -36,7 +36,8 @@ import time  # noqa: E402
 import duckdb  # noqa: E402
 
 from smslab import store  # noqa: E402
-from smslab.receiving.loader import ingest, load  # noqa: E402
+from smslab.receiving.file_ingest import ingest  # noqa: E402
+from smslab.receiving.journal_load import load  # noqa: E402
 
 STATUSES = [(1, "PENDING", 7, "PENDING_ENROUTE"), (3, "DELIVERED", 2, "DELIVERED_TO_OPERATOR"),
             (3, "DELIVERED", 5, "DELIVERED_TO_HANDSET"), (2, "UNDELIVERABLE", 9, "UNDELIVERABLE_NOT_DELIVERED"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from smslab import store
-from smslab.receiving.loader import ingest, load
+from smslab.receiving.file_ingest import ingest
+from smslab.receiving.journal_load import load
 
 
 def _rows(con, source=None):

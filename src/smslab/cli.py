@@ -442,7 +442,7 @@ def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> N
     Example:
         smslab ingest reports.jsonl --format infobip --json
     """
-    from smslab.receiving.loader import ingest as run_ingest
+    from smslab.receiving.file_ingest import ingest as run_ingest
 
     result = run_ingest(list(paths), fmt=fmt, db=db)
     _emit(result, as_json)
@@ -523,7 +523,7 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
     Example:
         smslab load --json
     """
-    from smslab.receiving.loader import load as run_load
+    from smslab.receiving.journal_load import load as run_load
 
     _emit(run_load(db=db, landing=landing), as_json)
 
@@ -557,7 +557,7 @@ def pull(provider: str, reports: bool, inbound: bool, limit: int, load_: bool, l
 
     result: dict[str, Any] = run_pull(reports=reports, inbound=inbound, limit=limit, landing=landing)
     if load_:
-        from smslab.receiving.loader import load as run_load
+        from smslab.receiving.journal_load import load as run_load
 
         result["load"] = run_load(db=db, landing=landing)
     _emit(result, as_json, lambda r: f"{provider}: {r['reports']} report(s), {r['inbound']} received message(s) "

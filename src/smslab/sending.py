@@ -43,7 +43,7 @@ from smslab.campaign import CampaignSpec, load_spec
 from smslab.compliance import check
 from smslab.errors import SpecError
 from smslab.providers import AuthenticationError, OutboundMessage, Provider, SubmitResult, TransientError, get_provider
-from smslab.receiving.loader import refresh_statuses
+from smslab.receiving.status_rollup import refresh_statuses
 from smslab.segments import count
 
 BATCH_SIZE = 1000     # the default when neither the caller nor the provider says
