@@ -17,6 +17,7 @@ import click
 
 from smslab import __version__
 from smslab.errors import DatabaseLockedError, NotAvailableError, SmslabError
+from smslab.receiving import formats
 
 # Exit codes: 0 done; 1 the command ran and found a problem (check blocks, nothing sent, every
 # ingested record quarantined); 2 a user error (bad option, input file, spec, database path);
@@ -427,7 +428,7 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["auto", "infobip", "twilio", "vonage", "smpp", "csv"]),
+@click.option("--format", "fmt", type=click.Choice(formats.choices()),
               default="auto", show_default=True)
 @db_option
 @wait_option

@@ -4,7 +4,7 @@ Each `Format` names its parsers (one JSON record, one CSV row, one line of text,
 body per kind), the file kinds it accepts, how to recognise it (JSON keys, CSV header, a
 line of text) and its webhook routes. `detect` (the `ingest` default, `--format auto`), the
 file loader (`receiving.file_ingest`), the journal loader (`receiving.journal_load`, through
-`BODY_PARSERS`), the CLI's `ingest --format` choices (`choices()`) and the routes of
+`body_parser`), the CLI's `ingest --format` choices (`choices()`) and the routes of
 `smslab serve` (`receiving.webhooks`) all read `FORMATS`: a new format is one entry here.
 
 The order of `FORMATS` is the order `detect` tries them in.
@@ -163,9 +163,12 @@ _REGISTRY = [
            validate=infobip.validate_dlr),
 ]
 FORMATS: dict[str, Format] = {f.name: f for f in _REGISTRY}
-# (provider, kind) of a journal envelope → parser of its verbatim body
-BODY_PARSERS: dict[tuple[str, str], BodyParser] = {
-    (f.name, kind): parse for f in FORMATS.values() for kind, parse in f.bodies.items()}
+
+
+def body_parser(provider: Any, kind: Any) -> BodyParser | None:
+    """The parser of a journal envelope's body for (provider, kind); None when no format has one."""
+    fmt = FORMATS.get(provider) if isinstance(provider, str) else None
+    return fmt.bodies.get(kind) if fmt is not None and isinstance(kind, str) else None
 
 
 def choices() -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 `load()` reads each journal file from where it stopped last time (a byte offset per file,
 committed in the same transaction as the rows), so it is safe while `smslab serve` writes:
 a line still being written waits for the next load. Each envelope's body goes to the parser
-of its (provider, kind) in the format registry (`receiving.formats.BODY_PARSERS`); Infobip
+of its (provider, kind) in the format registry (`receiving.formats.body_parser`); Infobip
 delivery reports take the SQL path (`receiving.fast`) first. A line that cannot be read is
 quarantined with its file and line.
 
@@ -25,7 +25,7 @@ import duckdb
 from smslab import config, store
 from smslab.errors import InputError
 from smslab.receiving.batches import Batch, Counts, LineHandler, commit, split_lines
-from smslab.receiving.formats import BODY_PARSERS
+from smslab.receiving.formats import body_parser
 from smslab.receiving.journal import journal_files
 
 
@@ -41,7 +41,7 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         batch.bad.append({"source": source, "location": location, "raw": line, "reason": f"bad journal line: {exc}"})
         return
-    parser = BODY_PARSERS.get((provider, kind)) if isinstance(provider, str) and isinstance(kind, str) else None
+    parser = body_parser(provider, kind)
     if parser is None:
         batch.bad.append({"source": source, "location": location, "raw": line,
                           "reason": f"no parser for provider {provider!r} kind {kind!r}"})
