@@ -3,8 +3,10 @@
 `ingest(paths, fmt=)` reads each file (gzip too) in the format `fmt` names, or the one
 `receiving.formats.detect` finds: JSON lines or one JSON document, CSV exports, SMPP receipt
 text, journal files, or the generic CSV `provider_message_id,status,event_at[,error_code]`.
-Every record lands or is quarantined with its file and line; a corrected record loaded
-later resolves the quarantined one. Loading the same file again adds nothing.
+Every record lands or is quarantined with its file and line. The file is recorded (as
+`source` of its rows) by its absolute path with symlinks resolved (`source_of`), so `./r.csv`,
+`r.csv` and `/data/r.csv` are one source: a corrected record loaded later under any of those
+spellings resolves the quarantined one. Loading the same file again adds nothing.
 
 Example:
     >>> import pathlib, tempfile
@@ -34,6 +36,17 @@ from smslab.receiving.formats import Format, RecordParser, detect, get
 from smslab.receiving.journal_load import envelope_handler
 
 
+def source_of(path: str | os.PathLike[str]) -> str:
+    """How a report file is named in `source` (dlr_events, inbound, quarantine): its absolute
+    path with symlinks resolved, the same whichever way the file was given.
+
+    >>> import os
+    >>> source_of("r.csv") == source_of("./r.csv") == os.path.realpath("r.csv")
+    True
+    """
+    return str(Path(path).resolve())
+
+
 def _json_handler(source: str, received_at: datetime, parse: RecordParser) -> LineHandler:
     def handle(number: int, text: str, batch: Batch) -> None:
         try:
@@ -50,7 +63,7 @@ def _json_handler(source: str, received_at: datetime, parse: RecordParser) -> Li
     return handle
 
 
-def _csv_rows(path: Path, text: str, batch: Batch, parse: RecordParser, now: datetime,
+def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordParser, now: datetime,
               required: tuple[str, ...] = ()) -> None:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     # the physical lines, split as the csv reader splits them, so that a record is kept as written
@@ -78,21 +91,21 @@ def _csv_rows(path: Path, text: str, batch: Batch, parse: RecordParser, now: dat
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": as_written(number),
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": as_written(number),
                               "reason": f"bad CSV: {exc}"})
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}
         raw = as_written(number)
         if None in row:
-            batch.bad.append({"source": str(path), "location": f"line {number}", "raw": raw,
+            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,
                               "reason": "more fields than the header has"})
             continue
         try:
             result = parse(clean, now)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             result = [], [], [f"row: {exc}"]
-        batch.add(result, source=str(path), location=f"line {number}", raw=raw, received_at=now)
+        batch.add(result, source=source, location=f"line {number}", raw=raw, received_at=now)
 
 
 def _is_csv(text: str) -> bool:
@@ -165,7 +178,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
     data, named = _read_file(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    source, now = str(path), store.utcnow()
+    source, now = source_of(path), store.utcnow()
     head = data[:8192].decode("utf-8", "replace")
     kind = get(detect(named, head) if fmt == "auto" else fmt)
     if kind.envelopes:
@@ -173,7 +186,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
             commit(con, batch, counts)
         return
     if kind.csv_row is not None and (kind.json_record is None or _is_csv(head)):
-        _ingest_csv(con, path, data, kind, now, counts)
+        _ingest_csv(con, path, source, data, kind, now, counts)
         return
     handler: LineHandler
     if kind.json_record is not None:
@@ -200,19 +213,19 @@ def _text_handler(source: str, received_at: datetime, parse: RecordParser) -> Li
     return handle
 
 
-def _ingest_csv(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, kind: Format, now: datetime,
-                counts: Counts) -> None:
+def _ingest_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str, data: bytes, kind: Format,
+                now: datetime, counts: Counts) -> None:
     """A CSV file with a header: the generic shape, or a provider's export."""
     assert kind.csv_row is not None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         batch = Batch()
-        batch.bad.append({"source": str(path), "location": "whole file", "raw": data, "reason": "not UTF-8 text"})
+        batch.bad.append({"source": source, "location": "whole file", "raw": data, "reason": "not UTF-8 text"})
         commit(con, batch, counts)
         return
     batch = Batch()
-    _csv_rows(path, text, batch, kind.csv_row, now, kind.csv_required)
+    _csv_rows(path, source, text, batch, kind.csv_row, now, kind.csv_required)
     commit(con, batch, counts)
 
 
