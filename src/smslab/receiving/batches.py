@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import mmap
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -234,7 +235,7 @@ def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
             handle(number, text, batch)
 
 
-def split_lines(data: bytes, first_line: int, source: str, mode: str | None, received_at: datetime | None,
+def split_lines(data: bytes | mmap.mmap, first_line: int, source: str, mode: str | None, received_at: datetime | None,
              handle: LineHandler) -> Iterator[tuple[int, int, int, int, Batch]]:
     """Yield (start byte, stop byte, first line number, lines, Batch) of at most BATCH_LINES lines each.
     With `mode` (journal | infobip) the lines go to the SQL path first; otherwise to `handle`."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mmap
 import os
 import re
 from collections.abc import Iterable
@@ -141,17 +142,25 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     return counts.as_dict()
 
 
-def _read_file(path: Path) -> tuple[bytes, Path]:
+def _read_file(path: Path) -> tuple[bytes | mmap.mmap, Path]:
     """The bytes of a report file, gunzipped when it is gzip (exports and logs often are), and
-    the name its format is told from (reports.jsonl for reports.jsonl.gz)."""
-    data = path.read_bytes()
-    if data[:2] != b"\x1f\x8b":
-        return data, path
+    the name its format is told from (reports.jsonl for reports.jsonl.gz).
+
+    A plain file is memory-mapped, not read: the SQL path reads its lines where they lie
+    (`fast.lines_table`), so a file of any size is never copied into memory. Ingest a file
+    that is complete: one cut short while it is read is a crash, not a partial load (the
+    transaction of the batch then loads nothing)."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+        if magic != b"\x1f\x8b":
+            if not magic:
+                return b"", path
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), path
     import gzip
     import zlib
 
     try:
-        data = gzip.decompress(data)
+        data = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: a gzip file that cannot be read ({exc}); check the download or gunzip it") from None
     return data, path.with_suffix("") if path.suffix.lower() == ".gz" else path
@@ -176,7 +185,7 @@ class _Lazy:
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: Counts) -> None:
     data, named = _read_file(path)
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
     source, now = source_of(path), store.utcnow()
     head = data[:8192].decode("utf-8", "replace")
@@ -186,7 +195,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
             commit(con, batch, counts)
         return
     if kind.csv_row is not None and (kind.json_record is None or _is_csv(head)):
-        _ingest_csv(con, path, source, data, kind, now, counts)
+        _ingest_csv(con, path, source, data[:], kind, now, counts)
         return
     handler: LineHandler
     if kind.json_record is not None:
@@ -229,17 +238,18 @@ def _ingest_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str, data: b
     commit(con, batch, counts)
 
 
-def _whole_document(data: bytes) -> str | None:
+def _whole_document(data: bytes | mmap.mmap) -> str | None:
     """The text of a file that is one JSON document spread over several lines (a pretty-printed
     webhook body); None for JSON lines (the first line is a document by itself)."""
-    first = data[: data.find(b"\n")] if b"\n" in data else data
+    end = data.find(b"\n")
+    first = data[:end] if end >= 0 else data[:]
     try:
         json.loads(first)
         return None
     except ValueError:
         pass
     try:
-        text = data.decode("utf-8")
+        text = data[:].decode("utf-8")
         json.loads(text)
         return text
     except ValueError:
