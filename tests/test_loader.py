@@ -470,3 +470,20 @@ def test_inbound_keyword_clean_text_and_media_urls_are_columns(con, tmp_path):
     assert rows["MM1"][:2] == (None, None)
     assert json.loads(rows["MM1"][2]) == ["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"]
     assert rows["SM2"] == (None, None, None)
+
+
+def test_mapped_report_files_with_a_bom_no_final_newline_or_no_bytes_load(con, tmp_path):
+    """Report files are memory-mapped: the edges of the mapping are read like a file's bytes."""
+    add_message(con, "b1")
+    add_message(con, "b2")
+    lines = [json.dumps(dlr(p, *DELIVERED, "2026-12-01T14:00:05.000+0000")) for p in ("b1", "b2")]
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())   # a BOM, and no newline at the end
+    assert ingest([bom], fmt="infobip", con=con) == {"loaded": 2, "duplicates": 0, "quarantined": 0}
+    assert status_of(con, "b1") == status_of(con, "b2") == "delivered"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert ingest([empty], fmt="infobip", con=con) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+    pretty = tmp_path / "pretty.json"   # one document over several lines: read whole
+    pretty.write_text(json.dumps(dlr("b1", *DELIVERED, "2026-12-01T14:00:06.000+0000"), indent=2))
+    assert ingest([pretty], con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 0}
