@@ -3,7 +3,7 @@
 Measures, in one run on a synthetic multi-country audience (the demo's sample campaign):
 `smslab.sending.send` through the simulator (compliance check, outbox, submission, the
 simulator writing its reports and replies to the journal), then
-`smslab.receiving.loader.load` of that journal into DuckDB. Prints each stage and the ratio
+`smslab.receiving.journal_load.load` of that journal into DuckDB. Prints each stage and the ratio
 of the 60 s target to the measured total (≥ 1 meets the target), and the send stage against
 a named floor measured in the same run: a bare DuckDB insert of the same outbox rows.
 
@@ -27,7 +27,7 @@ from pathlib import Path  # noqa: E402
 
 from smslab import store  # noqa: E402
 from smslab.demo import demo_spec  # noqa: E402
-from smslab.receiving.loader import load  # noqa: E402
+from smslab.receiving.journal_load import load  # noqa: E402
 from smslab.sending import send  # noqa: E402
 
 TARGET = 60.0

@@ -14,7 +14,7 @@ import yaml
 
 from smslab import identity, store
 from smslab.compliance import check
-from smslab.receiving.loader import ingest
+from smslab.receiving.file_ingest import ingest
 from smslab.sending import send
 from test_compliance_scenarios import decision, make_campaign
 

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from smslab import store
 from smslab.errors import InputError
+from smslab.receiving.file_ingest import ingest
 from smslab.receiving.journal import Journal, journal_files
-from smslab.receiving.loader import ingest, load
+from smslab.receiving.journal_load import load
 
 
 def dlr(pmid, group_id, status_id, name, done, error_id=0, permanent=False):
@@ -72,7 +73,7 @@ def test_final_status_never_regresses_when_reports_arrive_out_of_order(con, tmp_
 
 
 def test_report_before_its_message_is_matched_when_the_message_appears(con, tmp_path):
-    from smslab.receiving.loader import refresh_statuses
+    from smslab.receiving.status_rollup import refresh_statuses
 
     journal_dlrs(tmp_path / "l", [dlr("early", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
     assert load(con=con, landing=tmp_path / "l")["loaded"] == 1
@@ -122,14 +123,14 @@ def test_a_line_still_being_written_waits_for_the_next_load(con, tmp_path):
 
 
 def test_a_crash_mid_load_rolls_back_and_the_rerun_loads_everything_once(con, tmp_path, monkeypatch):
-    from smslab.receiving import loader
+    from smslab.receiving import batches
 
     landing = tmp_path / "l"
     for i in range(6):
         add_message(con, f"m{i}")
     journal_dlrs(landing, [dlr(f"m{i}", *DELIVERED, "2026-12-01T14:00:05.000+0000") for i in range(6)])
-    monkeypatch.setattr(loader, "BATCH_LINES", 2)
-    real_write, calls = loader._write, {"n": 0}
+    monkeypatch.setattr(batches, "BATCH_LINES", 2)
+    real_write, calls = batches._write, {"n": 0}
 
     def crashing_write(*args, **kwargs):
         calls["n"] += 1
@@ -137,11 +138,11 @@ def test_a_crash_mid_load_rolls_back_and_the_rerun_loads_everything_once(con, tm
             raise RuntimeError("power cut")
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(loader, "_write", crashing_write)
+    monkeypatch.setattr(batches, "_write", crashing_write)
     with pytest.raises(RuntimeError):
         load(con=con, landing=landing)
     assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 2  # the first batch committed, the second not
-    monkeypatch.setattr(loader, "_write", real_write)
+    monkeypatch.setattr(batches, "_write", real_write)
     assert load(con=con, landing=landing) == {"loaded": 4, "duplicates": 0, "quarantined": 0}
     assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 6
 
@@ -469,3 +470,20 @@ def test_inbound_keyword_clean_text_and_media_urls_are_columns(con, tmp_path):
     assert rows["MM1"][:2] == (None, None)
     assert json.loads(rows["MM1"][2]) == ["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"]
     assert rows["SM2"] == (None, None, None)
+
+
+def test_mapped_report_files_with_a_bom_no_final_newline_or_no_bytes_load(con, tmp_path):
+    """Report files are memory-mapped: the edges of the mapping are read like a file's bytes."""
+    add_message(con, "b1")
+    add_message(con, "b2")
+    lines = [json.dumps(dlr(p, *DELIVERED, "2026-12-01T14:00:05.000+0000")) for p in ("b1", "b2")]
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())   # a BOM, and no newline at the end
+    assert ingest([bom], fmt="infobip", con=con) == {"loaded": 2, "duplicates": 0, "quarantined": 0}
+    assert status_of(con, "b1") == status_of(con, "b2") == "delivered"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert ingest([empty], fmt="infobip", con=con) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+    pretty = tmp_path / "pretty.json"   # one document over several lines: read whole
+    pretty.write_text(json.dumps(dlr("b1", *DELIVERED, "2026-12-01T14:00:06.000+0000"), indent=2))
+    assert ingest([pretty], con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 0}

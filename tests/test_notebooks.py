@@ -20,7 +20,7 @@ from browser import chromium
 from smslab import analytics, config, reporting, store
 from smslab.conversions import import_conversions
 from smslab.demo import REPORTS, demo
-from smslab.receiving.loader import ingest
+from smslab.receiving.file_ingest import ingest
 
 NAMES = ["campaign_setup", "cost_estimate", "country_brief", "delivery_funnel", "optout_keywords"]
 CASES = [(n, s) for n in NAMES for s in ("defaults", "second")]

@@ -10,7 +10,7 @@ from fakes.infobip import SEND_AT, FakeInfobip
 from smslab import store
 from smslab.errors import ProviderError
 from smslab.providers import get_provider
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 from smslab.sending import send
 
 AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris

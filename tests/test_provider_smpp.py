@@ -13,7 +13,7 @@ from smslab import store
 from smslab.providers import OutboundMessage
 from smslab.providers.smpp import SmppProvider
 from smslab.receiving.journal import journal_files
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 from smslab.sending import send
 
 AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris

@@ -251,7 +251,7 @@ def test_pulled_replies_are_replies_and_a_webhook_for_the_same_one_is_a_duplicat
     """List Messages shows inbound messages too: a STOP read there is an opt-out, once."""
     from fakes.campaign import e164
     from smslab.receiving.journal import Journal
-    from smslab.receiving.loader import load
+    from smslab.receiving.journal_load import load
 
     make_spec(tmp_path)
     person = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from smslab import store
-from smslab.receiving.loader import ingest, load
+from smslab.receiving.file_ingest import ingest
+from smslab.receiving.journal_load import load
 
 
 def _rows(con, source=None):
@@ -92,3 +93,41 @@ def test_journal_lines_that_are_not_utf8_are_kept_as_bytes(tmp_path):
     assert load(con=con, landing=tmp_path / "landing")["quarantined"] == 1
     [(reason, blob, _, _)] = _rows(con).values()
     assert bytes(blob) == broken and reason == "not UTF-8"
+
+
+def test_a_corrected_record_resolves_its_row_however_the_file_is_spelled(tmp_path, monkeypatch):
+    """`./x.csv`, `x.csv` and the absolute path are one source (stored absolute and resolved)."""
+    monkeypatch.chdir(tmp_path)
+    header = "provider_message_id,status,event_at\n"
+    bad = header + "g-1,teleported,2026-12-01T14:00:09Z\n"
+    good = header + "g-1,delivered,2026-12-01T14:00:09Z\n"
+    spellings = ["./x.csv", "x.csv", str(tmp_path / "x.csv")]
+    con = store.connect(tmp_path / "q.duckdb")
+    for first in spellings:
+        for second in spellings:
+            con.execute("DELETE FROM quarantine; DELETE FROM dlr_events")
+            (tmp_path / "x.csv").write_text(bad, encoding="utf-8")
+            assert ingest([first], con=con)["quarantined"] == 1
+            (tmp_path / "x.csv").write_text(good, encoding="utf-8")
+            assert ingest([second], con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 0}
+            sources = con.execute("SELECT source, resolved_at IS NOT NULL FROM quarantine").fetchall()
+            assert sources == [(str((tmp_path / "x.csv").resolve()), True)], (first, second)
+    stored = con.execute("SELECT DISTINCT source FROM dlr_events").fetchall()
+    assert stored == [(str((tmp_path / "x.csv").resolve()),)]
+    con.close()
+
+
+def test_a_symlinked_folder_is_the_same_source(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    header = "provider_message_id,status,event_at\n"
+    (real / "x.csv").write_text(header + "g-1,teleported,2026-12-01T14:00:09Z\n", encoding="utf-8")
+    con = store.connect(tmp_path / "q.duckdb")
+    assert ingest(["link/x.csv"], con=con)["quarantined"] == 1
+    (real / "x.csv").write_text(header + "g-1,delivered,2026-12-01T14:00:09Z\n", encoding="utf-8")
+    assert ingest([real / "x.csv"], con=con)["loaded"] == 1
+    assert con.execute("SELECT source, resolved_at IS NOT NULL FROM quarantine").fetchall() == [
+        (str((real / "x.csv").resolve()), True)]
+    con.close()

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pytest
 
 from smslab import store
-from smslab.receiving.loader import ingest
+from smslab.receiving.file_ingest import ingest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "receiving"
 LOAD_TIME = "the time of the load"

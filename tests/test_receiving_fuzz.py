@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smslab import store
-from smslab.receiving import fast, generic, infobip, loader, smpp, twilio, vonage
+from smslab.receiving import fast, file_ingest, generic, infobip, journal_load, smpp, twilio, vonage
 from smslab.receiving.journal import Journal
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,11 +96,11 @@ def dump(con):
 
 def ingest_both(path):
     fast_con = store.connect(":memory:")
-    fast_counts = loader.ingest([path], fmt="infobip", con=fast_con)
+    fast_counts = file_ingest.ingest([path], fmt="infobip", con=fast_con)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(fast, "lines_table", lambda *a, **k: None)  # every line through the Python parser
         slow_con = store.connect(":memory:")
-        slow_counts = loader.ingest([path], fmt="infobip", con=slow_con)
+        slow_counts = file_ingest.ingest([path], fmt="infobip", con=slow_con)
     return (fast_counts, dump(fast_con)), (slow_counts, dump(slow_con))
 
 
@@ -108,11 +108,11 @@ def load_both(landing):
     """Load a journal by the SQL path and by the Python parser alone; assert both give the same;
     return the SQL path's connection and counts."""
     fast_con = store.connect(":memory:")
-    fast_counts = loader.load(con=fast_con, landing=landing)
+    fast_counts = journal_load.load(con=fast_con, landing=landing)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(fast, "lines_table", lambda *a, **k: None)  # every line through the Python parser
         slow_con = store.connect(":memory:")
-        slow_counts = loader.load(con=slow_con, landing=landing)
+        slow_counts = journal_load.load(con=slow_con, landing=landing)
     assert dump(fast_con) == dump(slow_con)
     assert fast_counts == slow_counts
     return fast_con, fast_counts
@@ -151,7 +151,7 @@ def test_sql_path_and_python_parser_agree_on_journal_files(bodies, garbage):
         with open(path, "a", encoding="utf-8") as handle:
             handle.write("".join(g + "\n" for g in garbage))
         fast_con, _ = load_both(landing)
-        assert loader.load(con=fast_con, landing=landing) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
+        assert journal_load.load(con=fast_con, landing=landing) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
 
 
 @DB_SETTINGS
@@ -161,7 +161,7 @@ def test_every_infobip_line_is_loaded_a_duplicate_or_quarantined(content):
         path = Path(tmp) / "r.jsonl"
         path.write_text("\n".join(content) + "\n", encoding="utf-8")
         con = store.connect(":memory:")
-        counts = loader.ingest([path], fmt="infobip", con=con)
+        counts = file_ingest.ingest([path], fmt="infobip", con=con)
         # one record per line, or per item of a body {"results": [...]}
         records = sum(len(doc["results"]) if isinstance(doc, dict) and isinstance(doc.get("results"), list) else 1
                       for doc in map(json.loads, content))
@@ -221,7 +221,7 @@ def test_no_file_crashes_ingest(fmt, content, tail):
         path.write_bytes("\n".join(content).encode("utf-8", "surrogatepass") + b"\n" + tail)
         con = store.connect(":memory:")
         try:
-            counts = loader.ingest([path], fmt=fmt, con=con)
+            counts = file_ingest.ingest([path], fmt=fmt, con=con)
         except InputError as exc:
             assert str(path) in str(exc)  # a user error that names the file (unknown format, CSV header)
             return
@@ -235,7 +235,7 @@ def test_no_file_crashes_ingest(fmt, content, tail):
         rows, quarantined = held()
         assert counts["loaded"] == rows
         assert (quarantined > 0) == (counts["quarantined"] > 0) and quarantined <= counts["quarantined"]
-        again = loader.ingest([path], fmt=fmt, con=con)
+        again = file_ingest.ingest([path], fmt=fmt, con=con)
         assert again["loaded"] == 0 and held() == (rows, quarantined)   # nothing twice
         seen = counts["loaded"] + counts["duplicates"] + counts["quarantined"]
         assert again["duplicates"] + again["quarantined"] == seen
@@ -256,7 +256,7 @@ def test_lone_surrogate_escapes_are_quarantined_the_same_way_by_both_paths():
         twilio_file = Path(tmp) / "t.jsonl"
         twilio_file.write_text(content[3] + "\n", encoding="utf-8")
         con = store.connect(":memory:")
-        assert loader.ingest([twilio_file], con=con)["loaded"] == 1  # raw keeps it, escaped
+        assert file_ingest.ingest([twilio_file], con=con)["loaded"] == 1  # raw keeps it, escaped
 
 
 envelope_values = st.one_of(json_values, st.sampled_from(["infobip", "dlr", "2026-12-01T15:00:00",

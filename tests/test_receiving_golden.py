@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from smslab import store
-from smslab.receiving.loader import detect, ingest
+from smslab.receiving.file_ingest import ingest
+from smslab.receiving.formats import detect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "receiving"
 FILES = sorted(p for p in FIXTURES.iterdir() if not p.name.endswith(".expected.json") and p.is_file())

@@ -6,8 +6,8 @@ import pytest
 
 from smslab import store
 from smslab.receiving.journal import Journal
+from smslab.receiving.journal_load import load
 from smslab.receiving.keywords import classify, normalise, review
-from smslab.receiving.loader import load
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,7 +6,7 @@ import pytest
 
 from smslab import store
 from smslab.receiving.journal import Journal
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 
 
 @pytest.fixture

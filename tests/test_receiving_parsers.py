@@ -6,8 +6,9 @@ import pytest
 
 from smslab import store
 from smslab.receiving import infobip, smpp, twilio, vonage
+from smslab.receiving.formats import FORMATS
 from smslab.receiving.journal import Journal
-from smslab.receiving.loader import PARSERS, load
+from smslab.receiving.journal_load import load
 from smslab.receiving.statuses import FINAL, NORMALISED, SMPP_STAT, TWILIO, VONAGE, infobip_status
 
 AT = datetime(2026, 12, 1, 14)
@@ -142,7 +143,8 @@ def test_validators_for_the_webhook_app(module, kind, good, bad):
 
 
 def test_journal_envelopes_of_every_provider_load(tmp_path):
-    assert set(PARSERS) == {(p, k) for p in ("infobip", "twilio", "vonage", "smpp") for k in ("dlr", "inbound")}
+    journalled = {(f.name, kind) for f in FORMATS.values() for kind in f.bodies}
+    assert journalled == {(p, k) for p in ("infobip", "twilio", "vonage", "smpp") for k in ("dlr", "inbound")}
     form = "application/x-www-form-urlencoded"
     Journal(tmp_path / "l").append_many([
         {"provider": "twilio", "kind": "dlr", "content_type": form, "received_at": AT,

@@ -8,7 +8,7 @@ from smslab import store
 from smslab.providers import OutboundMessage, get_provider
 from smslab.receiving.infobip import parse_dlr, parse_inbound
 from smslab.receiving.journal import journal_files
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 
 
 def batch(n=300, region="FR", two_way=True, opt_out_short_code=None, sender="36180"):

@@ -6,8 +6,9 @@ from datetime import datetime
 import pytest
 
 from smslab import store
+from smslab.receiving.file_ingest import ingest
 from smslab.receiving.journal import Journal
-from smslab.receiving.loader import ingest, load
+from smslab.receiving.journal_load import load
 from smslab.receiving.records import receipt_time
 from smslab.receiving.smpp import parse_line
 
@@ -73,7 +74,7 @@ def test_a_receipt_id_in_the_other_base_updates_its_message(con, tmp_path, submi
 def test_a_receipt_that_came_before_its_submit_answer_is_matched_when_the_answer_is_recorded(con, tmp_path):
     """The journal's receipt (decimal) is loaded first; the message gets its hex id afterwards,
     through the sender's own refresh."""
-    from smslab.receiving.loader import refresh_statuses
+    from smslab.receiving.status_rollup import refresh_statuses
 
     Journal(tmp_path / "l").append_many([{
         "provider": "smpp", "kind": "dlr", "received_at": RECEIVED, "body": json.dumps(

@@ -16,7 +16,7 @@ from fakes.smsc import free_port
 from smslab import store
 from smslab.providers.smpp import SmppProvider
 from smslab.receiving.journal import journal_files
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 from smslab.sending import send
 from test_provider_smpp import AFTERNOON, FAST, provider_for
 

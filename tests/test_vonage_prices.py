@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from smslab import store
 from smslab.receiving import vonage
 from smslab.receiving.journal import Journal
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 
 # the delivery receipt Vonage documents (SMS API, "Delivery receipts"), as a GET query string
 RECEIPT = {"msisdn": "447700900123", "to": "AcmeInc", "network-code": "23410", "messageId": "0B00000127FDBC63",

@@ -16,7 +16,7 @@ import pytest
 
 from smslab import store
 from smslab.receiving.journal import journal_files
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 from smslab.receiving.webhooks import twilio_signature, twilio_valid, vonage_signature
 
 TOKEN = "12345"

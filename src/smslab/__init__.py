@@ -45,8 +45,8 @@ _LAZY = {
     "serve": "smslab.receiving.webhooks:serve",
     # load
     "connect": "smslab.store:connect",
-    "load": "smslab.receiving.loader:load",
-    "ingest": "smslab.receiving.loader:ingest",
+    "load": "smslab.receiving.journal_load:load",
+    "ingest": "smslab.receiving.file_ingest:ingest",
     "import_conversions": "smslab.conversions:import_conversions",
     # analyse
     "funnel": "smslab.analytics:funnel",
@@ -80,7 +80,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from smslab.demo import demo as run_demo
     from smslab.numbers import normalize_file
     from smslab.pricing import campaign_cost, plan
-    from smslab.receiving.loader import ingest, load
+    from smslab.receiving.file_ingest import ingest
+    from smslab.receiving.journal_load import load
     from smslab.receiving.webhooks import serve
     from smslab.reporting import list_reports, run_report
     from smslab.rules import load as load_rules

@@ -1,6 +1,6 @@
 """Load conversions (orders, sign-ups) from a CSV into the store, for attribution to campaigns.
 
-A load step, like `smslab.receiving.loader.ingest`: rows that cannot be used go to the
+A load step, like `smslab.receiving.file_ingest.ingest`: rows that cannot be used go to the
 `quarantine` table with their line and why, and the rest still load; loading the same file
 again adds nothing. `smslab.analytics.attributed_conversions` then credits each conversion to
 the campaign that touched the number last. The command line is `smslab conversions FILE`.

@@ -24,7 +24,7 @@ import yaml
 
 from smslab import config, store, synthetic
 from smslab.campaign import parse_spec
-from smslab.receiving.loader import load
+from smslab.receiving.journal_load import load
 from smslab.sending import send
 
 REPORTS = ["campaign_setup", "cost_estimate", "delivery_funnel", "optout_keywords", "country_brief"]

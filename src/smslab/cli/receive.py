@@ -23,11 +23,12 @@ from smslab.cli.common import (
     user_errors,
     wait_option,
 )
+from smslab.receiving import formats
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["auto", "infobip", "twilio", "vonage", "smpp", "csv"]),
+@click.option("--format", "fmt", type=click.Choice(formats.choices()),
               default="auto", show_default=True)
 @db_option
 @wait_option
@@ -42,7 +43,7 @@ def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> N
     Example:
         smslab ingest reports.jsonl --format infobip --json
     """
-    from smslab.receiving.loader import ingest as run_ingest
+    from smslab.receiving.file_ingest import ingest as run_ingest
 
     result = run_ingest(list(paths), fmt=fmt, db=db)
     _emit(result, as_json)
@@ -123,7 +124,7 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
     Example:
         smslab load --json
     """
-    from smslab.receiving.loader import load as run_load
+    from smslab.receiving.journal_load import load as run_load
 
     _emit(run_load(db=db, landing=landing), as_json)
 
@@ -177,7 +178,7 @@ def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: 
         result = dict(pull_infobip(reports=reports, inbound=inbound, limit=limit, landing=landing))
         saved = "{reports} report(s), {inbound} received message(s)"
     if load_:
-        from smslab.receiving.loader import load as run_load
+        from smslab.receiving.journal_load import load as run_load
 
         result["load"] = run_load(db=db, landing=landing)
     _emit(result, as_json, lambda r: f"{provider}: " + saved.format(**r) + " saved to the journal"

@@ -1,1 +1,1 @@
-"""Receiving: provider parsers, the landing-zone journal and the loader into DuckDB."""
+"""Receiving: provider parsers, the format registry, the landing-zone journal and the loaders into DuckDB."""

@@ -26,6 +26,7 @@ Example:
 """
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,7 +42,7 @@ STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
-def newlines(data: bytes, block: int = 1 << 24) -> np.ndarray:
+def newlines(data: bytes | mmap.mmap, block: int = 1 << 24) -> np.ndarray:
     """Byte position of each \\n in `data` (found in blocks that stay in the CPU cache: one
     comparison over a whole GB-sized file is several times slower)."""
     raw = np.frombuffer(data, np.uint8)
@@ -52,7 +53,7 @@ def newlines(data: bytes, block: int = 1 << 24) -> np.ndarray:
 _CHUNK = 1 << 30  # a view's offset is an int32: the bytes are shared as buffers starting every GiB
 
 
-def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = None) -> pa.Table | None:
+def lines_table(data: bytes | mmap.mmap, first_line: int = 1, breaks: np.ndarray | None = None) -> pa.Table | None:
     """(line_no, line) over the lines of `data`, each without its \\n or \\r\\n; None when the
     bytes are not valid UTF-8 (the caller then reads line by line). `breaks`: `newlines(data)`
     when the caller has them already. A last line without \\n counts as a line.
@@ -63,7 +64,7 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
     """
     if breaks is None:
         breaks = newlines(data)
-    ends = breaks if data.endswith(b"\n") or not data else np.append(breaks, len(data))
+    ends = breaks if not len(data) or data[-1:] == b"\n" else np.append(breaks, len(data))
     n = len(ends)
     numbers = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
     if n == 0:
@@ -77,21 +78,26 @@ def lines_table(data: bytes, first_line: int = 1, breaks: np.ndarray | None = No
     some = lengths > 0
     cr[some] = raw[ends[some] - 1] == 13
     lengths -= cr
-    views = np.zeros((n, 16), np.uint8)
-    views[:, 0:4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
+    # one view a line, as four little-endian int32: length, then (a long line) its first 4 bytes,
+    # the buffer it is in and its offset there, or (12 bytes or less) the text itself
+    views = np.zeros((n, 4), "<i4")
+    views[:, 0] = lengths
     long = lengths > 12
-    last = len(raw) - 1
-    # a long line's view holds its first 4 bytes; a short one (12 bytes or less) holds all of it
-    views[long, 4:8] = raw[np.minimum(starts[long, None] + np.arange(4), last)]
+    at = starts[long]
+    # a long line has at least 13 bytes from its start: its first 4 bytes are all in `raw`
+    prefix = raw[at].astype("<u4")
+    for k in (1, 2, 3):
+        prefix |= raw[at + k].astype("<u4") << (8 * k)
+    views[long, 1] = prefix.view("<i4")
+    chunk = at // _CHUNK
+    views[long, 2] = chunk
+    views[long, 3] = at - chunk * _CHUNK
     if not long.all():
         short = ~long
         head = np.arange(12)
-        window = raw[np.minimum(starts[short, None] + head, last)]
+        window = raw[np.minimum(starts[short, None] + head, len(raw) - 1)]
         window[head >= lengths[short, None]] = 0
-        views[short, 4:16] = window
-    chunk = starts[long] // _CHUNK
-    views[long, 8:12] = chunk.astype("<i4").view(np.uint8).reshape(-1, 4)
-    views[long, 12:16] = (starts[long] - chunk * _CHUNK).astype("<i4").view(np.uint8).reshape(-1, 4)
+        views.view(np.uint8).reshape(n, 16)[short, 4:16] = window
     shared = memoryview(data)
     buffers = [pa.py_buffer(shared[i * _CHUNK:]) for i in range(int(starts[-1] // _CHUNK) + 1)]
     lines = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), *buffers])
@@ -214,22 +220,24 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                    r.price.pricePerMessage::VARCHAR AS ppm, r.price.currency::VARCHAR AS cur,
                    r.smsCount::VARCHAR AS sms_n, r.messageCount::VARCHAR AS msg_n
             FROM items
+        ), money AS (  -- each price field matched once (NULL when absent)
+            SELECT *, regexp_full_match(ppm, '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?') AS ppm_ok,
+                      regexp_full_match(cur, '"[A-Z]{{3}}"') AS cur_ok,
+                      TRY_CAST(ppm AS DOUBLE) AS ppm_value
+            FROM fields
         ), checked AS (
             SELECT *, CASE WHEN coalesce(done, '') <> '' THEN done ELSE sent END AS stamp,
-                   regexp_full_match(ppm, '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?')
-                       AND regexp_full_match(cur, '"[A-Z]{{3}}"') AS money_ok,
-                   (ppm IS NULL AND cur IS NULL)
-                       OR (regexp_full_match(ppm, '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?')
-                           AND (cur IS NULL OR regexp_full_match(cur, '"[A-Z]{{3}}"')))
-                       OR (ppm IS NULL AND regexp_full_match(cur, '"[A-Z]{{3}}"')) AS money_plain,
+                   ppm_ok AND cur_ok AND isfinite(ppm_value) AS money_ok,
+                   (ppm IS NULL AND cur IS NULL) OR (ppm_ok AND (cur IS NULL OR cur_ok)) OR (ppm IS NULL AND cur_ok)
+                       AS money_plain,
                    (sms_n IS NULL OR regexp_full_match(sms_n, '[0-9]{{1,9}}'))
                        AND (msg_n IS NULL OR regexp_full_match(msg_n, '[0-9]{{1,9}}')) AS counts_plain,
                    CASE WHEN {_integer("e.id")} THEN CAST(e.id::VARCHAR AS BIGINT) END AS eid
-            FROM fields
+            FROM money
         ), normalised AS (
             SELECT line_no, idx, received_at, item, single, several, pmid, operator,
-                   CASE WHEN money_ok AND isfinite(TRY_CAST(ppm AS DOUBLE)) THEN TRY_CAST(ppm AS DOUBLE) END AS price,
-                   CASE WHEN money_ok AND isfinite(TRY_CAST(ppm AS DOUBLE)) THEN substr(cur, 2, 3) END AS currency,
+                   CASE WHEN money_ok THEN ppm_value END AS price,
+                   CASE WHEN money_ok THEN substr(cur, 2, 3) END AS currency,
                    coalesce(CASE WHEN TRY_CAST(sms_n AS INTEGER) >= 1 THEN TRY_CAST(sms_n AS INTEGER) END,
                             CASE WHEN TRY_CAST(msg_n AS INTEGER) >= 1 THEN TRY_CAST(msg_n AS INTEGER) END) AS parts,
                    coalesce(

@@ -15,8 +15,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from smslab.receiving.records import Result, event
 from smslab.receiving.statuses import NORMALISED
 
@@ -24,6 +22,8 @@ REQUIRED = ("provider_message_id", "status", "event_at")
 
 
 def _time(value: Any) -> datetime | None:
+    import pandas as pd  # here, not at import: the CLI reads the format registry at start-up
+
     try:
         moment = pd.Timestamp(value or "")
     except (ValueError, TypeError, OverflowError):

@@ -21,7 +21,7 @@ Two file shapes, one record per line:
 
 Vendor variations read (wire-formats §1d): ids as UUID/hex/decimal kept as text (leading
 zeros matter; a receipt whose id is the decimal form of a hex submit id, or the other way
-round, is matched to its message by `loader.refresh_statuses`), dates of 10, 12 or 14 digits
+round, is matched to its message by `status_rollup.refresh_statuses`), dates of 10, 12 or 14 digits
 with or without separators (`records.receipt_time`; one that cannot be read leaves the status
 loaded with the receive time as event time and a `flag` saying so), `text:` or `Text:`, text
 empty or missing, `sub`/`dlvrd`

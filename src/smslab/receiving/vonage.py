@@ -13,7 +13,7 @@ currency, so `dlr_events.currency` stays NULL and the message's own price is not
 Long messages: Vonage splits them into parts, each with its own `messageId`, and sends one
 receipt per part. A receipt's `client-ref` (echoed from the send request) names the whole
 message, so it becomes the event's `message_ref`; a message counts as delivered only when
-every part is (see `loader.refresh_statuses`). Inbound parts (`concat=true`, `concat-ref`,
+every part is (see `status_rollup.refresh_statuses`). Inbound parts (`concat=true`, `concat-ref`,
 `concat-part`, `concat-total`) are joined into one reply before they are classified.
 
 Example:

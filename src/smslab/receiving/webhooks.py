@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from smslab.receiving import infobip, twilio, vonage
+from smslab.receiving import twilio, vonage
+from smslab.receiving.formats import FORMATS, Format
 from smslab.receiving.journal import Journal
 
 FORM = "application/x-www-form-urlencoded"
@@ -297,22 +299,24 @@ def _form(body: bytes) -> list[tuple[str, str]]:
 
 
 class WebhookApp:
-    """The ASGI app: POST /infobip/{dlr,inbound}, POST /twilio/{status,inbound},
-    GET|POST /vonage/{dlr,inbound}, GET /healthz."""
+    """The ASGI app: the webhook routes of every format in the registry (`receiving.formats`:
+    POST /infobip/{dlr,inbound}, POST /twilio/{status,inbound}, GET|POST /vonage/{dlr,inbound}),
+    and GET /healthz.
+
+    Twilio and Vonage have handlers of their own (their signatures); any other format's routes
+    take `json_webhook`: basic auth, the format's `validate`, then the journal."""
 
     def __init__(self, journal: Journal, settings: Settings, max_batch: int | None = None) -> None:
         self.journal, self.settings, self.max_batch = journal, settings, max_batch
         self.committer: GroupCommitter | None = None
         self.replays = ReplayGuard()
+        signed: dict[str, Callable[..., Awaitable[Reply]]] = {"twilio": self.twilio, "vonage": self.vonage}
         self.routes: dict[str, tuple[tuple[str, ...], Callable[..., Awaitable[Reply]], str | None]] = {
-            "/infobip/dlr": (("POST",), self.infobip, "dlr"),
-            "/infobip/inbound": (("POST",), self.infobip, "inbound"),
-            "/twilio/status": (("POST",), self.twilio, "dlr"),
-            "/twilio/inbound": (("POST",), self.twilio, "inbound"),
-            "/vonage/dlr": (("GET", "POST"), self.vonage, "dlr"),
-            "/vonage/inbound": (("GET", "POST"), self.vonage, "inbound"),
-            "/healthz": (("GET",), self.healthz, None),
-        }
+            "/healthz": (("GET",), self.healthz, None)}
+        for fmt in FORMATS.values():
+            handler = signed.get(fmt.name) or functools.partial(self.json_webhook, fmt)
+            for path, (methods, kind) in fmt.routes.items():
+                self.routes[path] = (methods, handler, kind)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -366,14 +370,16 @@ class WebhookApp:
             await self.committer.start()
         await self.committer.append(Journal.envelope(provider, kind, body, content_type=content_type))
 
-    async def infobip(self, request: Request, kind: str) -> Reply:
+    async def json_webhook(self, fmt: Format, request: Request, kind: str) -> Reply:
+        """A JSON webhook (Infobip's): basic auth when set, the format's validator, 200."""
         if not _basic_auth_ok(request, self.settings):
             return UNAUTHORISED
-        try:
-            infobip.validate_dlr(request.body, "application/json")
-        except ValueError as exc:  # not JSON, or not shaped like an Infobip body
-            return _bad(str(exc))
-        await self._store("infobip", kind, request.body, "application/json")
+        if fmt.validate is not None:
+            try:
+                fmt.validate(request.body, "application/json")
+            except ValueError as exc:  # not JSON, or not shaped like this format's body
+                return _bad(str(exc))
+        await self._store(fmt.name, kind, request.body, "application/json")
         return Reply(200)
 
     async def twilio(self, request: Request, kind: str) -> Reply:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from smslab.campaign import CampaignSpec
 from smslab.errors import AuthenticationError, TransientError
 from smslab.providers import OutboundMessage, Provider, SubmitResult
-from smslab.receiving.loader import refresh_statuses
+from smslab.receiving.status_rollup import refresh_statuses
 from smslab.sending.pacing import Pacer, backoff
 
 RECORD_EVERY = 250_000  # the columnar path records answers this often
