@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smslab import store
+from smslab.clock import utcnow
 from smslab.receiving.file_ingest import ingest
 from smslab.receiving.formats import detect
 
@@ -24,7 +25,7 @@ FORMATS = {"infobip_legacy_body.json": "infobip", "infobip_mixed.jsonl": "infobi
 
 
 def snapshot(con, counts):
-    now = store.utcnow()
+    now = utcnow()
 
     def cell(v):
         if isinstance(v, datetime) and abs((now - v).total_seconds()) < 3600:

@@ -24,6 +24,7 @@ import yaml
 
 from smslab import config, store, synthetic
 from smslab.campaign import parse_spec
+from smslab.clock import utcnow
 from smslab.receiving.journal_load import load
 from smslab.sending import send
 
@@ -57,7 +58,7 @@ def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | Non
 
     `simulator` tunes the simulator (e.g. `{"reply_rate": 0.3}`); see `SimulatorProvider`.
     """
-    now = now or store.utcnow()
+    now = now or utcnow()
     db_path = config.db_path(db)
     landing_path = config.landing_dir(landing)
     # the synthetic audience goes next to the database (data/demo/ for the default one), never into

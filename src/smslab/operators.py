@@ -151,9 +151,10 @@ def _region_rows(region: str) -> pd.DataFrame:
 def _carriers() -> tuple[pa.Array, np.ndarray, dict[str, int]]:
     """(carrier prefixes, their English range-holder names, calling code → its longest prefix)."""
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
-    from phonenumbers.carrierdata import CARRIER_DATA
 
-    names = {k: v["en"] for k, v in CARRIER_DATA.items() if v.get("en")}
+    from smslab.numbers.phonenumbers_internals import carrier_prefixes
+
+    names = {k: v for k, v in carrier_prefixes("en")[0].items() if v}
     codes = {str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE}
     longest: dict[str, int] = {}
     for key in names:  # calling codes are prefix-free: the first 1-3 digits that are one is it

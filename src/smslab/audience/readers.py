@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smslab import sql
 from smslab.errors import InputError
 
 KNOWN = ("msisdn", "region", "consent_at", "consent_source")
@@ -377,10 +378,10 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         con.execute("SET TimeZone = 'UTC'")
     try:
         if parquet is not None:
-            rel = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(parquet))}')")
+            rel = con.sql(f"SELECT * FROM read_parquet({sql.literal(parquet)})")
         else:
             assert table is not None, "_read_duckdb needs a table or a parquet file"
-            rel = con.sql(f"SELECT * FROM {_sql_ident(table)}")
+            rel = con.sql(f"SELECT * FROM {sql.ident(table)}")
         columns = list(rel.columns)
     except duckdb.Error as exc:
         if own:
@@ -391,17 +392,17 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
     found = _header_map(columns, source, "columns")
     types = dict(zip(columns, [str(t) for t in rel.types], strict=False))
     other = [c for c in columns if c not in found.values()]
-    attrs = ("to_json(struct_pack(" + ", ".join(f"{_sql_ident(c)} := {_sql_ident(c)}" for c in other) + "))::VARCHAR"
+    attrs = ("to_json(struct_pack(" + ", ".join(f"{sql.ident(c)} := {sql.ident(c)}" for c in other) + "))::VARCHAR"
              if other else "'{}'")
     consent = found.get("consent_at")
     if consent is None:
         consent_sql = "NULL::VARCHAR"
     elif types[consent].startswith(("TIMESTAMP", "DATE")):
-        consent_sql = f"{_sql_ident(consent)}::TIMESTAMPTZ"
+        consent_sql = f"{sql.ident(consent)}::TIMESTAMPTZ"
     else:
-        consent_sql = f"{_sql_ident(consent)}::VARCHAR"
-    pick = lambda k: f"{_sql_ident(found[k])}::VARCHAR" if k in found else "NULL::VARCHAR"  # noqa: E731
-    raw = "to_json(struct_pack(" + ", ".join(f"{_sql_ident(c)} := {_sql_ident(c)}" for c in columns) + "))::VARCHAR"
+        consent_sql = f"{sql.ident(consent)}::VARCHAR"
+    pick = lambda k: f"{sql.ident(found[k])}::VARCHAR" if k in found else "NULL::VARCHAR"  # noqa: E731
+    raw = "to_json(struct_pack(" + ", ".join(f"{sql.ident(c)} := {sql.ident(c)}" for c in columns) + "))::VARCHAR"
     query = (f"SELECT {pick('msisdn')} AS m, {pick('region')} AS r, {consent_sql} AS c, "
              f"{pick('consent_source')} AS s, {attrs} AS a, {raw} AS raw FROM ({rel.sql_query()})")
     return _duck_chunks(con, query, own, source)
@@ -433,11 +434,3 @@ def _duck_chunks(con, query: str, own: bool, source: str) -> Iterator[Chunk]:
     finally:
         if own:
             con.close()
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")

@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Literal, cast, overload
 
 from smslab import config  # noqa: F401  (loads a .env file into unset variables)
+from smslab.clock import utcnow
 from smslab.errors import ProviderError
 
 
@@ -100,7 +101,7 @@ class Provider:
         """Now in UTC without tzinfo: the wall clock, or the clock `sending.send(now=…)` replays."""
         if self.clock is not None:
             return self.clock()
-        return datetime.now(UTC).replace(tzinfo=None)
+        return utcnow()
 
     def preassigned_id(self, message_id: str) -> str | None:
         """The provider message id this message will get, when it is known before submission.

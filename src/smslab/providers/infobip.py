@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from smslab.clock import utcnow
 from smslab.errors import AuthenticationError, ProviderError, TransientError
 from smslab.providers import OutboundMessage, Provider, SubmitResult, env
 from smslab.receiving.journal import Journal
@@ -127,7 +128,7 @@ class InfobipProvider(Provider):
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:
         """One request for the batch; a status per message. A message due more than 180 days
         ahead (Infobip schedules no further) is not sent: it stays queued for a later run."""
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         later = {m.message_id for m in batch if m.schedule and m.scheduled_at is not None
                  and m.scheduled_at.replace(tzinfo=None) - now > SCHEDULE_MAX}
         if later:

@@ -37,9 +37,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from smslab import operators
+from smslab.clock import utcnow
 from smslab.providers import OutboundMessage, Provider, SubmitResult
 from smslab.receiving.journal import Journal
-from smslab.store import utcnow
 
 # country -> (delivery rate, [(mccMnc, weight)], simulated price per segment in EUR, language)
 NETWORKS: dict[str, tuple[float, list[tuple[str, float]], float, str]] = {

@@ -39,10 +39,10 @@ import smpplib.gsm
 import smpplib.smpp
 
 from smslab import identity
+from smslab.clock import utcnow
 from smslab.errors import AuthenticationError, ProviderError, TransientError
 from smslab.providers import OutboundMessage, Provider, SubmitResult, env
 from smslab.receiving.journal import Journal
-from smslab.store import utcnow
 
 TEMPORARY = {C.SMPP_ESME_RTHROTTLED, C.SMPP_ESME_RMSGQFUL}
 AUTH = {C.SMPP_ESME_RINVPASWD, C.SMPP_ESME_RINVSYSID, C.SMPP_ESME_RBINDFAIL}

@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 
 from smslab import identity
+from smslab.clock import utcnow
 from smslab.errors import AuthenticationError, ProviderError
 from smslab.providers import OutboundMessage, Provider, SubmitResult, env
 from smslab.receiving.journal import Journal
@@ -289,7 +290,7 @@ def pull(*, since: date | str | None = None, until: date | str | None = None, pa
         {'messages': 40, 'inbound': 3, 'since': '2026-12-01', 'until': '2026-12-07'}
     """
     last = day(until, "--until") if isinstance(until, str) else until
-    last = last or today or datetime.now(UTC).date()
+    last = last or today or utcnow().date()
     first = day(since, "--since") if isinstance(since, str) else since
     first = first or last - timedelta(days=PULL_DAYS - 1)
     provider = TwilioProvider(landing=landing)

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from smslab import store
+from smslab.clock import utcnow
 from smslab.receiving import fast
 from smslab.receiving.records import Result
 from smslab.receiving.replies import write_replies
@@ -84,7 +85,7 @@ class Batch:
         for row in events + replies:
             row.setdefault("received_at", received_at)
             if row["received_at"] is None:
-                row["received_at"] = received_at or store.utcnow()
+                row["received_at"] = received_at or utcnow()
             row["source"] = source
         self.events.extend(events)
         self.replies.extend(replies)
@@ -213,7 +214,7 @@ def commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset:
     try:
         _write(con, batch, counts)
         if offset is not None:
-            con.execute("INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, ?, ?)", [*offset, store.utcnow()])
+            con.execute("INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, ?, ?)", [*offset, utcnow()])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

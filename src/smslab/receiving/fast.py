@@ -34,7 +34,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from smslab import store
+from smslab import sql, store
+from smslab.receiving.statuses import infobip_status_sql
 
 STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
                   "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price",
@@ -150,10 +151,6 @@ def _integer(field: str) -> str:
     return f"regexp_full_match({field}::VARCHAR, '[0-9]{{1,18}}')"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _one_item(mode: str, struct: str) -> str:
     """Items of lines holding one report (a single report, or a body with one): no list to
     unnest. A line whose body has several reports is marked `several` (see `_several_items`)."""
@@ -255,9 +252,7 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
                        AND length(stamp) IN (28, 29) AND substr(stamp, 24, 1) IN ('+', '-')
                        AND substr(stamp, 25, 2) <= '23' AND right(stamp, 2) <= '59'
                        AND money_plain AND counts_plain{inbound}, false) AS ok,
-                   CASE WHEN sid = 2 AND gid IN (1, 3) THEN 'sent'
-                        WHEN sid = 26 AND gid IN (1, 3) THEN 'submitted'
-                        ELSE ['sent', 'undelivered', 'delivered', 'expired', 'rejected'][gid] END AS status,
+                   {infobip_status_sql("gid", "sid")} AS status,
                    coalesce(nullif(name, ''), nullif(group_name, ''), CAST(gid AS VARCHAR)) AS raw_status,
                    CASE WHEN eid IS NULL OR eid = 0 THEN NULL ELSE CAST(eid AS VARCHAR) END AS error_code,
                    coalesce(e.permanent = 'true', false) AS permanent, stamp
@@ -334,7 +329,7 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     rest = [(n, line) for n, line in con.execute(
         "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no").fetchall()]
     # constant per batch, or equal to another column: added here rather than stored in _checked
-    columns = ", ".join({"provider": "'infobip' AS provider", "source": f"{_literal(source)} AS source",
+    columns = ", ".join({"provider": "'infobip' AS provider", "source": f"{sql.literal(source)} AS source",
                          "message_ref": "provider_message_id AS message_ref"}.get(c, c)
                         for c in STAGED_COLUMNS if c != "raw")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS

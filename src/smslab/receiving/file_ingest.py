@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from smslab import store
+from smslab.clock import utcnow
 from smslab.errors import InputError
 from smslab.receiving.batches import Batch, Counts, LineHandler, commit, split_lines
 from smslab.receiving.formats import Format, RecordParser, detect, get
@@ -187,7 +188,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
     data, named = _read_file(path)
     if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
-    source, now = source_of(path), store.utcnow()
+    source, now = source_of(path), utcnow()
     head = data[:8192].decode("utf-8", "replace")
     kind = get(detect(named, head) if fmt == "auto" else fmt)
     if kind.envelopes:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from smslab import config
-from smslab.store import utcnow
+from smslab.clock import utcnow
 
 KINDS = ("dlr", "inbound")
 

@@ -25,16 +25,34 @@ INFOBIP_IDS = {
     2: "sent",        # DELIVERED_TO_OPERATOR: intermediate, a handset report may follow
     26: "submitted",  # PENDING_ACCEPTED / MESSAGE_ACCEPTED: accepted by Infobip, not yet sent
 }
+INFOBIP_REFINED_GROUPS = (1, 3)  # the groups (PENDING, DELIVERED) in which those ids refine the status
 
 
 def infobip_status(group_id: int | None, status_id: int | None) -> str | None:
     """Normalised status for an Infobip (groupId, id); None when the group is unknown."""
     try:
-        if status_id in INFOBIP_IDS and group_id in (1, 3):
+        if status_id in INFOBIP_IDS and group_id in INFOBIP_REFINED_GROUPS:
             return INFOBIP_IDS[status_id]
         return INFOBIP_GROUPS.get(group_id)  # type: ignore[arg-type]
     except TypeError:  # not a number at all (a list, an object)
         return None
+
+
+def infobip_status_sql(group_id: str, status_id: str) -> str:
+    """The same mapping as `infobip_status`, as a SQL expression over two integer columns
+    (the loader's fast path for JSON lines), written from the same tables.
+
+    Example:
+        >>> import duckdb
+        >>> sql = infobip_status_sql("g", "s")
+        >>> duckdb.sql(f"SELECT {sql} FROM (VALUES (3, 2), (3, 5), (2, 9)) t(g, s)").fetchall()
+        [('sent',), ('delivered',), ('undelivered',)]
+    """
+    groups = ", ".join(str(g) for g in INFOBIP_REFINED_GROUPS)
+    refined = " ".join(f"WHEN {status_id} = {sid} AND {group_id} IN ({groups}) THEN '{status}'"
+                       for sid, status in INFOBIP_IDS.items())
+    by_group = " ".join(f"WHEN {gid} THEN '{status}'" for gid, status in INFOBIP_GROUPS.items())
+    return f"CASE {refined} ELSE CASE {group_id} {by_group} END END"
 
 
 # --- Twilio MessageStatus (wire-formats §1b) -------------------------------------------------------

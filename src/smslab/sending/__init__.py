@@ -33,6 +33,7 @@ import pandas as pd
 
 from smslab import store
 from smslab.campaign import CampaignSpec, load_spec
+from smslab.clock import utcnow
 from smslab.compliance import check
 from smslab.errors import SpecError
 from smslab.providers import Provider, get_provider
@@ -81,7 +82,7 @@ def send(spec: str | os.PathLike[str] | CampaignSpec, *, provider: str | Provide
             raise SpecError(f"{spec.source}: throughput (--throughput): no sender {', '.join(unknown)} "
                             f"(its senders: {', '.join(senders)})")
     replayed = now is not None
-    now = now or store.utcnow()
+    now = now or utcnow()
     problem = spec.send_at_problem(now)
     if problem and not _started(spec, db, con):  # a first run: refused before anything is written
         raise SpecError(f"{spec.source}: {problem}")

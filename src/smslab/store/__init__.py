@@ -12,7 +12,6 @@ Example:
 """
 from __future__ import annotations
 
-from smslab.clock import utcnow
 from smslab.store.connection import (
     DEFAULT_WAIT,
     connect,
@@ -28,4 +27,4 @@ from smslab.store.queries import campaign_started, scalar
 
 __all__ = ["connect", "using", "snapshot", "wait_until_free", "wait_seconds", "lock_holder", "DEFAULT_WAIT",
            "migrate", "current_version", "canonical_identities", "MIGRATIONS", "scalar", "campaign_started",
-           "quarantine", "resolve_quarantine", "TABLES", "utcnow"]
+           "quarantine", "resolve_quarantine", "TABLES"]

@@ -20,6 +20,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from smslab import sql
+
 
 def preflight(spec: Any, *, at: Any = None, db: Any = None) -> Any:
     """The compliance check of `spec` for a report: the consent ledger of `db` (if it exists) is
@@ -39,9 +41,8 @@ def preflight(spec: Any, *, at: Any = None, db: Any = None) -> Any:
     if path is not None and not Path(path).is_file():
         problem = f"{path} does not exist yet"
     elif path is not None:
-        escaped = str(path).replace("'", "''")
         try:
-            scratch.execute(f"ATTACH '{escaped}' AS smslab_src (READ_ONLY)")
+            scratch.execute(f"ATTACH {sql.literal(path)} AS smslab_src (READ_ONLY)")
             try:
                 scratch.execute("INSERT INTO consent SELECT * FROM smslab_src.consent")
             finally:
