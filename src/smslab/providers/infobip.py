@@ -35,6 +35,7 @@ import httpx
 from smslab.clock import utcnow
 from smslab.errors import AuthenticationError, ProviderError, TransientError
 from smslab.providers import OutboundMessage, Provider, SubmitResult, env
+from smslab.providers.http import get_page
 from smslab.receiving.journal import Journal
 
 SEND_PATH = "/sms/2/text/advanced"
@@ -192,16 +193,8 @@ class InfobipProvider(Provider):
             return f"Infobip {self.base_url}{path}: {text}{saved}"
 
         for _ in range(max_pages):
-            try:
-                response = self.client.get(path, params={"limit": limit})
-            except httpx.TransportError as exc:
-                raise ProviderError(failed(f"unreachable ({type(exc).__name__}: {exc})")) from None
-            if response.status_code in (401, 403):
-                raise AuthenticationError(failed(f"the credentials were refused (HTTP {response.status_code} "
-                                                 f"{_error_text(response)}); "
-                                                 "check INFOBIP_API_KEY and INFOBIP_BASE_URL"))
-            if response.status_code >= 400:
-                raise ProviderError(failed(f"HTTP {response.status_code} {_error_text(response)}"))
+            response = get_page(self.client, path, {"limit": limit}, failed=failed, error_text=_error_text,
+                                credentials="INFOBIP_API_KEY and INFOBIP_BASE_URL")
             try:
                 results = response.json().get("results") or []
             except (ValueError, AttributeError):

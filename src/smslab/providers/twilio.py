@@ -40,6 +40,7 @@ from smslab import identity
 from smslab.clock import utcnow
 from smslab.errors import AuthenticationError, ProviderError
 from smslab.providers import OutboundMessage, Provider, SubmitResult, env
+from smslab.providers.http import get_page
 from smslab.receiving.journal import Journal
 
 DEFAULT_BASE = "https://api.twilio.com"
@@ -226,16 +227,8 @@ class TwilioProvider(Provider):
         for _ in range(max_pages):
             if url is None:
                 break
-            try:
-                response = self.client.get(url, params=params)
-            except httpx.TransportError as exc:
-                raise ProviderError(failed(f"unreachable ({type(exc).__name__}: {exc})")) from None
-            if response.status_code in (401, 403):
-                raise AuthenticationError(failed(f"the credentials were refused (HTTP {response.status_code} "
-                                                 f"{_twilio_error(response)}); "
-                                                 "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"))
-            if response.status_code >= 400:
-                raise ProviderError(failed(f"HTTP {response.status_code} {_twilio_error(response)}"))
+            response = get_page(self.client, url, params, failed=failed, error_text=_twilio_error,
+                                credentials="TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
             try:
                 page = response.json()
                 messages = page["messages"]

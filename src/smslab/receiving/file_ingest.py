@@ -49,6 +49,16 @@ def source_of(path: str | os.PathLike[str]) -> str:
     return str(Path(path).resolve())
 
 
+def _parse_into(batch: Batch, parse: RecordParser, record: Any, received_at: datetime, *, source: str,
+                number: int, raw: str, what: str) -> None:
+    """Parse one record into the batch; a parser's refusal becomes a quarantine reason, not a stop."""
+    try:
+        result = parse(record, received_at)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        result = [], [], [f"{what}: {exc}"]
+    batch.add(result, source=source, location=f"line {number}", raw=raw, received_at=received_at)
+
+
 def _json_handler(source: str, received_at: datetime, parse: RecordParser) -> LineHandler:
     def handle(number: int, text: str, batch: Batch) -> None:
         try:
@@ -57,11 +67,7 @@ def _json_handler(source: str, received_at: datetime, parse: RecordParser) -> Li
             batch.bad.append({"source": source, "location": f"line {number}", "raw": text,
                               "reason": f"malformed JSON: {exc}"})
             return
-        try:
-            result = parse(doc, received_at)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            result = [], [], [f"record: {exc}"]
-        batch.add(result, source=source, location=f"line {number}", raw=text, received_at=received_at)
+        _parse_into(batch, parse, doc, received_at, source=source, number=number, raw=text, what="record")
     return handle
 
 
@@ -103,11 +109,7 @@ def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordPar
             batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,
                               "reason": "more fields than the header has"})
             continue
-        try:
-            result = parse(clean, now)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            result = [], [], [f"row: {exc}"]
-        batch.add(result, source=source, location=f"line {number}", raw=raw, received_at=now)
+        _parse_into(batch, parse, clean, now, source=source, number=number, raw=raw, what="row")
 
 
 def _is_csv(text: str) -> bool:
