@@ -45,8 +45,9 @@ lab: setup ## start JupyterLab on notebooks/ with the smslab kernel and the demo
 	    --LabApp.extension_manager=readonly $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
 	    --ServerApp.log_level=WARN
 
-lint: setup ## ruff (lint) over the repository and mypy over src/
+lint: setup ## ruff (lint and format check) over the repository and mypy over src/
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: setup ## run the benchmarks in bench/ (prints ratios against named baselines)

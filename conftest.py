@@ -3,6 +3,7 @@
 tests/conftest.py points SMSLAB_RULES_DIR at a frozen copy of the rules dataset for the whole
 session. The doctests of src/smslab document what a user gets, so they read the built-in dataset.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -23,6 +23,7 @@ Usage:
     .venv/bin/python bench/audience.py --workdir DIR --n 1000000   # reuse/write DIR/audience-1000000-7.csv
     .venv/bin/python bench/audience.py --file some.csv --fallback --repeat 3
 """
+
 from __future__ import annotations
 
 import sys
@@ -60,8 +61,11 @@ def bare_read(path: Path) -> int:
     with open(path, "rb") as handle:
         width = len(handle.readline().split(b","))
     names = [f"f{i}" for i in range(width)]
-    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                           convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+    )
     return table.num_rows
 
 
@@ -77,15 +81,18 @@ def timed(fn, repeat: int):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", type=Path, help="load this CSV instead of a synthetic audience")
-    parser.add_argument("--n", type=int, default=None,
-                        help="synthetic rows (default: reuse DEFAULT_FILE if it exists, else 200,000)")
+    parser.add_argument(
+        "--n", type=int, default=None, help="synthetic rows (default: reuse DEFAULT_FILE if it exists, else 200,000)"
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path,
-                        help="reuse/write the synthetic audience here (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, help="reuse/write the synthetic audience here (default: a temporary folder)"
+    )
     parser.add_argument("--region", default="FR", help="default_region (the sample spec's)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best is shown")
-    parser.add_argument("--fallback", action="store_true",
-                        help="also time the csv-module path and check it gives identical results")
+    parser.add_argument(
+        "--fallback", action="store_true", help="also time the csv-module path and check it gives identical results"
+    )
     args = parser.parse_args(argv)
 
     written_s = 0.0
@@ -103,16 +110,22 @@ def main(argv: list[str] | None = None) -> int:
         ours_s, result = timed(lambda: audience.load(path, default_region=args.region), args.repeat)
         summary = result.summary
         out = {
-            "file": str(path), "file_mb": round(path.stat().st_size / 1e6, 1),
+            "file": str(path),
+            "file_mb": round(path.stat().st_size / 1e6, 1),
             "synthetic_written_s (not timed)": round(written_s, 1),
             "rows": summary["rows"],
-            "baseline_pyarrow_read_csv_s": round(base_s, 2), "baseline_rows": base_rows,
-            "smslab_load_s": round(ours_s, 2), "rows_per_s": round(summary["rows"] / ours_s),
-            "loaded": summary["loaded"], "duplicates": summary["duplicates"], "quarantined": summary["quarantined"],
+            "baseline_pyarrow_read_csv_s": round(base_s, 2),
+            "baseline_rows": base_rows,
+            "smslab_load_s": round(ours_s, 2),
+            "rows_per_s": round(summary["rows"] / ours_s),
+            "loaded": summary["loaded"],
+            "duplicates": summary["duplicates"],
+            "quarantined": summary["quarantined"],
             "ratio_smslab_vs_read_csv": round(ours_s / base_s, 1),
         }
-        ok = (summary["loaded"] + summary["duplicates"] + summary["quarantined"] == summary["rows"] == base_rows
-              and (planted is None or summary["quarantined"] >= planted))
+        ok = summary["loaded"] + summary["duplicates"] + summary["quarantined"] == summary["rows"] == base_rows and (
+            planted is None or summary["quarantined"] >= planted
+        )
         if args.fallback:
             readers.FAST_CSV = False
             try:
@@ -125,8 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             except AssertionError:
                 same = False
             same = same and result.quarantined == slow.quarantined and result.summary == slow.summary
-            out.update({"csv_module_path_load_s": round(slow_s, 2),
-                        "fast_vs_csv_module_path": round(slow_s / ours_s, 1), "identical_results": same})
+            out.update(
+                {
+                    "csv_module_path_load_s": round(slow_s, 2),
+                    "fast_vs_csv_module_path": round(slow_s / ours_s, 1),
+                    "identical_results": same,
+                }
+            )
             ok = ok and same
         out["answers_checked"] = ok
     print(json.dumps(out, indent=1))

@@ -20,6 +20,7 @@ Usage:
     .venv/bin/python bench/ingest.py --n 100000 # quicker
     .venv/bin/python bench/ingest.py --journal  # the same reports as webhook envelopes, `smslab load`
 """
+
 from __future__ import annotations
 
 import sys
@@ -40,9 +41,14 @@ from smslab import store  # noqa: E402
 from smslab.receiving.file_ingest import ingest  # noqa: E402
 from smslab.receiving.journal_load import load  # noqa: E402
 
-STATUSES = [(1, "PENDING", 7, "PENDING_ENROUTE"), (3, "DELIVERED", 2, "DELIVERED_TO_OPERATOR"),
-            (3, "DELIVERED", 5, "DELIVERED_TO_HANDSET"), (2, "UNDELIVERABLE", 9, "UNDELIVERABLE_NOT_DELIVERED"),
-            (4, "EXPIRED", 15, "EXPIRED_EXPIRED"), (5, "REJECTED", 6, "REJECTED_NETWORK")]
+STATUSES = [
+    (1, "PENDING", 7, "PENDING_ENROUTE"),
+    (3, "DELIVERED", 2, "DELIVERED_TO_OPERATOR"),
+    (3, "DELIVERED", 5, "DELIVERED_TO_HANDSET"),
+    (2, "UNDELIVERABLE", 9, "UNDELIVERABLE_NOT_DELIVERED"),
+    (4, "EXPIRED", 15, "EXPIRED_EXPIRED"),
+    (5, "REJECTED", 6, "REJECTED_NETWORK"),
+]
 
 
 def write_reports(path: Path, n: int, seed: int = 7) -> dict[str, int]:
@@ -77,16 +83,31 @@ def write_reports(path: Path, n: int, seed: int = 7) -> dict[str, int]:
                 bad += 1
             v3 = i % 3 == 0
             report = {
-                "bulkId": f"bulk-{msg // 1000}", "messageId": f"M{msg:010d}", "to": f"3361{msg:07d}",
+                "bulkId": f"bulk-{msg // 1000}",
+                "messageId": f"M{msg:010d}",
+                "to": f"3361{msg:07d}",
                 ("sender" if v3 else "from"): "36180",
                 "sentAt": "2026-12-01T00:00:00.000+0000",
                 "doneAt": done if done == "yesterday-ish" else done + ("+00:00" if v3 else "+0000"),
-                ("messageCount" if v3 else "smsCount"): 1, "mccMnc": "20801", "callbackData": f"cb{msg}",
+                ("messageCount" if v3 else "smsCount"): 1,
+                "mccMnc": "20801",
+                "callbackData": f"cb{msg}",
                 "price": {"pricePerMessage": 0.0065, "currency": "EUR"},
-                "status": {"groupId": group_id, "groupName": group_name, "id": status_id, "name": name,
-                           "description": name.replace("_", " ").lower()},
-                "error": {"groupId": 0, "groupName": "Ok", "id": 0 if group_id != 2 else 1,
-                          "name": "NO_ERROR", "description": "No Error", "permanent": group_id == 2},
+                "status": {
+                    "groupId": group_id,
+                    "groupName": group_name,
+                    "id": status_id,
+                    "name": name,
+                    "description": name.replace("_", " ").lower(),
+                },
+                "error": {
+                    "groupId": 0,
+                    "groupName": "Ok",
+                    "id": 0 if group_id != 2 else 1,
+                    "name": "NO_ERROR",
+                    "description": "No Error",
+                    "permanent": group_id == 2,
+                },
             }
             previous = json.dumps(report) + "\n"
             out.write(previous)
@@ -97,10 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="reports (lines) to load")
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each, interleaved; the best of each is compared (the machine is shared)")
-    parser.add_argument("--journal", action="store_true",
-                        help="load the reports as landing-zone journal envelopes with `smslab load` instead")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each, interleaved; the best of each is compared (the machine is shared)",
+    )
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help="load the reports as landing-zone journal envelopes with `smslab load` instead",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
@@ -115,17 +143,28 @@ def main(argv: list[str] | None = None) -> int:
                 for line in src:
                     body = line.rstrip("\n")
                     body = body if body.startswith('{"messageId": "broken"') else '{"results": [' + body + "]}"
-                    out.write(json.dumps({"id": "x", "provider": "infobip", "kind": "dlr",
-                                          "received_at": "2026-12-01T15:00:00", "content_type": "application/json",
-                                          "body": body}) + "\n")
+                    out.write(
+                        json.dumps(
+                            {
+                                "id": "x",
+                                "provider": "infobip",
+                                "kind": "dlr",
+                                "received_at": "2026-12-01T15:00:00",
+                                "content_type": "application/json",
+                                "body": body,
+                            }
+                        )
+                        + "\n"
+                    )
             path = journal
         size = path.stat().st_size
         baselines, ours_runs, baseline_cpu, ours_cpu = [], [], [], []
         for run in range(args.repeat):  # interleaved, so both see the same machine; the best of each counts
             base = duckdb.connect(str(root / f"baseline-{run}.duckdb"))
             started, cpu = time.perf_counter(), time.process_time()
-            base.execute(f"CREATE TABLE t AS SELECT * FROM read_json('{path}', format='newline_delimited', "
-                         "ignore_errors=true)")
+            base.execute(
+                f"CREATE TABLE t AS SELECT * FROM read_json('{path}', format='newline_delimited', ignore_errors=true)"
+            )
             baselines.append(time.perf_counter() - started)
             baseline_cpu.append(time.process_time() - cpu)
             base_rows = store.scalar(base, "SELECT count(*) FROM t")
@@ -133,11 +172,13 @@ def main(argv: list[str] | None = None) -> int:
             (root / f"baseline-{run}.duckdb").unlink()
 
             con = store.connect(root / f"smslab-{run}.duckdb")
-            con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, provider, provider_message_id,
+            con.execute(
+                """INSERT INTO messages (message_id, campaign_id, msisdn, provider, provider_message_id,
                                                  segments, status)
                            SELECT 'id' || i, 'bench', '+3361' || lpad(i::VARCHAR, 7, '0'), 'infobip',
                                   'M' || lpad(i::VARCHAR, 10, '0'), 1, 'submitted' FROM range(?) r(i)""",
-                        [(args.n + 1) // 2])
+                [(args.n + 1) // 2],
+            )
             con.execute("CHECKPOINT")
             started, cpu = time.perf_counter(), time.process_time()
             if args.journal:
@@ -155,27 +196,44 @@ def main(argv: list[str] | None = None) -> int:
         baseline, ours = min(baselines), min(ours_runs)
 
     accounted = counts["loaded"] + counts["duplicates"] + counts["quarantined"]
-    ok = (accounted == args.n and counts["quarantined"] == made["bad"] and again["loaded"] == 0
-          and counts["duplicates"] >= made["duplicates"])
+    ok = (
+        accounted == args.n
+        and counts["quarantined"] == made["bad"]
+        and again["loaded"] == 0
+        and counts["duplicates"] >= made["duplicates"]
+    )
     if args.journal:  # a journal is read from where the last load stopped: nothing is read again
         ok = ok and again == {"loaded": 0, "duplicates": 0, "quarantined": 0}
-    print(json.dumps({
-        "input": "journal envelopes (smslab load)" if args.journal else "JSON lines (smslab ingest)",
-        "reports": args.n, "file_mb": round(size / 1e6, 1),
-        "baseline_read_json_s": round(baseline, 2), "baseline_rows": base_rows,
-        "smslab_ingest_s": round(ours, 2),
-        "runs": {"baseline_s": [round(x, 2) for x in baselines], "smslab_s": [round(x, 2) for x in ours_runs],
-                 "ratios": [round(b / o, 2) for b, o in zip(baselines, ours_runs, strict=False)],
-                 "baseline_cpu_s": [round(x, 2) for x in baseline_cpu],
-                 "smslab_cpu_s": [round(x, 2) for x in ours_cpu]},
-        "counts": counts, "second_ingest": again,
-        "planted": made, "message_statuses": statuses,
-        "reports_per_s": round(args.n / ours), "ratio_vs_read_json": round(baseline / ours, 2),
-        # CPU seconds of the whole process (every DuckDB thread): what other jobs on the machine
-        # change least; the wall-clock ratio above is the target
-        "cpu_ratio_vs_read_json": round(min(baseline_cpu) / min(ours_cpu), 2),
-        "answers_checked": ok,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "input": "journal envelopes (smslab load)" if args.journal else "JSON lines (smslab ingest)",
+                "reports": args.n,
+                "file_mb": round(size / 1e6, 1),
+                "baseline_read_json_s": round(baseline, 2),
+                "baseline_rows": base_rows,
+                "smslab_ingest_s": round(ours, 2),
+                "runs": {
+                    "baseline_s": [round(x, 2) for x in baselines],
+                    "smslab_s": [round(x, 2) for x in ours_runs],
+                    "ratios": [round(b / o, 2) for b, o in zip(baselines, ours_runs, strict=False)],
+                    "baseline_cpu_s": [round(x, 2) for x in baseline_cpu],
+                    "smslab_cpu_s": [round(x, 2) for x in ours_cpu],
+                },
+                "counts": counts,
+                "second_ingest": again,
+                "planted": made,
+                "message_statuses": statuses,
+                "reports_per_s": round(args.n / ours),
+                "ratio_vs_read_json": round(baseline / ours, 2),
+                # CPU seconds of the whole process (every DuckDB thread): what other jobs on the machine
+                # change least; the wall-clock ratio above is the target
+                "cpu_ratio_vs_read_json": round(min(baseline_cpu) / min(ours_cpu), 2),
+                "answers_checked": ok,
+            },
+            indent=1,
+        )
+    )
     return 0 if ok else 1
 
 

@@ -8,6 +8,7 @@ counts answers that differ, and prints the speed ratio.
 Example:
     .venv/bin/python bench/numbers.py --n 1000000 --baseline-sample 100000
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,38 @@ from phonenumbers import PhoneNumberFormat as F  # noqa: E402
 from phonenumbers import PhoneNumberType as T
 
 # countries of a typical multi-country audience, most of it in the first few
-COUNTRIES = ["FR", "US", "GB", "DE", "IN", "KE", "BR", "IT", "ES", "NG", "ZA", "MX", "CA", "AU", "JP",
-             "RO", "NL", "BE", "CH", "PL", "AR", "GG", "JM", "RU", "KZ", "AE", "PH", "ID", "EG", "TR"]
+COUNTRIES = [
+    "FR",
+    "US",
+    "GB",
+    "DE",
+    "IN",
+    "KE",
+    "BR",
+    "IT",
+    "ES",
+    "NG",
+    "ZA",
+    "MX",
+    "CA",
+    "AU",
+    "JP",
+    "RO",
+    "NL",
+    "BE",
+    "CH",
+    "PL",
+    "AR",
+    "GG",
+    "JM",
+    "RU",
+    "KZ",
+    "AE",
+    "PH",
+    "ID",
+    "EG",
+    "TR",
+]
 WEIGHTS = [14, 14, 10, 8, 8, 6, 5, 5, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0.5, 0.5, 1, 0.5, 1, 1, 1, 1, 1]
 TYPES = [T.MOBILE, T.MOBILE, T.MOBILE, T.FIXED_LINE, T.FIXED_LINE, T.TOLL_FREE, T.VOIP, T.PREMIUM_RATE]
 SEPARATORS = [" ", " ", "", "-", ".", "  "]
@@ -53,7 +84,7 @@ def _regroup(digits: str, rng: random.Random) -> str:
     out, i = [], 0
     while i < len(digits):
         k = rng.choice([2, 3, 3, 4])
-        out.append(digits[i:i + k])
+        out.append(digits[i : i + k])
         i += k
     return sep.join(out)
 
@@ -96,15 +127,31 @@ def generate(n: int, seed: int = 7) -> tuple[list[str], list[str | None]]:
             text = "+" + _regroup(str(num.country_code) + digits, rng)
             row_region = None
         elif style < 0.98:  # shapes the bulk path hands to phonenumbers
-            text = rng.choice([
-                phonenumbers.format_number(num, F.RFC3966),
-                phonenumbers.format_number(num, F.E164) + " ext. " + str(rng.randint(1, 999)),
-                phonenumbers.format_number(num, F.NATIONAL).translate(
-                    str.maketrans("0123456789", "０１２３４５６７８９")),
-            ])
+            text = rng.choice(
+                [
+                    phonenumbers.format_number(num, F.RFC3966),
+                    phonenumbers.format_number(num, F.E164) + " ext. " + str(rng.randint(1, 999)),
+                    phonenumbers.format_number(num, F.NATIONAL).translate(
+                        str.maketrans("0123456789", "０１２３４５６７８９")
+                    ),
+                ]
+            )
         else:  # garbage and near-garbage
-            text = rng.choice(["", "n/a", "0", "+", "12", "abc" + digits, digits[:2], "+0" + digits,
-                               "+999" + digits, "00" + digits, "tel: " + digits])
+            text = rng.choice(
+                [
+                    "",
+                    "n/a",
+                    "0",
+                    "+",
+                    "12",
+                    "abc" + digits,
+                    digits[:2],
+                    "+0" + digits,
+                    "+999" + digits,
+                    "00" + digits,
+                    "tel: " + digits,
+                ]
+            )
         key = (text, row_region)
         if key in seen:
             continue
@@ -117,10 +164,13 @@ def generate(n: int, seed: int = 7) -> tuple[list[str], list[str | None]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="unique numbers (default 1,000,000)")
-    parser.add_argument("--baseline-sample", type=int, default=100_000,
-                        help="rows of the per-row loop to time; its speed is extrapolated to --n (0: all)")
-    parser.add_argument("--check", type=int, default=0,
-                        help="rows whose answers are compared (default 0: every row)")
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=100_000,
+        help="rows of the per-row loop to time; its speed is extrapolated to --n (0: all)",
+    )
+    parser.add_argument("--check", type=int, default=0, help="rows whose answers are compared (default 0: every row)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -130,8 +180,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     values, regions = generate(args.n, args.seed)
-    print(f"generated {len(values):,} unique (number, region) pairs in {time.perf_counter() - t0:.1f}s "
-          f"({len(set(r for r in regions if r))} default regions)")
+    print(
+        f"generated {len(values):,} unique (number, region) pairs in {time.perf_counter() - t0:.1f}s "
+        f"({len(set(r for r in regions if r))} default regions)"
+    )
 
     normalize(values[:1000], default_region=pd.Series(regions[:1000], dtype=object))  # load metadata tables
     t0, c0 = time.perf_counter(), time.process_time()
@@ -147,8 +199,10 @@ def main() -> None:
     base_s, base_cpu = time.perf_counter() - t0, time.process_time() - c0
     base_rate, base_cpu_rate = len(picked) / base_s, len(picked) / base_cpu
     note = "" if len(picked) == len(values) else f" (timed on {len(picked):,} evenly spaced rows, extrapolated)"
-    print(f"per-row phonenumbers loop: {base_rate:,.0f} numbers/s wall -> {len(values) / base_rate:.1f}s, "
-          f"{len(values) / base_cpu_rate:.1f}s CPU for {len(values):,}{note}")
+    print(
+        f"per-row phonenumbers loop: {base_rate:,.0f} numbers/s wall -> {len(values) / base_rate:.1f}s, "
+        f"{len(values) / base_cpu_rate:.1f}s CPU for {len(values):,}{note}"
+    )
 
     check = range(len(values)) if args.check <= 0 else range(0, len(values), max(1, len(values) // args.check))
     differ = 0
@@ -164,8 +218,10 @@ def main() -> None:
             if differ <= 5:
                 print("DIFFERS:", repr(values[i]), regions[i], ref, got)
     print(f"answers compared: {len(check):,}; differing: {differ}")
-    print(f"speed-up: {(len(values) / base_rate) / fast_s:.1f}x the per-row loop (wall clock); "
-          f"{(len(values) / base_cpu_rate) / fast_cpu:.1f}x in CPU time")
+    print(
+        f"speed-up: {(len(values) / base_rate) / fast_s:.1f}x the per-row loop (wall clock); "
+        f"{(len(values) / base_cpu_rate) / fast_cpu:.1f}x in CPU time"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ says how much 1,000× more data costs.
 
 Target (DESIGN.md): the full report suite on 1M messages ≤ 90 s on 2 cores.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,19 +57,30 @@ def spec(name: str, audience: Path) -> dict:
     senders = {cc: {"type": t, "id": sid} for cc, _s, _p, _d, t, sid, _m in COUNTRIES}
     senders["KE"].update({"opt_out_short_code": "21456", "two_way": False})
     senders["IN"]["two_way"] = False
-    return {"name": name, "purpose": "marketing", "two_way": True, "send_at": "2026-12-01T14:00:00+00:00",
-            "audience": str(audience), "default_region": "FR", "senders": senders,
-            "message": {"text": "ACME Black Friday: -30% aujourd'hui. Répondez DEAL. STOP au 36180",
-                        "variants": {"B": {"text": "ACME: -30% sur tout, aujourd'hui. Répondez DEAL. STOP au 36180"}},
-                        "by_country": {
-                            "US": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
-                            "GB": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
-                                       "DE": "ACME Black Friday: heute 30% Rabatt. Antworte DEAL. Abmelden: STOP",
-                                       "KE": "ACME Black Friday: 30% off today only. Opt out: STOP to 21456",
-                                       "BR": "ACME Black Friday: 30% de desconto hoje. Responda DEAL. Para sair: PARAR",
-                                       "ES": "ACME Black Friday: 30% de descuento hoy. Responde DEAL. Baja: BAJA",
-                                       "IN": "ACME Black Friday: 30% off today only. To opt out SMS STOP to 1909"}},
-            "keywords": ["DEAL"], "provider": "simulator"}
+    return {
+        "name": name,
+        "purpose": "marketing",
+        "two_way": True,
+        "send_at": "2026-12-01T14:00:00+00:00",
+        "audience": str(audience),
+        "default_region": "FR",
+        "senders": senders,
+        "message": {
+            "text": "ACME Black Friday: -30% aujourd'hui. Répondez DEAL. STOP au 36180",
+            "variants": {"B": {"text": "ACME: -30% sur tout, aujourd'hui. Répondez DEAL. STOP au 36180"}},
+            "by_country": {
+                "US": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
+                "GB": "ACME Black Friday: 30% off today only. Reply DEAL. Reply STOP to opt out.",
+                "DE": "ACME Black Friday: heute 30% Rabatt. Antworte DEAL. Abmelden: STOP",
+                "KE": "ACME Black Friday: 30% off today only. Opt out: STOP to 21456",
+                "BR": "ACME Black Friday: 30% de desconto hoje. Responda DEAL. Para sair: PARAR",
+                "ES": "ACME Black Friday: 30% de descuento hoy. Responde DEAL. Baja: BAJA",
+                "IN": "ACME Black Friday: 30% off today only. To opt out SMS STOP to 1909",
+            },
+        },
+        "keywords": ["DEAL"],
+        "provider": "simulator",
+    }
 
 
 def build(db: Path, messages: int, workdir: Path) -> str:
@@ -77,7 +89,8 @@ def build(db: Path, messages: int, workdir: Path) -> str:
     con = store.connect(db)
     countries = "VALUES " + ", ".join(
         f"('{cc}', {share}, '{prefix}', {digits}, '{stype}', '{sid}', {mccs!r}, {PRICE[cc]})"
-        for cc, share, prefix, digits, stype, sid, mccs in COUNTRIES)
+        for cc, share, prefix, digits, stype, sid, mccs in COUNTRIES
+    )
     lo = 0.0
     bounds = []
     for cc, share, *_ in COUNTRIES:
@@ -91,7 +104,7 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                              (hash(i, 3) % 1000000) / 1e6 AS v, (hash(i, 4) % 1000000) / 1e6 AS w,
                              hash(i, 5) % 100000 AS lat_ms
                       FROM range({messages}) t(i)),
-        g AS (SELECT *, CASE {' '.join(bounds)} ELSE 'IN' END AS cc FROM base)
+        g AS (SELECT *, CASE {" ".join(bounds)} ELSE 'IN' END AS cc FROM base)
         SELECT g.*, row_number() OVER (PARTITION BY cc ORDER BY i) - 1 AS k FROM g""")
     con.execute("""
         CREATE TEMP TABLE rr AS
@@ -108,9 +121,11 @@ def build(db: Path, messages: int, workdir: Path) -> str:
                                  TIMESTAMP '2026-03-01' + to_minutes(CAST(hash(i, 7) % 200000 AS BIGINT))
                           AS consent_at, 'web_form' AS consent_source FROM rr ORDER BY i)
                     TO '{audience}' (FORMAT parquet)""")
-    con.execute("INSERT INTO campaigns (campaign_id, name, purpose, two_way, spec, created_at) "
-                "VALUES (?, ?, 'marketing', true, ?, TIMESTAMP '2026-11-24 09:00:00')",
-                [cid, cid, json.dumps(spec(cid, audience))])
+    con.execute(
+        "INSERT INTO campaigns (campaign_id, name, purpose, two_way, spec, created_at) "
+        "VALUES (?, ?, 'marketing', true, ?, TIMESTAMP '2026-11-24 09:00:00')",
+        [cid, cid, json.dumps(spec(cid, audience))],
+    )
     con.execute(f"""INSERT INTO audience (campaign_id, msisdn, region, valid, number_type, consent_at, consent_source)
                     SELECT '{cid}', msisdn, cc, true, 'mobile', TIMESTAMP '2026-03-01', 'web_form' FROM rr""")
     con.execute(f"""
@@ -208,11 +223,15 @@ def main() -> int:
         big = build(big_db, args.messages, root)
         t_build = time.perf_counter() - t0
         con = store.connect(big_db, read_only=True)
-        counts = con.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
-                             "(SELECT count(*) FROM inbound), (SELECT count(*) FROM conversions)").fetchall()[0]
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
+            "(SELECT count(*) FROM inbound), (SELECT count(*) FROM conversions)"
+        ).fetchall()[0]
         con.close()
-        print(f"built {big}: {counts[0]:,} messages, {counts[1]:,} delivery reports, {counts[2]:,} replies, "
-              f"{counts[3]:,} conversions in {t_build:.1f} s (DuckDB SQL)")
+        print(
+            f"built {big}: {counts[0]:,} messages, {counts[1]:,} delivery reports, {counts[2]:,} replies, "
+            f"{counts[3]:,} conversions in {t_build:.1f} s (DuckDB SQL)"
+        )
         base = suite(root / "small.duckdb", small, root / "reports-small")
         full = suite(big_db, big, root / "reports-big")
         fixed, big_n = f"fixed cost ({args.baseline:,})", f"{args.messages:,} messages"
@@ -221,9 +240,11 @@ def main() -> int:
             print(f"{name:<17}{base[name]:>20.1f} s{full[name]:>18.1f} s")
         total_base, total = sum(base.values()), sum(full.values())
         print(f"{'suite':<17}{total_base:>20.1f} s{total:>18.1f} s")
-        print(f"ratio: the suite on {args.messages:,} messages takes {total / total_base:.2f}× the fixed cost "
-              f"of {args.baseline:,}; target ≤ 90 s: {'met' if total <= 90 else 'NOT met'} ({total:.1f} s); "
-              f"whole benchmark {time.perf_counter() - started:.0f} s")
+        print(
+            f"ratio: the suite on {args.messages:,} messages takes {total / total_base:.2f}× the fixed cost "
+            f"of {args.baseline:,}; target ≤ 90 s: {'met' if total <= 90 else 'NOT met'} ({total:.1f} s); "
+            f"whole benchmark {time.perf_counter() - started:.0f} s"
+        )
         return 0
     finally:
         if args.keep is None:

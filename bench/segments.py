@@ -6,6 +6,7 @@ same process on the same texts, and the answers are checked to be identical.
 
     .venv/bin/python bench/segments.py [--rows 1000000] [--seed 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,28 @@ import pandas as pd  # noqa: E402 -- idem
 
 from smslab.segments import count, count_series  # noqa: E402 -- idem
 
-FIRST = ["Anna", "Sam", "Wanjiru", "Zoë", "Łukasz", "José", "Chloé", "Müller", "Øyvind", "Priya", "Ahmet", "Siobhán",
-         "Jean-François", "Noémie", "Björn", "Ana", "Françoise", "Kwame", "Yuki", "李"]
+FIRST = [
+    "Anna",
+    "Sam",
+    "Wanjiru",
+    "Zoë",
+    "Łukasz",
+    "José",
+    "Chloé",
+    "Müller",
+    "Øyvind",
+    "Priya",
+    "Ahmet",
+    "Siobhán",
+    "Jean-François",
+    "Noémie",
+    "Björn",
+    "Ana",
+    "Françoise",
+    "Kwame",
+    "Yuki",
+    "李",
+]
 TEMPLATES = [
     "Hi {name}, ACME Black Friday: 30% off everything today only. Your code: {code}. Reply DEAL for more. "
     "Reply STOP to opt out.",
@@ -38,9 +59,14 @@ def make_texts(rows: int, seed: int) -> list[str]:
     out = []
     for i in range(rows):
         template = TEMPLATES[i % len(TEMPLATES)]
-        out.append(template.format(
-            name=rng.choice(FIRST), code=f"BF{rng.randrange(10**6):06d}", amount=rng.randrange(10, 999),
-            pad="x" * rng.randrange(0, 120)))
+        out.append(
+            template.format(
+                name=rng.choice(FIRST),
+                code=f"BF{rng.randrange(10**6):06d}",
+                amount=rng.randrange(10, 999),
+                pad="x" * rng.randrange(0, 120),
+            )
+        )
     return out
 
 

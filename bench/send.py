@@ -9,6 +9,7 @@ a named floor measured in the same run: a bare DuckDB insert of the same outbox 
 
     .venv/bin/python bench/send.py [--messages 1000000] [--seed 7] [--workdir DIR] [--profile]
 """
+
 from __future__ import annotations
 
 import os
@@ -73,13 +74,19 @@ def main() -> None:
     con.close()
     send_s, load_s = t1 - t0, t2 - t1
     total = send_s + load_s
-    print(f"send:  {send_s:6.1f} s  submitted {result['submitted']:,}, deferred {result['deferred']:,}, "
-          f"suppressed {result['suppressed']:,} ({result['submitted'] / send_s:,.0f} msg/s)")
-    print(f"load:  {load_s:6.1f} s  loaded {counts['loaded']:,} reports and replies, duplicates "
-          f"{counts['duplicates']:,}, quarantined {counts['quarantined']:,}")
+    print(
+        f"send:  {send_s:6.1f} s  submitted {result['submitted']:,}, deferred {result['deferred']:,}, "
+        f"suppressed {result['suppressed']:,} ({result['submitted'] / send_s:,.0f} msg/s)"
+    )
+    print(
+        f"load:  {load_s:6.1f} s  loaded {counts['loaded']:,} reports and replies, duplicates "
+        f"{counts['duplicates']:,}, quarantined {counts['quarantined']:,}"
+    )
     print(f"total: {total:6.1f} s  target {TARGET:.0f} s  ratio target/total = {TARGET / total:.2f}x")
-    print(f"floor: bare DuckDB insert of the {sum(statuses.values()):,} outbox rows {floor:.2f} s "
-          f"(send is {send_s / max(floor, 1e-9):.0f}x that)")
+    print(
+        f"floor: bare DuckDB insert of the {sum(statuses.values()):,} outbox rows {floor:.2f} s "
+        f"(send is {send_s / max(floor, 1e-9):.0f}x that)"
+    )
     print(f"statuses: {statuses}")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)

@@ -7,6 +7,7 @@ of requests. After each run it checks that every acknowledged callback is in the
 
     .venv/bin/python bench/webhooks.py [--requests 20000] [--connections 64]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,18 +34,29 @@ def free_port() -> int:
 
 
 def body(i: int) -> bytes:
-    return json.dumps({"results": [{"messageId": f"bench-{i}", "to": "33612345678",
-                                    "doneAt": "2026-12-01T14:00:05.000+0000", "smsCount": 1,
-                                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5,
-                                               "name": "DELIVERED_TO_HANDSET"}}]}).encode()
+    return json.dumps(
+        {
+            "results": [
+                {
+                    "messageId": f"bench-{i}",
+                    "to": "33612345678",
+                    "doneAt": "2026-12-01T14:00:05.000+0000",
+                    "smsCount": 1,
+                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET"},
+                }
+            ]
+        }
+    ).encode()
 
 
 async def client(port: int, ids: list[int], latencies: list[float], acked: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for i in ids:
         payload = body(i)
-        request = (f"POST /infobip/dlr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+        request = (
+            f"POST /infobip/dlr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
         started = time.perf_counter()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
@@ -62,8 +74,11 @@ async def client(port: int, ids: list[int], latencies: list[float], acked: list[
 
 def run(label: str, max_batch: int, requests: int, connections: int) -> dict:
     port, landing = free_port(), tempfile.mkdtemp(prefix="smslab-bench-")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), landing, str(max_batch)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), landing, str(max_batch)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -84,15 +99,26 @@ def run(label: str, max_batch: int, requests: int, connections: int) -> dict:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    stored = {json.loads(json.loads(line)["body"])["results"][0]["messageId"]
-              for path in Path(landing).glob("*/*/*.jsonl") for line in path.read_text().splitlines()}
+    stored = {
+        json.loads(json.loads(line)["body"])["results"][0]["messageId"]
+        for path in Path(landing).glob("*/*/*.jsonl")
+        for line in path.read_text().splitlines()
+    }
     lost = [i for i in acked if f"bench-{i}" not in stored]
     latencies.sort()
-    result = {"label": label, "requests": requests, "acked": len(acked), "lost": len(lost),
-              "per_second": len(acked) / elapsed, "p50_ms": 1000 * latencies[len(latencies) // 2],
-              "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1]}
-    print(f"{label:<34} {result['per_second']:>8.0f} callbacks/s   p50 {result['p50_ms']:6.1f} ms   "
-          f"p99 {result['p99_ms']:6.1f} ms   acked {len(acked)}   lost {len(lost)}")
+    result = {
+        "label": label,
+        "requests": requests,
+        "acked": len(acked),
+        "lost": len(lost),
+        "per_second": len(acked) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
+    }
+    print(
+        f"{label:<34} {result['per_second']:>8.0f} callbacks/s   p50 {result['p50_ms']:6.1f} ms   "
+        f"p99 {result['p99_ms']:6.1f} ms   acked {len(acked)}   lost {len(lost)}"
+    )
     return result
 
 
@@ -109,8 +135,10 @@ def main() -> None:
         pass
     baseline = run("baseline: one fsync per request", 1, max(2000, args.requests // 5), args.connections)
     grouped = run("smslab serve: group commit", 0, args.requests, args.connections)
-    print(f"ratio (group commit / baseline): {grouped['per_second'] / baseline['per_second']:.1f}x   "
-          f"targets: >= 2000/s, p99 <= 50 ms, zero loss")
+    print(
+        f"ratio (group commit / baseline): {grouped['per_second'] / baseline['per_second']:.1f}x   "
+        f"targets: >= 2000/s, p99 <= 50 ms, zero loss"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared fixtures: every test gets its own database, journal and reports folder."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Audience loading: normalised, deduplicated recipients; bad rows quarantined; bad files one clear error."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,10 @@ def test_basic_csv_quarantine_and_summary():
     assert "not a phone number" in by_line["line 8"]["reason"]
     assert all(q["source"] == str(FIXTURES / "basic.csv") for q in result.quarantined)
     assert result.summary == {
-        "rows": 8, "loaded": 4, "duplicates": 1, "quarantined": 3,
+        "rows": 8,
+        "loaded": 4,
+        "duplicates": 1,
+        "quarantined": 3,
         "by_country": {"FR": 2, "KE": 1, "US": 1},
         "by_number_type": {"mobile": 3, "toll_free": 1},
     }
@@ -55,13 +59,14 @@ def test_duplicates_keep_latest_consent_then_first_row(tmp_path):
     path = tmp_path / "dups.csv"
     path.write_text(
         "msisdn,consent_at,consent_source\n"
-        "+33612345678,,none\n"               # no consent: loses to any dated row
+        "+33612345678,,none\n"  # no consent: loses to any dated row
         "0612345678,2026-01-01,old\n"
-        "06.12.34.56.78,2026-05-01,new\n"    # latest: wins
+        "06.12.34.56.78,2026-05-01,new\n"  # latest: wins
         "+33 6 12 34 56 78,2026-02-01,mid\n"
         "+447400123456,,a\n"
         "07400 123456,,b\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = load(path, default_region="FR")
     frame = result.frame.set_index("msisdn")
     assert frame.loc["+33612345678", "consent_source"] == "new"
@@ -72,14 +77,17 @@ def test_duplicates_keep_latest_consent_then_first_row(tmp_path):
     assert result.summary["quarantined"] == 1
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("semicolon.csv", "looks separated by semicolons"),
-    ("no_msisdn.csv", "no 'msisdn' column; found 'phone', 'name'"),
-    ("empty.csv", "the file is empty"),
-    ("junk.csv", "binary file"),
-    ("latin1.csv", "line 3: the file is not UTF-8"),
-    ("does_not_exist.csv", "no such file"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("semicolon.csv", "looks separated by semicolons"),
+        ("no_msisdn.csv", "no 'msisdn' column; found 'phone', 'name'"),
+        ("empty.csv", "the file is empty"),
+        ("junk.csv", "binary file"),
+        ("latin1.csv", "line 3: the file is not UTF-8"),
+        ("does_not_exist.csv", "no such file"),
+    ],
+)
 def test_malformed_files_give_one_clear_error(name, expected):
     with pytest.raises(InputError) as info:
         load(FIXTURES / name)
@@ -129,11 +137,13 @@ def test_bad_default_region_is_an_input_error():
 
 
 def test_parquet_with_typed_consent(tmp_path):
-    frame = pd.DataFrame({
-        "MSISDN": ["+33612345678", "0612345678", "+254712345678", "12"],
-        "consent_at": pd.to_datetime(["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", None, None], utc=True),
-        "score": [1, 2, 3, 4],
-    })
+    frame = pd.DataFrame(
+        {
+            "MSISDN": ["+33612345678", "0612345678", "+254712345678", "12"],
+            "consent_at": pd.to_datetime(["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", None, None], utc=True),
+            "score": [1, 2, 3, 4],
+        }
+    )
     path = tmp_path / "a.parquet"
     frame.to_parquet(path)
     result = load(path, default_region="FR")
@@ -191,6 +201,7 @@ def test_attributes_json_equals_json_dumps(tmp_path):
 
 # -- the pyarrow.csv fast path and the csv-module path agree -----------------------------------
 
+
 def _both(monkeypatch, path, **kwargs):
     """(fast-path outcome, csv-module outcome, whether the fast path read the file).
 
@@ -237,15 +248,15 @@ def _write(tmp_path, data: bytes, name="a.csv"):
 
 REGULAR = (
     "msisdn,region,consent_at,consent_source,first_name,note\n"
-    "06 12 34 56 78,,2026-01-05T10:00:00Z,web,Ana,\"gold, 2024\"\n"
-    "+33 6 12 34 56 78,,2026-03-01 09:30:00+01:00,store,\"Ana \"\"B\"\"\",x\n"
+    '06 12 34 56 78,,2026-01-05T10:00:00Z,web,Ana,"gold, 2024"\n'
+    '+33 6 12 34 56 78,,2026-03-01 09:30:00+01:00,store,"Ana ""B""",x\n'
     "0712 345 678,ke,2026-02-01,web,Wanjiru,\n"
-    "+1 800 555 0199,,,,\"Smith, John\",\"\"\n"
+    '+1 800 555 0199,,,,"Smith, John",""\n'
     "+33 7 12 34 56 78,,2026-01-01,web,Nobody,back\\slash\n"
     "0612345679,,yesterday,web,Bad Date,tab\there\n"
     "not a number,,,,Garbage,Léa 李 😀\n"
-    "0033781234567,FR,2026-01-02T00:00:00Z,sms,Léa,\"a\"b\n"
-    " 0612345680 , FR ,  2026-04-01 ,  ,x\"y,\"\"\n"
+    '0033781234567,FR,2026-01-02T00:00:00Z,sms,Léa,"a"b\n'
+    ' 0612345680 , FR ,  2026-04-01 ,  ,x"y,""\n'
 )
 
 
@@ -273,23 +284,28 @@ def test_fast_path_reads_regular_files_like_the_csv_module(tmp_path, monkeypatch
     assert len(slow.frame) == 5 and len(slow.quarantined) == 3  # the file is really read, not empty
 
 
-@pytest.mark.parametrize("data, expect", [
-    # a quoted field over two lines: row numbers and line numbers part ways
-    (b'msisdn,name\n+33612345678,Ana\n"+33 6 12\n34 56 80",Multi\n+33612345681,"x\ny"\n0612,Cy\n', "quarantined"),
-    # blank lines in the middle
-    (b"msisdn,name\n+33612345678,Ana\n\n\n0612,Bo\n+33612345681,Cy\n", "quarantined"),
-    # CRLF with a lone CR making an extra (blank) line
-    (b"msisdn,name\r\n+33612345678,Ana\r\r\n0612,Bo\r\n", "quarantined"),
-    # ragged rows
-    (b"msisdn,name\n+33612345678,Ana\n+33612345679,Bo,extra\n+33612345680\n0612,Cy\n", "quarantined"),
-    # a NUL byte past the first 64 KiB
-    (b"msisdn,name\n" + b"+33612345678,Ana\n" * 5000 + b"0612\x00,Bo\n+33612345681,Cy\n", "quarantined"),
-    # a byte that is not UTF-8 in the middle of a big file: one error naming the line
-    (b"msisdn,name\n" + b"+33612345678,Ana\n" * 30000 + b"+33612345679,L\xe9a\n" + b"+33612345680,Bo\n" * 30000,
-     "line 30002: the file is not UTF-8"),
-    # a BOM twice: the second is part of the first column's name (pyarrow would drop it)
-    (b"\xef\xbb\xbf\xef\xbb\xbfname,msisdn\nAna,+33612345678\nBo,0612\n", "quarantined"),
-])
+@pytest.mark.parametrize(
+    "data, expect",
+    [
+        # a quoted field over two lines: row numbers and line numbers part ways
+        (b'msisdn,name\n+33612345678,Ana\n"+33 6 12\n34 56 80",Multi\n+33612345681,"x\ny"\n0612,Cy\n', "quarantined"),
+        # blank lines in the middle
+        (b"msisdn,name\n+33612345678,Ana\n\n\n0612,Bo\n+33612345681,Cy\n", "quarantined"),
+        # CRLF with a lone CR making an extra (blank) line
+        (b"msisdn,name\r\n+33612345678,Ana\r\r\n0612,Bo\r\n", "quarantined"),
+        # ragged rows
+        (b"msisdn,name\n+33612345678,Ana\n+33612345679,Bo,extra\n+33612345680\n0612,Cy\n", "quarantined"),
+        # a NUL byte past the first 64 KiB
+        (b"msisdn,name\n" + b"+33612345678,Ana\n" * 5000 + b"0612\x00,Bo\n+33612345681,Cy\n", "quarantined"),
+        # a byte that is not UTF-8 in the middle of a big file: one error naming the line
+        (
+            b"msisdn,name\n" + b"+33612345678,Ana\n" * 30000 + b"+33612345679,L\xe9a\n" + b"+33612345680,Bo\n" * 30000,
+            "line 30002: the file is not UTF-8",
+        ),
+        # a BOM twice: the second is part of the first column's name (pyarrow would drop it)
+        (b"\xef\xbb\xbf\xef\xbb\xbfname,msisdn\nAna,+33612345678\nBo,0612\n", "quarantined"),
+    ],
+)
 def test_irregular_files_fall_back_to_the_csv_module(tmp_path, monkeypatch, data, expect):
     fast, slow, used = _both(monkeypatch, _write(tmp_path, data), default_region="FR")
     assert not used, "the fast path must not read this file"
@@ -304,10 +320,11 @@ def test_irregular_files_fall_back_to_the_csv_module(tmp_path, monkeypatch, data
 def test_unterminated_quote_at_the_end(tmp_path, monkeypatch):
     """The csv module keeps the open field, line breaks included; pyarrow reads it the same
     (or, should it refuse, the csv module reads the file)."""
-    fast, slow, _ = _both(monkeypatch, _write(tmp_path, b'msisdn,name\n+33612345678,Ana\n0612,"Bo\n\n'),
-                          default_region="FR")
+    fast, slow, _ = _both(
+        monkeypatch, _write(tmp_path, b'msisdn,name\n+33612345678,Ana\n0612,"Bo\n\n'), default_region="FR"
+    )
     _assert_same(fast, slow)
-    assert slow.quarantined[0]["location"] == "line 3" and slow.quarantined[0]["raw"] == '0612,Bo\n\n'
+    assert slow.quarantined[0]["location"] == "line 3" and slow.quarantined[0]["raw"] == "0612,Bo\n\n"
 
 
 def test_fields_over_the_csv_size_limit_fall_back(tmp_path, monkeypatch):
@@ -330,7 +347,7 @@ def test_fast_path_blocks_and_duplicates_across_blocks(tmp_path, monkeypatch):
 
     lines = ["msisdn,consent_at,consent_source,tier"]
     for k in range(40):
-        lines.append(f"+3361234{k % 13:04d},{'' if k % 3 else f'2026-0{1 + k % 9}-01'},s{k},\"t,{k}\"")
+        lines.append(f'+3361234{k % 13:04d},{"" if k % 3 else f"2026-0{1 + k % 9}-01"},s{k},"t,{k}"')
         if k % 7 == 0:
             lines.append(f"bad{k},,,")
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
@@ -347,9 +364,31 @@ def test_fast_path_agrees_on_random_files(tmp_path, monkeypatch):
     import random
 
     rng = random.Random(20261124)
-    cells = ["+33612345678", "0612345679", "06 12 34 56 80", "+1 800 555 0199", "", " ", "x", "FR", "us",
-             "2026-01-02", "2026-13-01", "a,b", '"', '""', '"q"', '"a""b"', "é",
-             "\t", "\r", "\n", "\r\n", "\\", "\x01"]
+    cells = [
+        "+33612345678",
+        "0612345679",
+        "06 12 34 56 80",
+        "+1 800 555 0199",
+        "",
+        " ",
+        "x",
+        "FR",
+        "us",
+        "2026-01-02",
+        "2026-13-01",
+        "a,b",
+        '"',
+        '""',
+        '"q"',
+        '"a""b"',
+        "é",
+        "\t",
+        "\r",
+        "\n",
+        "\r\n",
+        "\\",
+        "\x01",
+    ]
     used_fast = 0
     for case in range(150):
         width = rng.randint(1, 4)
@@ -383,15 +422,19 @@ def test_collapse_equals_a_full_sort(tmp_path):
     frame["msisdn"] = pd.Series([f"+3361234{k:04d}" for k in rng.integers(0, 900, n)], dtype=object)
     frame["valid"] = True
     days = rng.integers(0, 6, n)  # few distinct dates: many ties
-    frame["consent_at"] = pd.Series(pd.to_datetime("2026-01-01") + pd.to_timedelta(days, unit="D")).where(
-        rng.random(n) < 0.7).astype("datetime64[ns]")
+    frame["consent_at"] = (
+        pd.Series(pd.to_datetime("2026-01-01") + pd.to_timedelta(days, unit="D"))
+        .where(rng.random(n) < 0.7)
+        .astype("datetime64[ns]")
+    )
     frame["row"] = pd.Series(np.arange(1, n + 1) * 2, dtype="int64")
     frame["attributes"] = pd.Series([str(k) for k in range(n)], dtype=object)
-    parts = [frame.iloc[i:i + 700].reset_index(drop=True) for i in range(0, n, 700)]
+    parts = [frame.iloc[i : i + 700].reset_index(drop=True) for i in range(0, n, 700)]
 
     whole = pd.concat(parts, ignore_index=True)
     order = whole.assign(_has=whole["consent_at"].notna()).sort_values(
-        ["msisdn", "_has", "consent_at", "row"], ascending=[True, False, False, True], kind="stable")
+        ["msisdn", "_has", "consent_at", "row"], ascending=[True, False, False, True], kind="stable"
+    )
     expected = whole.loc[order.drop_duplicates("msisdn", keep="first").index]
     expected = expected.sort_values("row", kind="stable").reset_index(drop=True)[FRAME_COLUMNS]
 

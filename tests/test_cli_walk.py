@@ -4,6 +4,7 @@ Each one: `--help` exits 0; its help has an `Example` with at least one `smslab 
 and each such line parses against that command (options it has, the right number of values);
 every command that prints a result has `--json`, except the few on `NO_JSON`.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -79,8 +80,15 @@ def problems(root: click.Group, no_json: dict[tuple[str, ...], str]) -> list[str
         if "Example" not in help_text:
             found.append(f"{name}: no Example in --help")
         section = help_text.split("Example", 1)[-1].split("\nOptions:", 1)[0].split("\nCommands:", 1)[0]
-        examples = [line.strip() for line in section.splitlines()
-                    if line.strip() == name or line.strip().startswith(name + " ")] if "Example" in help_text else []
+        examples = (
+            [
+                line.strip()
+                for line in section.splitlines()
+                if line.strip() == name or line.strip().startswith(name + " ")
+            ]
+            if "Example" in help_text
+            else []
+        )
         if not examples:
             found.append(f"{name}: no example line starting `{name}`")
         for line in examples:
@@ -115,6 +123,7 @@ def test_the_walk_finds_every_level() -> None:
 def test_the_walk_reports_what_is_missing() -> None:
     """The checker itself can fail: a command with no example, one whose example names another option,
     one without --json, and a stale no-JSON entry are each reported."""
+
     @click.group()
     def app() -> None:
         """Demo.

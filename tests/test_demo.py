@@ -1,4 +1,5 @@
 """The walking skeleton end to end: plan → check → send → receive → load → analyse → report."""
+
 import re
 from pathlib import Path
 
@@ -13,8 +14,14 @@ from smslab.demo import REPORTS, demo
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     # a chatty simulated audience, so that every kind of reply surely occurs in a small demo
-    kwargs = dict(messages=150, seed=11, db=root / "demo.duckdb", landing=root / "landing",
-                  output_dir=root / "reports", simulator={"reply_rate": 0.4, "opt_out_short_code_rate": 0.5})
+    kwargs = dict(
+        messages=150,
+        seed=11,
+        db=root / "demo.duckdb",
+        landing=root / "landing",
+        output_dir=root / "reports",
+        simulator={"reply_rate": 0.4, "opt_out_short_code_rate": 0.5},
+    )
     first = demo(**kwargs)
     return root, kwargs, first
 
@@ -29,8 +36,14 @@ def test_the_demo_fills_every_stage(demo_run):
     assert store.scalar(con, "SELECT count(*) FROM consent WHERE action = 'opt_out'") > 0
     assert store.scalar(con, "SELECT count(*) FROM quarantine") > 0  # the audience's junk rows
     # nobody without consent got a marketing message
-    assert store.scalar(con, """SELECT count(*) FROM messages m JOIN audience a USING (campaign_id, msisdn)
-                                WHERE a.consent_at IS NULL""") == 0
+    assert (
+        store.scalar(
+            con,
+            """SELECT count(*) FROM messages m JOIN audience a USING (campaign_id, msisdn)
+                                WHERE a.consent_at IS NULL""",
+        )
+        == 0
+    )
 
 
 def test_kenya_opt_outs_are_linked_to_the_alphanumeric_sender(demo_run):
@@ -62,13 +75,17 @@ def test_the_html_report_is_self_contained_masked_and_renders_a_chart(demo_run):
 def test_running_the_demo_twice_counts_nothing_twice(demo_run):
     root, kwargs, first = demo_run
     con = store.connect(first["db"], read_only=True)
-    before = con.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
-                         "(SELECT count(*) FROM inbound), (SELECT count(*) FROM consent)").fetchall()
+    before = con.execute(
+        "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
+        "(SELECT count(*) FROM inbound), (SELECT count(*) FROM consent)"
+    ).fetchall()
     con.close()
     second = demo(**{**kwargs, "reports": False})
     con = store.connect(second["db"], read_only=True)
-    after = con.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
-                        "(SELECT count(*) FROM inbound), (SELECT count(*) FROM consent)").fetchall()
+    after = con.execute(
+        "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM dlr_events), "
+        "(SELECT count(*) FROM inbound), (SELECT count(*) FROM consent)"
+    ).fetchall()
     assert after == before
     assert second["runs"][0]["submitted"] == 0
     assert second["loaded"]["loaded"] == 0

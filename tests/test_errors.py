@@ -1,4 +1,5 @@
 """InputError says where: `path`, `line` and `column` as fields, read by code, not only by people."""
+
 import pytest
 
 from smslab.errors import InputError, SmslabError
@@ -26,13 +27,16 @@ def test_the_fields_come_from_a_real_error_of_the_audience_reader(tmp_path):
     assert caught.value.path == str(audience) and caught.value.line == 3 and caught.value.column is None
 
 
-@pytest.mark.parametrize(("message", "place"), [
-    ("a.csv: line 7: bad quoting", ("a.csv", 7, None)),
-    ("a.csv: line 2, column 4: not a number", ("a.csv", 2, 4)),
-    ("x/prices.csv: row 1 (line 2), column 'currency': expected a 3-letter code", ("x/prices.csv", 2, "currency")),
-    ("missing.csv: no such file", (None, None, None)),          # no place written: nothing invented
-    ("default_region 'Q': expected a region code", (None, None, None)),
-])
+@pytest.mark.parametrize(
+    ("message", "place"),
+    [
+        ("a.csv: line 7: bad quoting", ("a.csv", 7, None)),
+        ("a.csv: line 2, column 4: not a number", ("a.csv", 2, 4)),
+        ("x/prices.csv: row 1 (line 2), column 'currency': expected a 3-letter code", ("x/prices.csv", 2, "currency")),
+        ("missing.csv: no such file", (None, None, None)),  # no place written: nothing invented
+        ("default_region 'Q': expected a region code", (None, None, None)),
+    ],
+)
 def test_the_place_is_read_from_the_usual_message_form_and_nothing_else(message, place):
     error = InputError(message)
     assert (error.path, error.line, error.column) == place

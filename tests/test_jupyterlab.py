@@ -6,6 +6,7 @@ Each time: no error output, every plotly chart drew at a readable size (an SVG w
 collapsed box), and every ipywidgets menu changes what it controls, with the charts it redraws
 drawn too. Screenshots go to the test's temporary folder, which every failure message names.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,17 @@ from smslab import config
 from smslab.demo import demo
 
 CHROMIUM = os.environ.get("SMSLAB_CHROMIUM") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
-    else shutil.which("chromium-browser") or "/usr/bin/chromium")
+    "/usr/bin/chromium"
+    if Path("/usr/bin/chromium").exists()
+    else shutil.which("chromium-browser") or "/usr/bin/chromium"
+)
 NOTEBOOKS = sorted(p.stem for p in config.notebooks_dir().glob("*.ipynb"))
 RUN_TIMEOUT_MS = 240_000  # one Run All Cells on a 2-core machine shared with other work
 STEP_TIMEOUT_MS = 60_000
 # User settings for the test's JupyterLab: no news or update checks (they would try the network)
-SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            {"fetchNews": "false", "checkForUpdates": False}}
+SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}
+}
 
 
 def _free_port() -> int:
@@ -60,19 +64,30 @@ class Lab:
             path = settings / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(value), encoding="utf-8")
-        args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root / 'notebooks'}",
-                f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={self.root / 'workspaces'}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                "--LabApp.extension_manager=readonly",  # the pypi manager would ask the package index
-                "--ServerApp.terminals_enabled=False", "--MappingKernelManager.default_kernel_name=smslab"]
+        args = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root / 'notebooks'}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={self.root / 'workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",  # the pypi manager would ask the package index
+            "--ServerApp.terminals_enabled=False",
+            "--MappingKernelManager.default_kernel_name=smslab",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI and these machines run as root
             args.append("--allow-root")
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(args, env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                args, env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -113,16 +128,25 @@ def lab(tmp_path_factory):
     shutil.copytree(config.notebooks_dir(), root / "notebooks")
     result = demo(messages=120, seed=5, reports=False, db=root / "demo.duckdb", landing=root / "landing")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "SMSLAB_"))}
-    env.update(SMSLAB_DB=str(result["db"]), SMSLAB_LANDING=str(root / "landing"), SMSLAB_REPORTS=str(root / "reports"),
-               JUPYTER_CONFIG_DIR=str(root / "jupyter-config"), JUPYTER_DATA_DIR=str(root / "jupyter-data"),
-               JUPYTER_RUNTIME_DIR=str(root / "jupyter-runtime"), JUPYTER_PLATFORM_DIRS="1")
+    env.update(
+        SMSLAB_DB=str(result["db"]),
+        SMSLAB_LANDING=str(root / "landing"),
+        SMSLAB_REPORTS=str(root / "reports"),
+        JUPYTER_CONFIG_DIR=str(root / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(root / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(root / "jupyter-runtime"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
     server = Lab(root)
     (root / "shots").mkdir()
     try:
         server.start(env)
         with playwright_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            )
             try:
                 yield server, browser
             finally:
@@ -223,7 +247,8 @@ class Session:
         self.page.add_init_script(  # the notebook under test, whatever else the workspace shows
             "window.smslabNotebook = () => { const app = window.jupyterapp; if (!app) return null;"
             f" for (const w of app.shell.widgets('main')) if (w.context && w.context.path === '{name}.ipynb') return w;"
-            " return null; };")
+            " return null; };"
+        )
         self.trail: list[str] = []
 
     def _only_loopback(self, route) -> None:
@@ -244,8 +269,9 @@ class Session:
 
     def open(self) -> str:
         # a workspace of its own, reset: nothing from another test's notebooks is restored
-        self.page.goto(f"{self.lab.base}/lab/workspaces/{self.name}/tree/{self.name}.ipynb"
-                       f"?reset&token={self.lab.token}")
+        self.page.goto(
+            f"{self.lab.base}/lab/workspaces/{self.name}/tree/{self.name}.ipynb?reset&token={self.lab.token}"
+        )
         self.page.wait_for_function(APP_READY, timeout=STEP_TIMEOUT_MS * 2, polling=250)
         self.trail.append("open")
         return str(self.page.evaluate(KERNEL))
@@ -272,8 +298,10 @@ class Session:
             if ok or time.monotonic() > deadline:
                 break
             self.page.wait_for_timeout(500)  # poll interval, not an assertion
-        self.page.evaluate("() => { const c = document.querySelector('.jp-Notebook .jp-RenderedPlotly');"
-                           " if (c) c.closest('.jp-Cell').scrollIntoView({block: 'start'}); }")
+        self.page.evaluate(
+            "() => { const c = document.querySelector('.jp-Notebook .jp-RenderedPlotly');"
+            " if (c) c.closest('.jp-Cell').scrollIntoView({block: 'start'}); }"
+        )
         self.shot(f"{label}-first-chart")
         self.page.evaluate("() => window.smslabNotebook().content.scrollToItem(0)")
         self.shot(label)
@@ -288,9 +316,10 @@ class Session:
         """Each menu: pick up to `tries` other choices; the output changes and its charts draw."""
         menus = self.page.evaluate(MENUS)
         for i, options in enumerate(menus):
-            select = self.page.locator(".jp-Notebook .widget-vbox:has(> .widget-dropdown select) "
-                                       "> .widget-dropdown select").nth(i)
-            for choice in options[1:1 + tries]:
+            select = self.page.locator(
+                ".jp-Notebook .widget-vbox:has(> .widget-dropdown select) > .widget-dropdown select"
+            ).nth(i)
+            for choice in options[1 : 1 + tries]:
                 before = self.page.evaluate(MENU_TEXT, i)
                 select.scroll_into_view_if_needed()
                 select.select_option(label=choice)
@@ -300,7 +329,8 @@ class Session:
                     self.shot(f"{label}-menu{i}-{choice}")
                     raise AssertionError(
                         f"menu {i} ({options}) set to {choice!r}: its output did not change or a chart in it did "
-                        f"not draw within {STEP_TIMEOUT_MS // 1000} s — {self.where()}") from None
+                        f"not draw within {STEP_TIMEOUT_MS // 1000} s — {self.where()}"
+                    ) from None
             self.trail.append(f"{label}: menu {i} ({len(options)} choices)")
             if len(options) > 1:
                 self.shot(f"{label}-menu{i}")
@@ -334,8 +364,9 @@ def test_notebook_in_jupyterlab(lab, name):
         session.charts("reloaded")  # the saved outputs draw again: nothing depends on what was sent before
         session.run_all("run2")
         second = session.charts("run2")
-        assert len(second) == len(first), \
+        assert len(second) == len(first), (
             f"{len(first)} charts on the first run, {len(second)} after the reload — {session.where()}"
+        )
         assert session.menus("run2") == menus
         assert not session.external, f"the page tried the network: {session.external[:5]} — {session.where()}"
     except Exception:

@@ -1,4 +1,5 @@
 """The loader: idempotent, order-proof, and every bad record quarantined with its place."""
+
 import json
 from datetime import datetime
 
@@ -14,11 +15,20 @@ from smslab.receiving.journal_load import load
 
 
 def dlr(pmid, group_id, status_id, name, done, error_id=0, permanent=False):
-    return {"results": [{
-        "bulkId": "b", "messageId": pmid, "to": "33612345678", "sentAt": "2026-12-01T14:00:00.000+0000",
-        "doneAt": done, "smsCount": 1,
-        "status": {"groupId": group_id, "groupName": "X", "id": status_id, "name": name},
-        "error": {"groupId": 0, "groupName": "Ok", "id": error_id, "name": "E", "permanent": permanent}}]}
+    return {
+        "results": [
+            {
+                "bulkId": "b",
+                "messageId": pmid,
+                "to": "33612345678",
+                "sentAt": "2026-12-01T14:00:00.000+0000",
+                "doneAt": done,
+                "smsCount": 1,
+                "status": {"groupId": group_id, "groupName": "X", "id": status_id, "name": name},
+                "error": {"groupId": 0, "groupName": "Ok", "id": error_id, "name": "E", "permanent": permanent},
+            }
+        ]
+    }
 
 
 DELIVERED = (3, 5, "DELIVERED_TO_HANDSET")
@@ -27,13 +37,18 @@ TO_OPERATOR = (3, 2, "DELIVERED_TO_OPERATOR")
 
 
 def add_message(con, pmid, msisdn="+33612345678", status="submitted"):
-    con.execute("""INSERT INTO messages (message_id, campaign_id, msisdn, region, provider, provider_message_id, status)
-                   VALUES (?, 'c1', ?, 'FR', 'simulator', ?, ?)""", [f"id-{pmid}", msisdn, pmid, status])
+    con.execute(
+        """INSERT INTO messages (message_id, campaign_id, msisdn, region, provider, provider_message_id, status)
+                   VALUES (?, 'c1', ?, 'FR', 'simulator', ?, ?)""",
+        [f"id-{pmid}", msisdn, pmid, status],
+    )
 
 
 def journal_dlrs(landing, bodies):
-    Journal(landing).append_many({"provider": "infobip", "kind": "dlr", "body": json.dumps(b),
-                                  "received_at": datetime(2026, 12, 1, 15)} for b in bodies)
+    Journal(landing).append_many(
+        {"provider": "infobip", "kind": "dlr", "body": json.dumps(b), "received_at": datetime(2026, 12, 1, 15)}
+        for b in bodies
+    )
 
 
 def status_of(con, pmid):
@@ -42,8 +57,10 @@ def status_of(con, pmid):
 
 def test_loading_the_same_journal_twice_adds_nothing(con, tmp_path):
     add_message(con, "m1")
-    journal_dlrs(tmp_path / "l", [dlr("m1", *ENROUTE, "2026-12-01T14:00:01.000+0000"),
-                                  dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
+    journal_dlrs(
+        tmp_path / "l",
+        [dlr("m1", *ENROUTE, "2026-12-01T14:00:01.000+0000"), dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")],
+    )
     assert load(con=con, landing=tmp_path / "l") == {"loaded": 2, "duplicates": 0, "quarantined": 0}
     assert load(con=con, landing=tmp_path / "l") == {"loaded": 0, "duplicates": 0, "quarantined": 0}
     assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 2
@@ -63,10 +80,15 @@ def test_final_status_never_regresses_when_reports_arrive_out_of_order(con, tmp_
     # the final report first; the intermediate one (earlier event time) afterwards, in a later load
     journal_dlrs(tmp_path / "l", [dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
     load(con=con, landing=tmp_path / "l")
-    journal_dlrs(tmp_path / "l", [dlr("m1", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000"),
-                                  # even an intermediate report stamped *later* must not undo a final one
-                                  dlr("m1", *ENROUTE, "2026-12-01T14:09:00.000+0000"),
-                                  dlr("m2", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000")])
+    journal_dlrs(
+        tmp_path / "l",
+        [
+            dlr("m1", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000"),
+            # even an intermediate report stamped *later* must not undo a final one
+            dlr("m1", *ENROUTE, "2026-12-01T14:09:00.000+0000"),
+            dlr("m2", *TO_OPERATOR, "2026-12-01T14:00:01.000+0000"),
+        ],
+    )
     load(con=con, landing=tmp_path / "l")
     assert status_of(con, "m1") == "delivered"
     assert status_of(con, "m2") == "sent"  # DELIVERED_TO_OPERATOR is intermediate, not delivered
@@ -85,9 +107,14 @@ def test_report_before_its_message_is_matched_when_the_message_appears(con, tmp_
 def test_bad_records_are_quarantined_with_place_and_reason_and_the_rest_loads(con, tmp_path):
     add_message(con, "ok1")
     landing = tmp_path / "l"
-    journal_dlrs(landing, [dlr("ok1", *DELIVERED, "2026-12-01T14:00:05.000+0000"),
-                           dlr("bad-status", 9, 99, "MYSTERY", "2026-12-01T14:00:05.000+0000"),
-                           dlr("bad-time", *DELIVERED, "yesterday-ish")])
+    journal_dlrs(
+        landing,
+        [
+            dlr("ok1", *DELIVERED, "2026-12-01T14:00:05.000+0000"),
+            dlr("bad-status", 9, 99, "MYSTERY", "2026-12-01T14:00:05.000+0000"),
+            dlr("bad-time", *DELIVERED, "yesterday-ish"),
+        ],
+    )
     path = journal_files(landing)[0]
     with open(path, "ab") as handle:
         handle.write(b"{this is not json\n")
@@ -110,8 +137,14 @@ def test_a_line_still_being_written_waits_for_the_next_load(con, tmp_path):
     add_message(con, "m1")
     journal_dlrs(landing, [dlr("m1", *ENROUTE, "2026-12-01T14:00:01.000+0000")])
     path = journal_files(landing)[0]
-    line = json.dumps({"provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00",
-                       "body": json.dumps(dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000"))})
+    line = json.dumps(
+        {
+            "provider": "infobip",
+            "kind": "dlr",
+            "received_at": "2026-12-01T15:00:00",
+            "body": json.dumps(dlr("m1", *DELIVERED, "2026-12-01T14:00:05.000+0000")),
+        }
+    )
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line[:40])  # a writer is half-way through this line
     assert load(con=con, landing=landing)["loaded"] == 1
@@ -148,11 +181,29 @@ def test_a_crash_mid_load_rolls_back_and_the_rerun_loads_everything_once(con, tm
 
 
 def test_replies_are_classified_and_opt_outs_reach_the_consent_ledger(con, tmp_path):
-    Journal(tmp_path / "l").append_many([
-        {"provider": "infobip", "kind": "inbound", "received_at": datetime(2026, 12, 1, 15),
-         "body": json.dumps({"results": [{"messageId": f"mo{i}", "from": "33612345678", "to": "36180", "text": text,
-                                          "receivedAt": "2026-12-01T14:10:00.000+0000"}]})}
-        for i, text in enumerate(["Arrêt", "HELP", "is it valid in store?", "START"])])
+    Journal(tmp_path / "l").append_many(
+        [
+            {
+                "provider": "infobip",
+                "kind": "inbound",
+                "received_at": datetime(2026, 12, 1, 15),
+                "body": json.dumps(
+                    {
+                        "results": [
+                            {
+                                "messageId": f"mo{i}",
+                                "from": "33612345678",
+                                "to": "36180",
+                                "text": text,
+                                "receivedAt": "2026-12-01T14:10:00.000+0000",
+                            }
+                        ]
+                    }
+                ),
+            }
+            for i, text in enumerate(["Arrêt", "HELP", "is it valid in store?", "START"])
+        ]
+    )
     assert load(con=con, landing=tmp_path / "l")["loaded"] == 4
     intents = dict(con.execute("SELECT text, intent FROM inbound").fetchall())
     assert intents == {"Arrêt": "opt_out", "HELP": "help", "is it valid in store?": "other", "START": "opt_in"}
@@ -166,10 +217,12 @@ def test_ingest_infobip_body_and_csv_files(con, tmp_path):
     body = tmp_path / "report.json"
     body.write_text(json.dumps(dlr("a1", *DELIVERED, "2026-12-01T14:00:05.000+00:00")))
     sheet = tmp_path / "export.csv"
-    sheet.write_text("provider_message_id,status,event_at,error_code\n"
-                     "b2,undelivered,2026-12-01T14:00:09Z,1\n"
-                     "b2,teleported,2026-12-01T14:00:09Z,\n"
-                     "b2,delivered,not-a-date,\n")
+    sheet.write_text(
+        "provider_message_id,status,event_at,error_code\n"
+        "b2,undelivered,2026-12-01T14:00:09Z,1\n"
+        "b2,teleported,2026-12-01T14:00:09Z,\n"
+        "b2,delivered,not-a-date,\n"
+    )
     assert ingest([body, sheet], con=con) == {"loaded": 2, "duplicates": 0, "quarantined": 2}
     assert ingest([body, sheet], con=con) == {"loaded": 0, "duplicates": 2, "quarantined": 2}
     assert store.scalar(con, "SELECT count(*) FROM quarantine") == 2
@@ -211,7 +264,7 @@ def test_crlf_blank_and_unterminated_lines_load_with_their_own_line_numbers(con,
 def test_lines_table_takes_out_every_line_break_and_nothing_else():
     from smslab.receiving.fast import lines_table
 
-    table = lines_table(b'a\r\n\r\nb\rc\n\nlast', first_line=10)
+    table = lines_table(b"a\r\n\r\nb\rc\n\nlast", first_line=10)
     assert table.column("line").to_pylist() == ["a", "", "b\rc", "", "last"]
     assert table.column("line_no").to_pylist() == [10, 11, 12, 13, 14]
     assert lines_table(b"plain\nlines\n").column("line").to_pylist() == ["plain", "lines"]
@@ -219,8 +272,11 @@ def test_lines_table_takes_out_every_line_break_and_nothing_else():
 
 
 STATUSES = ["submitted", "sent", "delivered", "undelivered", "expired", "rejected", "failed", "unknown"]
-_events = st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.sampled_from(STATUSES), st.integers(0, 5)),
-                   min_size=1, max_size=14)
+_events = st.lists(
+    st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.sampled_from(STATUSES), st.integers(0, 5)),
+    min_size=1,
+    max_size=14,
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -259,8 +315,10 @@ def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path, monkeypatch, pa
 
         monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
     one = dlr("r1", *DELIVERED, "2026-12-01T14:00:05.000+0000")
-    two = {"results": dlr("r2", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"]
-           + dlr("r3", *ENROUTE, "2026-12-01T14:00:05.000+0000")["results"]}
+    two = {
+        "results": dlr("r2", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"]
+        + dlr("r3", *ENROUTE, "2026-12-01T14:00:05.000+0000")["results"]
+    }
     bare = dlr("r4", *DELIVERED, "2026-12-01T14:00:05.000+0000")["results"][0]
     journal_dlrs(tmp_path / "l", [one, two, bare])
     assert load(con=con, landing=tmp_path / "l")["loaded"] == 4
@@ -268,8 +326,12 @@ def test_each_report_keeps_the_text_it_arrived_in(con, tmp_path, monkeypatch, pa
     assert json.loads(raw["r1"]) == one and json.loads(raw["r4"]) == bare
     assert json.loads(raw["r2"]) == two["results"][0] and json.loads(raw["r3"]) == two["results"][1]
     file = tmp_path / "lines.jsonl"
-    file.write_text(json.dumps(dlr("r5", *DELIVERED, "2026-12-01T14:00:06.000+0000")) + "\n"
-                    + json.dumps(bare | {"messageId": "r6"}) + "\n")
+    file.write_text(
+        json.dumps(dlr("r5", *DELIVERED, "2026-12-01T14:00:06.000+0000"))
+        + "\n"
+        + json.dumps(bare | {"messageId": "r6"})
+        + "\n"
+    )
     assert ingest([file], fmt="infobip", con=con)["loaded"] == 2
     raw = dict(con.execute("SELECT provider_message_id, raw FROM dlr_events").fetchall())
     lines = [json.loads(x) for x in file.read_text().splitlines()]
@@ -309,7 +371,8 @@ def test_a_results_field_that_is_not_a_list_is_an_unknown_field_of_a_report(con,
     assert ingest([path], fmt="infobip", con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 1}
     assert status_of(con, "x1") == "delivered"
     assert con.execute("SELECT location, reason FROM quarantine").fetchall() == [
-        ("line 2 record", 'record: "results" is not a list')]
+        ("line 2 record", 'record: "results" is not a list')
+    ]
 
 
 @pytest.mark.parametrize("path", ["sql", "python"])
@@ -329,8 +392,17 @@ def test_the_operator_of_each_report_is_a_column_on_both_paths(con, tmp_path, mo
         return body
 
     two = {"results": with_mcc("o2", "20810")["results"] + with_mcc("o3", 310260)["results"]}
-    journal_dlrs(tmp_path / "l", [with_mcc("o1", "20801"), two, with_mcc("o4", "unknown"),
-                                  with_mcc("o5", None), with_mcc("o6", True), with_mcc("o7", " 20801")])
+    journal_dlrs(
+        tmp_path / "l",
+        [
+            with_mcc("o1", "20801"),
+            two,
+            with_mcc("o4", "unknown"),
+            with_mcc("o5", None),
+            with_mcc("o6", True),
+            with_mcc("o7", " 20801"),
+        ],
+    )
     assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
     got = dict(con.execute("SELECT provider_message_id, operator FROM dlr_events").fetchall())
     assert got == {"o1": "20801", "o2": "20810", "o3": "310260", "o4": None, "o5": None, "o6": None, "o7": None}
@@ -338,14 +410,34 @@ def test_the_operator_of_each_report_is_a_column_on_both_paths(con, tmp_path, mo
 
 def test_vonage_and_smpp_network_codes_are_operators(con, tmp_path):
     vonage = tmp_path / "vonage.jsonl"
-    vonage.write_text(json.dumps({"err-code": "0", "message-timestamp": "2018-10-25 12:10:29",
-                                  "messageId": "0B00000127FDBC63", "msisdn": "447547232824",
-                                  "network-code": "23410", "price": "0.03330000", "scts": "1810251310",
-                                  "status": "delivered", "to": "Nexmo CLI"}) + "\n")
+    vonage.write_text(
+        json.dumps(
+            {
+                "err-code": "0",
+                "message-timestamp": "2018-10-25 12:10:29",
+                "messageId": "0B00000127FDBC63",
+                "msisdn": "447547232824",
+                "network-code": "23410",
+                "price": "0.03330000",
+                "scts": "1810251310",
+                "status": "delivered",
+                "to": "Nexmo CLI",
+            }
+        )
+        + "\n"
+    )
     smpp = tmp_path / "smpp.jsonl"
-    smpp.write_text(json.dumps({"short_message": "id:77 sub:001 dlvrd:001 submit date:2612011400 "
-                                "done date:2612011401 stat:DELIVRD err:000 text:", "esm_class": 4,
-                                "network_code": "26201"}) + "\n")
+    smpp.write_text(
+        json.dumps(
+            {
+                "short_message": "id:77 sub:001 dlvrd:001 submit date:2612011400 "
+                "done date:2612011401 stat:DELIVRD err:000 text:",
+                "esm_class": 4,
+                "network_code": "26201",
+            }
+        )
+        + "\n"
+    )
     assert ingest([vonage], con=con)["loaded"] == 1
     assert ingest([smpp], con=con)["loaded"] == 1
     got = dict(con.execute("SELECT provider, operator FROM dlr_events").fetchall())
@@ -369,28 +461,51 @@ def test_infobip_report_prices_are_kept_per_report_and_priced_onto_their_message
 
     for pmid in ("p1", "p2", "p3", "p4"):
         add_message(con, pmid)
-    con.execute("UPDATE messages SET price = 0.5, currency = 'USD', price_source = 'provider', segments = 3 "
-                "WHERE provider_message_id = 'p3'")
-    journal_dlrs(tmp_path / "l", [
-        priced("p1", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "EUR"}),
-        priced("p1", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.012, "currency": "EUR"},
-               smsCount=2),
-        priced("p2", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 7, "currency": "EUR"},
-               messageCount=1),
-        priced("p3", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.02, "currency": "GBP"}),
-        priced("p4", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": "0.01", "currency": "EUR"}),
-        priced("p4", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "eur"}),
-        priced("p4", TO_OPERATOR, "2026-12-01T14:00:02.000+0000", [0.01]),
-    ])
+    con.execute(
+        "UPDATE messages SET price = 0.5, currency = 'USD', price_source = 'provider', segments = 3 "
+        "WHERE provider_message_id = 'p3'"
+    )
+    journal_dlrs(
+        tmp_path / "l",
+        [
+            priced("p1", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "EUR"}),
+            priced(
+                "p1",
+                DELIVERED,
+                "2026-12-01T14:00:05.000+0000",
+                {"pricePerMessage": 0.012, "currency": "EUR"},
+                smsCount=2,
+            ),
+            priced(
+                "p2",
+                DELIVERED,
+                "2026-12-01T14:00:05.000+0000",
+                {"pricePerMessage": 7, "currency": "EUR"},
+                messageCount=1,
+            ),
+            priced("p3", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": 0.02, "currency": "GBP"}),
+            priced("p4", DELIVERED, "2026-12-01T14:00:05.000+0000", {"pricePerMessage": "0.01", "currency": "EUR"}),
+            priced("p4", ENROUTE, "2026-12-01T14:00:01.000+0000", {"pricePerMessage": 0.01, "currency": "eur"}),
+            priced("p4", TO_OPERATOR, "2026-12-01T14:00:02.000+0000", [0.01]),
+        ],
+    )
     assert load(con=con, landing=tmp_path / "l")["loaded"] == 7
-    events = con.execute("SELECT provider_message_id, raw_status, price, currency, parts FROM dlr_events "
-                         "ORDER BY 1, event_at").fetchall()
-    assert events == [("p1", "PENDING_ENROUTE", 0.01, "EUR", 1), ("p1", "DELIVERED_TO_HANDSET", 0.012, "EUR", 2),
-                      ("p2", "DELIVERED_TO_HANDSET", 7.0, "EUR", 1), ("p3", "DELIVERED_TO_HANDSET", 0.02, "GBP", 1),
-                      ("p4", "PENDING_ENROUTE", None, None, 1), ("p4", "DELIVERED_TO_OPERATOR", None, None, 1),
-                      ("p4", "DELIVERED_TO_HANDSET", None, None, 1)]
-    messages = dict((r[0], r[1:]) for r in con.execute(
-        "SELECT provider_message_id, price, currency, price_source FROM messages").fetchall())
+    events = con.execute(
+        "SELECT provider_message_id, raw_status, price, currency, parts FROM dlr_events ORDER BY 1, event_at"
+    ).fetchall()
+    assert events == [
+        ("p1", "PENDING_ENROUTE", 0.01, "EUR", 1),
+        ("p1", "DELIVERED_TO_HANDSET", 0.012, "EUR", 2),
+        ("p2", "DELIVERED_TO_HANDSET", 7.0, "EUR", 1),
+        ("p3", "DELIVERED_TO_HANDSET", 0.02, "GBP", 1),
+        ("p4", "PENDING_ENROUTE", None, None, 1),
+        ("p4", "DELIVERED_TO_OPERATOR", None, None, 1),
+        ("p4", "DELIVERED_TO_HANDSET", None, None, 1),
+    ]
+    messages = dict(
+        (r[0], r[1:])
+        for r in con.execute("SELECT provider_message_id, price, currency, price_source FROM messages").fetchall()
+    )
     assert messages["p1"] == (pytest.approx(0.024), "EUR", "report")
     assert messages["p2"] == (7.0, "EUR", "report")
     assert messages["p3"] == (0.02, "GBP", "report")  # the report's own part count (1) over segments
@@ -406,8 +521,12 @@ def test_a_malformed_line_that_looks_like_an_object_is_quarantined_and_the_rest_
     if journal:
         journal_dlrs(tmp_path / "l", [dlr("g1", *DELIVERED, "2026-12-01T14:00:05.000+0000")])
         with open(journal_files(tmp_path / "l")[0], "a", encoding="utf-8") as out:
-            out.write(json.dumps({"id": "x", "provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00",
-                                  "body": bad}) + "\n")
+            out.write(
+                json.dumps(
+                    {"id": "x", "provider": "infobip", "kind": "dlr", "received_at": "2026-12-01T15:00:00", "body": bad}
+                )
+                + "\n"
+            )
             out.write('{"id": "y", "provider": "infobip",, "kind": "dlr"}\n')
         counts = load(con=con, landing=tmp_path / "l")
     else:
@@ -415,9 +534,15 @@ def test_a_malformed_line_that_looks_like_an_object_is_quarantined_and_the_rest_
         file.write_text(good + "\n" + bad + "\n")
         counts = ingest([file], fmt="infobip", con=con)
     assert counts["loaded"] == 1 and counts["quarantined"] == (2 if journal else 1)
-    assert store.scalar(con, "SELECT count(*) FROM quarantine "
-                             "WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
-                             "OR reason LIKE '%journal%'") == counts["quarantined"]
+    assert (
+        store.scalar(
+            con,
+            "SELECT count(*) FROM quarantine "
+            "WHERE reason LIKE '%JSON%' OR reason LIKE '%unparseable%' "
+            "OR reason LIKE '%journal%'",
+        )
+        == counts["quarantined"]
+    )
 
 
 @pytest.mark.parametrize("path", ["sql", "python"])
@@ -426,11 +551,20 @@ def test_odd_price_and_count_shapes_load_the_same_on_both_paths(con, tmp_path, m
         from smslab.receiving import fast
 
         monkeypatch.setattr(fast, "lines_table", lambda *a, **k: None)
-    shapes = [{"smsCount": "2"}, {"smsCount": 1.5}, {"smsCount": 0, "messageCount": 3}, {"smsCount": -1},
-              {"smsCount": 12345678901}, {"price": {"pricePerMessage": 1e400, "currency": "EUR"}},
-              {"price": {"pricePerMessage": -0.5, "currency": "EUR"}}, {"price": {"currency": "EUR"}},
-              {"price": {"pricePerMessage": 2, "currency": "E\\u0055R"}}, {"price": "0.01 EUR"},
-              {"price": {"pricePerMessage": True, "currency": "EUR"}}, {"mccMnc": 2080.1}]
+    shapes = [
+        {"smsCount": "2"},
+        {"smsCount": 1.5},
+        {"smsCount": 0, "messageCount": 3},
+        {"smsCount": -1},
+        {"smsCount": 12345678901},
+        {"price": {"pricePerMessage": 1e400, "currency": "EUR"}},
+        {"price": {"pricePerMessage": -0.5, "currency": "EUR"}},
+        {"price": {"currency": "EUR"}},
+        {"price": {"pricePerMessage": 2, "currency": "E\\u0055R"}},
+        {"price": "0.01 EUR"},
+        {"price": {"pricePerMessage": True, "currency": "EUR"}},
+        {"mccMnc": 2080.1},
+    ]
     file = tmp_path / "odd.jsonl"
     lines = []
     for i, extra in enumerate(shapes):
@@ -439,33 +573,87 @@ def test_odd_price_and_count_shapes_load_the_same_on_both_paths(con, tmp_path, m
         lines.append(json.dumps(body).replace("\\\\u0055", "\\u0055"))
     file.write_text("\n".join(lines) + "\n")
     assert ingest([file], fmt="infobip", con=con)["loaded"] == len(shapes)
-    got = {r[0]: r[1:] for r in con.execute("SELECT provider_message_id, price, currency, parts, operator "
-                                            "FROM dlr_events").fetchall()}
-    assert got == {"x0": (None, None, None, None), "x1": (None, None, None, None), "x2": (None, None, 3, None),
-                   "x3": (None, None, None, None), "x4": (None, None, None, None), "x5": (None, None, 1, None),
-                   "x6": (-0.5, "EUR", 1, None), "x7": (None, None, 1, None), "x8": (2.0, "EUR", 1, None),
-                   "x9": (None, None, 1, None), "x10": (None, None, 1, None), "x11": (None, None, 1, None)}
+    got = {
+        r[0]: r[1:]
+        for r in con.execute("SELECT provider_message_id, price, currency, parts, operator FROM dlr_events").fetchall()
+    }
+    assert got == {
+        "x0": (None, None, None, None),
+        "x1": (None, None, None, None),
+        "x2": (None, None, 3, None),
+        "x3": (None, None, None, None),
+        "x4": (None, None, None, None),
+        "x5": (None, None, 1, None),
+        "x6": (-0.5, "EUR", 1, None),
+        "x7": (None, None, 1, None),
+        "x8": (2.0, "EUR", 1, None),
+        "x9": (None, None, 1, None),
+        "x10": (None, None, 1, None),
+        "x11": (None, None, 1, None),
+    }
 
 
 def test_inbound_keyword_clean_text_and_media_urls_are_columns(con, tmp_path):
     infobip = tmp_path / "mo.json"
-    infobip.write_text(json.dumps({"results": [{
-        "messageId": "817790313235066447", "from": "385916242493", "to": "385921004026",
-        "text": "QUIZ Correct answer is Paris", "cleanText": "Correct answer is Paris", "keyword": "QUIZ",
-        "receivedAt": "2016-10-06T09:28:39.220+0000", "smsCount": 1,
-        "price": {"pricePerMessage": 0.00, "currency": "EUR"}, "callbackData": "callbackData"}],
-        "messageCount": 1, "pendingMessageCount": 0}))
+    infobip.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "messageId": "817790313235066447",
+                        "from": "385916242493",
+                        "to": "385921004026",
+                        "text": "QUIZ Correct answer is Paris",
+                        "cleanText": "Correct answer is Paris",
+                        "keyword": "QUIZ",
+                        "receivedAt": "2016-10-06T09:28:39.220+0000",
+                        "smsCount": 1,
+                        "price": {"pricePerMessage": 0.00, "currency": "EUR"},
+                        "callbackData": "callbackData",
+                    }
+                ],
+                "messageCount": 1,
+                "pendingMessageCount": 0,
+            }
+        )
+    )
     twilio = tmp_path / "mo.jsonl"
-    twilio.write_text(json.dumps({"MessageSid": "MM1", "From": "+15551230000", "To": "+15557654321", "Body": "look",
-                                  "NumMedia": "2", "MediaUrl1": "https://api.twilio.com/m/2",
-                                  "MediaUrl0": "https://api.twilio.com/m/1", "MediaContentType0": "image/jpeg",
-                                  "SmsStatus": "received", "AccountSid": "AC1"}) + "\n"
-                      + json.dumps({"MessageSid": "SM2", "From": "+15551230000", "To": "+15557654321", "Body": "hi",
-                                    "NumMedia": "0", "SmsStatus": "received"}) + "\n")
+    twilio.write_text(
+        json.dumps(
+            {
+                "MessageSid": "MM1",
+                "From": "+15551230000",
+                "To": "+15557654321",
+                "Body": "look",
+                "NumMedia": "2",
+                "MediaUrl1": "https://api.twilio.com/m/2",
+                "MediaUrl0": "https://api.twilio.com/m/1",
+                "MediaContentType0": "image/jpeg",
+                "SmsStatus": "received",
+                "AccountSid": "AC1",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "MessageSid": "SM2",
+                "From": "+15551230000",
+                "To": "+15557654321",
+                "Body": "hi",
+                "NumMedia": "0",
+                "SmsStatus": "received",
+            }
+        )
+        + "\n"
+    )
     assert ingest([infobip], con=con)["loaded"] == 1
     assert ingest([twilio], fmt="twilio", con=con)["loaded"] == 2
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT provider_message_id, provider_keyword, clean_text, media_urls FROM inbound").fetchall()}
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT provider_message_id, provider_keyword, clean_text, media_urls FROM inbound"
+        ).fetchall()
+    }
     assert rows["817790313235066447"] == ("QUIZ", "Correct answer is Paris", None)
     assert rows["MM1"][:2] == (None, None)
     assert json.loads(rows["MM1"][2]) == ["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"]
@@ -478,12 +666,12 @@ def test_mapped_report_files_with_a_bom_no_final_newline_or_no_bytes_load(con, t
     add_message(con, "b2")
     lines = [json.dumps(dlr(p, *DELIVERED, "2026-12-01T14:00:05.000+0000")) for p in ("b1", "b2")]
     bom = tmp_path / "bom.jsonl"
-    bom.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())   # a BOM, and no newline at the end
+    bom.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())  # a BOM, and no newline at the end
     assert ingest([bom], fmt="infobip", con=con) == {"loaded": 2, "duplicates": 0, "quarantined": 0}
     assert status_of(con, "b1") == status_of(con, "b2") == "delivered"
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     assert ingest([empty], fmt="infobip", con=con) == {"loaded": 0, "duplicates": 0, "quarantined": 0}
-    pretty = tmp_path / "pretty.json"   # one document over several lines: read whole
+    pretty = tmp_path / "pretty.json"  # one document over several lines: read whole
     pretty.write_text(json.dumps(dlr("b1", *DELIVERED, "2026-12-01T14:00:06.000+0000"), indent=2))
     assert ingest([pretty], con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 0}

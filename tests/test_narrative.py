@@ -1,5 +1,6 @@
 """The plain-words summaries say what the tables below them say: every figure is checked against
 the library results the reports draw their tables from."""
+
 from __future__ import annotations
 
 import re
@@ -85,11 +86,18 @@ def test_setup_summary_matches_the_decisions(demo_db):
     counts, decisions = result.counts(), planning.decisions_by_country(result)
     findings = reporting.findings_frame(result)
     text = narrative.setup_summary(counts, findings, decisions)
-    m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait for their next "
-                 r"allowed time and ([\d,]+) are blocked", text)
+    m = re.match(
+        r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait for their next "
+        r"allowed time and ([\d,]+) are blocked",
+        text,
+    )
     assert m, text
-    assert [int(x) for x in m.groups()] == [decisions["total"].sum(), decisions["allowed"].sum(),
-                                            decisions["deferred"].sum(), decisions["blocked"].sum()]
+    assert [int(x) for x in m.groups()] == [
+        decisions["total"].sum(),
+        decisions["allowed"].sum(),
+        decisions["deferred"].sum(),
+        decisions["blocked"].sum(),
+    ]
     if counts["blocked"]:
         worst = decisions.sort_values(["blocked", "region"], ascending=[False, True]).iloc[0]
         assert f"most in {worst['region']} ({worst['blocked']})" in text
@@ -118,7 +126,8 @@ def test_ab_sentence_for_one_two_and_three_variants():
     two = compare_proportions([5, 25], [100, 100], ["A", "B"], metric="replied / delivered")
     assert two.significant
     assert narrative.ab_sentence(two).startswith(
-        "Variant B's reply rate (25.0%) is significantly different from A's (5.0%;")
+        "Variant B's reply rate (25.0%) is significantly different from A's (5.0%;"
+    )
     three = compare_proportions([10, 11, 9], [100, 100, 100], ["A", "B", "C"], metric="delivered / submitted")
     sentence = narrative.ab_sentence(three)
     assert "delivery rates of variants A, B, C do not differ significantly" in sentence and "B's (11.0%)" in sentence

@@ -1,6 +1,7 @@
 """The four report notebooks, executed by papermill on a demo database with their defaults and
 with a second set of parameters, exported to HTML and opened in headless Chromium with the
 network cut off: every chart renders, no script error, no unmasked phone number."""
+
 from __future__ import annotations
 
 import csv
@@ -46,10 +47,21 @@ addEventListener('load',function(){setTimeout(function(){var d=document.querySel
   d.forEach(function(x){if(x.querySelector('svg.main-svg'))r++});var m=document.createElement('pre');
   m.id='smslab-probe';m.textContent=JSON.stringify({charts:d.length,rendered:r,errors:errs});
   document.body.appendChild(m)},500)})})();</script>"""
-OFFLINE = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--disable-quic",
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",  # the network is cut
-           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000"]
+OFFLINE = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",  # the network is cut
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=20000",
+]
 
 
 def probe(html_path: Path, profile: Path) -> dict:
@@ -58,8 +70,12 @@ def probe(html_path: Path, profile: Path) -> dict:
     assert "<head>" in page
     copy = html_path.with_suffix(".probe.html")
     copy.write_text(page.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
-    out = subprocess.run([chromium(), *OFFLINE, f"--user-data-dir={profile}", "--dump-dom", copy.resolve().as_uri()],
-                         capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [chromium(), *OFFLINE, f"--user-data-dir={profile}", "--dump-dom", copy.resolve().as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     found = re.search(r'<pre id="smslab-probe">(.*?)</pre>', out.stdout, re.S)
     assert found, f"the probe never ran in {html_path.name}: {out.stderr[-2000:]}"
     result = json.loads(htmllib.unescape(found.group(1)))
@@ -72,8 +88,11 @@ def demo_db(tmp_path_factory):
     root = tmp_path_factory.mktemp("notebooks")
     result = demo(messages=120, seed=5, reports=False, db=root / "demo.duckdb", landing=root / "landing")
     con = store.connect(result["db"])
-    delivered = con.execute("""SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND status = 'delivered'
-                               ORDER BY msisdn LIMIT 6""", [result["campaign_id"]]).fetchall()
+    delivered = con.execute(
+        """SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND status = 'delivered'
+                               ORDER BY msisdn LIMIT 6""",
+        [result["campaign_id"]],
+    ).fetchall()
     orders = root / "orders.csv"
     with orders.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -84,14 +103,33 @@ def demo_db(tmp_path_factory):
     assert import_conversions(orders, con=con)["loaded"] == len(delivered)
     # a Kenyan recipient opts out on the opt-out short code, as Infobip would post it (the loader
     # links it to the alphanumeric sender), so the linkage section has something to show
-    [(kenyan, sent_at)] = con.execute("""SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND region = 'KE'
+    [(kenyan, sent_at)] = con.execute(
+        """SELECT msisdn, status_at FROM messages WHERE campaign_id = ? AND region = 'KE'
                                          AND status = 'delivered' ORDER BY msisdn LIMIT 1""",
-                                      [result["campaign_id"]]).fetchall()
+        [result["campaign_id"]],
+    ).fetchall()
     reply = root / "ke-reply.json"
-    reply.write_text(json.dumps({"results": [{
-        "messageId": "MO-test-ke-1", "from": kenyan.lstrip("+"), "to": "21456", "text": "STOP", "cleanText": "",
-        "keyword": "STOP", "receivedAt": (sent_at + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-        "smsCount": 1, "price": {"pricePerMessage": 0, "currency": "EUR"}, "callbackData": None}]}), encoding="utf-8")
+    reply.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "messageId": "MO-test-ke-1",
+                        "from": kenyan.lstrip("+"),
+                        "to": "21456",
+                        "text": "STOP",
+                        "cleanText": "",
+                        "keyword": "STOP",
+                        "receivedAt": (sent_at + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                        "smsCount": 1,
+                        "price": {"pricePerMessage": 0, "currency": "EUR"},
+                        "callbackData": None,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     assert ingest([reply], fmt="infobip", con=con)["loaded"] == 1
     con.close()
     return root, result
@@ -102,12 +140,14 @@ def runs(demo_db):
     """Every notebook run twice (defaults, then SECOND) and each HTML probed in Chromium."""
     root, result = demo_db
     saved = {k: os.environ.get(k) for k in ("SMSLAB_DB", "SMSLAB_LANDING")}
-    os.environ["SMSLAB_DB"] = result["db"]          # the defaults point at the demo database
+    os.environ["SMSLAB_DB"] = result["db"]  # the defaults point at the demo database
     os.environ["SMSLAB_LANDING"] = str(root / "landing")
+
     def run(key):
         name, which = key
-        params = ({} if which == "defaults"
-                  else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()})
+        params = (
+            {} if which == "defaults" else {k: v.format(cid=result["campaign_id"]) for k, v in SECOND[name].items()}
+        )
         return reporting.run_report(name, parameters=params, output_dir=root / which)
 
     try:
@@ -120,9 +160,13 @@ def runs(demo_db):
             else:
                 os.environ[k] = v
     with ThreadPoolExecutor(2) as pool:
-        probes = dict(zip(done,
-                          pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"),
-                                         list(done)), strict=False))
+        probes = dict(
+            zip(
+                done,
+                pool.map(lambda key: probe(Path(done[key]["html"]), root / f"chromium-{key[0]}-{key[1]}"), list(done)),
+                strict=False,
+            )
+        )
     for key, value in done.items():
         value["probe"] = probes[key]
     return root, result, done
@@ -165,8 +209,12 @@ def test_html_is_safe_to_forward(runs, name, which):
     assert not re.search(r"<script[^>]*\bsrc=", page), "every script is inline: nothing from the network"
     assert "from smslab import" not in page and "reporting.show(" not in page and "analytics." not in page
     con = store.connect(result["db"], read_only=True)
-    numbers = {r[0] for r in con.execute("SELECT msisdn FROM audience UNION SELECT msisdn FROM inbound "
-                                         "UNION SELECT msisdn FROM conversions").fetchall()}
+    numbers = {
+        r[0]
+        for r in con.execute(
+            "SELECT msisdn FROM audience UNION SELECT msisdn FROM inbound UNION SELECT msisdn FROM conversions"
+        ).fetchall()
+    }
     con.close()
     leaked = [n for n in numbers if n in page or n.lstrip("+") in page]
     assert not leaked, f"unmasked numbers in {name}: {leaked[:3]}"
@@ -195,9 +243,12 @@ def test_the_probe_notices_a_page_that_needs_the_network(runs):
     """The offline browser is really offline: a chart that needs plotly.js from a CDN fails."""
     root, _, _ = runs
     page = root / "cdn.html"
-    page.write_text("<!doctype html><html><head><script src='https://cdn.plot.ly/plotly-2.35.2.min.js'></script>"
-                    "</head><body><div class='plotly-graph-div' id='g'></div>"
-                    "<script>Plotly.newPlot('g', [{y: [1, 2]}]);</script></body></html>", encoding="utf-8")
+    page.write_text(
+        "<!doctype html><html><head><script src='https://cdn.plot.ly/plotly-2.35.2.min.js'></script>"
+        "</head><body><div class='plotly-graph-div' id='g'></div>"
+        "<script>Plotly.newPlot('g', [{y: [1, 2]}]);</script></body></html>",
+        encoding="utf-8",
+    )
     seen = probe(page, root / "chromium-cdn")
     assert seen["charts"] == 1 and seen["rendered"] == 0
     assert any("Plotly" in e for e in seen["errors"]) and any("cdn.plot.ly" in e for e in seen["errors"])
@@ -211,10 +262,13 @@ def test_reports_show_their_parameters_and_data(runs):
     setup = Path(done[("campaign_setup", "second")]["html"]).read_text(encoding="utf-8")
     assert "consent_ledger_not_checked" in setup and "black-friday-2026" in setup
     default_setup = Path(done[("campaign_setup", "defaults")]["html"]).read_text(encoding="utf-8")
-    assert result["campaign_id"] in default_setup          # the newest campaign of SMSLAB_DB
+    assert result["campaign_id"] in default_setup  # the newest campaign of SMSLAB_DB
     optout = Path(done[("optout_keywords", "defaults")]["html"]).read_text(encoding="utf-8")
-    linkage = re.search(r"<td>KE</td>\s*<td>alphanumeric</td>\s*<td>ACME</td>\s*<td>21456</td>\s*<td>ACME</td>\s*"
-                        r"<td>True</td>", optout)
+    linkage = re.search(
+        r"<td>KE</td>\s*<td>alphanumeric</td>\s*<td>ACME</td>\s*<td>21456</td>\s*<td>ACME</td>\s*"
+        r"<td>True</td>",
+        optout,
+    )
     assert linkage, "the Kenyan opt-out on 21456 is shown linked to ACME"
     cost = Path(done[("cost_estimate", "second")]["html"]).read_text(encoding="utf-8")
     assert "50000" in cost or "50,000" in cost
@@ -285,12 +339,15 @@ def test_summaries_agree_with_the_tables_below_them(runs, which):
 
     setup = Path(done[("campaign_setup", which)]["html"]).read_text(encoding="utf-8")
     text = htmllib.unescape(SUMMARY.search(setup).group(1))
-    m = re.match(r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait .* "
-                 r"and ([\d,]+) are blocked",
-                 text)
+    m = re.match(
+        r"Of ([\d,]+) recipients, ([\d,]+) can be sent to now \(\d+%\), ([\d,]+) wait .* "
+        r"and ([\d,]+) are blocked",
+        text,
+    )
     assert m, text
-    assert [_number(x) for x in m.groups()] == [_number(_tile(setup, k)) for k in ("Recipients", "Allowed", "Deferred",
-                                                                                    "Blocked")]
+    assert [_number(x) for x in m.groups()] == [
+        _number(_tile(setup, k)) for k in ("Recipients", "Allowed", "Deferred", "Blocked")
+    ]
 
 
 @pytest.mark.parametrize("name, which", CASES)

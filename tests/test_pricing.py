@@ -1,4 +1,5 @@
 """The price sheets and the sender-type planner, with answers worked out by hand."""
+
 from __future__ import annotations
 
 import json
@@ -36,6 +37,7 @@ class StubRules:
 
 # --- built-in sheet ---------------------------------------------------------------------------
 
+
 def test_builtin_sheet_has_every_reference_country_and_sender_type_with_source_and_date() -> None:
     sheet = load_prices()
     countries = {cc for cc, _ in sheet.prices}
@@ -53,7 +55,11 @@ def test_builtin_sheet_marks_unknown_and_never_invents() -> None:
     us = sheet.get("US", "short_code")
     # the figures of the reference ("Costs (US)"): $1,000/month lease, 3-month minimum, $0.0083/segment
     assert (us.recurring_fee, us.recurring_period, us.minimum_term_months, us.price_per_segment) == (
-        1000, "month", 3, 0.0083)
+        1000,
+        "month",
+        3,
+        0.0083,
+    )
     assert us.setup_fee is None and us.price_per_inbound is None
     assert us.source_url.startswith("https://")
     assert sheet.get("ZZ", "long_code").price_per_segment is None  # a country not in the sheet: all unknown
@@ -61,16 +67,21 @@ def test_builtin_sheet_marks_unknown_and_never_invents() -> None:
 
 # --- price sheet errors -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "name, expected",
     [
         ("bad_number.csv", "row 2 (line 3), column 'price_per_segment': more cells"),
-        ("bad_value.csv",
-         "row 2 (line 3), column 'price_per_segment': expected a number or 'unknown', got 'four cents'"),
+        (
+            "bad_value.csv",
+            "row 2 (line 3), column 'price_per_segment': expected a number or 'unknown', got 'four cents'",
+        ),
         ("bad_column.csv", "line 1, column 'price_per_segmnt': unknown column"),
-        ("bad_sender.csv",
-         "row 2 (line 3), column 'sender_type': expected one of short_code, long_code, toll_free, alphanumeric, "
-         "got 'vln'"),
+        (
+            "bad_sender.csv",
+            "row 2 (line 3), column 'sender_type': expected one of short_code, long_code, toll_free, alphanumeric, "
+            "got 'vln'",
+        ),
         ("duplicate.csv", "row 3 (line 4), column 'sender_type': FR short_code appears twice (first on line 2)"),
         ("negative.csv", "row 1 (line 2), column 'setup_fee': expected a number ≥ 0"),
     ],
@@ -85,8 +96,21 @@ def test_malformed_price_sheet_gets_one_clear_error(name: str, expected: str) ->
 
 
 def test_malformed_price_sheet_through_the_cli_is_one_line_no_traceback() -> None:
-    result = CliRunner().invoke(cli, ["cost", "--country", "FR", "--monthly-volume", "100", "--months", "1",
-                                      "--prices", str(FIX / "bad_value.csv"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cost",
+            "--country",
+            "FR",
+            "--monthly-volume",
+            "100",
+            "--months",
+            "1",
+            "--prices",
+            str(FIX / "bad_value.csv"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "column 'price_per_segment'" in result.stderr and "Traceback" not in result.stderr
@@ -109,6 +133,7 @@ def test_user_sheet_overrides_cell_by_cell() -> None:
 
 # --- currency rates ---------------------------------------------------------------------------
 
+
 def test_rates_explicit_and_inverse() -> None:
     rates = load_rates(FIX / "rates.csv")
     assert rates.convert(10, "EUR", "USD") == pytest.approx(11.0)
@@ -123,6 +148,7 @@ def test_bad_rate_table() -> None:
 
 
 # --- the planner ------------------------------------------------------------------------------
+
 
 def xx_plan(**kwargs):
     args = dict(monthly_volume=10_000, months=3, prices=FULL, rules=StubRules())
@@ -202,8 +228,13 @@ def test_lead_time_beyond_launch_is_flagged_and_avoided() -> None:
 
 
 def test_lead_time_from_rules_when_the_sheet_has_none() -> None:
-    p = plan("US", monthly_volume=1000, months=3, launch_in_weeks=4,
-             rules=StubRules(forbid=("alphanumeric",), lead={"short_code": 12}))
+    p = plan(
+        "US",
+        monthly_volume=1000,
+        months=3,
+        launch_in_weeks=4,
+        rules=StubRules(forbid=("alphanumeric",), lead={"short_code": 12}),
+    )
     sc = p.option("short_code")
     assert sc.lead_time_weeks == 12 and sc.lead_time_source == "rules dataset" and sc.ready_by_launch is False
 
@@ -244,8 +275,15 @@ def test_purpose_and_two_way_reach_the_rules() -> None:
 
 
 def test_currency_conversion_uses_the_explicit_table_only() -> None:
-    p = plan("FR", monthly_volume=1000, months=1, prices=FIX / "rate_card_eur.csv", rates=FIX / "rates.csv",
-             currency="USD", rules=StubRules())
+    p = plan(
+        "FR",
+        monthly_volume=1000,
+        months=1,
+        prices=FIX / "rate_card_eur.csv",
+        rates=FIX / "rates.csv",
+        currency="USD",
+        rules=StubRules(),
+    )
     sc = p.option("short_code")
     assert sc.currency == "EUR" and sc.total is None  # setup and lease unknown
     fixed = Rates({})
@@ -253,8 +291,9 @@ def test_currency_conversion_uses_the_explicit_table_only() -> None:
     p2 = plan("XX", monthly_volume=10_000, months=3, prices=sheet, rates=fixed, currency="EUR", rules=StubRules())
     assert p2.option("long_code").total == pytest.approx(330)  # own currency kept
     assert p2.option("long_code").total_converted is None  # no USD→EUR rate: no guess
-    p3 = plan("XX", monthly_volume=10_000, months=3, prices=sheet, rates={"EUR/USD": 1.1}, currency="EUR",
-              rules=StubRules())
+    p3 = plan(
+        "XX", monthly_volume=10_000, months=3, prices=sheet, rates={"EUR/USD": 1.1}, currency="EUR", rules=StubRules()
+    )
     assert p3.option("long_code").total_converted == pytest.approx(300)
 
 
@@ -276,15 +315,27 @@ def test_with_the_real_rules_india_marketing_never_from_a_long_code() -> None:
 
 # --- CLI --------------------------------------------------------------------------------------
 
+
 def test_cli_cost_json_shape() -> None:
-    result = CliRunner().invoke(cli, ["cost", "--country", "US", "--monthly-volume", "20000", "--months", "3",
-                                      "--two-way", "--json"])
+    result = CliRunner().invoke(
+        cli, ["cost", "--country", "US", "--monthly-volume", "20000", "--months", "3", "--two-way", "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {o["sender_type"] for o in doc["options"]} == set(SENDER_TYPES)
     for o in doc["options"]:
-        assert {"sender_type", "allowed", "reason", "setup", "recurring", "per_message", "total", "currency",
-                "lead_time_weeks", "throughput_mps"} <= set(o)
+        assert {
+            "sender_type",
+            "allowed",
+            "reason",
+            "setup",
+            "recurring",
+            "per_message",
+            "total",
+            "currency",
+            "lead_time_weeks",
+            "throughput_mps",
+        } <= set(o)
     assert "recommended" in doc and "why" in doc and "break_even" in doc
     alpha = next(o for o in doc["options"] if o["sender_type"] == "alphanumeric")
     assert alpha["allowed"] is False and doc["recommended"] != "alphanumeric"
@@ -310,8 +361,9 @@ def test_campaign_cost_counts_segments_and_the_gsm_safe_saving(tmp_path: Path) -
     assert len(text) > 70  # UCS-2 because of – and ’ → 2 parts; GSM-7 after gsm_safe → 1 part
     spec = tmp_path / "campaign.yaml"
     spec.write_text(SPEC.replace("{text}", text), encoding="utf-8")
-    audience = pd.DataFrame({"msisdn": [f"+99{i:08d}" for i in range(100)] + ["+33612345678"] * 1,
-                             "region": ["XX"] * 100 + ["FR"]})
+    audience = pd.DataFrame(
+        {"msisdn": [f"+99{i:08d}" for i in range(100)] + ["+33612345678"] * 1, "region": ["XX"] * 100 + ["FR"]}
+    )
     result = campaign_cost(spec, audience=audience, prices=FULL, rates={"EUR/USD": 1.1})
     xx = next(r for r in result["rows"] if r["country"] == "XX")
     assert (xx["encoding"], xx["segments"], xx["segments_gsm_safe"]) == ("UCS-2", 2, 1)
@@ -320,8 +372,9 @@ def test_campaign_cost_counts_segments_and_the_gsm_safe_saving(tmp_path: Path) -
     # FR's short-code price is unknown: the total is partial, FR is listed, and it is not counted as free
     assert result["status"] == "partial"
     assert result["total"] is None and result["known_total"] == pytest.approx(2.0)
-    assert result["unknown"] == [{"country": "FR", "variant": "A", "recipients": 1,
-                                  "reason": "price unknown for FR short_code"}]
+    assert result["unknown"] == [
+        {"country": "FR", "variant": "A", "recipients": 1, "reason": "price unknown for FR short_code"}
+    ]
     assert result["messages"] == 101 and result["segments"] == 202 and result["segments_gsm_safe"] == 101
 
 
@@ -334,6 +387,7 @@ def test_campaign_cost_complete_when_every_price_is_known(tmp_path: Path) -> Non
 
 
 # --- with the real rules dataset and the built-in sheet ------------------------------------------
+
 
 def test_us_three_month_low_volume_goes_to_the_long_code_with_real_rules() -> None:
     p = plan("US", monthly_volume=5_000, months=3, purpose="marketing")
@@ -369,8 +423,20 @@ def test_pricing_exports_its_public_names_and_no_costs_module_is_left():
 
     from smslab import pricing
 
-    assert {"load_prices", "load_rates", "plan", "plan_json", "describe", "break_even", "campaign_cost",
-            "PriceSheet", "Price", "Rates", "Plan", "Option"} <= set(pricing.__all__)
+    assert {
+        "load_prices",
+        "load_rates",
+        "plan",
+        "plan_json",
+        "describe",
+        "break_even",
+        "campaign_cost",
+        "PriceSheet",
+        "Price",
+        "Rates",
+        "Plan",
+        "Option",
+    } <= set(pricing.__all__)
     assert all(getattr(pricing, name) is not None for name in pricing.__all__)
     assert importlib.util.find_spec("smslab.costs") is None
 
@@ -391,6 +457,9 @@ def test_the_four_sender_types_are_one_constant():
     import smslab
 
     listing = re.compile(r'"short_code",\s*"long_code",\s*"toll_free",\s*"alphanumeric"')
-    spelt = sorted(str(p.relative_to(Path(smslab.__file__).parent)) for p in Path(smslab.__file__).parent.rglob("*.py")
-                   if listing.search(p.read_text(encoding="utf-8")))
+    spelt = sorted(
+        str(p.relative_to(Path(smslab.__file__).parent))
+        for p in Path(smslab.__file__).parent.rglob("*.py")
+        if listing.search(p.read_text(encoding="utf-8"))
+    )
     assert spelt == ["senders.py"]

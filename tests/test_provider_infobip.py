@@ -1,4 +1,5 @@
 """Infobip over loopback: every request checked against the documented SMS API."""
+
 import json
 import logging
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from smslab.providers import get_provider
 from smslab.receiving.journal_load import load
 from smslab.sending import send
 
-AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+AFTERNOON = datetime(2026, 12, 1, 14, 0)  # 15:00 in Paris
 FAST = 10_000.0  # messages/s: no pacing sleeps in tests (pacing itself is tested with a fake clock)
 
 
@@ -59,8 +60,10 @@ def test_a_500_makes_the_batch_unknown_and_it_is_never_resent(tmp_path, con, fak
     again = send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST, batch_size=20)
     assert again["submitted"] == 0
     assert fake.sends == 2  # the uncertain batch was not tried again
-    assert store.scalar(con,
-                        "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'") == 20
+    assert (
+        store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'unknown' AND error_code LIKE 'HTTP 500%'")
+        == 20
+    )
 
 
 def test_a_rejected_destination_is_permanent_and_never_retried(tmp_path, con, fake):
@@ -85,8 +88,9 @@ def test_wrong_credentials_stop_the_run_and_leave_everything_queued(tmp_path, co
     monkeypatch.setenv("INFOBIP_API_KEY", "wrong")
     with pytest.raises(ProviderError, match="INFOBIP_API_KEY"):
         send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)
-    assert store.scalar(con,
-                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert (
+        store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    )
     monkeypatch.setenv("INFOBIP_API_KEY", "secret-infobip-key")
     assert send(make_spec(tmp_path), con=con, provider="infobip", now=AFTERNOON, throughput=FAST)["submitted"] == 40
 
@@ -130,6 +134,7 @@ def test_pulled_reports_reach_dlr_events(tmp_path, con, fake):
 
 # --- smslab pull infobip: reports and replies for accounts without webhooks ------------------
 
+
 def pull_cli(*args):
     from click.testing import CliRunner
 
@@ -157,8 +162,11 @@ def test_pull_then_load_puts_reports_in_dlr_events_and_replies_in_inbound(tmp_pa
     landing = tmp_path / "pulled"
     result = pull_cli("--limit", 15, "--load", "--landing", landing, "--db", db, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"reports": 40, "inbound": 3,
-                                         "load": {"loaded": 43, "duplicates": 0, "quarantined": 0}}
+    assert json.loads(result.stdout) == {
+        "reports": 40,
+        "inbound": 3,
+        "load": {"loaded": 43, "duplicates": 0, "quarantined": 0},
+    }
     assert result.stderr == "" and "secret-infobip-key" not in result.output
     gets = [r for r in fake.requests if r.method == "GET"]
     assert [r.path for r in gets] == ["/sms/1/reports"] * 3 + ["/sms/1/inbox/reports"]  # 15 + 15 + 10, then 3
@@ -167,13 +175,18 @@ def test_pull_then_load_puts_reports_in_dlr_events_and_replies_in_inbound(tmp_pa
         assert store.scalar(con, "SELECT count(*) FROM dlr_events WHERE provider = 'infobip'") == 40
         assert store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'delivered'") == 40
         replies = con.execute("SELECT msisdn, recipient, intent, campaign_id FROM inbound ORDER BY text").fetchall()
-    assert replies == [("+" + numbers[2], "36180", "keyword", "unit-send"),
-                       ("+" + numbers[0], "36180", "opt_out", "unit-send"),
-                       ("+" + numbers[1], "36180", "opt_out", "unit-send")]
+    assert replies == [
+        ("+" + numbers[2], "36180", "keyword", "unit-send"),
+        ("+" + numbers[0], "36180", "opt_out", "unit-send"),
+        ("+" + numbers[1], "36180", "opt_out", "unit-send"),
+    ]
     # Infobip hands each report out once: a second pull finds nothing new, and loads nothing twice
     again = pull_cli("--limit", 15, "--load", "--landing", landing, "--db", db, "--json")
-    assert json.loads(again.stdout) == {"reports": 0, "inbound": 0,
-                                        "load": {"loaded": 0, "duplicates": 0, "quarantined": 0}}
+    assert json.loads(again.stdout) == {
+        "reports": 0,
+        "inbound": 0,
+        "load": {"loaded": 0, "duplicates": 0, "quarantined": 0},
+    }
 
 
 def test_pull_without_load_leaves_the_journal_for_smslab_load(tmp_path, fake):
@@ -193,7 +206,8 @@ def test_pull_with_a_wrong_key_is_one_line_and_takes_nothing(tmp_path, fake, mon
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: Infobip {fake.url}/sms/1/reports: the credentials were refused (HTTP 401 UNAUTHORIZED: "
-        "Invalid login details); check INFOBIP_API_KEY and INFOBIP_BASE_URL"]
+        "Invalid login details); check INFOBIP_API_KEY and INFOBIP_BASE_URL"
+    ]
     assert len(fake.pending_reports) == 40
 
 
@@ -234,7 +248,8 @@ def test_a_failed_inbox_pull_says_the_reports_before_it_are_safe(tmp_path, monke
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: Infobip {fake.url}/sms/1/inbox/reports: HTTP 500 GENERAL_ERROR: Something went wrong "
-        "(the 40 report(s) pulled before are saved to the journal)"]
+        "(the 40 report(s) pulled before are saved to the journal)"
+    ]
     assert load(db=db)["loaded"] == 40
 
 

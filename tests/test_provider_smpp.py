@@ -1,4 +1,5 @@
 """SMPP over TCP on 127.0.0.1 against smpp34's server: submit, UDH, UCS-2, throttling, receipts and MO."""
+
 import json
 import time
 from datetime import datetime
@@ -16,7 +17,7 @@ from smslab.receiving.journal import journal_files
 from smslab.receiving.journal_load import load
 from smslab.sending import send
 
-AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+AFTERNOON = datetime(2026, 12, 1, 14, 0)  # 15:00 in Paris
 FAST = 10_000.0
 
 
@@ -84,13 +85,26 @@ def test_a_campaign_over_smpp_with_receipts_and_replies_reaching_the_database(tm
 
 
 def test_long_ucs2_and_long_gsm_messages_are_split_with_udh(tmp_path, monkeypatch):
-    texts = {"UCS-2": "Soldes d'hiver 😀: -30% sur tout, livraison offerte ! "
-                      "Répondez STOP pour ne plus rien recevoir. Ελλάδα",
-             "GSM-7": "ACME winter sale: 30% off everything today only, free delivery on all orders over 20 EUR. "
-                      "Reply STOP to opt out. Terms and conditions apply, see acme.example for details. {ok} [x] ~"}
-    batch = [OutboundMessage(message_id=f"m{i}", campaign_id="c", msisdn=f"+3361230000{i}", region="FR",
-                             sender_type="alphanumeric", sender_id="ACME", text=t, encoding=e, segments=2)
-             for i, (e, t) in enumerate(texts.items())]
+    texts = {
+        "UCS-2": "Soldes d'hiver 😀: -30% sur tout, livraison offerte ! "
+        "Répondez STOP pour ne plus rien recevoir. Ελλάδα",
+        "GSM-7": "ACME winter sale: 30% off everything today only, free delivery on all orders over 20 EUR. "
+        "Reply STOP to opt out. Terms and conditions apply, see acme.example for details. {ok} [x] ~",
+    }
+    batch = [
+        OutboundMessage(
+            message_id=f"m{i}",
+            campaign_id="c",
+            msisdn=f"+3361230000{i}",
+            region="FR",
+            sender_type="alphanumeric",
+            sender_id="ACME",
+            text=t,
+            encoding=e,
+            segments=2,
+        )
+        for i, (e, t) in enumerate(texts.items())
+    ]
     with Smsc() as smsc:
         provider = provider_for(smsc, tmp_path, monkeypatch)
         try:
@@ -147,8 +161,9 @@ def test_no_smsc_means_nothing_is_marked_sent(tmp_path, con, monkeypatch):
     monkeypatch.setenv("SMPP_PASSWORD", "pw")
     result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=0)
     assert result["submitted"] == 0 and result["retry_later"] == 40
-    assert store.scalar(con,
-                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert (
+        store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    )
 
 
 def test_missing_settings_are_named(monkeypatch):
@@ -172,6 +187,7 @@ def test_a_password_longer_than_smpp_allows_is_refused_before_it_is_cut(monkeypa
 # smpp34's server accepts every bind, so these run against fakes.smsc.RefusingSmsc: a small
 # loopback peer that answers bind_transceiver with the refusal each test asks for.
 
+
 def smpp_env(monkeypatch, port, password="wrong-pw"):
     monkeypatch.setenv("SMPP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMPP_PORT", str(port))
@@ -179,11 +195,14 @@ def smpp_env(monkeypatch, port, password="wrong-pw"):
     monkeypatch.setenv("SMPP_PASSWORD", password)
 
 
-@pytest.mark.parametrize("answer, status, name", [
-    ("bind_transceiver_resp", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
-    ("bind_transceiver_resp", 0x0E, "ESME_RINVPASWD (0x0000000E"),
-    ("generic_nack", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
-])
+@pytest.mark.parametrize(
+    "answer, status, name",
+    [
+        ("bind_transceiver_resp", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
+        ("bind_transceiver_resp", 0x0E, "ESME_RINVPASWD (0x0000000E"),
+        ("generic_nack", 0x0D, "ESME_RBINDFAIL (0x0000000D"),
+    ],
+)
 def test_a_refused_bind_stops_the_run_naming_the_smsc_and_the_status(tmp_path, con, monkeypatch, answer, status, name):
     from fakes.smsc import RefusingSmsc
     from smslab.errors import AuthenticationError
@@ -197,8 +216,9 @@ def test_a_refused_bind_stops_the_run_naming_the_smsc_and_the_status(tmp_path, c
     assert "wrong-pw" not in message and "\n" not in message
     assert smsc.binds == [{"command": "bind_transceiver", "system_id": "smslab", "password": "wrong-pw"}]
     assert smsc.others == []  # no submit_sm after the refusal
-    rows = con.execute("SELECT status, submit_attempted_at IS NULL, submitted_at IS NULL, count(*) FROM messages "
-                       "GROUP BY ALL").fetchall()
+    rows = con.execute(
+        "SELECT status, submit_attempted_at IS NULL, submitted_at IS NULL, count(*) FROM messages GROUP BY ALL"
+    ).fetchall()
     assert rows == [("queued", True, True, 40)]  # nothing marked submitted, nothing marked attempted
 
 
@@ -211,22 +231,37 @@ def test_a_bind_refused_for_another_reason_is_temporary_and_leaves_the_messages_
     assert result["submitted"] == 0 and result["retry_later"] == 40 and result["retries"] == 1
     assert len(smsc.binds) == 2 and smsc.others == []  # tried, retried once, never submitted
     errors = con.execute("SELECT DISTINCT status, error_code FROM messages").fetchall()
-    assert errors == [("queued", f"SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: "
-                                 "ESME_RSYSERR (0x00000008, System Error)")]
+    assert errors == [
+        ("queued", f"SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: ESME_RSYSERR (0x00000008, System Error)")
+    ]
 
 
 def test_an_smsc_that_hangs_up_on_the_bind_is_a_clear_temporary_error(tmp_path, monkeypatch):
     from fakes.smsc import RefusingSmsc
     from smslab.errors import TransientError
 
-    batch = [OutboundMessage(message_id="m1", campaign_id="c", msisdn="+33612300001", region="FR",
-                             sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1)]
+    batch = [
+        OutboundMessage(
+            message_id="m1",
+            campaign_id="c",
+            msisdn="+33612300001",
+            region="FR",
+            sender_type="short_code",
+            sender_id="36180",
+            text="hi",
+            encoding="GSM-7",
+            segments=1,
+        )
+    ]
     with RefusingSmsc(answer="close") as smsc:
         smpp_env(monkeypatch, smsc.port)
         provider = SmppProvider(landing=tmp_path / "landing", timeout=5.0)
         try:
-            with pytest.raises(TransientError, match=rf"^SMPP bind_transceiver to 127\.0\.0\.1:{smsc.port}: "
-                                                     r"no bind response \(") as caught:
+            with pytest.raises(
+                TransientError,
+                match=rf"^SMPP bind_transceiver to 127\.0\.0\.1:{smsc.port}: "
+                r"no bind response \(",
+            ) as caught:
                 provider.submit(batch)
         finally:
             provider.close()
@@ -239,8 +274,19 @@ def test_a_refused_connection_is_a_clear_temporary_error(tmp_path, con, monkeypa
 
     port = free_port()  # nothing listens there
     smpp_env(monkeypatch, port)
-    batch = [OutboundMessage(message_id="m1", campaign_id="c", msisdn="+33612300001", region="FR",
-                             sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1)]
+    batch = [
+        OutboundMessage(
+            message_id="m1",
+            campaign_id="c",
+            msisdn="+33612300001",
+            region="FR",
+            sender_type="short_code",
+            sender_id="36180",
+            text="hi",
+            encoding="GSM-7",
+            segments=1,
+        )
+    ]
     provider = SmppProvider(landing=tmp_path / "landing", timeout=5.0)
     with pytest.raises(TransientError, match=rf"^SMPP: cannot connect to 127\.0\.0\.1:{port}: Connection refused$"):
         provider.submit(batch)
@@ -248,7 +294,8 @@ def test_a_refused_connection_is_a_clear_temporary_error(tmp_path, con, monkeypa
     result = send(make_spec(tmp_path), con=con, provider="smpp", now=AFTERNOON, throughput=FAST, max_retries=0)
     assert result["submitted"] == 0 and result["retry_later"] == 40
     assert con.execute("SELECT DISTINCT error_code FROM messages").fetchall() == [
-        (f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused",)]
+        (f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused",)
+    ]
 
 
 def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
@@ -262,12 +309,14 @@ def test_the_cli_reports_a_refused_bind_in_one_line(tmp_path, monkeypatch):
     db = tmp_path / "cli.duckdb"
     with RefusingSmsc() as smsc:
         smpp_env(monkeypatch, smsc.port)
-        result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--db", str(db),
-                                          "--json"])
+        result = CliRunner().invoke(
+            cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--db", str(db), "--json"]
+        )
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: SMPP bind_transceiver to 127.0.0.1:{smsc.port} refused: ESME_RBINDFAIL (0x0000000D, Bind Failed); "
-        "check SMPP_SYSTEM_ID and SMPP_PASSWORD"]
+        "check SMPP_SYSTEM_ID and SMPP_PASSWORD"
+    ]
     assert len(smsc.binds) == 1 and smsc.others == []
     with store.connect(db) as check_con:
         assert check_con.execute("SELECT status, count(*) FROM messages GROUP BY ALL").fetchall() == [("queued", 40)]
@@ -284,13 +333,17 @@ def test_the_cli_with_no_smsc_listening_leaves_everything_queued_and_says_so(tmp
     db = tmp_path / "cli.duckdb"
     port = free_port()  # nothing listens there
     smpp_env(monkeypatch, port)
-    result = CliRunner().invoke(cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--max-retries", "0",
-                                      "--db", str(db), "--json"])
+    result = CliRunner().invoke(
+        cli, ["send", str(spec), "--now", NOW, "--provider", "smpp", "--max-retries", "0", "--db", str(db), "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["submitted"] == 0 and doc["retry_later"] == 40 and doc["retries"] == 0
-    assert result.stderr.splitlines() == ["smslab: 40 message(s) were refused for now and stay queued (the reason is "
-                                          "in messages.error_code); run `smslab send` again later"]
+    assert result.stderr.splitlines() == [
+        "smslab: 40 message(s) were refused for now and stay queued (the reason is "
+        "in messages.error_code); run `smslab send` again later"
+    ]
     with store.connect(db) as con:
         assert con.execute("SELECT status, error_code, count(*) FROM messages GROUP BY ALL").fetchall() == [
-            ("queued", f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused", 40)]
+            ("queued", f"SMPP: cannot connect to 127.0.0.1:{port}: Connection refused", 40)
+        ]

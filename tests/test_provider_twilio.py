@@ -1,4 +1,5 @@
 """Twilio over loopback: every request checked against the documented Messages API."""
+
 import json
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from smslab import store
 from smslab.errors import ProviderError
 from smslab.sending import send
 
-AFTERNOON = datetime(2026, 12, 1, 14, 0)   # 15:00 in Paris
+AFTERNOON = datetime(2026, 12, 1, 14, 0)  # 15:00 in Paris
 FAST = 10_000.0  # messages/s: no pacing sleeps in tests
 SID = "AC" + "1" * 32
 
@@ -75,8 +76,9 @@ def test_wrong_credentials_stop_the_run(tmp_path, con, fake, monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "nope")
     with pytest.raises(ProviderError, match="TWILIO_AUTH_TOKEN"):
         run(tmp_path, con)
-    assert store.scalar(con,
-                        "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    assert (
+        store.scalar(con, "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_attempted_at IS NULL") == 40
+    )
 
 
 def test_missing_account_sid_is_named(tmp_path, con, monkeypatch):
@@ -96,7 +98,8 @@ def test_a_future_send_at_is_scheduled_through_the_messaging_service(tmp_path, c
     result = send(spec, con=con, provider="twilio", throughput=FAST, now=monday_morning)
     assert result["submitted"] == 40 and fake.problems == []
     assert {(f["ScheduleType"], f["SendAt"], f["MessagingServiceSid"][:2]) for f in fake.forms} == {
-        ("fixed", launch.strftime("%Y-%m-%dT%H:%M:%SZ"), "MG")}
+        ("fixed", launch.strftime("%Y-%m-%dT%H:%M:%SZ"), "MG")
+    }
     assert not any("From" in f for f in fake.forms)
 
 
@@ -139,6 +142,7 @@ def test_from_and_to_are_sent_in_e164_whatever_the_spelling(fake):
 
 # --- smslab pull twilio: final status, error code and price from List Messages -----------------
 
+
 def cli(*args):
     from click.testing import CliRunner
 
@@ -153,32 +157,53 @@ def test_pull_twilio_then_load_gives_messages_their_price_and_final_status(tmp_p
     from fakes.campaign import NOW, write_spec
     from smslab.analytics import cost_per_outcome
 
-    fake.now = lambda: datetime(2026, 11, 23, 9, 0)   # Twilio's clock: date_sent is that Monday
+    fake.now = lambda: datetime(2026, 11, 23, 9, 0)  # Twilio's clock: date_sent is that Monday
     db = tmp_path / "twilio.duckdb"
-    sent = cli("send", write_spec(tmp_path), "--provider", "twilio", "--now", NOW, "--throughput", 10000,
-               "--db", db, "--json")
+    sent = cli(
+        "send", write_spec(tmp_path), "--provider", "twilio", "--now", NOW, "--throughput", 10000, "--db", db, "--json"
+    )
     assert sent.exit_code == 0, sent.output
     assert json.loads(sent.stdout)["submitted"] == 40
     numbers = sorted(fake.accepted)
-    assert fake.settle("delivered", price="-0.00750") == 40          # Twilio prices them after sending
+    assert fake.settle("delivered", price="-0.00750") == 40  # Twilio prices them after sending
     fake.settle("undelivered", price="-0.00750", error_code=30006, to=numbers[0])
-    fake.settle("delivered", price=None, to=numbers[1])               # not priced yet
+    fake.settle("delivered", price=None, to=numbers[1])  # not priced yet
     with store.connect(db) as con:
         assert store.scalar(con, "SELECT count(*) FROM messages WHERE price IS NOT NULL") == 0
 
-    pulled = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--limit", 15, "--load",
-                 "--landing", tmp_path / "pulled", "--db", db, "--json")
+    pulled = cli(
+        "pull",
+        "twilio",
+        "--since",
+        "2026-11-23",
+        "--until",
+        "2026-11-23",
+        "--limit",
+        15,
+        "--load",
+        "--landing",
+        tmp_path / "pulled",
+        "--db",
+        db,
+        "--json",
+    )
     assert pulled.exit_code == 0, pulled.output
-    assert json.loads(pulled.stdout) == {"messages": 40, "inbound": 0, "since": "2026-11-23", "until": "2026-11-23",
-                                         "load": {"loaded": 40, "duplicates": 0, "quarantined": 0}}
+    assert json.loads(pulled.stdout) == {
+        "messages": 40,
+        "inbound": 0,
+        "since": "2026-11-23",
+        "until": "2026-11-23",
+        "load": {"loaded": 40, "duplicates": 0, "quarantined": 0},
+    }
     assert pulled.stderr == "" and "secret-twilio-token" not in pulled.output
     gets = [r for r in fake.requests if r.method == "GET"]
-    assert len(gets) == 3 and fake.problems == []                     # 15 + 15 + 10, by next_page_uri
+    assert len(gets) == 3 and fake.problems == []  # 15 + 15 + 10, by next_page_uri
     assert gets[0].query == {"DateSent>": ["2026-11-23"], "DateSent<": ["2026-11-23"], "PageSize": ["15"]}
     assert [r.query["Page"] for r in gets[1:]] == [["1"], ["2"]]
     with store.connect(db) as con:
-        rows = con.execute("SELECT msisdn, status, error_code, price, currency, price_source FROM messages "
-                           "ORDER BY msisdn").fetchall()
+        rows = con.execute(
+            "SELECT msisdn, status, error_code, price, currency, price_source FROM messages ORDER BY msisdn"
+        ).fetchall()
         costs = cost_per_outcome(con, "unit-send")
     by_number = {r[0]: r[1:] for r in rows}
     assert by_number[numbers[0]] == ("undelivered", "30006", 0.0075, "USD", "report")
@@ -192,12 +217,25 @@ def test_pull_twilio_then_load_gives_messages_their_price_and_final_status(tmp_p
     # pulled again once Twilio has priced the last one (same status, now with a price): that price
     # arrives, nothing else loads twice
     fake.settle("delivered", price="-0.00750", to=numbers[1])
-    again = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--load",
-                "--landing", tmp_path / "pulled", "--db", db, "--json")
+    again = cli(
+        "pull",
+        "twilio",
+        "--since",
+        "2026-11-23",
+        "--until",
+        "2026-11-23",
+        "--load",
+        "--landing",
+        tmp_path / "pulled",
+        "--db",
+        db,
+        "--json",
+    )
     assert json.loads(again.stdout)["load"] == {"loaded": 1, "duplicates": 39, "quarantined": 0}
     with store.connect(db) as con:
-        assert con.execute("SELECT status, price, currency FROM messages WHERE msisdn = ?",
-                           [numbers[1]]).fetchone() == ("delivered", 0.0075, "USD")
+        assert con.execute(
+            "SELECT status, price, currency FROM messages WHERE msisdn = ?", [numbers[1]]
+        ).fetchone() == ("delivered", 0.0075, "USD")
 
 
 def test_pull_twilio_defaults_to_the_last_seven_days(tmp_path, fake):
@@ -206,7 +244,11 @@ def test_pull_twilio_defaults_to_the_last_seven_days(tmp_path, fake):
     from smslab.providers.twilio import pull
 
     assert pull(today=date(2026, 12, 7), landing=tmp_path / "j") == {
-        "messages": 0, "inbound": 0, "since": "2026-12-01", "until": "2026-12-07"}
+        "messages": 0,
+        "inbound": 0,
+        "since": "2026-12-01",
+        "until": "2026-12-07",
+    }
     (request,) = [r for r in fake.requests if r.method == "GET"]
     assert request.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
     assert request.query == {"DateSent>": ["2026-12-01"], "DateSent<": ["2026-12-07"], "PageSize": ["1000"]}
@@ -217,11 +259,13 @@ def test_pull_twilio_with_a_bad_since_is_one_line(tmp_path, fake):
     result = cli("pull", "twilio", "--since", "01/12/2026", "--json")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
-        "smslab: --since '01/12/2026' is not a date: write it as YYYY-MM-DD, e.g. 2026-12-01"]
+        "smslab: --since '01/12/2026' is not a date: write it as YYYY-MM-DD, e.g. 2026-12-01"
+    ]
     assert fake.requests == []
     late = cli("pull", "twilio", "--since", "2026-12-08", "--until", "2026-12-01")
     assert late.exit_code == 2 and late.stderr.splitlines() == [
-        "smslab: Twilio List Messages: --since 2026-12-08 is after --until 2026-12-01"]
+        "smslab: Twilio List Messages: --since 2026-12-08 is after --until 2026-12-01"
+    ]
 
 
 def test_pull_twilio_without_credentials_names_the_variable(monkeypatch):
@@ -238,7 +282,8 @@ def test_pull_twilio_with_a_wrong_token_is_one_line(fake, monkeypatch):
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"smslab: Twilio {fake.url}/2010-04-01/Accounts/{SID}/Messages.json: the credentials were refused "
-        "(HTTP 401 20003: Authenticate); check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"]
+        "(HTTP 401 20003: Authenticate); check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+    ]
 
 
 def test_pull_infobip_takes_no_window(monkeypatch):
@@ -255,18 +300,39 @@ def test_pulled_replies_are_replies_and_a_webhook_for_the_same_one_is_a_duplicat
 
     make_spec(tmp_path)
     person = e164(pd.read_csv(tmp_path / "audience.csv")["msisdn"].iloc[0])
-    fake.messages.append({"sid": "SM" + "9" * 32, "direction": "inbound", "from": person, "to": "36180",
-                          "body": "STOP", "status": "received", "num_segments": "1", "price": "-0.00790",
-                          "price_unit": "USD", "error_code": None, "date_sent": "Mon, 23 Nov 2026 09:05:00 +0000",
-                          "date_updated": "Mon, 23 Nov 2026 09:05:00 +0000"})
+    fake.messages.append(
+        {
+            "sid": "SM" + "9" * 32,
+            "direction": "inbound",
+            "from": person,
+            "to": "36180",
+            "body": "STOP",
+            "status": "received",
+            "num_segments": "1",
+            "price": "-0.00790",
+            "price_unit": "USD",
+            "error_code": None,
+            "date_sent": "Mon, 23 Nov 2026 09:05:00 +0000",
+            "date_updated": "Mon, 23 Nov 2026 09:05:00 +0000",
+        }
+    )
     result = cli("pull", "twilio", "--since", "2026-11-23", "--until", "2026-11-23", "--load", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["inbound"] == 1 and json.loads(result.stdout)["messages"] == 0
     webhook = f"MessageSid={'SM' + '9' * 32}&From={person.replace('+', '%2B')}&To=36180&Body=STOP"
-    Journal().append_many([{"provider": "twilio", "kind": "inbound", "body": webhook,
-                            "content_type": "application/x-www-form-urlencoded",
-                            "received_at": datetime(2026, 11, 23, 9, 5)}])
+    Journal().append_many(
+        [
+            {
+                "provider": "twilio",
+                "kind": "inbound",
+                "body": webhook,
+                "content_type": "application/x-www-form-urlencoded",
+                "received_at": datetime(2026, 11, 23, 9, 5),
+            }
+        ]
+    )
     assert load() == {"loaded": 0, "duplicates": 1, "quarantined": 0}
     with store.connect() as con:
         assert con.execute("SELECT msisdn, text, intent, received_at FROM inbound").fetchall() == [
-            (person, "STOP", "opt_out", datetime(2026, 11, 23, 9, 5))]
+            (person, "STOP", "opt_out", datetime(2026, 11, 23, 9, 5))
+        ]

@@ -1,5 +1,6 @@
 """`import smslab`: the main entry points with a tested `__all__`, imported lazily; the version from
 the package metadata only."""
+
 from __future__ import annotations
 
 import importlib
@@ -75,14 +76,19 @@ def test_version_is_the_installed_metadata() -> None:
 def test_no_version_string_written_in_the_source() -> None:
     """pyproject.toml holds the version; nothing under src/ spells it out again."""
     version = importlib.metadata.version("smslab")
-    written = [str(p) for p in SRC.rglob("*.py") if f'"{version}"' in p.read_text(encoding="utf-8")
-               or f"'{version}'" in p.read_text(encoding="utf-8")]
+    written = [
+        str(p)
+        for p in SRC.rglob("*.py")
+        if f'"{version}"' in p.read_text(encoding="utf-8") or f"'{version}'" in p.read_text(encoding="utf-8")
+    ]
     assert written == []
 
 
 def test_import_smslab_stays_light() -> None:
     """`import smslab` alone imports none of the heavy libraries, nor the modules behind the names."""
-    code = ("import sys, smslab; heavy = ['pandas', 'duckdb', 'numpy', 'pyarrow', 'smslab.sending', "
-            "'smslab.analytics', 'importlib.metadata']; print([m for m in heavy if m in sys.modules])")
+    code = (
+        "import sys, smslab; heavy = ['pandas', 'duckdb', 'numpy', 'pyarrow', 'smslab.sending', "
+        "'smslab.analytics', 'importlib.metadata']; print([m for m in heavy if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"

@@ -1,6 +1,7 @@
 """The quarantine keeps each rejected record exactly as received (bytes that are not UTF-8 and
 records of any length included), with its reason and place; a later load of a corrected record
 marks its old quarantine row resolved."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,8 @@ def _rows(con, source=None):
 
 def test_non_utf8_and_very_long_records_are_kept_byte_for_byte(tmp_path):
     good = b"id:0221067780 sub:001 dlvrd:001 submit date:1912011200 done date:1912011201 stat:DELIVRD err:000 text:Hi"
-    latin = b"id:99 stat:DELIVRD err:000 text:R\xe9ponse \xff\xfe"             # Latin-1, not UTF-8
-    long_line = b"id:" + b"x" * 30000 + b" stat:TELEPORTED err:000"           # 30,024 characters
+    latin = b"id:99 stat:DELIVRD err:000 text:R\xe9ponse \xff\xfe"  # Latin-1, not UTF-8
+    long_line = b"id:" + b"x" * 30000 + b" stat:TELEPORTED err:000"  # 30,024 characters
     path = tmp_path / "receipts.txt"
     path.write_bytes(good + b"\n" + latin + b"\r\n" + long_line + b"\n")
     con = store.connect(tmp_path / "q.duckdb")
@@ -30,8 +31,8 @@ def test_non_utf8_and_very_long_records_are_kept_byte_for_byte(tmp_path):
     assert counts == {"loaded": 1, "duplicates": 0, "quarantined": 2}
     rows = _rows(con)
     assert rows["line 2"][0] == "not UTF-8"
-    assert bytes(rows["line 2"][1]) == latin + b"\r"                          # exactly the bytes of the line
-    assert "R\ufffdponse" in rows["line 2"][2]                               # readable text beside them
+    assert bytes(rows["line 2"][1]) == latin + b"\r"  # exactly the bytes of the line
+    assert "R\ufffdponse" in rows["line 2"][2]  # readable text beside them
     [(location, (reason, blob, text, _))] = [(k, v) for k, v in rows.items() if k.startswith("line 3")]
     assert bytes(blob) == long_line and text == long_line.decode() and len(text) > 10000
     assert "TELEPORTED" in reason or "stat" in reason
@@ -51,8 +52,11 @@ def test_a_json_record_over_10000_characters_is_not_cut(tmp_path):
 def test_a_csv_record_is_kept_as_written_and_a_non_utf8_file_whole(tmp_path):
     path = tmp_path / "reports.csv"
     bad_line = 'g-3,"teleported, twice",2026-12-01T14:00:09Z,'
-    path.write_text("provider_message_id,status,event_at,error_code\r\n"
-                    "g-1,delivered,2026-12-01T14:00:09Z,\r\n" + bad_line + "\r\n", encoding="utf-8", newline="")
+    path.write_text(
+        "provider_message_id,status,event_at,error_code\r\ng-1,delivered,2026-12-01T14:00:09Z,\r\n" + bad_line + "\r\n",
+        encoding="utf-8",
+        newline="",
+    )
     con = store.connect(tmp_path / "q.duckdb")
     assert ingest([path], fmt="csv", con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 1}
     [(reason, blob, text, _)] = _rows(con).values()
@@ -68,18 +72,24 @@ def test_a_csv_record_is_kept_as_written_and_a_non_utf8_file_whole(tmp_path):
 def test_reingesting_a_corrected_record_resolves_its_quarantine_row(tmp_path):
     path = tmp_path / "reports.csv"
     header = "provider_message_id,status,event_at,error_code\n"
-    path.write_text(header + "g-1,delivered,2026-12-01T14:00:09Z,\n"
-                    "g-2,teleported,2026-12-01T14:00:09Z,\n"
-                    "g-3,delivered,not-a-date,\n", encoding="utf-8")
+    path.write_text(
+        header + "g-1,delivered,2026-12-01T14:00:09Z,\n"
+        "g-2,teleported,2026-12-01T14:00:09Z,\n"
+        "g-3,delivered,not-a-date,\n",
+        encoding="utf-8",
+    )
     con = store.connect(tmp_path / "q.duckdb")
     assert ingest([path], con=con) == {"loaded": 1, "duplicates": 0, "quarantined": 2}
-    path.write_text(header + "g-1,delivered,2026-12-01T14:00:09Z,\n"
-                    "g-2,undelivered,2026-12-01T14:00:09Z,\n"          # corrected
-                    "g-3,delivered,not-a-date,\n", encoding="utf-8")   # still wrong
+    path.write_text(
+        header + "g-1,delivered,2026-12-01T14:00:09Z,\n"
+        "g-2,undelivered,2026-12-01T14:00:09Z,\n"  # corrected
+        "g-3,delivered,not-a-date,\n",
+        encoding="utf-8",
+    )  # still wrong
     assert ingest([path], con=con) == {"loaded": 1, "duplicates": 1, "quarantined": 1}
     rows = _rows(con)
-    assert rows["line 3 row"][3] is not None        # the corrected record: resolved
-    assert rows["line 4 row"][3] is None            # still in quarantine, open
+    assert rows["line 3 row"][3] is not None  # the corrected record: resolved
+    assert rows["line 4 row"][3] is None  # still in quarantine, open
     status = con.execute("SELECT status FROM dlr_events WHERE provider_message_id = 'g-2'").fetchall()
     assert status == [("undelivered",)]
 
@@ -129,5 +139,6 @@ def test_a_symlinked_folder_is_the_same_source(tmp_path, monkeypatch):
     (real / "x.csv").write_text(header + "g-1,delivered,2026-12-01T14:00:09Z\n", encoding="utf-8")
     assert ingest([real / "x.csv"], con=con)["loaded"] == 1
     assert con.execute("SELECT source, resolved_at IS NOT NULL FROM quarantine").fetchall() == [
-        (str((real / "x.csv").resolve()), True)]
+        (str((real / "x.csv").resolve()), True)
+    ]
     con.close()

@@ -1,4 +1,5 @@
 """The format registry is the one list: the CLI, detect, the loaders and the webhook routes all read it."""
+
 import asyncio
 import json
 from datetime import datetime
@@ -27,11 +28,20 @@ def asgi(app, method: str, path: str, body: bytes = b"") -> int:
 
         async def send(message):
             sent.append(message)
-        scope = {"type": "http", "method": method, "path": path, "headers": [(b"content-type", b"application/json")],
-                 "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 8700)}
+
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "headers": [(b"content-type", b"application/json")],
+            "query_string": b"",
+            "scheme": "http",
+            "server": ("127.0.0.1", 8700),
+        }
         await app(scope, receive, send)
         if app.committer is not None:
             await app.committer.stop()
+
     asyncio.run(run())
     return sent[0]["status"]
 
@@ -47,8 +57,14 @@ def test_the_webhook_routes_are_the_registry(tmp_path):
     app = create_app(landing=tmp_path, settings=Settings())
     routes = {path: (methods, kind) for path, (methods, _, kind) in app.routes.items() if path != "/healthz"}
     assert routes == {path: route for f in FORMATS.values() for path, route in f.routes.items()}
-    assert set(routes) == {"/infobip/dlr", "/infobip/inbound", "/twilio/status", "/twilio/inbound",
-                           "/vonage/dlr", "/vonage/inbound"}
+    assert set(routes) == {
+        "/infobip/dlr",
+        "/infobip/inbound",
+        "/twilio/status",
+        "/twilio/inbound",
+        "/vonage/dlr",
+        "/vonage/inbound",
+    }
 
 
 def test_every_file_kind_is_known_and_every_format_can_read_a_file():
@@ -58,20 +74,29 @@ def test_every_file_kind_is_known_and_every_format_can_read_a_file():
         assert ("csv" in fmt.file_kinds) == (fmt.csv_row is not None), fmt.name
 
 
-@pytest.mark.parametrize(("head", "name", "expected"), [
-    ('{"provider": "infobip", "kind": "dlr", "body": "{}", "received_at": "2026-12-01T14:00:00"}', "j.jsonl",
-     "journal"),
-    ('{"results": [{"messageId": "m1"}]}', "r.jsonl", "infobip"),
-    ('{\n  "results": [\n    {"messageId": "m1"}]}', "r.json", "infobip"),  # pretty-printed
-    ('{"MessageSid": "SM1", "MessageStatus": "sent"}', "t.jsonl", "twilio"),
-    ("Sid,Status,Direction\nSM1,delivered,outbound-api", "t.csv", "twilio"),
-    ('{"msisdn": "447700900123", "messageId": "0A1", "status": "delivered"}', "v.jsonl", "vonage"),
-    ("Message ID,Direction,Status\n0A1,outbound,delivered", "v.csv", "vonage"),
-    ("id:1 sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:", "s.txt",
-     "smpp"),
-    ("provider_message_id,status,event_at\na1,delivered,2026-12-01T14:00:00Z", "g.csv", "csv"),
-    ("a,b\n1,2", "other.csv", "csv"),  # a .csv nothing else claims: the generic reader names what is missing
-])
+@pytest.mark.parametrize(
+    ("head", "name", "expected"),
+    [
+        (
+            '{"provider": "infobip", "kind": "dlr", "body": "{}", "received_at": "2026-12-01T14:00:00"}',
+            "j.jsonl",
+            "journal",
+        ),
+        ('{"results": [{"messageId": "m1"}]}', "r.jsonl", "infobip"),
+        ('{\n  "results": [\n    {"messageId": "m1"}]}', "r.json", "infobip"),  # pretty-printed
+        ('{"MessageSid": "SM1", "MessageStatus": "sent"}', "t.jsonl", "twilio"),
+        ("Sid,Status,Direction\nSM1,delivered,outbound-api", "t.csv", "twilio"),
+        ('{"msisdn": "447700900123", "messageId": "0A1", "status": "delivered"}', "v.jsonl", "vonage"),
+        ("Message ID,Direction,Status\n0A1,outbound,delivered", "v.csv", "vonage"),
+        (
+            "id:1 sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:",
+            "s.txt",
+            "smpp",
+        ),
+        ("provider_message_id,status,event_at\na1,delivered,2026-12-01T14:00:00Z", "g.csv", "csv"),
+        ("a,b\n1,2", "other.csv", "csv"),  # a .csv nothing else claims: the generic reader names what is missing
+    ],
+)
 def test_detect_finds_each_registered_format(head, name, expected):
     assert detect(Path(name), head) == expected
 
@@ -97,8 +122,15 @@ def _acme_validate(body, content_type) -> None:
 
 def test_a_new_format_is_one_registry_entry(tmp_path, monkeypatch):
     """Nothing but the entry: detect finds it, ingest reads it, serve routes it and load parses it."""
-    acme = Format("acme", ("jsonl",), json_keys=frozenset({"acme_id"}), json_record=_acme,
-                  bodies={"dlr": _acme_body}, routes={"/acme/dlr": (("POST",), "dlr")}, validate=_acme_validate)
+    acme = Format(
+        "acme",
+        ("jsonl",),
+        json_keys=frozenset({"acme_id"}),
+        json_record=_acme,
+        bodies={"dlr": _acme_body},
+        routes={"/acme/dlr": (("POST",), "dlr")},
+        validate=_acme_validate,
+    )
     monkeypatch.setitem(FORMATS, "acme", acme)
     assert "acme" in choices()
     path = tmp_path / "acme.jsonl"
@@ -114,8 +146,9 @@ def test_a_new_format_is_one_registry_entry(tmp_path, monkeypatch):
     assert asgi(app, "POST", "/acme/dlr", b'{"other": 1}') == 400  # the format's validator
     assert asgi(app, "GET", "/acme/dlr") == 405
     assert load(con=con, landing=landing) == {"loaded": 1, "duplicates": 0, "quarantined": 0}
-    assert sorted(r[0] for r in con.execute("SELECT provider_message_id FROM dlr_events WHERE provider = 'acme'")
-                  .fetchall()) == ["a1", "a2", "a3"]
+    assert sorted(
+        r[0] for r in con.execute("SELECT provider_message_id FROM dlr_events WHERE provider = 'acme'").fetchall()
+    ) == ["a1", "a2", "a3"]
     con.close()
 
 

@@ -4,6 +4,7 @@ Each `tests/fixtures/receiving/<name>` has `<name>.expected.json`: the counts an
 must produce in dlr_events, inbound and quarantine. Regenerate after a deliberate change with
 `SMSLAB_UPDATE_GOLDEN=1 pytest tests/test_receiving_golden.py` and review the diff.
 """
+
 import json
 import os
 from datetime import datetime
@@ -18,10 +19,18 @@ from smslab.receiving.formats import detect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "receiving"
 FILES = sorted(p for p in FIXTURES.iterdir() if not p.name.endswith(".expected.json") and p.is_file())
-FORMATS = {"infobip_legacy_body.json": "infobip", "infobip_mixed.jsonl": "infobip", "twilio_callbacks.jsonl": "twilio",
-           "twilio_export.csv": "twilio", "vonage_dlr.jsonl": "vonage", "vonage_export.csv": "vonage",
-           "smpp_receipts.txt": "smpp", "smpp_pdus.jsonl": "smpp", "generic.csv": "csv",
-           "journal_mixed.jsonl": "journal"}
+FORMATS = {
+    "infobip_legacy_body.json": "infobip",
+    "infobip_mixed.jsonl": "infobip",
+    "twilio_callbacks.jsonl": "twilio",
+    "twilio_export.csv": "twilio",
+    "vonage_dlr.jsonl": "vonage",
+    "vonage_export.csv": "vonage",
+    "smpp_receipts.txt": "smpp",
+    "smpp_pdus.jsonl": "smpp",
+    "generic.csv": "csv",
+    "journal_mixed.jsonl": "journal",
+}
 
 
 def snapshot(con, counts):
@@ -34,6 +43,7 @@ def snapshot(con, counts):
 
     def rows(sql):
         return sorted(([cell(v) for v in r] for r in con.execute(sql).fetchall()), key=json.dumps)
+
     return {
         "counts": counts,
         "dlr_events": rows("""SELECT provider, provider_message_id, status, raw_status, error_code, permanent,

@@ -1,4 +1,5 @@
 """Reporting without the four real notebooks: export safety, parameters, failures, the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,21 @@ def _executed_notebook(path):
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     nb.cells = [
         new_markdown_cell("Intro for +33612345678's manager"),
-        new_code_cell("secret_code_here()", outputs=[
-            new_output("display_data", data={"text/html": "<p>call +33612345678 or +1 415 555 2671</p>",
-                                             "text/plain": "x"}),
-            new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
-                                             "text/plain": "Dropdown(...)"}),
-        ]),
+        new_code_cell(
+            "secret_code_here()",
+            outputs=[
+                new_output(
+                    "display_data", data={"text/html": "<p>call +33612345678 or +1 415 555 2671</p>", "text/plain": "x"}
+                ),
+                new_output(
+                    "display_data",
+                    data={
+                        "application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                        "text/plain": "Dropdown(...)",
+                    },
+                ),
+            ],
+        ),
     ]
     nbformat.write(nb, str(path))
     return path
@@ -46,8 +56,11 @@ def test_list_reports_describes_each_parameter():
     reports = {r["name"]: r for r in reporting.list_reports()}
     assert set(reports) == {"campaign_setup", "cost_estimate", "country_brief", "delivery_funnel", "optout_keywords"}
     params = reports["delivery_funnel"]["parameters"]
-    assert params["metric"] == {"type": "str", "default": '"replied"',
-                                "help": "A/B metric: delivered, replied, opted_out or converted"}
+    assert params["metric"] == {
+        "type": "str",
+        "default": '"replied"',
+        "help": "A/B metric: delivered, replied, opted_out or converted",
+    }
     assert params["attribution_days"]["type"] == "float"
 
 
@@ -61,8 +74,9 @@ def test_run_report_rejects_unknown_names_parameters_and_types():
 
 
 def test_check_parameters():
-    reporting.check_parameters(metric=("replied", ["replied", "delivered"]), days=(0.5, "positive"),
-                               volume=(0, "non-negative"))
+    reporting.check_parameters(
+        metric=("replied", ["replied", "delivered"]), days=(0.5, "positive"), volume=(0, "non-negative")
+    )
     with pytest.raises(InputError, match="parameter days: expected a positive number, got 0"):
         reporting.check_parameters(days=(0, "positive"))
     with pytest.raises(InputError, match="expected one of replied, delivered, got 'clicks'"):
@@ -93,8 +107,13 @@ def test_cli_report_list_json():
     result = CliRunner().invoke(cli, ["report", "list", "--json"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert [r["name"] for r in doc] == ["campaign_setup", "cost_estimate", "country_brief", "delivery_funnel",
-                                        "optout_keywords"]
+    assert [r["name"] for r in doc] == [
+        "campaign_setup",
+        "cost_estimate",
+        "country_brief",
+        "delivery_funnel",
+        "optout_keywords",
+    ]
 
 
 def test_cli_report_run_names_the_failing_cell(tmp_path, monkeypatch):
@@ -102,13 +121,16 @@ def test_cli_report_run_names_the_failing_cell(tmp_path, monkeypatch):
     (home / "notebooks").mkdir(parents=True)
     (home / "data").mkdir()
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [new_code_cell("divisor: int = 0  # what to divide by"),
-                new_code_cell("ratio = 1\nresult = ratio / divisor")]
+    nb.cells = [
+        new_code_cell("divisor: int = 0  # what to divide by"),
+        new_code_cell("ratio = 1\nresult = ratio / divisor"),
+    ]
     nb.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(nb, str(home / "notebooks" / "broken.ipynb"))
     monkeypatch.setenv("SMSLAB_HOME", str(home))
-    result = CliRunner().invoke(cli, ["report", "run", "broken", "-p", "divisor", "0", "--output-dir",
-                                      str(tmp_path / "out"), "--json"])
+    result = CliRunner().invoke(
+        cli, ["report", "run", "broken", "-p", "divisor", "0", "--output-dir", str(tmp_path / "out"), "--json"]
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "broken.ipynb: cell" in result.stderr and "(`ratio = 1`) failed: ZeroDivisionError" in result.stderr
@@ -124,9 +146,13 @@ def test_explore_is_a_live_menu_in_jupyter_and_static_in_the_export(tmp_path):
     from nbclient import NotebookClient
 
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [new_code_cell("from smslab import reporting\n"
-                              "print('interactive', reporting.interactive())\n"
-                              "reporting.explore(lambda c: print('chose', c), 'Group by', ['region', 'variant'])")]
+    nb.cells = [
+        new_code_cell(
+            "from smslab import reporting\n"
+            "print('interactive', reporting.interactive())\n"
+            "reporting.explore(lambda c: print('chose', c), 'Group by', ['region', 'variant'])"
+        )
+    ]
     assert REPORT_ENV not in os.environ
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     outputs = nb.cells[0].outputs
@@ -146,8 +172,10 @@ def test_resolve_campaign_names_an_unknown_campaign(tmp_path):
     con = store.connect(tmp_path / "r.duckdb")
     with pytest.raises(InputError, match="no campaign yet"):
         reporting.resolve_campaign(con, "")
-    con.execute("INSERT INTO campaigns VALUES ('old', 'old', 'marketing', true, '{}', '2026-11-01'), "
-                "('new', 'new', 'marketing', true, '{}', '2026-11-20')")
+    con.execute(
+        "INSERT INTO campaigns VALUES ('old', 'old', 'marketing', true, '{}', '2026-11-01'), "
+        "('new', 'new', 'marketing', true, '{}', '2026-11-20')"
+    )
     assert reporting.resolve_campaign(con, "") == "new"
     assert reporting.resolve_campaign(con, "old") == "old"
     with pytest.raises(InputError, match="no campaign 'typo' in the database; it has: new, old"):
@@ -182,10 +210,14 @@ def test_long_tables_show_20_rows_and_embed_the_rest_as_csv(tmp_path):
     from nbclient import NotebookClient
 
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [new_code_cell("import pandas as pd\nfrom smslab import reporting\n"
-                              "reporting.table(pd.DataFrame({'msisdn': [f'+3361234{i:04d}' for i in range(45)], "
-                              "'delivery_rate': [i / 45 for i in range(45)]}), percent=['delivery_rate'], "
-                              "name='rows')")]
+    nb.cells = [
+        new_code_cell(
+            "import pandas as pd\nfrom smslab import reporting\n"
+            "reporting.table(pd.DataFrame({'msisdn': [f'+3361234{i:04d}' for i in range(45)], "
+            "'delivery_rate': [i / 45 for i in range(45)]}), percent=['delivery_rate'], "
+            "name='rows')"
+        )
+    ]
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     path = tmp_path / "t.ipynb"
     nbformat.write(nb, str(path))
@@ -206,8 +238,11 @@ def test_charts_use_plotlys_mimetype_every_time_and_export_embeds_plotly_js_once
 
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     chart = "reporting.show(px.bar(x=['delivered', 'failed'], y=[3, 1], title='Status'))"
-    nb.cells = [new_code_cell("import plotly.express as px\nfrom smslab import reporting\n" + chart),
-                new_code_cell(chart), new_code_cell(chart)]
+    nb.cells = [
+        new_code_cell("import plotly.express as px\nfrom smslab import reporting\n" + chart),
+        new_code_cell(chart),
+        new_code_cell(chart),
+    ]
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     bundles = [o["data"] for c in nb.cells for o in c.outputs if o.output_type == "display_data"]
     assert len(bundles) == 3 and all(reporting.PLOTLY_MIME in b and "text/html" not in b for b in bundles)
@@ -236,9 +271,13 @@ def test_report_run_prints_no_kernel_warnings(tmp_path):
     nb.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(nb, str(home / "notebooks" / "quiet.ipynb"))
     env = {**os.environ, "SMSLAB_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-m", "smslab", "report", "run", "quiet",
-                          "--output-dir", str(tmp_path / "out"), "--json"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "smslab", "report", "run", "quiet", "--output-dir", str(tmp_path / "out"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["html"].endswith("quiet.html")
     assert "without encryption" not in out.stderr and "IPKernelApp" not in out.stderr, out.stderr
@@ -254,8 +293,12 @@ def test_every_helper_the_notebooks_call_is_exported_with_all():
     from smslab import analytics, config
     from smslab.reporting.views import narrative, planning
 
-    sources = "\n".join("".join(c.source) for p in sorted(config.notebooks_dir().glob("*.ipynb"))
-                        for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
+    sources = "\n".join(
+        "".join(c.source)
+        for p in sorted(config.notebooks_dir().glob("*.ipynb"))
+        for c in nbformat.read(str(p), as_version=4).cells
+        if c.cell_type == "code"
+    )
     packages = {"analytics": analytics, "reporting": reporting}
     for prefix, package in packages.items():
         called = set(re.findall(rf"(?<![.\w]){prefix}\.([A-Za-z_]\w*)", sources))
@@ -263,6 +306,9 @@ def test_every_helper_the_notebooks_call_is_exported_with_all():
         assert all(hasattr(package, name) for name in package.__all__)
     for module in (planning, narrative):
         called = set(re.findall(rf"(?<![.\w]){module.__name__.rsplit('.', 1)[1]}\.([A-Za-z_]\w*)", sources))
-        public = {n for n, f in inspect.getmembers(module) if not n.startswith("_")
-                  and (not inspect.isfunction(f) or f.__module__ == module.__name__)}
+        public = {
+            n
+            for n, f in inspect.getmembers(module)
+            if not n.startswith("_") and (not inspect.isfunction(f) or f.__module__ == module.__name__)
+        }
         assert called and called <= public, called - public

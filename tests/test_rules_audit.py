@@ -1,4 +1,5 @@
 """`rules.audit` and `smslab rules --audit`: sources per fact, single-source, stale and unknown facts."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def test_every_fact_in_force_with_its_sources_kinds_and_ages():
     report = _fr()
     facts = {f["fact"]: f for f in report["facts"] if f["region"] is None}
     lead = facts["senders.short_code.lead_time_weeks"]
-    assert [s["key"] for s in lead["sources"]] == ["twilio-fr", "callr"]     # provider, newest check first
+    assert [s["key"] for s in lead["sources"]] == ["twilio-fr", "callr"]  # provider, newest check first
     assert [s["kind"] for s in lead["sources"]] == ["provider", "provider"]
     assert lead["sources"][1]["checked_age_days"] == (date(2026, 12, 6) - date(2025, 6, 1)).days
     assert lead["value"] == 17.4
@@ -36,8 +37,11 @@ def test_every_fact_in_force_with_its_sources_kinds_and_ages():
 def test_single_source_stale_and_unknown():
     report = _fr()
     assert "consent.marketing" in report["single_source"] and "quiet_hours.allowed" not in report["single_source"]
-    assert report["stale"] == ["content.restricted", "opt_out.alphanumeric_needs_short_code",
-                               "quiet_hours.excluded_days"]
+    assert report["stale"] == [
+        "content.restricted",
+        "opt_out.alphanumeric_needs_short_code",
+        "quiet_hours.excluded_days",
+    ]
     assert "limits.max_segments" in report["unknown"] and "senders.toll_free.available" in report["unknown"]
     assert "quiet_hours.allowed" not in report["unknown"]
 
@@ -63,12 +67,18 @@ def test_text_and_cli():
     text = audit_text([_fr()])
     assert "senders.short_code.lead_time_weeks: twilio-fr (provider, checked 0d ago), callr (provider, " in text
     assert "single source (12): caps, consent.form" in text and "unknown (no claim) (38): " in text
-    run = subprocess.run([sys.executable, "-m", "smslab", "rules", "--audit", "US", "--json", "--dir", str(V2),
-                          "--at", "2026-12-06"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "smslab", "rules", "--audit", "US", "--json", "--dir", str(V2), "--at", "2026-12-06"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)[0]
     assert report["country"] == "US" and report["day"] == "2026-12-06" and "US-FL:caps" in report["single_source"]
-    run = subprocess.run([sys.executable, "-m", "smslab", "rules", "--audit", "--dir", str(V2), "--at", "2026-12-06"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "smslab", "rules", "--audit", "--dir", str(V2), "--at", "2026-12-06"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and "FR  France (schema 2" in run.stdout
     assert "US-FL:quiet_hours.allowed: ftsa (law" in run.stdout

@@ -1,5 +1,6 @@
 """The shipped dataset (data/rules): 60 countries, every claim sourced at a specific page with a
 kind and a checked date, and the facts the 2026-12-06 audit corrected (shared/reference/rules-audit.md)."""
+
 from __future__ import annotations
 
 import re
@@ -14,10 +15,68 @@ from smslab.rules.claims import parse_file
 from smslab.rules.loader import rules_dir
 from smslab.yamlfiles import read_yaml
 
-SIXTY = ["US", "CA", "GB", "FR", "DE", "ES", "IT", "NL", "IN", "KE", "NG", "ZA", "BR", "MX", "AU", "JP", "CN", "SG",
-         "AE", "SA", "PH", "ID", "TR", "PL", "IE", "SE", "CO", "AR", "EG", "MA",
-         "PK", "BD", "VN", "TH", "MY", "KR", "TW", "HK", "NZ", "PT", "BE", "CH", "AT", "CZ", "RO", "GR", "HU", "DK",
-         "NO", "IL", "QA", "KW", "GH", "TZ", "UG", "CI", "CL", "PE", "EC", "DO"]
+SIXTY = [
+    "US",
+    "CA",
+    "GB",
+    "FR",
+    "DE",
+    "ES",
+    "IT",
+    "NL",
+    "IN",
+    "KE",
+    "NG",
+    "ZA",
+    "BR",
+    "MX",
+    "AU",
+    "JP",
+    "CN",
+    "SG",
+    "AE",
+    "SA",
+    "PH",
+    "ID",
+    "TR",
+    "PL",
+    "IE",
+    "SE",
+    "CO",
+    "AR",
+    "EG",
+    "MA",
+    "PK",
+    "BD",
+    "VN",
+    "TH",
+    "MY",
+    "KR",
+    "TW",
+    "HK",
+    "NZ",
+    "PT",
+    "BE",
+    "CH",
+    "AT",
+    "CZ",
+    "RO",
+    "GR",
+    "HU",
+    "DK",
+    "NO",
+    "IL",
+    "QA",
+    "KW",
+    "GH",
+    "TZ",
+    "UG",
+    "CI",
+    "CL",
+    "PE",
+    "EC",
+    "DO",
+]
 KINDS = {"law", "regulator", "operator", "industry", "provider", "vendor"}
 DAY = date(2026, 12, 6)
 
@@ -72,6 +131,7 @@ def test_time_zones_exist_and_unknowns_stay_unknown(rules, cc):
 
 
 # -- facts the audit corrected -----------------------------------------------------------------
+
 
 def test_fr_alphanumeric_needs_a_36xxx_number_and_long_codes_carry_no_marketing(rules):
     fr = rules.country("FR")
@@ -168,5 +228,5 @@ def test_the_summary_in_the_docs_matches_the_data(rules):
 def test_ke_separate_promotional_sender_ids_and_us_registration_lead_times(rules):
     assert any(r.separate_promotional for r in rules.country("KE").sender_id_rules)
     us = rules.country("US").senders
-    assert (us["long_code"].lead_time_weeks, us["toll_free"].lead_time_weeks) == (2.0, 2.8)   # 10DLC, toll-free
+    assert (us["long_code"].lead_time_weeks, us["toll_free"].lead_time_weeks) == (2.0, 2.8)  # 10DLC, toll-free
     assert us["long_code"].registration is True and us["alphanumeric"].available is False

@@ -1,4 +1,5 @@
 """User overrides, and broken rule files: one clear error naming file, country and field."""
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,9 @@ def test_override_merges_over_the_builtin():
     rs = load(FIXTURES / "override_fr_saturday.yaml")
     fr = rs.country("FR")
     assert fr.quiet_hours.allowed["sat"] == ["08:00-20:30"]
-    assert fr.quiet_hours.allowed["mon"] == ["08:00-20:30"]        # untouched keys survive the merge
+    assert fr.quiet_hours.allowed["mon"] == ["08:00-20:30"]  # untouched keys survive the merge
     assert fr.quiet_hours.holidays == "excluded"
-    assert load().country("FR").quiet_hours.allowed["sat"] == []    # the built-in is unchanged
+    assert load().country("FR").quiet_hours.allowed["sat"] == []  # the built-in is unchanged
 
 
 def test_override_from_environment(monkeypatch):
@@ -36,15 +37,18 @@ def test_override_can_add_a_complete_country():
     assert not sender_allowed("LU", "short_code", purpose="marketing", two_way=False, ruleset=rs)[0]
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("broken_bad_value.yaml", ["country FR", "quiet_hours.holidays", "'sometimes'"]),
-    ("broken_yaml.yaml", ["invalid YAML", "line"]),
-    ("broken_window.yaml", ["country FR", "quiet_hours.allowed", "20:00-08:00"]),
-    ("broken_incomplete_country.yaml", ["country LU", "required field is missing"]),
-    ("broken_no_countries_key.yaml", ["countries"]),
-    ("broken_type.yaml", ["country FR", "senders.short_code.lead_time_weeks"]),
-    ("broken_category.yaml", ["country FR", "content.banned", "spaceships"]),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("broken_bad_value.yaml", ["country FR", "quiet_hours.holidays", "'sometimes'"]),
+        ("broken_yaml.yaml", ["invalid YAML", "line"]),
+        ("broken_window.yaml", ["country FR", "quiet_hours.allowed", "20:00-08:00"]),
+        ("broken_incomplete_country.yaml", ["country LU", "required field is missing"]),
+        ("broken_no_countries_key.yaml", ["countries"]),
+        ("broken_type.yaml", ["country FR", "senders.short_code.lead_time_weeks"]),
+        ("broken_category.yaml", ["country FR", "content.banned", "spaceships"]),
+    ],
+)
 def test_broken_override_gets_one_clear_error(name, expected):
     path = FIXTURES / name
     with pytest.raises(InputError) as info:
@@ -84,8 +88,9 @@ def test_unknown_source_key_is_an_error(tmp_path):
 
 def test_cli_broken_override_prints_one_line_no_traceback(tmp_path):
     env = {"SMSLAB_RULES": str(FIXTURES / "broken_bad_value.yaml"), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "smslab", "rules", "FR", "--json"], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smslab", "rules", "FR", "--json"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode != 0
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr

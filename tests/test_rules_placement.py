@@ -1,4 +1,5 @@
 """+1 numbers placed in their US state or Canadian province by area code (libphonenumber data)."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,19 +12,23 @@ from smslab.rules.placement import (
 )
 
 
-@pytest.mark.parametrize("number,expected", [
-    ("+13055550123", "US-FL"),     # Miami
-    ("+14165550123", "CA-ON"),     # Toronto
-    ("+15145550123", "CA-QC"),     # Montréal
-    ("+12125550123", "US-NY"),     # "New York, NY"
-    ("+12065550123", "US-WA"),     # "Washington State"
-    ("+12025550123", "US-DC"),     # "Washington D.C."
-    ("+18005550123", None),        # toll-free
-    ("+19025550123", None),        # shared by Nova Scotia and Prince Edward Island
-    ("+17875550123", None),        # Puerto Rico is a country of its own in the data
-    ("+33612345678", None),        # not +1
-    ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("+13055550123", "US-FL"),  # Miami
+        ("+14165550123", "CA-ON"),  # Toronto
+        ("+15145550123", "CA-QC"),  # Montréal
+        ("+12125550123", "US-NY"),  # "New York, NY"
+        ("+12065550123", "US-WA"),  # "Washington State"
+        ("+12025550123", "US-DC"),  # "Washington D.C."
+        ("+18005550123", None),  # toll-free
+        ("+19025550123", None),  # shared by Nova Scotia and Prince Edward Island
+        ("+17875550123", None),  # Puerto Rico is a country of its own in the data
+        ("+33612345678", None),  # not +1
+        ("", None),
+        (None, None),
+    ],
+)
 def test_area_code_placement(number, expected):
     assert subdivision_for_number(number) == expected
 
@@ -36,7 +41,7 @@ def test_descriptions():
 
 def test_table_covers_the_states_and_provinces():
     table = npa_table()
-    assert len({v for v in table.values() if v.startswith("US-")}) == 51   # 50 states and DC
+    assert len({v for v in table.values() if v.startswith("US-")}) == 51  # 50 states and DC
     assert {"CA-ON", "CA-QC", "CA-BC", "CA-AB"} <= set(table.values())
     assert "800" not in table and "888" not in table
 

@@ -1,5 +1,6 @@
 """Schema 2: the derived rule is never looser than any claim in force (property-based), effective
 dates, unknown facts, provenance and the most authoritative source."""
+
 from __future__ import annotations
 
 import re
@@ -17,22 +18,56 @@ from smslab.rules.schema import WordingRule
 
 DAY = date(2026, 6, 15)
 SOURCES = {
-    "law-1": {"url": "https://example.org/law/article-1", "title": "Law", "publisher": "Parliament", "kind": "law",
-              "checked": "2026-06-01", "read_as": "live page"},
-    "op-1": {"url": "https://example.org/operator/charter", "title": "Charter", "publisher": "Operators",
-             "kind": "operator", "checked": "2026-06-10", "read_as": "live page"},
-    "prov-1": {"url": "https://example.com/provider/xx", "title": "Provider page", "publisher": "Provider",
-               "kind": "provider", "checked": "2026-06-12", "read_as": "live page"},
-    "blog-1": {"url": "https://example.net/blog/sms-rules", "title": "Blog", "publisher": "Vendor", "kind": "vendor",
-               "checked": "2026-06-14", "read_as": "live page"},
+    "law-1": {
+        "url": "https://example.org/law/article-1",
+        "title": "Law",
+        "publisher": "Parliament",
+        "kind": "law",
+        "checked": "2026-06-01",
+        "read_as": "live page",
+    },
+    "op-1": {
+        "url": "https://example.org/operator/charter",
+        "title": "Charter",
+        "publisher": "Operators",
+        "kind": "operator",
+        "checked": "2026-06-10",
+        "read_as": "live page",
+    },
+    "prov-1": {
+        "url": "https://example.com/provider/xx",
+        "title": "Provider page",
+        "publisher": "Provider",
+        "kind": "provider",
+        "checked": "2026-06-12",
+        "read_as": "live page",
+    },
+    "blog-1": {
+        "url": "https://example.net/blog/sms-rules",
+        "title": "Blog",
+        "publisher": "Vendor",
+        "kind": "vendor",
+        "checked": "2026-06-14",
+        "read_as": "live page",
+    },
 }
 WORDS = ["STOP", "ARRET", "QUIT", "FIN", "BAJA"]
 
 
 def _file(claims: list[dict], subdivisions: dict | None = None):
-    return parse_file({"schema": 2, "country": "XX", "name": "Testland", "time_zones": ["Europe/Paris"],
-                       "languages": ["en"], "sources": SOURCES, "claims": claims,
-                       "subdivisions": subdivisions or {}}, "XX.yaml")
+    return parse_file(
+        {
+            "schema": 2,
+            "country": "XX",
+            "name": "Testland",
+            "time_zones": ["Europe/Paris"],
+            "languages": ["en"],
+            "sources": SOURCES,
+            "claims": claims,
+            "subdivisions": subdivisions or {},
+        },
+        "XX.yaml",
+    )
 
 
 def _hhmm(m: int) -> str:
@@ -60,15 +95,25 @@ values = {
     "opt_out.keywords": st.lists(st.sampled_from(WORDS + [w.lower() for w in WORDS]), min_size=1, max_size=3),
     "opt_out.deadline_days": st.integers(0, 30),
     "opt_out.alphanumeric_needs_short_code": st.booleans(),
-    "opt_out.wording": st.builds(lambda req, pats: {"required": req, "patterns": pats, "example": None},
-                                 st.booleans(), st.lists(st.sampled_from(WORDS), min_size=1, max_size=2)),
+    "opt_out.wording": st.builds(
+        lambda req, pats: {"required": req, "patterns": pats, "example": None},
+        st.booleans(),
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=2),
+    ),
     "content.banned": st.lists(st.sampled_from(CATEGORIES), max_size=4),
     "content.restricted": st.lists(st.sampled_from(CATEGORIES), max_size=4),
     "limits.max_segments": st.integers(1, 10),
-    "caps": st.builds(lambda m, h, p: {"max": m, "period_hours": h, "per": p},
-                      st.integers(1, 5), st.sampled_from([24, 168, 720]), st.sampled_from(["brand", "sender", "any"])),
-    **{f"senders.{t}.{a}": st.booleans() for t in ("short_code", "alphanumeric")
-       for a in ("available", "marketing", "two_way", "registration", "sender_kept")},
+    "caps": st.builds(
+        lambda m, h, p: {"max": m, "period_hours": h, "per": p},
+        st.integers(1, 5),
+        st.sampled_from([24, 168, 720]),
+        st.sampled_from(["brand", "sender", "any"]),
+    ),
+    **{
+        f"senders.{t}.{a}": st.booleans()
+        for t in ("short_code", "alphanumeric")
+        for a in ("available", "marketing", "two_way", "registration", "sender_kept")
+    },
     "senders.short_code.lead_time_weeks": st.floats(0, 30, allow_nan=False),
 }
 
@@ -93,8 +138,9 @@ def claim_lists(draw, max_size=14):
 
 
 def _in_force(c: dict) -> bool:
-    return (c.get("effective_from") is None or date.fromisoformat(c["effective_from"]) <= DAY) and \
-           (c.get("effective_until") is None or DAY < date.fromisoformat(c["effective_until"]))
+    return (c.get("effective_from") is None or date.fromisoformat(c["effective_from"]) <= DAY) and (
+        c.get("effective_until") is None or DAY < date.fromisoformat(c["effective_until"])
+    )
 
 
 def _values(claims: list[dict], fact: str) -> list:
@@ -146,8 +192,9 @@ def test_derived_rule_is_never_looser_than_any_claim_in_force(claims):
     for weeks in _values(claims, "senders.short_code.lead_time_weeks"):
         assert country.senders["short_code"].lead_time_weeks >= weeks
     for cap in _values(claims, "caps"):
-        assert any((c.max, c.period_hours, c.per) == (cap["max"], cap["period_hours"], cap["per"])
-                   for c in country.caps)
+        assert any(
+            (c.max, c.period_hours, c.per) == (cap["max"], cap["period_hours"], cap["per"]) for c in country.caps
+        )
     for t in ("short_code", "alphanumeric"):
         rules = country.senders[t]
         for attr in ("available", "marketing", "two_way", "sender_kept"):
@@ -158,8 +205,10 @@ def test_derived_rule_is_never_looser_than_any_claim_in_force(claims):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(claim(facts=("opt_out.wording",)), max_size=4),
-       st.lists(st.sampled_from(WORDS + ["hello", "https://x.example"]), max_size=5))
+@given(
+    st.lists(claim(facts=("opt_out.wording",)), max_size=4),
+    st.lists(st.sampled_from(WORDS + ["hello", "https://x.example"]), max_size=5),
+)
 def test_a_text_passes_the_wording_only_if_it_meets_every_required_claim(claims, words):
     country = derive(_file(claims), DAY)
     text = " ".join(words)
@@ -188,20 +237,48 @@ NEXT_MONTH = {d: ["09:00-20:00"] for d in DAYS}
 
 
 def test_a_claim_starting_next_month_does_not_apply_today_the_old_one_still_does():
-    f = _file([{"fact": "quiet_hours.allowed", "value": WINDOW, "source": "op-1", "quote": "q",
-                "effective_until": "2026-07-01"},
-               {"fact": "quiet_hours.allowed", "value": NEXT_MONTH, "source": "op-1", "quote": "q",
-                "effective_from": "2026-07-01"}])
+    f = _file(
+        [
+            {
+                "fact": "quiet_hours.allowed",
+                "value": WINDOW,
+                "source": "op-1",
+                "quote": "q",
+                "effective_until": "2026-07-01",
+            },
+            {
+                "fact": "quiet_hours.allowed",
+                "value": NEXT_MONTH,
+                "source": "op-1",
+                "quote": "q",
+                "effective_from": "2026-07-01",
+            },
+        ]
+    )
     assert derive(f, date(2026, 6, 30)).quiet_hours.allowed["mon"] == ["08:00-22:00"]
-    assert derive(f, date(2026, 7, 1)).quiet_hours.allowed["mon"] == ["09:00-20:00"]   # from is inclusive
-    assert derive(f, date(2026, 7, 2)).quiet_hours.allowed["mon"] == ["09:00-20:00"]   # until is exclusive
+    assert derive(f, date(2026, 7, 1)).quiet_hours.allowed["mon"] == ["09:00-20:00"]  # from is inclusive
+    assert derive(f, date(2026, 7, 2)).quiet_hours.allowed["mon"] == ["09:00-20:00"]  # until is exclusive
 
 
 def test_effective_from_is_inclusive_and_effective_until_exclusive():
-    f = _file([{"fact": "quiet_hours.holidays", "value": "excluded", "source": "op-1", "quote": "q",
-                "effective_until": "2026-07-01"},
-               {"fact": "quiet_hours.holidays", "value": "allowed", "source": "law-1", "quote": "q",
-                "effective_from": "2026-07-01"}])
+    f = _file(
+        [
+            {
+                "fact": "quiet_hours.holidays",
+                "value": "excluded",
+                "source": "op-1",
+                "quote": "q",
+                "effective_until": "2026-07-01",
+            },
+            {
+                "fact": "quiet_hours.holidays",
+                "value": "allowed",
+                "source": "law-1",
+                "quote": "q",
+                "effective_from": "2026-07-01",
+            },
+        ]
+    )
     assert derive(f, date(2026, 6, 30)).quiet_hours.holidays == "excluded"
     assert derive(f, date(2026, 7, 1)).quiet_hours.holidays == "allowed"
     assert derive(f, date(2026, 7, 1)).provenance == {"quiet_hours.holidays": ["law-1"]}
@@ -219,10 +296,16 @@ def test_no_claim_means_unknown_not_a_default():
 
 
 def test_group_source_url_is_the_most_authoritative_contributing_source():
-    f = _file([{"fact": "quiet_hours.holidays", "value": "excluded", "source": s, "quote": "q"}
-               for s in ("blog-1", "prov-1", "law-1")]
-              + [{"fact": "content.banned", "value": ["gambling"], "source": "blog-1", "quote": "q"},
-                 {"fact": "content.banned", "value": ["adult"], "source": "op-1", "quote": "q"}])
+    f = _file(
+        [
+            {"fact": "quiet_hours.holidays", "value": "excluded", "source": s, "quote": "q"}
+            for s in ("blog-1", "prov-1", "law-1")
+        ]
+        + [
+            {"fact": "content.banned", "value": ["gambling"], "source": "blog-1", "quote": "q"},
+            {"fact": "content.banned", "value": ["adult"], "source": "op-1", "quote": "q"},
+        ]
+    )
     country = derive(f, DAY)
     assert country.group_source_url("quiet_hours") == SOURCES["law-1"]["url"]
     assert country.group_source_url("content") == SOURCES["op-1"]["url"]
@@ -231,30 +314,59 @@ def test_group_source_url_is_the_most_authoritative_contributing_source():
 
 
 def test_provider_offer_is_kept_apart_from_availability():
-    f = _file([{"fact": "senders.short_code.offered", "value": False, "source": "prov-1", "quote": "q"},
-               {"fact": "senders.short_code.available", "value": True, "source": "op-1", "quote": "q"}])
+    f = _file(
+        [
+            {"fact": "senders.short_code.offered", "value": False, "source": "prov-1", "quote": "q"},
+            {"fact": "senders.short_code.available", "value": True, "source": "op-1", "quote": "q"},
+        ]
+    )
     rules = derive(f, DAY).senders["short_code"]
     assert rules.available is True and rules.offered == {"Provider": False}
 
 
 def test_penalty_per_message_and_all_items_kept():
-    pen = {"min": None, "max": 750, "currency": "EUR", "per": "message", "falls_on": "sender",
-           "applies_to": ["consent"]}
+    pen = {
+        "min": None,
+        "max": 750,
+        "currency": "EUR",
+        "per": "message",
+        "falls_on": "sender",
+        "applies_to": ["consent"],
+    }
     day = {**pen, "max": 10000, "per": "day", "falls_on": "brand"}
-    country = derive(_file([{"fact": "penalties", "value": v, "source": "law-1", "quote": "q"} for v in (pen, day)]),
-                     DAY)
+    country = derive(
+        _file([{"fact": "penalties", "value": v, "source": "law-1", "quote": "q"} for v in (pen, day)]), DAY
+    )
     assert [p.per for p in country.penalties.items] == ["message", "day"]
     assert (country.penalties.per_message.min, country.penalties.per_message.max) == (0.0, 750)
 
 
 def test_subdivision_combines_national_and_its_own_claims():
-    f = _file([{"fact": "quiet_hours.allowed", "value": {d: ["08:00-21:00"] for d in DAYS}, "source": "law-1",
-                "quote": "q"},
-               {"fact": "quiet_hours.allowed", "value": {d: ["08:00-20:00"] for d in DAYS}, "source": "law-1",
-                "quote": "q", "region": "XX-AB"},
-               {"fact": "caps", "value": {"max": 3, "period_hours": 24, "per": "any"}, "source": "law-1",
-                "quote": "q", "region": "XX-AB"}],
-              {"XX-AB": {"name": "Ab"}, "XX-CD": {"name": "Cd"}})
+    f = _file(
+        [
+            {
+                "fact": "quiet_hours.allowed",
+                "value": {d: ["08:00-21:00"] for d in DAYS},
+                "source": "law-1",
+                "quote": "q",
+            },
+            {
+                "fact": "quiet_hours.allowed",
+                "value": {d: ["08:00-20:00"] for d in DAYS},
+                "source": "law-1",
+                "quote": "q",
+                "region": "XX-AB",
+            },
+            {
+                "fact": "caps",
+                "value": {"max": 3, "period_hours": 24, "per": "any"},
+                "source": "law-1",
+                "quote": "q",
+                "region": "XX-AB",
+            },
+        ],
+        {"XX-AB": {"name": "Ab"}, "XX-CD": {"name": "Cd"}},
+    )
     country = derive(f, DAY)
     assert country.quiet_hours.allowed["mon"] == ["08:00-21:00"] and country.caps is None
     ab, cd = country.subdivisions["XX-AB"], country.subdivisions["XX-CD"]
@@ -264,8 +376,10 @@ def test_subdivision_combines_national_and_its_own_claims():
 
 
 def test_wording_patterns_combine_with_scoped_flags():
-    rules = [WordingRule(required=True, patterns=["(?i)stop"], example=None, sender_types=None, sources=[]),
-             WordingRule(required=True, patterns=["https?://"], example=None, sender_types=None, sources=[])]
+    rules = [
+        WordingRule(required=True, patterns=["(?i)stop"], example=None, sender_types=None, sources=[]),
+        WordingRule(required=True, patterns=["https?://"], example=None, sender_types=None, sources=[]),
+    ]
     assert scoped("(?i)stop") == "(?i:stop)"
     assert combined_pattern(rules[:1]) == "(?i:stop)"
     both = re.compile(combined_pattern(rules))
@@ -292,16 +406,25 @@ CONFLICTS = [  # fact, two claimed values, how to read the effective one, the mo
     ("opt_out.alphanumeric_needs_short_code", False, True, lambda c: c.opt_out.alphanumeric_needs_short_code, True),
     ("content.banned", ["adult"], ["gambling"], lambda c: c.content.banned, ["adult", "gambling"]),
     ("limits.max_segments", 3, 10, lambda c: c.limits.max_segments, 3),
-    ("message_classes", [{"name": "service", "meaning": "a"}], [{"name": "promo", "meaning": "b"}],
-     lambda c: [m.name for m in c.message_classes], ["service", "promo"]),
+    (
+        "message_classes",
+        [{"name": "service", "meaning": "a"}],
+        [{"name": "promo", "meaning": "b"}],
+        lambda c: [m.name for m in c.message_classes],
+        ["service", "promo"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("fact,first,second,read,expected", CONFLICTS, ids=[c[0] for c in CONFLICTS])
 def test_each_rule_on_two_conflicting_claims_in_either_order(fact, first, second, read, expected):
     for a, b in ((first, second), (second, first)):
-        f = _file([{"fact": fact, "value": a, "source": "law-1", "quote": "q"},
-                   {"fact": fact, "value": b, "source": "blog-1", "quote": "q"}])
+        f = _file(
+            [
+                {"fact": fact, "value": a, "source": "law-1", "quote": "q"},
+                {"fact": fact, "value": b, "source": "blog-1", "quote": "q"},
+            ]
+        )
         got = read(derive(f, DAY))
         if fact in ("consent.dnd_registry", "opt_out.keywords", "message_classes") and a is second:
             continue  # united in first-seen order: the order of the claims shows

@@ -1,5 +1,6 @@
 """Schema-2 files: every validation problem is one clear line (file, country, claim, field); the
 loader reads them beside schema-1 files, derives per day, and applies overrides after derivation."""
+
 from __future__ import annotations
 
 import copy
@@ -32,31 +33,48 @@ def _set(path: list, value):
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
+
     return change
 
 
 BROKEN = [
-    ("bare domain", _set(["sources", "blog", "url"], "https://example-vendor.fr/"),
-     ["sources.blog.url", "bare domain"]),
-    ("unknown source key", _set(["claims", 3, "source"], "nope"),
-     ["claims[3].source", "'nope'", "not a key of sources"]),
-    ("bad window", _set(["claims", 2, "value", "mon"], ["20:00-08:00"]),
-     ["claims[2].value: mon", "20:00-08:00", "end after it starts"]),
+    (
+        "bare domain",
+        _set(["sources", "blog", "url"], "https://example-vendor.fr/"),
+        ["sources.blog.url", "bare domain"],
+    ),
+    (
+        "unknown source key",
+        _set(["claims", 3, "source"], "nope"),
+        ["claims[3].source", "'nope'", "not a key of sources"],
+    ),
+    (
+        "bad window",
+        _set(["claims", 2, "value", "mon"], ["20:00-08:00"]),
+        ["claims[2].value: mon", "20:00-08:00", "end after it starts"],
+    ),
     ("missing day", lambda d: d["claims"][2]["value"].pop("sat"), ["claims[2].value", "missing sat"]),
     ("unknown fact", _set(["claims", 5, "fact"], "quiet_hours.maybe"), ["claims[5].fact", "unknown fact"]),
-    ("until <= from", _set(["claims", 1, "effective_until"], date(2025, 12, 1)),
-     ["claims[1].effective_until", "not after effective_from"]),
-    ("until == from", _set(["claims", 1, "effective_until"], date(2026, 1, 1)),
-     ["claims[1].effective_until", "not after effective_from"]),
+    (
+        "until <= from",
+        _set(["claims", 1, "effective_until"], date(2025, 12, 1)),
+        ["claims[1].effective_until", "not after effective_from"],
+    ),
+    (
+        "until == from",
+        _set(["claims", 1, "effective_until"], date(2026, 1, 1)),
+        ["claims[1].effective_until", "not after effective_from"],
+    ),
     ("bad value type", _set(["claims", 13, "value"], "ten weeks"), ["claims[13].value", "valid number"]),
     ("bad category", _set(["claims", 15, "value"], ["spaceships"]), ["claims[15].value[0]", "spaceships"]),
-    ("bad regex", _set(["claims", 6, "value", "patterns"], ["STOP("]),
-     ["claims[6].value.patterns[0]", "not a valid regular expression"]),
-    ("offered from a non-provider", _set(["claims", 11, "source"], "blog"),
-     ["claims[11].source", "kind provider"]),
+    (
+        "bad regex",
+        _set(["claims", 6, "value", "patterns"], ["STOP("]),
+        ["claims[6].value.patterns[0]", "not a valid regular expression"],
+    ),
+    ("offered from a non-provider", _set(["claims", 11, "source"], "blog"), ["claims[11].source", "kind provider"]),
     ("region not a subdivision", _set(["claims", 4, "region"], "FR-75"), ["claims[4].region", "subdivisions"]),
-    ("sender_types where not taken", _set(["claims", 4, "sender_types"], ["alphanumeric"]),
-     ["claims[4].sender_types"]),
+    ("sender_types where not taken", _set(["claims", 4, "sender_types"], ["alphanumeric"]), ["claims[4].sender_types"]),
     ("quote missing", lambda d: d["claims"][0].pop("quote"), ["claims[0].quote", "required field is missing"]),
     ("quote too long", _set(["claims", 0, "quote"], "x" * 301), ["claims[0].quote", "300"]),
     ("unknown kind", _set(["sources", "blog", "kind"], "gossip"), ["sources.blog.kind", "'gossip'"]),
@@ -105,7 +123,7 @@ def test_loader_derives_the_rules_in_force_on_the_day():
     fr_2025 = rs.country("FR")
     fr_2026 = rs.at(date(2026, 6, 1)).country("FR")
     assert fr_2025.quiet_hours.holidays == "excluded" and fr_2025.caps is None
-    assert fr_2026.caps[0].max == 4                                   # the 2026 charter's cap
+    assert fr_2026.caps[0].max == 4  # the 2026 charter's cap
     assert "https" in fr_2026.opt_out.wording_pattern and "https" not in fr_2025.opt_out.wording_pattern
     assert fr_2026.effective_on == date(2026, 6, 1) and fr_2026.schema_version == 2
     # an aware datetime counts by its UTC day
@@ -117,13 +135,16 @@ def test_derivation_is_cached_per_set_of_claims_in_force():
     rs = load(directory=V2)
     a = rs.at(date(2026, 3, 1))
     before = len(rs._derived)
-    b = rs.at(date(2026, 9, 1))   # the same claims in force: nothing derived again
+    b = rs.at(date(2026, 9, 1))  # the same claims in force: nothing derived again
     assert len(rs._derived) == before
     assert a.country("FR").effective_on != b.country("FR").effective_on
     assert a.country("FR").quiet_hours is b.country("FR").quiet_hours
-    rs.at(date(2025, 1, 1))       # another set: derived once more
-    assert len(rs._derived) > before or ("FR", tuple(i for i, c in enumerate(rs.claim_files["FR"].claims)
-                                                      if c.in_force(date(2025, 1, 1)))) in rs._derived
+    rs.at(date(2025, 1, 1))  # another set: derived once more
+    assert (
+        len(rs._derived) > before
+        or ("FR", tuple(i for i, c in enumerate(rs.claim_files["FR"].claims) if c.in_force(date(2025, 1, 1))))
+        in rs._derived
+    )
 
 
 def test_load_returns_todays_rules_and_v1_files_still_load():
@@ -138,8 +159,14 @@ def test_mixed_directory_of_schema_1_and_schema_2(tmp_path):
     assert rs.country("FR").schema_version == 2 and rs.country("KE").schema_version == 1
 
 
-OVERRIDE = {"countries": {"FR": {"quiet_hours": {"allowed": {"sun": ["10:00-12:00"]}, "holidays": "allowed"},
-                                 "opt_out": {"wording_pattern": "STOP", "wording_required": True}}}}
+OVERRIDE = {
+    "countries": {
+        "FR": {
+            "quiet_hours": {"allowed": {"sun": ["10:00-12:00"]}, "holidays": "allowed"},
+            "opt_out": {"wording_pattern": "STOP", "wording_required": True},
+        }
+    }
+}
 
 
 def test_override_applies_after_derivation_and_is_recorded(tmp_path):
@@ -149,12 +176,16 @@ def test_override_applies_after_derivation_and_is_recorded(tmp_path):
     for day in (date(2025, 6, 1), date(2026, 6, 1)):
         fr = rs.at(day).country("FR")
         assert fr.quiet_hours.allowed["sun"] == ["10:00-12:00"] and fr.quiet_hours.sundays_excluded is False
-        assert fr.quiet_hours.allowed["mon"] == ["08:00-20:30"]     # the derived days survive the merge
+        assert fr.quiet_hours.allowed["mon"] == ["08:00-20:30"]  # the derived days survive the merge
         assert fr.quiet_hours.holidays == "allowed"
-        assert fr.overridden == ["opt_out.wording_pattern", "opt_out.wording_required", "quiet_hours.allowed.sun",
-                                 "quiet_hours.holidays"]
+        assert fr.overridden == [
+            "opt_out.wording_pattern",
+            "opt_out.wording_required",
+            "quiet_hours.allowed.sun",
+            "quiet_hours.holidays",
+        ]
         assert fr.override_file == str(path)
-        assert [w.patterns for w in fr.opt_out.wordings] == [["STOP"]]    # kept consistent with the pattern
+        assert [w.patterns for w in fr.opt_out.wordings] == [["STOP"]]  # kept consistent with the pattern
     assert load(directory=V2).country("FR").overridden == []
 
 
@@ -176,8 +207,12 @@ def test_v1_override_is_recorded_too(tmp_path):
 def test_cli_check_lists_every_problem(tmp_path):
     bad = tmp_path / "FR.yaml"
     bad.write_text(yaml.safe_dump(_broken(_set(["sources", "blog", "url"], "https://x.example"))), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "smslab", "rules", "--check", str(bad), "--check",
-                          str(V2 / "US.yaml")], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "smslab", "rules", "--check", str(bad), "--check", str(V2 / "US.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
-    assert run.stdout.strip().splitlines() == [f"{bad}: country FR: sources.blog.url: 'https://x.example' is a bare "
-                                               f"domain; cite the specific page"]
+    assert run.stdout.strip().splitlines() == [
+        f"{bad}: country FR: sources.blog.url: 'https://x.example' is a bare domain; cite the specific page"
+    ]

@@ -1,4 +1,5 @@
 """Segment counting at every boundary (wire-formats.md §3), the vectorised form and gsm_safe."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from smslab.cli import cli
-from smslab.segments import (
-    GSM_BASIC,
-    GSM_EXTENSION,
-    count,
-    count_series,
-    gsm_safe,
-    gsm_safe_series,
-    split,
-)
+from smslab.segments import GSM_BASIC, GSM_EXTENSION, count, count_series, gsm_safe, gsm_safe_series, split
 
 EMOJI = "😀"  # U+1F600, outside the BMP: a surrogate pair in UTF-16
 
@@ -28,6 +21,7 @@ def seg(text: str) -> tuple[str, int, int]:
 
 
 # --- GSM-7 ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "n, segments",
@@ -88,9 +82,9 @@ def test_parts_reassemble_and_respect_sizes() -> None:
 
 # --- UCS-2 ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
-    "n, segments",
-    [(70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4), (67 * 8, 8), (67 * 8 + 1, 9)],
+    "n, segments", [(70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4), (67 * 8, 8), (67 * 8 + 1, 9)]
 )
 def test_ucs2_boundaries(n: int, segments: int) -> None:
     text = "á" + "a" * (n - 1)
@@ -141,12 +135,14 @@ def test_non_gsm_lists_each_character_once_sorted() -> None:
 
 # --- vectorised form --------------------------------------------------------------------------
 
+
 def _random_texts(n: int, seed: int = 3) -> list[str]:
     rng = random.Random(seed)
     pools = ["abc ", "abc€{", "abcé😀", "abc €{😀éç\t", "😀a", "€", "ab\u00a0"]
     lengths = [0, 1, 66, 67, 68, 69, 70, 71, 134, 135, 151, 152, 153, 154, 159, 160, 161, 305, 306, 307, 500]
-    return ["".join(rng.choice(pool) for _ in range(rng.choice(lengths)))
-            for pool in (rng.choice(pools) for _ in range(n))]
+    return [
+        "".join(rng.choice(pool) for _ in range(rng.choice(lengths))) for pool in (rng.choice(pools) for _ in range(n))
+    ]
 
 
 def test_count_series_matches_count_exactly() -> None:
@@ -173,6 +169,7 @@ def test_count_series_boundary_pairs() -> None:
 
 
 # --- gsm_safe ---------------------------------------------------------------------------------
+
 
 def test_gsm_safe_rewrites_typography_and_saves_segments() -> None:
     text = "ACME – Black Friday: “30% off” today… it’s on" + "!" * 80  # 125 chars → UCS-2, 2 parts
@@ -215,6 +212,7 @@ def test_gsm_safe_series() -> None:
 
 # --- CLI --------------------------------------------------------------------------------------
 
+
 def test_cli_segments_json() -> None:
     result = CliRunner().invoke(cli, ["segments", "Prix: 10€ — STOP au 36180", "--json"])
     assert result.exit_code == 0, result.output
@@ -243,12 +241,16 @@ def test_exact_parts_on_sliced_arrow_chunks() -> None:
     for group, is_gsm, per_part in ((gsm, True, 153), (ucs2, False, 67)):
         arr = pa.array(["pad"] * 5 + group, type=pa.string()).slice(5)
         got = _exact_parts(arr, per_part, gsm=is_gsm, chunk_rows=7)
-        sizes = ((lambda t: [2 if c in _EXT else 1 for c in t]) if is_gsm
-                 else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t]))
+        sizes = (
+            (lambda t: [2 if c in _EXT else 1 for c in t])
+            if is_gsm
+            else (lambda t: [2 if ord(c) > 0xFFFF else 1 for c in t])
+        )
         assert got.tolist() == [_greedy_parts(sizes(t), per_part) for t in group]
 
 
 # --- country limits (rules dataset) -----------------------------------------------------------
+
 
 def test_segment_limit_comes_from_the_rules_dataset() -> None:
     from smslab.segments import over_limit, segment_limit

@@ -1,4 +1,5 @@
 """The sender: fail closed, never twice, deferred messages wait for their window."""
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,11 +24,20 @@ def make_spec(tmp_path, n=40):
     fr["consent_at"] = "2026-01-01T00:00:00"
     fr["consent_source"] = "web_form"
     fr.to_csv(tmp_path / "audience.csv", index=False)
-    return parse_spec({
-        "name": "unit-send", "purpose": "marketing", "two_way": True, "audience": "audience.csv",
-        "default_region": "FR", "senders": {"FR": {"type": "short_code", "id": "36180"}},
-        "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"}, "keywords": ["DEAL"],
-    }, source=str(tmp_path / "spec.yaml"), base_dir=tmp_path)
+    return parse_spec(
+        {
+            "name": "unit-send",
+            "purpose": "marketing",
+            "two_way": True,
+            "audience": "audience.csv",
+            "default_region": "FR",
+            "senders": {"FR": {"type": "short_code", "id": "36180"}},
+            "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"},
+            "keywords": ["DEAL"],
+        },
+        source=str(tmp_path / "spec.yaml"),
+        base_dir=tmp_path,
+    )
 
 
 @dataclass
@@ -121,10 +131,18 @@ def test_outbox_ids_and_variants_are_the_documented_hashes(tmp_path, con):
     from smslab.sending import message_id
 
     spec = make_spec(tmp_path, n=60)
-    spec = parse_spec({**spec.to_json_dict(), "audience": "audience.csv",
-                       "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180",
-                                   "variants": {"B": "ACME: -20% B. STOP au 36180", "C": "ACME C. STOP au 36180"}}},
-                      source=str(tmp_path / "spec.yaml"), base_dir=tmp_path)
+    spec = parse_spec(
+        {
+            **spec.to_json_dict(),
+            "audience": "audience.csv",
+            "message": {
+                "text": "ACME: -30% aujourd'hui. STOP au 36180",
+                "variants": {"B": "ACME: -20% B. STOP au 36180", "C": "ACME C. STOP au 36180"},
+            },
+        },
+        source=str(tmp_path / "spec.yaml"),
+        base_dir=tmp_path,
+    )
     send(spec, con=con, provider=CountingProvider(), now=AFTERNOON)
     rows = con.execute("SELECT message_id, msisdn, variant FROM messages").fetchall()
     assert len(rows) == 60 and {v for _, _, v in rows} == {"A", "B", "C"}

@@ -1,4 +1,5 @@
 """Crash and resume: the sending *process* is SIGKILLed mid-campaign, re-run, and nobody gets a message twice."""
+
 import os
 import signal
 import subprocess
@@ -25,16 +26,30 @@ send(sys.argv[1], db=sys.argv[2], provider="infobip", now=datetime(2026, 12, 1, 
 def test_a_killed_sender_resumes_and_every_recipient_is_submitted_exactly_once(tmp_path, monkeypatch):
     make_spec(tmp_path)  # writes audience.csv
     path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "unit-send", "purpose": "marketing", "two_way": True, "audience": "audience.csv",
-        "default_region": "FR", "senders": {"FR": {"type": "short_code", "id": "36180"}},
-        "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"}, "keywords": ["DEAL"]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "unit-send",
+                "purpose": "marketing",
+                "two_way": True,
+                "audience": "audience.csv",
+                "default_region": "FR",
+                "senders": {"FR": {"type": "short_code", "id": "36180"}},
+                "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"},
+                "keywords": ["DEAL"],
+            }
+        )
+    )
     db = tmp_path / "crash.duckdb"
     with FakeInfobip(api_key="k") as fake:
         fake.hold_on = 3  # the third request arrives and is taken, but its answer never comes back
         env = {**os.environ, "INFOBIP_BASE_URL": fake.url, "INFOBIP_API_KEY": "k"}
-        proc = subprocess.Popen([sys.executable, "-c", SENDER, str(path), str(db)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SENDER, str(path), str(db)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             assert fake.held.wait(120), proc.stderr.read().decode() if proc.poll() is not None else "no 3rd request"
             os.kill(proc.pid, signal.SIGKILL)  # dies while the provider holds its batch
@@ -55,5 +70,5 @@ def test_a_killed_sender_resumes_and_every_recipient_is_submitted_exactly_once(t
             con.close()
     assert resumed["interrupted"] == 10 and resumed["submitted"] == 10
     assert len(ids) == 40 and set(fake.accepted) == ids
-    assert sorted(fake.accepted.values()) == [1] * 40      # every allowed recipient: exactly once at the provider
-    assert statuses == {"submitted": 30, "unknown": 10}     # the held batch: taken by Infobip, outcome unknown to us
+    assert sorted(fake.accepted.values()) == [1] * 40  # every allowed recipient: exactly once at the provider
+    assert statuses == {"submitted": 30, "unknown": 10}  # the held batch: taken by Infobip, outcome unknown to us

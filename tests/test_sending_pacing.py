@@ -1,4 +1,5 @@
 """Throttling and backoff, on a fake clock (no sleeping, no timing)."""
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,8 +27,8 @@ def test_each_sender_is_held_to_its_own_rate():
     clock = Clock()
     pacer = Pacer({"A": 10.0, "B": 100.0, "SIM": None}, clock=clock, sleep=clock.sleep)
     for _ in range(5):
-        pacer.wait("A", 10)   # 50 messages at 10/s
-    assert clock.t == 4.0     # the first batch goes at once, then one batch a second
+        pacer.wait("A", 10)  # 50 messages at 10/s
+    assert clock.t == 4.0  # the first batch goes at once, then one batch a second
     start = clock.t
     for _ in range(5):
         pacer.wait("B", 100)
@@ -37,12 +38,17 @@ def test_each_sender_is_held_to_its_own_rate():
 
 
 def test_rates_come_from_the_price_sheet_then_the_default_then_the_override():
-    due = pd.DataFrame({"sender_id": ["45678", "447700900123", "XYZ"], "region": ["US", "GB", "ZZ"],
-                        "sender_type": ["short_code", "long_code", "alphanumeric"]})
+    due = pd.DataFrame(
+        {
+            "sender_id": ["45678", "447700900123", "XYZ"],
+            "region": ["US", "GB", "ZZ"],
+            "sender_type": ["short_code", "long_code", "alphanumeric"],
+        }
+    )
     throttled = Provider()
     rates = sender_rates(due, throttled, None)
-    assert rates["45678"] == 100.0            # US short code: 100 MPS in data/pricing/indicative.csv
-    assert rates["XYZ"] == DEFAULT_MPS        # nothing known: conservative default
+    assert rates["45678"] == 100.0  # US short code: 100 MPS in data/pricing/indicative.csv
+    assert rates["XYZ"] == DEFAULT_MPS  # nothing known: conservative default
     assert sender_rates(due, throttled, {"XYZ": 2.5})["XYZ"] == 2.5
     assert set(sender_rates(due, throttled, 7.0).values()) == {7.0}
     assert set(sender_rates(due, Provider(throttled=False), None).values()) == {None}
@@ -60,14 +66,23 @@ class Flaky(Provider):
         step = self.script.pop(0) if self.script else None
         if isinstance(step, Exception):
             raise step
-        return [SubmitResult(m.message_id, accepted=step != "throttle", status="submitted" if step != "throttle"
-                             else "queued", temporary=step == "throttle", provider_message_id="P" + m.message_id)
-                for m in batch]
+        return [
+            SubmitResult(
+                m.message_id,
+                accepted=step != "throttle",
+                status="submitted" if step != "throttle" else "queued",
+                temporary=step == "throttle",
+                provider_message_id="P" + m.message_id,
+            )
+            for m in batch
+        ]
 
 
 def batch(n=3):
-    return [OutboundMessage(f"m{i}", "c", f"+3361234567{i}", "FR", "short_code", "36180", "hi", "GSM-7", 1)
-            for i in range(n)]
+    return [
+        OutboundMessage(f"m{i}", "c", f"+3361234567{i}", "FR", "short_code", "36180", "hi", "GSM-7", 1)
+        for i in range(n)
+    ]
 
 
 def test_temporary_failures_back_off_then_succeed():

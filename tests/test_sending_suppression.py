@@ -1,4 +1,5 @@
 """Fail closed: no consent, opted out, quiet hours — none of them ever reaches any provider."""
+
 from datetime import datetime
 
 import pytest
@@ -12,8 +13,8 @@ from smslab.campaign import parse_spec
 from smslab.sending import send
 from smslab.synthetic import audience as synthetic_audience
 
-LATE_EVENING = datetime(2026, 12, 1, 22, 30)   # 23:30 in Paris: quiet hours
-NEXT_MORNING = datetime(2026, 12, 2, 9, 0)     # 10:00 in Paris
+LATE_EVENING = datetime(2026, 12, 1, 22, 30)  # 23:30 in Paris: quiet hours
+NEXT_MORNING = datetime(2026, 12, 2, 9, 0)  # 10:00 in Paris
 FAST = 10_000.0
 
 
@@ -22,15 +23,23 @@ def spec_and_people(tmp_path):
     fr = frame[frame["language"] == "fr"].head(40).copy()
     fr["consent_at"] = "2026-01-01T00:00:00"
     fr["consent_source"] = "web_form"
-    fr.iloc[:5, fr.columns.get_loc("consent_at")] = None      # no consent
+    fr.iloc[:5, fr.columns.get_loc("consent_at")] = None  # no consent
     fr.iloc[:5, fr.columns.get_loc("consent_source")] = None
     fr.to_csv(tmp_path / "audience.csv", index=False)
     numbers = [e164(n) for n in fr["msisdn"]]
-    spec = parse_spec({
-        "name": "suppression", "purpose": "marketing", "two_way": True, "audience": "audience.csv",
-        "default_region": "FR", "senders": {"FR": {"type": "short_code", "id": "36180"}},
-        "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"},
-    }, source=str(tmp_path / "spec.yaml"), base_dir=tmp_path)
+    spec = parse_spec(
+        {
+            "name": "suppression",
+            "purpose": "marketing",
+            "two_way": True,
+            "audience": "audience.csv",
+            "default_region": "FR",
+            "senders": {"FR": {"type": "short_code", "id": "36180"}},
+            "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"},
+        },
+        source=str(tmp_path / "spec.yaml"),
+        base_dir=tmp_path,
+    )
     return spec, {"no_consent": numbers[:5], "opted_out": numbers[5:8], "withdraws": numbers[8], "ok": numbers[9:]}
 
 
@@ -76,8 +85,12 @@ class Smpp(Infobip):
         return self
 
     def env(self, mp):
-        for k, v in {"SMPP_HOST": "127.0.0.1", "SMPP_PORT": str(self.server.port), "SMPP_SYSTEM_ID": "s",
-                     "SMPP_PASSWORD": "p"}.items():
+        for k, v in {
+            "SMPP_HOST": "127.0.0.1",
+            "SMPP_PORT": str(self.server.port),
+            "SMPP_SYSTEM_ID": "s",
+            "SMPP_PASSWORD": "p",
+        }.items():
             mp.setenv(k, v)
         return "smpp"
 
@@ -95,9 +108,9 @@ def test_suppressed_recipients_never_reach_the_provider(tmp_path, monkeypatch, f
         with fake() as server:
             name = server.env(monkeypatch)
             late = send(spec, con=con, provider=name, now=LATE_EVENING, throughput=FAST)
-            assert late["submitted"] == 0 and server.reached() == []        # quiet hours: nothing goes
+            assert late["submitted"] == 0 and server.reached() == []  # quiet hours: nothing goes
             assert late["suppressed"] == 8 and late["deferred"] == 32
-            opt_out(con, people["withdraws"], "2026-12-01 23:00", 99)      # STOP while it waited
+            opt_out(con, people["withdraws"], "2026-12-01 23:00", 99)  # STOP while it waited
             morning = send(spec, con=con, provider=name, now=NEXT_MORNING, throughput=FAST)
             reached = server.reached()
         assert morning["submitted"] == 31

@@ -1,4 +1,5 @@
 """The simulator: deterministic, idempotent, and speaking a real provider's wire format."""
+
 import json
 from datetime import datetime
 
@@ -12,10 +13,23 @@ from smslab.receiving.journal_load import load
 
 
 def batch(n=300, region="FR", two_way=True, opt_out_short_code=None, sender="36180"):
-    return [OutboundMessage(message_id=f"m{i}", campaign_id="c", msisdn=f"+336123{i:05d}", region=region,
-                            sender_type="short_code", sender_id=sender, text="hi", encoding="GSM-7", segments=1,
-                            scheduled_at=datetime(2026, 12, 1, 14), two_way=two_way,
-                            opt_out_short_code=opt_out_short_code) for i in range(n)]
+    return [
+        OutboundMessage(
+            message_id=f"m{i}",
+            campaign_id="c",
+            msisdn=f"+336123{i:05d}",
+            region=region,
+            sender_type="short_code",
+            sender_id=sender,
+            text="hi",
+            encoding="GSM-7",
+            segments=1,
+            scheduled_at=datetime(2026, 12, 1, 14),
+            two_way=two_way,
+            opt_out_short_code=opt_out_short_code,
+        )
+        for i in range(n)
+    ]
 
 
 def journal_lines(landing):
@@ -57,8 +71,10 @@ def test_out_of_order_reports_exist_and_the_loader_still_ends_final(tmp_path):
     results = sim.submit(batch(100))
     con = store.connect(tmp_path / "s.duckdb")
     for r in results:
-        con.execute("INSERT INTO messages (message_id, provider_message_id, status) VALUES (?, ?, 'submitted')",
-                    [r.message_id, r.provider_message_id])
+        con.execute(
+            "INSERT INTO messages (message_id, provider_message_id, status) VALUES (?, ?, 'submitted')",
+            [r.message_id, r.provider_message_id],
+        )
     load(con=con, landing=tmp_path / "l")
     statuses = dict(con.execute("SELECT status, count(*) FROM messages GROUP BY 1").fetchall())
     assert statuses.get("delivered", 0) > 70
@@ -92,14 +108,21 @@ def test_alphanumeric_sender_gets_opt_outs_only_through_its_opt_out_short_code(t
 def test_infobip_times_match_numpy_formatting_over_centuries():
     import numpy as np
 
-    from smslab.providers.simulator import _infobip_times
+    from smslab.providers.simulator_wire import _infobip_times
 
     rng = np.random.default_rng(5)
-    moments = (np.datetime64("1900-01-01T00:00:00", "us")
-               + (rng.random(20_000) * 6e15).astype("int64").astype("timedelta64[us]"))
-    moments = np.concatenate([moments, np.array(["2000-02-29T23:59:59.999999", "2024-12-31T00:00:00",
-                                                 "1970-01-01T00:00:00.001", "2100-03-01T12:00:00"],
-                                                dtype="datetime64[us]")])
+    moments = np.datetime64("1900-01-01T00:00:00", "us") + (rng.random(20_000) * 6e15).astype("int64").astype(
+        "timedelta64[us]"
+    )
+    moments = np.concatenate(
+        [
+            moments,
+            np.array(
+                ["2000-02-29T23:59:59.999999", "2024-12-31T00:00:00", "1970-01-01T00:00:00.001", "2100-03-01T12:00:00"],
+                dtype="datetime64[us]",
+            ),
+        ]
+    )
     expected = [t + "+0000" for t in np.datetime_as_string(moments.astype("datetime64[ms]"), unit="ms")]
     assert _infobip_times(moments).to_pylist() == expected
 
@@ -107,10 +130,22 @@ def test_infobip_times_match_numpy_formatting_over_centuries():
 def test_writing_behind_gives_the_same_journal_once_flushed(tmp_path):
     import pandas as pd
 
-    frame = pd.DataFrame([{"message_id": m.message_id, "campaign_id": m.campaign_id, "msisdn": m.msisdn,
-                           "region": m.region, "sender_id": m.sender_id, "segments": m.segments,
-                           "scheduled_at": m.scheduled_at, "two_way": m.two_way,
-                           "opt_out_short_code": m.opt_out_short_code} for m in batch(900)])
+    frame = pd.DataFrame(
+        [
+            {
+                "message_id": m.message_id,
+                "campaign_id": m.campaign_id,
+                "msisdn": m.msisdn,
+                "region": m.region,
+                "sender_id": m.sender_id,
+                "segments": m.segments,
+                "scheduled_at": m.scheduled_at,
+                "two_way": m.two_way,
+                "opt_out_short_code": m.opt_out_short_code,
+            }
+            for m in batch(900)
+        ]
+    )
     now = get_provider("simulator", seed=3, landing=tmp_path / "now", keywords=["DEAL"])
     behind = get_provider("simulator", seed=3, landing=tmp_path / "behind", keywords=["DEAL"])
     for part in (frame.iloc[:400], frame.iloc[400:]):
@@ -134,8 +169,13 @@ EXPECTED = {
     "BR": {"Vivo": "Vivo", "TIM": "TIM", "Claro": "Claro", "Oi": "Oi", "Telemig Celular": "Vivo"},
     "ES": {"Movistar": "Movistar", "Vodafone": "Vodafone", "Orange": "Orange", "Yoigo": "Yoigo"},
     "DE": {"Vodafone": "Vodafone", "T-Mobile": "Telekom", "Eplus": "O2", "O2": "O2"},
-    "IN": {"Airtel": "AirTel", "Idea": "Vi India", "Vodafone": "Vi India", "Reliance Jio": "Jio",
-           "BSNL MOBILE": "BSNL Mobile"},
+    "IN": {
+        "Airtel": "AirTel",
+        "Idea": "Vi India",
+        "Vodafone": "Vi India",
+        "Reliance Jio": "Jio",
+        "BSNL MOBILE": "BSNL Mobile",
+    },
 }
 
 
@@ -150,9 +190,12 @@ def numbers_held_by(region, holders, count):
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     digits = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[1:]
     cc = str(example.country_code)
-    prefixes = {h: sorted(k for k, v in CARRIER_DATA.items()
-                          if k.startswith(cc) and v.get("en") == h and len(k) <= len(digits) - 3)
-                for h in sorted(holders)}
+    prefixes = {
+        h: sorted(
+            k for k, v in CARRIER_DATA.items() if k.startswith(cc) and v.get("en") == h and len(k) <= len(digits) - 3
+        )
+        for h in sorted(holders)
+    }
     out = []
     for i in range(count * 2):  # round robin over the holders, then over each one's prefixes
         mine = prefixes[sorted(holders)[i % len(holders)]]
@@ -167,10 +210,22 @@ def numbers_held_by(region, holders, count):
 
 
 def messages(numbers, region, start=0):
-    return [OutboundMessage(message_id=f"{region}{start + i}", campaign_id="c", msisdn=n, region=region,
-                            sender_type="short_code", sender_id="36180", text="hi", encoding="GSM-7", segments=1,
-                            scheduled_at=datetime(2026, 12, 1, 14), two_way=False)
-            for i, n in enumerate(numbers)]
+    return [
+        OutboundMessage(
+            message_id=f"{region}{start + i}",
+            campaign_id="c",
+            msisdn=n,
+            region=region,
+            sender_type="short_code",
+            sender_id="36180",
+            text="hi",
+            encoding="GSM-7",
+            segments=1,
+            scheduled_at=datetime(2026, 12, 1, 14),
+            two_way=False,
+        )
+        for i, n in enumerate(numbers)
+    ]
 
 
 def reports(landing):
@@ -196,15 +251,17 @@ def test_every_report_names_the_network_that_holds_the_numbers_range(tmp_path):
     got = reports(tmp_path)
     reported = {r["to"] for r in got}  # (a message may have no report: a failure the operator never reports)
     assert reported <= {n.lstrip("+") for n in held} and len(reported) > 0.9 * len(held)
-    wrong = [(r["to"], held["+" + r["to"]], r["mccMnc"], name(r["mccMnc"], held["+" + r["to"]][0]))
-             for r in got if name(r["mccMnc"], held["+" + r["to"]][0]) != EXPECTED[held["+" + r["to"]][0]][
-                 held["+" + r["to"]][1]]]
+    wrong = [
+        (r["to"], held["+" + r["to"]], r["mccMnc"], name(r["mccMnc"], held["+" + r["to"]][0]))
+        for r in got
+        if name(r["mccMnc"], held["+" + r["to"]][0]) != EXPECTED[held["+" + r["to"]][0]][held["+" + r["to"]][1]]
+    ]
     assert wrong == []
 
 
 def test_a_number_without_carrier_data_gets_the_countrys_weighted_operators(tmp_path):
     from smslab.operators import range_holders
-    from smslab.providers.simulator import NETWORKS
+    from smslab.providers.simulated_network import NETWORKS
 
     numbers = [f"+1201555{i:04d}" for i in range(3000)]  # US ranges have no carrier data
     assert range_holders(numbers)["range_holder"].isna().all()
@@ -232,23 +289,32 @@ def test_same_seed_same_operators_and_outcomes_and_the_range_holder_does_not_dep
     ops = {seed: {r[0].split("-", 1)[1]: r[1] for r in run_} for seed, run_ in ((1, a), (2, c))}
     fr = [m for m in ops[1] if m.startswith("FR")]
     us = [m for m in ops[1] if m.startswith("US")]
-    assert all(ops[1][m] == ops[2][m] for m in fr)          # the number's network, whatever the seed
-    assert any(ops[1][m] != ops[2][m] for m in us)          # a weighted draw: the seed changes it
+    assert all(ops[1][m] == ops[2][m] for m in fr)  # the number's network, whatever the seed
+    assert any(ops[1][m] != ops[2][m] for m in us)  # a weighted draw: the seed changes it
 
 
 def test_per_operator_delivery_rates_and_latencies_are_the_configured_ones(tmp_path):
     """~20k French messages over the four networks' ranges: each operator's delivered share is
     within 0.02 of its configured rate (about 4.5 standard deviations at 5,000 messages), and its
     median delivery latency within 15% of 1.5 s plus its configured median."""
-    from smslab.providers.simulator import OPERATORS
+    from smslab.providers.simulated_network import OPERATORS
 
     held = numbers_held_by("FR", set(EXPECTED["FR"]), 20_000)
     get_provider("simulator", seed=6, landing=tmp_path, duplicate_rate=0.0).submit(messages(list(held), "FR"))
-    frame = pd.DataFrame([{"id": r["messageId"], "op": r["mccMnc"], "status": r["status"]["name"],
-                           "latency": (pd.Timestamp(r["doneAt"]) - pd.Timestamp(r["sentAt"])).total_seconds()}
-                          for r in reports(tmp_path)])
-    per_message = frame.groupby("id").agg(op=("op", "first"),
-                                          delivered=("status", lambda s: (s == "DELIVERED_TO_HANDSET").any()))
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r["messageId"],
+                "op": r["mccMnc"],
+                "status": r["status"]["name"],
+                "latency": (pd.Timestamp(r["doneAt"]) - pd.Timestamp(r["sentAt"])).total_seconds(),
+            }
+            for r in reports(tmp_path)
+        ]
+    )
+    per_message = frame.groupby("id").agg(
+        op=("op", "first"), delivered=("status", lambda s: (s == "DELIVERED_TO_HANDSET").any())
+    )
     observed = per_message.groupby("op")["delivered"].agg(["mean", "size"])
     assert set(observed.index) == {"20801", "20810", "20815", "20820"} and observed["size"].min() > 2500
     for code, row in observed.iterrows():
@@ -269,8 +335,14 @@ def test_the_demo_funnel_by_operator_names_each_numbers_network(tmp_path):
     from smslab import analytics, operators
     from smslab.demo import demo
 
-    result = demo(messages=150, seed=11, db=tmp_path / "d.duckdb", landing=tmp_path / "l",
-                  output_dir=tmp_path / "r", reports=False)
+    result = demo(
+        messages=150,
+        seed=11,
+        db=tmp_path / "d.duckdb",
+        landing=tmp_path / "l",
+        output_dir=tmp_path / "r",
+        reports=False,
+    )
     con = store.connect(result["db"], read_only=True)
     by = analytics.funnel_by(con, result["campaign_id"], "operator")
     sent = by[by["operator"] != analytics.NOT_SENT]["operator"]

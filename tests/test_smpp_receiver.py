@@ -1,5 +1,6 @@
 """The long-running SMPP receiver (`smslab smpp-receive`): receipts the SMSC sends after the sending
 command has exited reach the journal, then DuckDB; decimal receipt ids update hex-id messages."""
+
 import json
 import os
 import signal
@@ -42,9 +43,12 @@ def test_receipts_after_the_sender_exited_reach_the_database_through_the_receive
             provider.close()  # the sending command is over: nothing was received yet
         assert journal_lines(landing) == [] and smsc.delivered == 0
         assert all(len(r[0]) == 8 for r in con.execute("SELECT provider_message_id FROM messages").fetchall())  # hex
-        receiver = subprocess.Popen([sys.executable, "-m", "smslab", "smpp-receive", "--bind", bind,
-                                     "--landing", str(landing)],
-                                    env={**os.environ}, stderr=subprocess.PIPE, text=True)
+        receiver = subprocess.Popen(
+            [sys.executable, "-m", "smslab", "smpp-receive", "--bind", bind, "--landing", str(landing)],
+            env={**os.environ},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 40
             while time.monotonic() < deadline and len(journal_lines(landing)) < 43:

@@ -1,5 +1,6 @@
 """The source tree keeps the shape docs/architecture.md describes: small modules of one concern,
 each documented, and the facts that must be written once written once."""
+
 import ast
 import re
 from pathlib import Path
@@ -38,8 +39,13 @@ def _offenders(pattern: str, allowed: set[str]) -> list[str]:
 
 def test_now_in_utc_comes_from_the_one_clock():
     # a local wall-clock stamp for display (datetime.now().astimezone()) is not "now in UTC"
-    assert _offenders(r"datetime\.now\((tz=)?(UTC|timezone\.utc)\)|datetime\.utcnow\(|def utcnow\(",
-                      {"smslab/clock.py", "smslab/providers/__init__.py"}) == []
+    assert (
+        _offenders(
+            r"datetime\.now\((tz=)?(UTC|timezone\.utc)\)|datetime\.utcnow\(|def utcnow\(",
+            {"smslab/clock.py", "smslab/providers/__init__.py"},
+        )
+        == []
+    )
 
 
 def test_sql_text_is_quoted_in_one_place():

@@ -1,4 +1,5 @@
 """smslab.sql quotes any text so DuckDB reads back exactly that text."""
+
 import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -1,4 +1,5 @@
 """`smslab serve` as a real process on 127.0.0.1: auth, signatures, fsync before 2xx, SIGKILL."""
+
 import base64
 import hashlib
 import http.client
@@ -17,27 +18,36 @@ import pytest
 from smslab import store
 from smslab.receiving.journal import journal_files
 from smslab.receiving.journal_load import load
-from smslab.receiving.webhooks import twilio_signature, twilio_valid, vonage_signature
+from smslab.receiving.signatures import twilio_signature, twilio_valid, vonage_signature
 
 TOKEN = "12345"
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-VECTOR_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
-                 ("From", "+14158675309"), ("To", "+18005551212")]
+VECTOR_PARAMS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+]
 
 
 # ---- signature algorithms against the published vectors ---------------------------------------
+
 
 def test_twilio_signature_vectors():
     assert twilio_signature(VECTOR_URL, VECTOR_PARAMS, TOKEN) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     dupes = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234")]
     assert twilio_signature(VECTOR_URL, dupes, TOKEN) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
-    assert twilio_signature("https://mycompany.com:443/myapp.php?foo=1&bar=2", VECTOR_PARAMS, TOKEN) \
+    assert (
+        twilio_signature("https://mycompany.com:443/myapp.php?foo=1&bar=2", VECTOR_PARAMS, TOKEN)
         == "kvajT1Ptam85bY51eRf/AJRuM3w="
+    )
 
 
 def test_twilio_validation_accepts_either_port_form_and_json_bodies():
-    assert twilio_valid("https://mycompany.com:443/myapp.php?foo=1&bar=2", VECTOR_PARAMS, b"",
-                        "RSOYDt4T1cUTdK1PDd93/VVr8B8=", TOKEN)
+    assert twilio_valid(
+        "https://mycompany.com:443/myapp.php?foo=1&bar=2", VECTOR_PARAMS, b"", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", TOKEN
+    )
     body = b'{"property": "value", "boolean": true}'
     url = VECTOR_URL + "&bodySHA256=" + hashlib.sha256(body).hexdigest()
     assert twilio_valid(url, [], body, "a9nBmqA0ju/hNViExpshrM61xv4=", TOKEN)
@@ -46,6 +56,7 @@ def test_twilio_validation_accepts_either_port_form_and_json_bodies():
 
 
 # ---- a real server ----------------------------------------------------------------------------
+
 
 def free_port():
     with socket.socket() as s:
@@ -61,8 +72,12 @@ class Server:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "smslab", "serve", "--port", str(self.port)],
-                                     env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smslab", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -103,11 +118,20 @@ def server(tmp_path):
 
 
 def infobip_body(pmid, done="2026-12-01T14:00:05.000+0000"):
-    return json.dumps({"results": [{"messageId": pmid, "to": "33612345678", "doneAt": done, "smsCount": 1,
-                                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5,
-                                               "name": "DELIVERED_TO_HANDSET"},
-                                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR",
-                                              "permanent": False}}]}).encode()
+    return json.dumps(
+        {
+            "results": [
+                {
+                    "messageId": pmid,
+                    "to": "33612345678",
+                    "doneAt": done,
+                    "smsCount": 1,
+                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET"},
+                    "error": {"groupId": 0, "id": 0, "name": "NO_ERROR", "permanent": False},
+                }
+            ]
+        }
+    ).encode()
 
 
 def journal_count(landing):
@@ -128,8 +152,10 @@ def test_unparseable_bodies_get_400_and_are_not_stored(server):
     srv = server()
     assert srv.request("POST", "/infobip/dlr", b"{not json")[0] == 400
     assert srv.request("POST", "/infobip/inbound", b'["a list"]')[0] == 400
-    assert srv.request("POST", "/twilio/status", b"Foo=bar",
-                       {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    assert (
+        srv.request("POST", "/twilio/status", b"Foo=bar", {"Content-Type": "application/x-www-form-urlencoded"})[0]
+        == 400
+    )
     assert srv.request("GET", "/vonage/dlr?status=delivered")[0] == 400
     assert srv.request("POST", "/nowhere/dlr", b"{}")[0] == 404
     assert journal_count(srv.landing) == 0
@@ -180,8 +206,14 @@ def test_twilio_signature_behind_a_proxy_uses_the_public_url(server):
 
 def test_vonage_signed_callbacks(server):
     srv = server(VONAGE_SIGNATURE_SECRET="vsecret")
-    params = {"messageId": "0B00000127FDBC63", "msisdn": "447547232824", "status": "delivered",
-              "to": "ACME", "timestamp": str(int(time.time())), "nonce": "n1"}
+    params = {
+        "messageId": "0B00000127FDBC63",
+        "msisdn": "447547232824",
+        "status": "delivered",
+        "to": "ACME",
+        "timestamp": str(int(time.time())),
+        "nonce": "n1",
+    }
     signed = {**params, "sig": vonage_signature(params, "vsecret")}
     assert srv.request("GET", "/vonage/dlr?" + urlencode(signed))[0] == 204
     forged = {**signed, "status": "failed"}

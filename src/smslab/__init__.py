@@ -12,6 +12,7 @@ Example:
     >>> smslab.__version__ == version("smslab")
     True
 """
+
 from __future__ import annotations
 
 import importlib
@@ -59,16 +60,31 @@ _LAZY = {
 }
 
 __all__ = [
-    "load_spec", "normalize_file", "plan", "campaign_cost", "load_rules",
+    "load_spec",
+    "normalize_file",
+    "plan",
+    "campaign_cost",
+    "load_rules",
     "check",
     "send",
     "serve",
-    "connect", "load", "ingest", "import_conversions",
-    "funnel", "cost_per_outcome",
-    "list_reports", "run_report",
+    "connect",
+    "load",
+    "ingest",
+    "import_conversions",
+    "funnel",
+    "cost_per_outcome",
+    "list_reports",
+    "run_report",
     "run_demo",
-    "SmslabError", "SpecError", "InputError", "NotAvailableError", "ProviderError", "DatabaseLockedError",
-    "TransientError", "AuthenticationError",
+    "SmslabError",
+    "SpecError",
+    "InputError",
+    "NotAvailableError",
+    "ProviderError",
+    "DatabaseLockedError",
+    "TransientError",
+    "AuthenticationError",
     "__version__",
 ]
 

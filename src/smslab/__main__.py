@@ -1,4 +1,5 @@
 """`python -m smslab` runs the CLI."""
+
 from smslab.cli import main
 
 main()

@@ -6,6 +6,7 @@ Example:
     >>> spec.sender_for("FR").type
     'short_code'
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -111,8 +112,10 @@ class CampaignSpec(BaseModel):
             if key != "*" and not re.fullmatch(r"[A-Z]{2}", key):
                 raise ValueError(f"sender key {key!r}: expected a two-letter upper-case region code or '*'")
             if key != "*" and key not in phonenumbers.SUPPORTED_REGIONS:
-                raise ValueError(f"sender key {key!r}: not a country code; expected a two-letter ISO code such as "
-                                 "FR, US or KE, or '*' for every other country")
+                raise ValueError(
+                    f"sender key {key!r}: not a country code; expected a two-letter ISO code such as "
+                    "FR, US or KE, or '*' for every other country"
+                )
         return value
 
     @model_validator(mode="after")
@@ -122,12 +125,16 @@ class CampaignSpec(BaseModel):
         for cc, sender in self.senders.items():
             region = self.default_region if cc == "*" else cc
             if sender.type != "alphanumeric" and not re.fullmatch(r"\+?[\d\s\-().]+", sender.id):
-                raise ValueError(f"senders.{cc}.id: {sender.id!r} is not a number; a {sender.type} sender id is "
-                                 f"digits (e.g. '36180' or '+33612345678'); use type alphanumeric for a name")
+                raise ValueError(
+                    f"senders.{cc}.id: {sender.id!r} is not a number; a {sender.type} sender id is "
+                    f"digits (e.g. '36180' or '+33612345678'); use type alphanumeric for a name"
+                )
             sender.id = identity.address(sender.id, region, sender.type)
             if sender.type in ("long_code", "toll_free") and not identity.possible_number(sender.id):
-                raise ValueError(f"senders.{cc}.id: {sender.id!r} is not a phone number; write a {sender.type} "
-                                 f"sender in international form, e.g. '+33612345678'")
+                raise ValueError(
+                    f"senders.{cc}.id: {sender.id!r} is not a phone number; write a {sender.type} "
+                    f"sender in international form, e.g. '+33612345678'"
+                )
             if sender.opt_out_short_code is not None:
                 sender.opt_out_short_code = identity.address(sender.opt_out_short_code, region, "short_code")
         return self
@@ -167,8 +174,10 @@ class CampaignSpec(BaseModel):
         ago = now - send_at
         days = f"{ago.days} day{'s' if ago.days != 1 else ''} " if ago.days else ""
         hours, rest = divmod(ago.seconds, 3600)
-        return (f"send_at {self.send_at.isoformat()} is {days}{hours:02d}:{rest // 60:02d} in the past; "  # type: ignore[union-attr]
-                f"remove send_at to send now, or give a future time")
+        return (
+            f"send_at {self.send_at.isoformat()} is {days}{hours:02d}:{rest // 60:02d} in the past; "  # type: ignore[union-attr]
+            f"remove send_at to send now, or give a future time"
+        )
 
     def sender_for(self, region: str | None) -> Sender | None:
         """The sender for a region, else the '*' fallback, else None."""
@@ -219,8 +228,9 @@ class CampaignSpec(BaseModel):
 def parse_spec(data: Any, *, source: str = "<spec>", base_dir: Path | None = None) -> CampaignSpec:
     """Validate a spec given as a dict; a SpecError names the field and what was expected."""
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: expected a mapping of fields (name, purpose, audience, …), got "
-                        f"{type(data).__name__}")
+        raise SpecError(
+            f"{source}: expected a mapping of fields (name, purpose, audience, …), got {type(data).__name__}"
+        )
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
@@ -239,8 +249,9 @@ def load_spec(path: str | os.PathLike[str] | CampaignSpec) -> CampaignSpec:
     return parse_spec(data, source=str(path), base_dir=path.parent.resolve())
 
 
-def stored_senders(con: Any, *, purpose: str | None = None,
-                   ) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
+def stored_senders(
+    con: Any, *, purpose: str | None = None
+) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
     """(campaign_id, spec data, country key, sender) for every sender of every campaign stored in
     the database (optionally of one purpose); unreadable specs and senders without an id are skipped.
 
@@ -265,4 +276,3 @@ def stored_senders(con: Any, *, purpose: str | None = None,
         for cc, sender in senders:
             if isinstance(sender, dict) and sender.get("id") is not None:
                 yield campaign_id, data, cc, sender
-

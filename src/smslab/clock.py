@@ -7,6 +7,7 @@ Example:
     >>> utcnow().tzinfo is None
     True
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -5,6 +5,7 @@ Example:
     >>> config.db_path().name
     'smslab.duckdb'
 """
+
 from __future__ import annotations
 
 import os

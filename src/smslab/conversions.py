@@ -13,6 +13,7 @@ Example:
     >>> import_conversions(folder / "orders.csv", con=store.connect(":memory:"), currency="EUR")
     {'loaded': 1, 'duplicates': 0, 'quarantined': 1, 'new_quarantined': 1}
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,14 +25,23 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-_CONV_COLUMNS = {"msisdn": ("msisdn", "phone", "phone_number", "number", "mobile"),
-                 "time": ("time", "converted_at", "timestamp", "date", "datetime"),
-                 "value": ("value", "amount", "revenue"),
-                 "currency": ("currency",), "reference": ("reference", "order_id", "id")}
+_CONV_COLUMNS = {
+    "msisdn": ("msisdn", "phone", "phone_number", "number", "mobile"),
+    "time": ("time", "converted_at", "timestamp", "date", "datetime"),
+    "value": ("value", "amount", "revenue"),
+    "currency": ("currency",),
+    "reference": ("reference", "order_id", "id"),
+}
 
 
-def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | None = None, db: Any = None,
-                       default_region: str | None = None, currency: str | None = None) -> dict[str, int]:
+def import_conversions(
+    path: str | Path,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    db: Any = None,
+    default_region: str | None = None,
+    currency: str | None = None,
+) -> dict[str, int]:
     """Load conversions from a CSV (msisdn, time, value[, currency, reference]) into `conversions`.
 
     Numbers are normalised to E.164 (`default_region` for national formats), times parsed as ISO
@@ -78,24 +88,32 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
                 break
     missing = [k for k in ("msisdn", "time", "value") if k not in index]
     if missing:
-        raise InputError(f"{path}: line 1: missing column(s) {', '.join(missing)} "
-                         f"(found: {', '.join(names)}; expected msisdn,time,value[,currency,reference])")
+        raise InputError(
+            f"{path}: line 1: missing column(s) {', '.join(missing)} "
+            f"(found: {', '.join(names)}; expected msisdn,time,value[,currency,reference])"
+        )
 
     def cell(r: list[str], key: str) -> str:
         i = index.get(key)
         return r[i].strip() if i is not None and i < len(r) else ""
 
-    frame = pd.DataFrame({"line": [ln for ln, _ in rows],
-                          "raw": [",".join(r) for _, r in rows],
-                          "msisdn_in": [cell(r, "msisdn") for _, r in rows],
-                          "time_in": [cell(r, "time") for _, r in rows],
-                          "value_in": [cell(r, "value") for _, r in rows],
-                          "currency": [cell(r, "currency").upper() or (currency or "").upper() or None
-                                       for _, r in rows],
-                          "reference": [cell(r, "reference") or None for _, r in rows],
-                          "width": [len(r) for _, r in rows]})
-    numbers = normalize(frame["msisdn_in"], default_region=default_region) if len(frame) else pd.DataFrame(
-        columns=["e164", "valid", "error"])
+    frame = pd.DataFrame(
+        {
+            "line": [ln for ln, _ in rows],
+            "raw": [",".join(r) for _, r in rows],
+            "msisdn_in": [cell(r, "msisdn") for _, r in rows],
+            "time_in": [cell(r, "time") for _, r in rows],
+            "value_in": [cell(r, "value") for _, r in rows],
+            "currency": [cell(r, "currency").upper() or (currency or "").upper() or None for _, r in rows],
+            "reference": [cell(r, "reference") or None for _, r in rows],
+            "width": [len(r) for _, r in rows],
+        }
+    )
+    numbers = (
+        normalize(frame["msisdn_in"], default_region=default_region)
+        if len(frame)
+        else pd.DataFrame(columns=["e164", "valid", "error"])
+    )
     frame["msisdn"] = numbers["e164"].where(numbers["valid"].astype(bool)).to_numpy()
     times = pd.to_datetime(frame["time_in"], utc=True, errors="coerce", format="ISO8601")
     frame["converted_at"] = times.dt.tz_localize(None)
@@ -135,9 +153,18 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
                                    AND c.reference IS NOT DISTINCT FROM g.reference)""")
                 con.unregister("_smslab_conv")
             loaded = int(store.scalar(con, "SELECT count(*) FROM conversions")) - before
-            quarantined = store.quarantine(con, [
-                {"source": f"conversions:{path.name}", "location": f"{path}:{r.line}", "raw": r.raw, "reason": r.reason}
-                for r in bad.itertuples()])
+            quarantined = store.quarantine(
+                con,
+                [
+                    {
+                        "source": f"conversions:{path.name}",
+                        "location": f"{path}:{r.line}",
+                        "raw": r.raw,
+                        "reason": r.reason,
+                    }
+                    for r in bad.itertuples()
+                ],
+            )
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -145,5 +172,9 @@ def import_conversions(path: str | Path, *, con: duckdb.DuckDBPyConnection | Non
     finally:
         if own is not None:
             own.close()
-    return {"loaded": loaded, "duplicates": int(len(frame) - len(bad) - loaded), "quarantined": int(len(bad)),
-            "new_quarantined": int(quarantined)}
+    return {
+        "loaded": loaded,
+        "duplicates": int(len(frame) - len(bad) - loaded),
+        "quarantined": int(len(bad)),
+        "new_quarantined": int(quarantined),
+    }

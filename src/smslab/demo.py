@@ -13,6 +13,7 @@ Example:
     >>> demo(messages=50, reports=False, db=":memory:")["messages"] > 0   # doctest: +SKIP
     True
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,17 @@ def demo_spec(messages: int, seed: int, workdir: Path, now: datetime):
     return parse_spec(data, source=str(sample), base_dir=sample.parent)
 
 
-def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | None = None, reports: bool = True,
-         landing: str | os.PathLike[str] | None = None, output_dir: str | os.PathLike[str] | None = None,
-         now: datetime | None = None, simulator: dict[str, Any] | None = None) -> dict[str, Any]:
+def demo(
+    *,
+    messages: int = 400,
+    seed: int = 7,
+    db: str | os.PathLike[str] | None = None,
+    reports: bool = True,
+    landing: str | os.PathLike[str] | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    now: datetime | None = None,
+    simulator: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run the whole flow on simulated data; returns the database, the HTML reports and the message count.
 
     `simulator` tunes the simulator (e.g. `{"reply_rate": 0.3}`); see `SimulatorProvider`.
@@ -84,11 +93,18 @@ def demo(*, messages: int = 400, seed: int = 7, db: str | os.PathLike[str] | Non
 
         countries = ",".join(sorted(cc for cc in spec.senders if cc != "*"))
         for name in REPORTS:
-            parameters = ({"countries": countries} if name == "country_brief"
-                          else {"db": str(db_path), "campaign_id": spec.campaign_id})
+            parameters = (
+                {"countries": countries}
+                if name == "country_brief"
+                else {"db": str(db_path), "campaign_id": spec.campaign_id}
+            )
             result = run_report(name, parameters=parameters, output_dir=output_dir)
             html.append(result["html"])
-    return {"db": str(db_path), "reports": html, "messages": total, "campaign_id": spec.campaign_id,
-            "runs": [{k: v for k, v in r.items() if k in ("submitted", "deferred", "suppressed", "failed")}
-                     for r in runs],
-            "loaded": loaded}
+    return {
+        "db": str(db_path),
+        "reports": html,
+        "messages": total,
+        "campaign_id": spec.campaign_id,
+        "runs": [{k: v for k, v in r.items() if k in ("submitted", "deferred", "suppressed", "failed")} for r in runs],
+        "loaded": loaded,
+    }

@@ -13,6 +13,7 @@
 Every message names the file, the place and the fix, for example:
     SpecError("campaign.yaml: senders.FR.type: expected one of short_code, long_code, toll_free, alphanumeric")
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,10 @@ class SpecError(SmslabError):
     """A campaign spec is invalid."""
 
 
-_PLACE = re.compile(r"^(?P<path>[^\n]+?): (?:row \d+ \()?line (?P<line>\d+)\)?"
-                    r"(?:, column (?P<column>'[^']*'|\d+))?:")
+_PLACE = re.compile(
+    r"^(?P<path>[^\n]+?): (?:row \d+ \()?line (?P<line>\d+)\)?"
+    r"(?:, column (?P<column>'[^']*'|\d+))?:"
+)
 
 
 class InputError(SmslabError):
@@ -44,8 +47,9 @@ class InputError(SmslabError):
         True
     """
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 column: str | int | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, column: str | int | None = None
+    ) -> None:
         super().__init__(message)
         place = _PLACE.match(str(message))
         if place is not None:
@@ -82,8 +86,9 @@ class TransientError(ProviderError):
         True
     """
 
-    def __init__(self, message: str, *, not_sent: bool = True, retry_after: float | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, not_sent: bool = True, retry_after: float | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.not_sent = not_sent
         self.retry_after = retry_after

@@ -17,6 +17,7 @@ Example:
     >>> address("36180"), address(" Acme "), key("Acme")
     ('36180', 'Acme', 'ACME')
 """
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ Example:
     >>> mask_msisdn("+33612345678")
     '+33 6•• •• •• 78'
 """
+
 from __future__ import annotations
 
 import re
@@ -36,10 +37,10 @@ def mask_msisdn(msisdn: str | None) -> str | None:
         cc = str(phonenumbers.parse("+" + digits).country_code)
     except phonenumbers.NumberParseException:
         cc = digits[:2]
-    rest = digits[len(cc):]
+    rest = digits[len(cc) :]
     hidden = rest[0] + "•" * (len(rest) - 3) + rest[-2:]
     head = 4 - len(hidden) % 2  # so that the rest splits into pairs: +33 6•• •• •• 78, +1 4••• •• •• 67
-    groups = [hidden[:head]] + [hidden[i:i + 2] for i in range(head, len(hidden), 2)]
+    groups = [hidden[:head]] + [hidden[i : i + 2] for i in range(head, len(hidden), 2)]
     return f"+{cc} " + " ".join(groups)
 
 

@@ -15,6 +15,7 @@ Example:
     >>> code_for("Orange France", "FR"), code_for("T-Mobile", "DE"), code_for("Euroinformation Telecom", "FR")
     ('20801', '26201', None)
 """
+
 from __future__ import annotations
 
 import re
@@ -80,14 +81,45 @@ def range_holders(msisdns: Iterable[str]) -> pd.DataFrame:
 # (mergers and rebrands: Orange UK and T-Mobile UK became EE, E-Plus became O2 Germany, Idea and
 # Vodafone India became Vi, Telemig Celular became Vivo, Telewings traded as Uninor)
 ALIASES: dict[tuple[str, str], str] = {
-    ("GB", "Three"): "3", ("GB", "Orange"): "EE", ("GB", "T-Mobile"): "EE",
-    ("DE", "T-Mobile"): "Telekom", ("DE", "Eplus"): "O2",
-    ("IN", "Idea"): "Vi India", ("IN", "Vodafone"): "Vi India", ("IN", "Reliance Jio"): "Jio",
-    ("IN", "Telewings"): "Uninor", ("IN", "Telenor"): "Uninor", ("BR", "Telemig Celular"): "Vivo",
+    ("GB", "Three"): "3",
+    ("GB", "Orange"): "EE",
+    ("GB", "T-Mobile"): "EE",
+    ("DE", "T-Mobile"): "Telekom",
+    ("DE", "Eplus"): "O2",
+    ("IN", "Idea"): "Vi India",
+    ("IN", "Vodafone"): "Vi India",
+    ("IN", "Reliance Jio"): "Jio",
+    ("IN", "Telewings"): "Uninor",
+    ("IN", "Telenor"): "Uninor",
+    ("BR", "Telemig Celular"): "Vivo",
 }
 # words that say nothing about which operator it is
-_NOISE = {"mobile", "mobil", "telecom", "telecoms", "ltd", "limited", "gmbh", "sa", "s", "a", "u", "sau", "inc",
-          "llc", "plc", "uk", "france", "espana", "spain", "deutschland", "germany", "india", "group", "the"}
+_NOISE = {
+    "mobile",
+    "mobil",
+    "telecom",
+    "telecoms",
+    "ltd",
+    "limited",
+    "gmbh",
+    "sa",
+    "s",
+    "a",
+    "u",
+    "sau",
+    "inc",
+    "llc",
+    "plc",
+    "uk",
+    "france",
+    "espana",
+    "spain",
+    "deutschland",
+    "germany",
+    "india",
+    "group",
+    "the",
+}
 
 
 def _key(text: str) -> str:
@@ -122,13 +154,19 @@ def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = 
     if not hit.any():
         hit = (rows["brand_squash"] == _squash(holder)) | (rows["operator_squash"] == _squash(holder))
     if not hit.any() and len(wanted) >= 3 and " " not in wanted:  # 'Onvoy' → 'Onvoy Spectrum, LLC'
-        hit = ((brands.str.split(" ").str[0] == wanted)
-               | ((rows["brand"] == "") & (operators.str.split(" ").str[0] == wanted)))
+        hit = (brands.str.split(" ").str[0] == wanted) | (
+            (rows["brand"] == "") & (operators.str.split(" ").str[0] == wanted)
+        )
     if not hit.any():
         return None
     found = rows[hit.to_numpy()]
-    rank = pd.DataFrame({"code": found["mcc_mnc"], "pref": ~found["mcc_mnc"].isin(list(preferred)),
-                         "dead": found["status"] != "Operational"}).sort_values(["pref", "dead", "code"])
+    rank = pd.DataFrame(
+        {
+            "code": found["mcc_mnc"],
+            "pref": ~found["mcc_mnc"].isin(list(preferred)),
+            "dead": found["status"] != "Operational",
+        }
+    ).sort_values(["pref", "dead", "code"])
     return str(rank["code"].iloc[0])
 
 
@@ -190,8 +228,9 @@ def _holders_of_prefixes(prefixes: np.ndarray) -> np.ndarray:
     return known
 
 
-def holder_codes(msisdns: np.ndarray, regions: np.ndarray,
-                 preferred: dict[str, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def holder_codes(
+    msisdns: np.ndarray, regions: np.ndarray, preferred: dict[str, list[str]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(range holder, MCC/MNC) of each E.164 number (None where unknown or not in the table).
 
     Vectorised: each number is cut to the longest carrier prefix of its region's calling code, and

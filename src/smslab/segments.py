@@ -16,6 +16,7 @@ Example:
     >>> gsm_safe("It’s “great” – really…").text
     'It\\'s "great" - really...'
 """
+
 from __future__ import annotations
 
 import re
@@ -51,7 +52,7 @@ MULTI = {GSM7: 153, UCS2: 67}
 
 _NON_GSM_RE = re.compile("[^" + "".join(re.escape(c) for c in sorted(_GSM)) + "]")
 _EXT_RE = re.compile("[" + "".join(re.escape(c) for c in GSM_EXTENSION) + "]")
-_ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def split(text: str) -> list[str]:
 # Vectorised form
 # ---------------------------------------------------------------------------------------------
 
+
 def _re2_class(chars: Iterable[str]) -> str:
     return "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars))
 
@@ -152,6 +154,7 @@ def _re2_class(chars: Iterable[str]) -> str:
 _RE2_NON_GSM = f"[^{_re2_class(_GSM)}]"
 _RE2_EXT = f"[{_re2_class(_EXT)}]"
 _RE2_ASTRAL = r"[\x{10000}-\x{10FFFF}]"
+
 
 def _units_lut(gsm: bool) -> np.ndarray:
     """Units contributed by each UTF-8 byte: 0 for continuation bytes, 2 for the lead byte of an
@@ -185,9 +188,9 @@ def _exact_parts(arr: pa.Array, per_part: int, gsm: bool, chunk_rows: int = 100_
     for lo in range(0, len(arr), chunk_rows):
         chunk = arr.slice(lo, chunk_rows)
         width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        raw_offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        raw_offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
         offsets = raw_offsets.astype(np.int64)
-        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
         offsets -= offsets[0]
         per_byte = lut[data]
         cum = np.empty(len(data) + 1, dtype=np.int64)
@@ -207,7 +210,7 @@ def _exact_parts(arr: pa.Array, per_part: int, gsm: bool, chunk_rows: int = 100_
                 k = np.minimum(np.searchsorted(pair_starts, cut - 1), pair_starts.size - 1)
                 cut = cut - (pair_starts[k] == cut - 1)
             pos[active] = cut
-        out[lo: lo + len(chunk)] = parts
+        out[lo : lo + len(chunk)] = parts
     return out
 
 
@@ -283,8 +286,9 @@ _SAFE_MAP: dict[str, str] = {
     **dict.fromkeys("‘’‚‛´`′＇", "'"),
     **dict.fromkeys("–—‐‑‒―−﹘﹣－", "-"),
     "…": "...",
-    **dict.fromkeys("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-                    "\u202f\u205f\u3000\t", " "),
+    **dict.fromkeys(
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t", " "
+    ),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
     "•": "-",
     "‹": "<",
@@ -368,6 +372,7 @@ def gsm_safe_series(texts: pd.Series, *, transliterate: bool = False) -> pd.Seri
 # Country limits
 # ---------------------------------------------------------------------------------------------
 
+
 def segment_limit(country: str, sender_type: str | None = None, *, ruleset: Any = None) -> int | None:
     """The country's maximum number of parts (rules dataset ``limits.max_segments``), or None.
 
@@ -389,8 +394,9 @@ def segment_limit(country: str, sender_type: str | None = None, *, ruleset: Any 
     return int(limit) if limit is not None else None
 
 
-def over_limit(text: str, country: str, sender_type: str | None = None, *,
-               ruleset: Any = None) -> tuple[bool, int | None]:
+def over_limit(
+    text: str, country: str, sender_type: str | None = None, *, ruleset: Any = None
+) -> tuple[bool, int | None]:
     """Whether a text needs more parts than the country allows: (over, limit).
 
     Example:

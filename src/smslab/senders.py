@@ -10,6 +10,7 @@ Example:
     >>> SENDER_TYPES
     ('short_code', 'long_code', 'toll_free', 'alphanumeric')
 """
+
 from __future__ import annotations
 
 from typing import Literal, get_args

@@ -5,6 +5,7 @@ Example:
     >>> print(literal("O'Brien"), ident('a"b'), values(["failed", "delivered"]))
     'O''Brien' "a""b" 'delivered', 'failed'
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ Example:
     >>> round(z, 3), round(p, 3)
     (0.0, 1.0)
 """
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,10 @@ def newcombe_interval(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.
     (l1,), (u1,) = (np.atleast_1d(x) for x in wilson_interval(k1, n1, confidence))
     (l2,), (u2,) = (np.atleast_1d(x) for x in wilson_interval(k2, n2, confidence))
     d = p2 - p1
-    return (float(d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)),
-            float(d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)))
+    return (
+        float(d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)),
+        float(d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)),
+    )
 
 
 @dataclass
@@ -91,16 +94,25 @@ class Comparison:
         if len(t) < 2 or t["trials"].min() == 0:
             return f"{self.metric}: not enough data to compare groups."
         best = t.sort_values("rate", ascending=False).iloc[0]
-        verdict = ("a significant difference" if self.significant
-                   else "no significant difference")
-        rates = ", ".join(f"{g} {r:.1%} ({lo:.1%}–{hi:.1%})"
-                          for g, r, lo, hi in zip(t["group"], t["rate"], t["ci_low"], t["ci_high"], strict=False))
-        return (f"{self.metric}: {rates}; {self.test} p = {self.p_value:.3g}: {verdict} at "
-                f"{1 - self.confidence:.0%} (highest: {best['group']}).")
+        verdict = "a significant difference" if self.significant else "no significant difference"
+        rates = ", ".join(
+            f"{g} {r:.1%} ({lo:.1%}–{hi:.1%})"
+            for g, r, lo, hi in zip(t["group"], t["rate"], t["ci_low"], t["ci_high"], strict=False)
+        )
+        return (
+            f"{self.metric}: {rates}; {self.test} p = {self.p_value:.3g}: {verdict} at "
+            f"{1 - self.confidence:.0%} (highest: {best['group']})."
+        )
 
 
-def compare_proportions(successes: Sequence[int], trials: Sequence[int], groups: Sequence[str] | None = None, *,
-                        confidence: float = 0.95, metric: str = "rate") -> Comparison:
+def compare_proportions(
+    successes: Sequence[int],
+    trials: Sequence[int],
+    groups: Sequence[str] | None = None,
+    *,
+    confidence: float = 0.95,
+    metric: str = "rate",
+) -> Comparison:
     """Compare proportions between groups (A/B variants): Wilson intervals, differences against
     the first group with Newcombe intervals and z-test p-values (Holm-adjusted when more than one),
     and an overall test: the two-proportion z-test for two groups (Fisher's exact test when an
@@ -142,8 +154,9 @@ def compare_proportions(successes: Sequence[int], trials: Sequence[int], groups:
     notes: list[str] = []
     active = n > 0
     if active.sum() < 2:
-        return Comparison(table, "none", float("nan"), float("nan"), confidence, metric,
-                          ["fewer than two groups with data"])
+        return Comparison(
+            table, "none", float("nan"), float("nan"), confidence, metric, ["fewer than two groups with data"]
+        )
     contingency = np.stack([k[active], n[active] - k[active]], axis=1)
     if contingency.sum(axis=0).min() == 0:  # nobody (or everybody) succeeded: nothing differs
         return Comparison(table, "none (identical outcome in every group)", 0.0, 1.0, confidence, metric)

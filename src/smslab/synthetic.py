@@ -9,6 +9,7 @@ Example:
     >>> list(frame.columns)[:3]
     ['msisdn', 'consent_at', 'consent_source']
 """
+
 from __future__ import annotations
 
 import random
@@ -52,8 +53,9 @@ def _written(rng: random.Random, e164: str, region: str) -> str:
     return e164
 
 
-def audience(n: int, *, seed: int = 7, consent_share: float = 0.94, invalid: int = 0,
-             start: datetime = datetime(2026, 1, 1)) -> pd.DataFrame:
+def audience(
+    n: int, *, seed: int = 7, consent_share: float = 0.94, invalid: int = 0, start: datetime = datetime(2026, 1, 1)
+) -> pd.DataFrame:
     """`n` recipients across COUNTRIES (msisdn, consent_at, consent_source, first_name, language).
 
     `invalid` extra rows carry numbers that must be quarantined on load.
@@ -71,16 +73,20 @@ def audience(n: int, *, seed: int = 7, consent_share: float = 0.94, invalid: int
             continue
         seen.add(e164)
         consented = rng.random() < consent_share
-        rows.append({
-            "msisdn": _written(rng, e164, region),
-            "consent_at": (start + timedelta(minutes=rng.randrange(300 * 24 * 60))).isoformat(timespec="seconds")
-            if consented else "",
-            "consent_source": rng.choice(["web_form", "checkout", "in_store"]) if consented else "",
-            "first_name": rng.choice(names),
-            "language": LANGUAGE[region],
-        })
+        rows.append(
+            {
+                "msisdn": _written(rng, e164, region),
+                "consent_at": (start + timedelta(minutes=rng.randrange(300 * 24 * 60))).isoformat(timespec="seconds")
+                if consented
+                else "",
+                "consent_source": rng.choice(["web_form", "checkout", "in_store"]) if consented else "",
+                "first_name": rng.choice(names),
+                "language": LANGUAGE[region],
+            }
+        )
     junk = ["+33 7 12 34 56 78", "12345", "n/a", "+999 1234567", "+44 7700 900123"]
     for i in range(invalid):
-        rows.append({"msisdn": junk[i % len(junk)], "consent_at": "", "consent_source": "",
-                     "first_name": "?", "language": ""})
+        rows.append(
+            {"msisdn": junk[i % len(junk)], "consent_at": "", "consent_source": "", "first_name": "?", "language": ""}
+        )
     return pd.DataFrame(rows)

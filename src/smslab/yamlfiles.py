@@ -10,6 +10,7 @@ Example:
     ...
     smslab.errors.InputError: missing.yaml: no such file
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,8 +37,7 @@ def read_yaml(path: str | Path, *, error: type[Exception] = InputError, what: st
         raise error(f"{path}: invalid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
 
 
-def describe(exc: ValidationError, *, missing: str = "required field is missing",
-             extra: str = "unknown field") -> str:
+def describe(exc: ValidationError, *, missing: str = "required field is missing", extra: str = "unknown field") -> str:
     """The first pydantic error as `where: what` (plus how many more)."""
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(top level)"

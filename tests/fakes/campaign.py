@@ -1,4 +1,5 @@
 """A small French campaign for the sending tests: 40 consenting recipients, one short code."""
+
 from __future__ import annotations
 
 import phonenumbers
@@ -14,9 +15,14 @@ def make_spec(tmp_path, n=40, **overrides):
     fr["consent_source"] = "web_form"
     fr.to_csv(tmp_path / "audience.csv", index=False)
     data = {
-        "name": "unit-send", "purpose": "marketing", "two_way": True, "audience": "audience.csv",
-        "default_region": "FR", "senders": {"FR": {"type": "short_code", "id": "36180"}},
-        "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"}, "keywords": ["DEAL"],
+        "name": "unit-send",
+        "purpose": "marketing",
+        "two_way": True,
+        "audience": "audience.csv",
+        "default_region": "FR",
+        "senders": {"FR": {"type": "short_code", "id": "36180"}},
+        "message": {"text": "ACME: -30% aujourd'hui. STOP au 36180"},
+        "keywords": ["DEAL"],
     }
     data.update(overrides)
     return parse_spec(data, source=str(tmp_path / "spec.yaml"), base_dir=tmp_path)

@@ -9,6 +9,7 @@ Example:
     with FakeInfobip() as server:
         os.environ["INFOBIP_BASE_URL"] = server.url
 """
+
 from __future__ import annotations
 
 import json
@@ -46,10 +47,10 @@ class FakeServer:
     def __init__(self, lifetime: float = 120.0) -> None:
         self.lifetime = lifetime
         self.requests: list[Request] = []
-        self.problems: list[str] = []       # requests that broke the documented API
+        self.problems: list[str] = []  # requests that broke the documented API
         self.script: list[int | None] = []  # statuses for the next send requests, in order (None: answer normally)
-        self.hold_on: int | None = None     # the n-th send request (1-based) is never answered
-        self.held = threading.Event()       # set once the held request has arrived
+        self.hold_on: int | None = None  # the n-th send request (1-based) is never answered
+        self.held = threading.Event()  # set once the held request has arrived
         self._release = threading.Event()
         self._lock = threading.Lock()
         self.sends = 0
@@ -96,14 +97,22 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                request = Request(self.command, parts.path, parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 answer = fake._handle(request)
                 if answer is None:
                     self.close_connection = True
                     return
-                payload = b"" if answer.body is None else (
-                    answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode())
+                payload = (
+                    b""
+                    if answer.body is None
+                    else (answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode())
+                )
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

@@ -6,6 +6,7 @@ international format without '+', `notifyContentType`, `sendAt` format, `validit
 A request that breaks it gets Infobip's 400 `BAD_REQUEST` and is listed in `problems`.
 Answers are Infobip's documented ones: 200 with a status per message, 400, 401, 429.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,20 +15,46 @@ from datetime import UTC, datetime
 
 from .http import Answer, FakeServer, Request
 
-MESSAGE_FIELDS = {"from", "destinations", "text", "flash", "language", "transliteration", "intermediateReport",
-                  "notifyUrl", "notifyContentType", "callbackData", "validityPeriod", "sendAt", "deliveryTimeWindow",
-                  "regional", "entityId", "applicationId"}
+MESSAGE_FIELDS = {
+    "from",
+    "destinations",
+    "text",
+    "flash",
+    "language",
+    "transliteration",
+    "intermediateReport",
+    "notifyUrl",
+    "notifyContentType",
+    "callbackData",
+    "validityPeriod",
+    "sendAt",
+    "deliveryTimeWindow",
+    "regional",
+    "entityId",
+    "applicationId",
+}
 TOP_FIELDS = {"bulkId", "messages", "tracking", "sendingSpeedLimit", "urlOptions", "includeSmsCountInResponse"}
 SEND_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
-PENDING = {"groupId": 1, "groupName": "PENDING", "id": 26, "name": "PENDING_ACCEPTED",
-           "description": "Message sent to next instance"}
-REJECTED = {"groupId": 5, "groupName": "REJECTED", "id": 6, "name": "REJECTED_NETWORK",
-            "description": "Network is forbidden"}
+PENDING = {
+    "groupId": 1,
+    "groupName": "PENDING",
+    "id": 26,
+    "name": "PENDING_ACCEPTED",
+    "description": "Message sent to next instance",
+}
+REJECTED = {
+    "groupId": 5,
+    "groupName": "REJECTED",
+    "id": 6,
+    "name": "REJECTED_NETWORK",
+    "description": "Network is forbidden",
+}
 
 
 def error(status: int, message_id: str, text: str, headers: dict | None = None) -> Answer:
-    return Answer(status, {"requestError": {"serviceException": {"messageId": message_id, "text": text}}},
-                  headers or {})
+    return Answer(
+        status, {"requestError": {"serviceException": {"messageId": message_id, "text": text}}}, headers or {}
+    )
 
 
 class FakeInfobip(FakeServer):
@@ -37,7 +64,7 @@ class FakeInfobip(FakeServer):
         super().__init__(**kw)
         self.api_key = api_key
         self.rejected = rejected or set()
-        self.accepted: Counter[str] = Counter()        # our messageId -> times accepted
+        self.accepted: Counter[str] = Counter()  # our messageId -> times accepted
         self.bodies: list[dict] = []
         self.pending_reports: list[dict] = []
         self.pending_inbound: list[dict] = []
@@ -113,31 +140,63 @@ class FakeInfobip(FakeServer):
             answer.append({"messageId": mid, "status": REJECTED if refused else PENDING, "to": d["to"]})
             if not refused:
                 self.accepted[mid] += 1
-                self.pending_reports.append({
-                    "bulkId": "BULK", "messageId": mid, "to": d["to"], "from": m["from"], "sentAt": now, "doneAt": now,
-                    "smsCount": 1, "mccMnc": "20801", "callbackData": m.get("callbackData"),
-                    "price": {"pricePerMessage": 0.07, "currency": "EUR"},
-                    "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET",
-                               "description": "Message delivered to handset"},
-                    "error": {"groupId": 0, "groupName": "Ok", "id": 0, "name": "NO_ERROR",
-                              "description": "No Error", "permanent": False}})
+                self.pending_reports.append(
+                    {
+                        "bulkId": "BULK",
+                        "messageId": mid,
+                        "to": d["to"],
+                        "from": m["from"],
+                        "sentAt": now,
+                        "doneAt": now,
+                        "smsCount": 1,
+                        "mccMnc": "20801",
+                        "callbackData": m.get("callbackData"),
+                        "price": {"pricePerMessage": 0.07, "currency": "EUR"},
+                        "status": {
+                            "groupId": 3,
+                            "groupName": "DELIVERED",
+                            "id": 5,
+                            "name": "DELIVERED_TO_HANDSET",
+                            "description": "Message delivered to handset",
+                        },
+                        "error": {
+                            "groupId": 0,
+                            "groupName": "Ok",
+                            "id": 0,
+                            "name": "NO_ERROR",
+                            "description": "No Error",
+                            "permanent": False,
+                        },
+                    }
+                )
         return Answer(200, {"bulkId": body.get("bulkId", "BULK-1"), "messages": answer})
 
     def add_reply(self, sender: str, to: str, text: str) -> dict:
         """Queue a received message (MO) as `GET /sms/1/inbox/reports` documents it; returns it."""
         keyword, _, rest = text.strip().partition(" ")
-        item = {"messageId": f"MO{len(self.pending_inbound) + 1:06d}", "from": sender, "to": to, "text": text,
-                "cleanText": rest, "keyword": keyword.upper(),
-                "receivedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-                "smsCount": 1, "price": {"pricePerMessage": 0, "currency": "EUR"}, "callbackData": None}
+        item = {
+            "messageId": f"MO{len(self.pending_inbound) + 1:06d}",
+            "from": sender,
+            "to": to,
+            "text": text,
+            "cleanText": rest,
+            "keyword": keyword.upper(),
+            "receivedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            "smsCount": 1,
+            "price": {"pricePerMessage": 0, "currency": "EUR"},
+            "callbackData": None,
+        }
         with self._lock:
             self.pending_inbound.append(item)
         return item
 
     def reports(self, request: Request) -> Answer:
         """Each report (or received message) is handed out once, oldest first, at most `limit` (1..1000, default 50)."""
-        allowed = {"bulkId", "messageId", "limit", "applicationId", "entityId"} if request.path == "/sms/1/reports" \
+        allowed = (
+            {"bulkId", "messageId", "limit", "applicationId", "entityId"}
+            if request.path == "/sms/1/reports"
             else {"limit", "applicationId", "entityId", "campaignReferenceId"}
+        )
         if set(request.query) - allowed:
             return self.bad(f"{request.path}: unknown query parameters {sorted(set(request.query) - allowed)}")
         raw = (request.query.get("limit") or ["50"])[0]

@@ -13,6 +13,7 @@ ESME_RINVCMDID, its deliver_sm call fails and no further receipt is sent. The re
 session as a transceiver upstream, hands the client a bind_receiver_resp, and refuses a
 submit_sm on it with ESME_RINVBNDSTS as an SMSC must. Every bind command is recorded (`bind_commands`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,15 @@ _ESME_RINVBNDSTS = 0x04
 
 class TestSmsc:
     __test__ = False  # not a pytest test class
-    def __init__(self, lifetime: float = 60.0, replies_from: set[str] | None = None, *,
-                 hold_receipts: bool = False, hex_ids: bool = False) -> None:
+
+    def __init__(
+        self,
+        lifetime: float = 60.0,
+        replies_from: set[str] | None = None,
+        *,
+        hold_receipts: bool = False,
+        hex_ids: bool = False,
+    ) -> None:
         # hold_receipts: receipts wait until a later session binds (the sender has gone), then go
         # to it; hex_ids: submit_sm_resp gives a hex id and the receipt reports it in decimal
         self.hold_receipts, self.hex_ids = hold_receipts, hex_ids
@@ -47,12 +55,12 @@ class TestSmsc:
         self.lifetime = lifetime
         self.replies_from = replies_from or set()
         self.submits: list[dict] = []
-        self.accepted: Counter[str] = Counter()   # destination -> submit_sm accepted (parts)
-        self.script: list[int] = []               # statuses to reject the next submit_sm with
+        self.accepted: Counter[str] = Counter()  # destination -> submit_sm accepted (parts)
+        self.script: list[int] = []  # statuses to reject the next submit_sm with
         self.binds = 0
         self.unbinds = 0
         self.delivered = 0
-        self.bind_commands: list[str] = []        # bind_transceiver / bind_receiver / … as the client sent it
+        self.bind_commands: list[str] = []  # bind_transceiver / bind_receiver / … as the client sent it
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._closing = False
@@ -78,8 +86,13 @@ class TestSmsc:
                 if command == _BIND_RX:
                     receiver, p[4:8] = True, _BIND_TRX.to_bytes(4, "big")
                 elif command == _SUBMIT_SM and receiver:  # a receiver may not submit
-                    writer.write(b"\0\0\0\x11" + (_SUBMIT_SM | _RESP).to_bytes(4, "big")
-                                 + _ESME_RINVBNDSTS.to_bytes(4, "big") + p[12:16] + b"\0")
+                    writer.write(
+                        b"\0\0\0\x11"
+                        + (_SUBMIT_SM | _RESP).to_bytes(4, "big")
+                        + _ESME_RINVBNDSTS.to_bytes(4, "big")
+                        + p[12:16]
+                        + b"\0"
+                    )
                     await writer.drain()
                     continue
                 up_writer.write(p)
@@ -130,11 +143,17 @@ class TestSmsc:
                     self.unbinds += 1
                     sessions.pop(ev.session_id, None)
                 elif isinstance(ev, smpp34.SubmitSmEvent):
-                    record = {"source_addr": ev.source_addr, "source_addr_ton": ev.source_addr_ton,
-                              "destination_addr": ev.destination_addr, "dest_addr_ton": ev.dest_addr_ton,
-                              "dest_addr_npi": ev.dest_addr_npi, "esm_class": ev.esm_class,
-                              "data_coding": ev.data_coding, "registered_delivery": ev.registered_delivery,
-                              "short_message": bytes(ev.short_message)}
+                    record = {
+                        "source_addr": ev.source_addr,
+                        "source_addr_ton": ev.source_addr_ton,
+                        "destination_addr": ev.destination_addr,
+                        "dest_addr_ton": ev.dest_addr_ton,
+                        "dest_addr_npi": ev.dest_addr_npi,
+                        "esm_class": ev.esm_class,
+                        "data_coding": ev.data_coding,
+                        "registered_delivery": ev.registered_delivery,
+                        "short_message": bytes(ev.short_message),
+                    }
                     self.submits.append(record)
                     if self.script:
                         ev.reject(self.script.pop(0))
@@ -144,9 +163,16 @@ class TestSmsc:
                     self.accepted[ev.destination_addr] += 1
                     esme = sessions.get(ev.session_id)
                     if esme is not None:
-                        task = asyncio.create_task(self._traffic(esme, ev.destination_addr, ev.source_addr, mid,
-                                                                 ev.registered_delivery,
-                                                                 first=self.accepted[ev.destination_addr] == 1))
+                        task = asyncio.create_task(
+                            self._traffic(
+                                esme,
+                                ev.destination_addr,
+                                ev.source_addr,
+                                mid,
+                                ev.registered_delivery,
+                                first=self.accepted[ev.destination_addr] == 1,
+                            )
+                        )
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
         finally:
@@ -159,18 +185,25 @@ class TestSmsc:
         for args in held:
             await self._traffic(esme, *args, hold=False)
 
-    async def _traffic(self, esme, phone: str, ours: str, mid: str, registered: int, first: bool,
-                       hold: bool | None = None) -> None:
+    async def _traffic(
+        self, esme, phone: str, ours: str, mid: str, registered: int, first: bool, hold: bool | None = None
+    ) -> None:
         if self.hold_receipts if hold is None else hold:
             self.pending.append((phone, ours, mid, registered, first))
             return
         if registered & 0x03:
             rid = str(int(mid, 16)) if self.hex_ids else mid
             text = f"id:{rid} sub:001 dlvrd:001 submit date:2612011400 done date:2612011401 stat:DELIVRD err:000 text:"
-            await esme.deliver_sm(destination_addr=ours, short_message=text.encode(), source_addr=phone,
-                                  esm_class=0x04,
-                                  tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, rid.encode() + b"\0"),
-                                                        smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
+            await esme.deliver_sm(
+                destination_addr=ours,
+                short_message=text.encode(),
+                source_addr=phone,
+                esm_class=0x04,
+                tlvs=[
+                    smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, rid.encode() + b"\0"),
+                    smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2])),
+                ],
+            )
             self.delivered += 1
         if first and phone in self.replies_from:
             await esme.deliver_sm(destination_addr=ours, short_message=b"STOP", source_addr=phone, esm_class=0)
@@ -208,8 +241,8 @@ class RefusingSmsc:
         if answer not in ("bind_transceiver_resp", "generic_nack", "close"):
             raise ValueError(f"unknown answer {answer!r}")
         self.answer, self.status, self.lifetime = answer, status, lifetime
-        self.binds: list[dict] = []     # {"command", "system_id", "password"} per bind received
-        self.others: list[str] = []     # every other command received
+        self.binds: list[dict] = []  # {"command", "system_id", "password"} per bind received
+        self.others: list[str] = []  # every other command received
         self._closing = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -256,12 +289,17 @@ class RefusingSmsc:
                 if not pdu.command.startswith("bind_"):
                     self.others.append(pdu.command)
                     continue
-                self.binds.append({"command": pdu.command, "system_id": pdu.system_id.decode(),
-                                   "password": pdu.password.decode()})
+                self.binds.append(
+                    {"command": pdu.command, "system_id": pdu.system_id.decode(), "password": pdu.password.decode()}
+                )
                 if self.answer == "close":
                     return
-                reply = smpplib.smpp.make_pdu(self.answer if self.answer == "generic_nack" else f"{pdu.command}_resp",
-                                              client=self._Sequence(), status=self.status, system_id="REFUSER")
+                reply = smpplib.smpp.make_pdu(
+                    self.answer if self.answer == "generic_nack" else f"{pdu.command}_resp",
+                    client=self._Sequence(),
+                    status=self.status,
+                    system_id="REFUSER",
+                )
                 reply.sequence = pdu.sequence
                 conn.sendall(reply.generate())
 

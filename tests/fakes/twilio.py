@@ -13,6 +13,7 @@ GMT; `DateSent>=D` is sent as the parameter `DateSent>` with the value D: on or 
 `next_page_uri` (relative to the API base) until the last page, where it is null. Every message
 the fake accepted is listed; `settle()` gives them the final status and price Twilio publishes later.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,41 +26,78 @@ from urllib.parse import urlencode
 
 from .http import Answer, FakeServer, Request
 
-PARAMS = {"To", "From", "Body", "StatusCallback", "MessagingServiceSid", "SendAt", "ScheduleType", "ValidityPeriod",
-          "MaxPrice", "ProvideFeedback", "Attempt", "ForceDelivery", "ContentRetention", "AddressRetention",
-          "SmartEncoded", "PersistentAction", "ShortenUrls", "MediaUrl", "ApplicationSid", "ContentSid",
-          "ContentVariables", "RiskCheck", "SendAsMms", "Tags", "TrafficType"}
+PARAMS = {
+    "To",
+    "From",
+    "Body",
+    "StatusCallback",
+    "MessagingServiceSid",
+    "SendAt",
+    "ScheduleType",
+    "ValidityPeriod",
+    "MaxPrice",
+    "ProvideFeedback",
+    "Attempt",
+    "ForceDelivery",
+    "ContentRetention",
+    "AddressRetention",
+    "SmartEncoded",
+    "PersistentAction",
+    "ShortenUrls",
+    "MediaUrl",
+    "ApplicationSid",
+    "ContentSid",
+    "ContentVariables",
+    "RiskCheck",
+    "SendAsMms",
+    "Tags",
+    "TrafficType",
+}
 LIST_PARAMS = {"To", "From", "DateSent", "DateSent<", "DateSent>", "PageSize", "Page", "PageToken"}
 
 
 def twilio_error(status: int, code: int, message: str, headers: dict | None = None) -> Answer:
-    return Answer(status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                           "status": status}, headers or {})
+    return Answer(
+        status,
+        {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
+        headers or {},
+    )
 
 
 class FakeTwilio(FakeServer):
-    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token",
-                 invalid: set[str] | None = None, **kw) -> None:
+    def __init__(
+        self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token", invalid: set[str] | None = None, **kw
+    ) -> None:
         super().__init__(**kw)
         self.account_sid, self.auth_token = account_sid, auth_token
         self.invalid = invalid or set()
         # Twilio's own clock, for the SendAt window; a test that replays a day sets it to that day
         self.now = lambda: datetime.now(UTC).replace(tzinfo=None)
-        self.accepted: Counter[str] = Counter()   # To -> times accepted
+        self.accepted: Counter[str] = Counter()  # To -> times accepted
         self.forms: list[dict] = []
-        self.messages: list[dict] = []            # the Message resources, as List Messages shows them
+        self.messages: list[dict] = []  # the Message resources, as List Messages shows them
 
-    def settle(self, status: str = "delivered", price: str | None = "-0.00750", price_unit: str = "USD",
-               error_code: int | None = None, to: str | None = None) -> int:
+    def settle(
+        self,
+        status: str = "delivered",
+        price: str | None = "-0.00750",
+        price_unit: str = "USD",
+        error_code: int | None = None,
+        to: str | None = None,
+    ) -> int:
         """Give the accepted messages (to `to` only, when given) their final status and price,
         as Twilio publishes them on the resource after sending; returns how many."""
         changed = 0
         for m in self.messages:
             if to is None or m["to"] == to:
                 segments = int(m["num_segments"])
-                m.update(status=status, price=None if price is None else f"{float(price) * segments:.5f}",
-                         price_unit=price_unit, error_code=error_code,
-                         date_updated=format_datetime(self.now().replace(tzinfo=UTC)))
+                m.update(
+                    status=status,
+                    price=None if price is None else f"{float(price) * segments:.5f}",
+                    price_unit=price_unit,
+                    error_code=error_code,
+                    date_updated=format_datetime(self.now().replace(tzinfo=UTC)),
+                )
                 changed += 1
         return changed
 
@@ -90,13 +128,20 @@ class FakeTwilio(FakeServer):
 
         def keep(m: dict) -> bool:
             sent = datetime.strptime(m["date_sent"], "%a, %d %b %Y %H:%M:%S %z").date()
-            return ((q.get("To") in (None, m["to"])) and (q.get("From") in (None, m["from"]))
-                    and bounds.get("DateSent", sent) == sent and bounds.get("DateSent>", sent) <= sent
-                    and bounds.get("DateSent<", sent) >= sent)
+            return (
+                (q.get("To") in (None, m["to"]))
+                and (q.get("From") in (None, m["from"]))
+                and bounds.get("DateSent", sent) == sent
+                and bounds.get("DateSent>", sent) <= sent
+                and bounds.get("DateSent<", sent) >= sent
+            )
 
-        chosen = sorted((m for m in self.messages if keep(m)),
-                        key=lambda m: datetime.strptime(m["date_sent"], "%a, %d %b %Y %H:%M:%S %z"), reverse=True)
-        rows = chosen[page * size:(page + 1) * size]
+        chosen = sorted(
+            (m for m in self.messages if keep(m)),
+            key=lambda m: datetime.strptime(m["date_sent"], "%a, %d %b %Y %H:%M:%S %z"),
+            reverse=True,
+        )
+        rows = chosen[page * size : (page + 1) * size]
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         filters = {k: v for k, v in q.items() if k not in ("Page", "PageToken", "PageSize")}
 
@@ -105,11 +150,20 @@ class FakeTwilio(FakeServer):
             return path + "?" + urlencode({**filters, "PageSize": size, "Page": n, **token})
 
         more = (page + 1) * size < len(chosen)
-        return Answer(200, {"messages": [dict(m) for m in rows], "page": page, "page_size": size,
-                            "first_page_uri": uri(0), "uri": path + "?" + urlencode(q),
-                            "previous_page_uri": uri(page - 1) if page > 0 else None,
-                            "next_page_uri": uri(page + 1) if more else None,
-                            "start": page * size, "end": page * size + max(len(rows) - 1, 0)})
+        return Answer(
+            200,
+            {
+                "messages": [dict(m) for m in rows],
+                "page": page,
+                "page_size": size,
+                "first_page_uri": uri(0),
+                "uri": path + "?" + urlencode(q),
+                "previous_page_uri": uri(page - 1) if page > 0 else None,
+                "next_page_uri": uri(page + 1) if more else None,
+                "start": page * size,
+                "end": page * size + max(len(rows) - 1, 0),
+            },
+        )
 
     def is_send(self, request: Request) -> bool:
         return request.method == "POST" and request.path.endswith("/Messages.json")
@@ -172,14 +226,27 @@ class FakeTwilio(FakeServer):
         sid = "SM" + uuid.uuid4().hex
         now = format_datetime(datetime.now(UTC))
         resource = {
-            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body"),
-            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
-            "error_code": None, "error_message": None, "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0",
-            "num_segments": str(1 + len(form.get("Body", "")) // 161), "price": None, "price_unit": "USD",
-            "sid": sid, "status": status,
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body"),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": str(1 + len(form.get("Body", "")) // 161),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": status,
             "subresource_uris": {"media": f"/2010-04-01/Accounts/x/Messages/{sid}/Media.json"},
-            "to": to, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}
+            "to": to,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
         sent = format_datetime((at if "SendAt" in form else self.now()).replace(tzinfo=UTC))
         self.messages.append({**resource, "date_sent": sent, "status": "sent" if status == "queued" else status})
         return Answer(201, resource)

@@ -36,6 +36,7 @@ Example:
     >>> int(analytics.funnel(con, "none")["count"].sum())
     0
 """
+
 from __future__ import annotations
 
 from smslab.analytics.ab import METRICS, ab_test
@@ -54,8 +55,30 @@ from smslab.analytics.replies import (
 )
 
 __all__ = [
-    "DEFAULT_ATTRIBUTION_DAYS", "DIMENSIONS", "FAILED", "FUNNEL_STAGES", "METRICS", "NOT_SENT",
-    "ab_test", "attributed_conversions", "campaigns", "cost_per_outcome", "delivery_by", "failure_split",
-    "failures", "freshness", "funnel", "funnel_by", "latency", "optout_by", "optout_keywords", "optout_linkage",
-    "optouts_over_time", "recipients", "replies_for_review", "reply_intents", "status_counts", "summary",
+    "DEFAULT_ATTRIBUTION_DAYS",
+    "DIMENSIONS",
+    "FAILED",
+    "FUNNEL_STAGES",
+    "METRICS",
+    "NOT_SENT",
+    "ab_test",
+    "attributed_conversions",
+    "campaigns",
+    "cost_per_outcome",
+    "delivery_by",
+    "failure_split",
+    "failures",
+    "freshness",
+    "funnel",
+    "funnel_by",
+    "latency",
+    "optout_by",
+    "optout_keywords",
+    "optout_linkage",
+    "optouts_over_time",
+    "recipients",
+    "replies_for_review",
+    "reply_intents",
+    "status_counts",
+    "summary",
 ]

@@ -6,6 +6,7 @@ Example:
     Traceback (most recent call last):
     ValueError: metric 'clicks': expected one of delivered, replied, opted_out, converted
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -24,8 +25,14 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 
-def ab_test(con: duckdb.DuckDBPyConnection, campaign_id: str, metric: str = "delivered", *,
-            attribution_days: float = DEFAULT_ATTRIBUTION_DAYS, confidence: float = 0.95) -> Comparison:
+def ab_test(
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: str,
+    metric: str = "delivered",
+    *,
+    attribution_days: float = DEFAULT_ATTRIBUTION_DAYS,
+    confidence: float = 0.95,
+) -> Comparison:
     """Compare the campaign's variants on a metric: delivered (of submitted), replied, opted_out or
     converted (of delivered). See `compare_proportions` for the statistics."""
     if metric not in METRICS:
@@ -34,5 +41,6 @@ def ab_test(con: duckdb.DuckDBPyConnection, campaign_id: str, metric: str = "del
     frame = funnel_by(con, campaign_id, "variant", attribution_days=attribution_days)
     frame = frame[frame["variant"] != NOT_SENT].sort_values("variant")
     label = f"{metric.replace('_', ' ')} / {den}"
-    return compare_proportions(frame[num].tolist(), frame[den].tolist(), frame["variant"].tolist(),
-                               confidence=confidence, metric=label)
+    return compare_proportions(
+        frame[num].tolist(), frame[den].tolist(), frame["variant"].tolist(), confidence=confidence, metric=label
+    )

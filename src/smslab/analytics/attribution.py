@@ -9,6 +9,7 @@ Example:
     >>> attributed_conversions(store.connect(":memory:"), "none").empty
     True
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,12 @@ _ATTRIBUTED = f"""
     WHERE c.converted_at < t.sent_at + to_seconds($w)"""
 
 
-def attributed_conversions(con: duckdb.DuckDBPyConnection, campaign_id: str | None = None, *,
-                           attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
+def attributed_conversions(
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: str | None = None,
+    *,
+    attribution_days: float = DEFAULT_ATTRIBUTION_DAYS,
+) -> pd.DataFrame:
     """Conversions attributed last-touch: each conversion goes to the latest delivered message sent
     to that number before it (any campaign), when it came within `attribution_days` of it.
     msisdn masked."""

@@ -10,6 +10,7 @@ Example:
     >>> recipients(store.connect(":memory:"), "none").empty
     True
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -103,6 +104,7 @@ base AS (
     LEFT JOIN conv ON conv.msisdn = coalesce(m.msisdn, a.msisdn))
 """
 
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
@@ -121,8 +123,11 @@ def _sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
         star = f"* REPLACE ({', '.join(replace)})" if replace else "*"
         dlr = f"(SELECT {star}{extra} FROM dlr_events)"
     # before migration 6 a known price could only come from the submit answer
-    source = ("price_source" if "price_source" in _columns(con, "messages")
-              else "CASE WHEN price IS NOT NULL THEN 'provider' END")
+    source = (
+        "price_source"
+        if "price_source" in _columns(con, "messages")
+        else "CASE WHEN price IS NOT NULL THEN 'provider' END"
+    )
     return sql.replace("__DLR__", dlr).replace("__PRICE_SOURCE__", source)
 
 
@@ -132,11 +137,16 @@ def _register_operators(con: duckdb.DuckDBPyConnection, campaign_id: str) -> Non
     from smslab import operators
 
     con.register("_smslab_operator_names", operators.table())
-    without = con.execute(_sql(con, """
+    without = con.execute(
+        _sql(
+            con,
+            """
         SELECT DISTINCT m.msisdn FROM messages m
         WHERE m.campaign_id = $c AND m.msisdn IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM __DLR__ d WHERE d.provider_message_id = m.provider_message_id AND d.operator IS NOT NULL)"""),
-        {"c": campaign_id}).fetchall()
+            SELECT 1 FROM __DLR__ d WHERE d.provider_message_id = m.provider_message_id AND d.operator IS NOT NULL)""",
+        ),
+        {"c": campaign_id},
+    ).fetchall()
     con.register("_smslab_range_holders", operators.range_holders(r[0] for r in without))
 
 
@@ -152,14 +162,20 @@ def _base(con: duckdb.DuckDBPyConnection, campaign_id: str, attribution_days: fl
         (SELECT count(*) FROM conversions), (SELECT count(*) FROM audience)""").fetchall()[0]
     stem = "smslab_base_" + hashlib.sha1(f"{campaign_id}|{float(attribution_days)}".encode()).hexdigest()[:12]
     name = f"{stem}_{hashlib.sha1(repr(version).encode()).hexdigest()[:12]}"
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND "
-                                        "starts_with(table_name, ?)", [stem]).fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)", [stem]
+        ).fetchall()
+    }
     if name not in tables:
         for stale in tables:
             con.execute(f"DROP TABLE IF EXISTS temp.{stale}")
         _register_operators(con, campaign_id)
-        con.execute(_sql(con, f"CREATE TEMP TABLE {name} AS " + _BASE + "SELECT * FROM base"),
-                    _params(campaign_id, attribution_days))
+        con.execute(
+            _sql(con, f"CREATE TEMP TABLE {name} AS " + _BASE + "SELECT * FROM base"),
+            _params(campaign_id, attribution_days),
+        )
     return name
 
 
@@ -179,8 +195,9 @@ def _dimension(dimension: str) -> str:
     return DIMENSIONS[dimension]
 
 
-def recipients(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
-               attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
+def recipients(
+    con: duckdb.DuckDBPyConnection, campaign_id: str, *, attribution_days: float = DEFAULT_ATTRIBUTION_DAYS
+) -> pd.DataFrame:
     """One row per recipient with every funnel flag and dimension; msisdn masked."""
     frame = con.execute(f"SELECT * FROM {_base(con, campaign_id, attribution_days)} ORDER BY msisdn").df()
     return mask_frame(frame)

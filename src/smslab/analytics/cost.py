@@ -5,6 +5,7 @@ Example:
     >>> cost_per_outcome(store.connect(":memory:"), "none").empty
     True
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,20 +24,33 @@ def _sheet_prices(prices: Any = None) -> pd.DataFrame:
     from smslab.pricing import PriceSheet, load_prices
 
     sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
-    rows = [(p.country, p.sender_type, p.price_per_segment + (p.carrier_surcharge_per_segment or 0.0), p.currency)
-            for p in sheet.prices.values() if p.price_per_segment is not None and p.currency]
+    rows = [
+        (p.country, p.sender_type, p.price_per_segment + (p.carrier_surcharge_per_segment or 0.0), p.currency)
+        for p in sheet.prices.values()
+        if p.price_per_segment is not None and p.currency
+    ]
     return pd.DataFrame(rows, columns=["region", "sender_type", "sheet_price", "sheet_currency"])
 
 
 def _price_basis(row: Any) -> str:
-    parts = [(row.priced_by_reports, "provider reports"), (row.priced_by_provider, "provider answers"),
-             (row.priced_by_sheet, "indicative sheet"), (row.unpriced, "no price known")]
+    parts = [
+        (row.priced_by_reports, "provider reports"),
+        (row.priced_by_provider, "provider answers"),
+        (row.priced_by_sheet, "indicative sheet"),
+        (row.unpriced, "no price known"),
+    ]
     used = [f"{int(n):,} {what}" for n, what in parts if n]
     return "; ".join(used) if used else "nothing submitted"
 
 
-def cost_per_outcome(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str | None = None, *,
-                     attribution_days: float = DEFAULT_ATTRIBUTION_DAYS, prices: Any = None) -> pd.DataFrame:
+def cost_per_outcome(
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: str,
+    dimension: str | None = None,
+    *,
+    attribution_days: float = DEFAULT_ATTRIBUTION_DAYS,
+    prices: Any = None,
+) -> pd.DataFrame:
     """What the messages cost, per currency and optionally a dimension, and cost per delivered
     message, per reply and per conversion, with the revenue of the attributed conversions.
 
@@ -67,11 +81,14 @@ def cost_per_outcome(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension
                    sum(conversions) AS conversions, sum(revenue) AS revenue,
                    any_value(revenue_currency) AS revenue_currency
             FROM priced GROUP BY ALL
-            ORDER BY {'1, ' if dimension else ''}cost DESC""").df()
+            ORDER BY {"1, " if dimension else ""}cost DESC""").df()
     finally:
         con.unregister("_smslab_sheet")
-    for name, what in (("cost_per_delivered", "delivered"), ("cost_per_reply", "replies"),
-                       ("cost_per_conversion", "conversions")):
+    for name, what in (
+        ("cost_per_delivered", "delivered"),
+        ("cost_per_reply", "replies"),
+        ("cost_per_conversion", "conversions"),
+    ):
         frame[name] = frame["cost"] / frame[what].replace(0, np.nan)
     frame["price_basis"] = [_price_basis(r) for r in frame.itertuples()]
     return frame

@@ -5,6 +5,7 @@ Example:
     >>> status_counts(store.connect(":memory:"), "none").empty
     True
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -17,8 +18,9 @@ from smslab.analytics.base import FAILED, _base, _dimension, _sql
 from smslab.stats import wilson_interval
 
 
-def delivery_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region", *,
-                confidence: float = 0.95) -> pd.DataFrame:
+def delivery_by(
+    con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region", *, confidence: float = 0.95
+) -> pd.DataFrame:
     """Submitted, delivered, failed, delivery rate (Wilson interval) and cost by a dimension."""
     col = _dimension(dimension)
     frame = con.execute(f"""
@@ -37,8 +39,11 @@ def delivery_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str
 
 def status_counts(con: duckdb.DuckDBPyConnection, campaign_id: str) -> pd.DataFrame:
     """Messages by current normalised status."""
-    return con.execute("""SELECT status, count(*) AS messages FROM messages WHERE campaign_id = ?
-                          GROUP BY status ORDER BY messages DESC, status""", [campaign_id]).df()
+    return con.execute(
+        """SELECT status, count(*) AS messages FROM messages WHERE campaign_id = ?
+                          GROUP BY status ORDER BY messages DESC, status""",
+        [campaign_id],
+    ).df()
 
 
 def latency(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region") -> pd.DataFrame:
@@ -70,11 +75,18 @@ _FAIL_EVENTS = f"""
 
 def failures(con: duckdb.DuckDBPyConnection, campaign_id: str) -> pd.DataFrame:
     """Final failures by status and error (code and name from the report), permanent or temporary."""
-    return con.execute(_sql(con, _FAIL_EVENTS + """
+    return con.execute(
+        _sql(
+            con,
+            _FAIL_EVENTS
+            + """
         SELECT status, error_code, coalesce(reason, 'unknown') AS reason,
                CASE WHEN permanent THEN 'permanent' WHEN NOT permanent THEN 'temporary' ELSE 'unknown' END AS kind,
                count(*) AS messages
-        FROM last GROUP BY ALL ORDER BY messages DESC, status, reason"""), {"c": campaign_id}).df()
+        FROM last GROUP BY ALL ORDER BY messages DESC, status, reason""",
+        ),
+        {"c": campaign_id},
+    ).df()
 
 
 def failure_split(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region") -> pd.DataFrame:
@@ -83,10 +95,17 @@ def failure_split(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: s
     col = {"region": "region", "status": "status"}.get(dimension)
     if col is None:
         raise ValueError("failure_split groups by region or status")
-    frame = con.execute(_sql(con, _FAIL_EVENTS + f"""
+    frame = con.execute(
+        _sql(
+            con,
+            _FAIL_EVENTS
+            + f"""
         SELECT {col} AS {dimension}, count(*) FILTER (WHERE permanent) AS permanent,
                count(*) FILTER (WHERE NOT permanent) AS temporary,
                count(*) FILTER (WHERE permanent IS NULL) AS unknown, count(*) AS failed
-        FROM last GROUP BY 1 ORDER BY failed DESC, 1"""), {"c": campaign_id}).df()
+        FROM last GROUP BY 1 ORDER BY failed DESC, 1""",
+        ),
+        {"c": campaign_id},
+    ).df()
     frame["permanent_share"] = frame["permanent"] / frame["failed"].replace(0, np.nan)
     return frame

@@ -5,6 +5,7 @@ Example:
     >>> int(funnel(store.connect(":memory:"), "none")["count"].sum())
     0
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,9 @@ def campaigns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         GROUP BY ALL ORDER BY c.created_at DESC""").df()
 
 
-def funnel(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
-           attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> pd.DataFrame:
+def funnel(
+    con: duckdb.DuckDBPyConnection, campaign_id: str, *, attribution_days: float = DEFAULT_ATTRIBUTION_DAYS
+) -> pd.DataFrame:
     """Recipients at each stage, with the share of the targeted and of the stage before.
 
     Example:
@@ -45,23 +47,34 @@ def funnel(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
     return frame
 
 
-def funnel_by(con: duckdb.DuckDBPyConnection, campaign_id: str, dimension: str = "region", *,
-              attribution_days: float = DEFAULT_ATTRIBUTION_DAYS, confidence: float = 0.95) -> pd.DataFrame:
+def funnel_by(
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: str,
+    dimension: str = "region",
+    *,
+    attribution_days: float = DEFAULT_ATTRIBUTION_DAYS,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """The funnel per value of a dimension (region, operator, sender_type, sender_id, variant, hour…),
     with delivery, reply, opt-out and conversion rates and a Wilson interval for each.
 
     Recipients who got no message carry '(not sent)' for the message dimensions.
     """
     col = _dimension(dimension)
-    frame = con.execute(f"SELECT {col} AS {dimension}, {_COUNTS} FROM {_base(con, campaign_id, attribution_days)} "
-                        "GROUP BY 1 ORDER BY targeted DESC, submitted DESC, 1").df()
+    frame = con.execute(
+        f"SELECT {col} AS {dimension}, {_COUNTS} FROM {_base(con, campaign_id, attribution_days)} "
+        "GROUP BY 1 ORDER BY targeted DESC, submitted DESC, 1"
+    ).df()
     return _with_rates(frame, confidence)
 
 
 def _with_rates(frame: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    for name, (num, den) in {"delivery_rate": ("delivered", "submitted"), "reply_rate": ("replied", "delivered"),
-                             "opt_out_rate": ("opted_out", "delivered"),
-                             "conversion_rate": ("converted", "delivered")}.items():
+    for name, (num, den) in {
+        "delivery_rate": ("delivered", "submitted"),
+        "reply_rate": ("replied", "delivered"),
+        "opt_out_rate": ("opted_out", "delivered"),
+        "conversion_rate": ("converted", "delivered"),
+    }.items():
         k, n = frame[num].to_numpy(float), frame[den].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             frame[name] = np.where(n > 0, k / n, np.nan)
@@ -70,17 +83,22 @@ def _with_rates(frame: pd.DataFrame, confidence: float) -> pd.DataFrame:
     return frame
 
 
-def summary(con: duckdb.DuckDBPyConnection, campaign_id: str, *,
-            attribution_days: float = DEFAULT_ATTRIBUTION_DAYS) -> dict[str, Any]:
+def summary(
+    con: duckdb.DuckDBPyConnection, campaign_id: str, *, attribution_days: float = DEFAULT_ATTRIBUTION_DAYS
+) -> dict[str, Any]:
     """Headline figures: the funnel counts, the four rates, cost and revenue (per currency)."""
     f = funnel(con, campaign_id, attribution_days=attribution_days).set_index("stage")["count"].to_dict()
     rates = _with_rates(pd.DataFrame([f]), 0.95).iloc[0]
     cost = cost_per_outcome(con, campaign_id, attribution_days=attribution_days)
-    return {**{k: int(v) for k, v in f.items()},
-            **{r: (None if pd.isna(rates[r]) else float(rates[r]))
-               for r in ("delivery_rate", "reply_rate", "opt_out_rate", "conversion_rate")},
-            "cost": {row.currency: float(row.cost) for row in cost.itertuples() if row.currency},
-            "attribution_days": attribution_days}
+    return {
+        **{k: int(v) for k, v in f.items()},
+        **{
+            r: (None if pd.isna(rates[r]) else float(rates[r]))
+            for r in ("delivery_rate", "reply_rate", "opt_out_rate", "conversion_rate")
+        },
+        "cost": {row.currency: float(row.cost) for row in cost.itertuples() if row.currency},
+        "attribution_days": attribution_days,
+    }
 
 
 def freshness(con: duckdb.DuckDBPyConnection) -> dict:

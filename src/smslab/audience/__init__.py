@@ -16,6 +16,7 @@ Example:
     >>> result.summary["by_country"], result.frame.loc[0, "time_zone"]
     ({'FR': 2, 'KE': 1, 'US': 1}, 'Europe/Paris')
 """
+
 from __future__ import annotations
 
 from smslab.audience.loading import FRAME_COLUMNS, AudienceLoad, load

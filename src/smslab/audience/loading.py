@@ -7,6 +7,7 @@ Example:
     >>> result.summary["loaded"], result.summary["quarantined"], result.frame.loc[0, "msisdn"]
     (4, 3, '+33612345678')
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,17 @@ from smslab.errors import InputError
 from smslab.numbers import normalize
 
 FRAME_COLUMNS = [
-    "msisdn", "region", "valid", "number_type", "time_zone", "time_zones", "carrier",
-    "consent_at", "consent_source", "attributes", "row",
+    "msisdn",
+    "region",
+    "valid",
+    "number_type",
+    "time_zone",
+    "time_zones",
+    "carrier",
+    "consent_at",
+    "consent_source",
+    "attributes",
+    "row",
 ]
 _DATE_HINT = "use ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
 
@@ -87,7 +97,6 @@ def _check_region(region: str | None) -> str | None:
     return code
 
 
-
 def _parse_consent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """UTC-naive timestamps, and a mask of values that were given but are not dates."""
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -130,24 +139,32 @@ def _process(chunk: Chunk, default_region: str | None, source: str) -> tuple[pd.
             reason = _number_reason(numbers[i], region, errors[i], e164s[i])
         else:
             reason = f"consent_at {str(chunk.consent_at.iloc[i]).strip()!r} is not a date; {_DATE_HINT}"
-        quarantined.append({"source": source, "location": chunk.location[i],
-                            "raw": csv_text(raw, ",") if isinstance(raw, list) else raw, "reason": reason})
+        quarantined.append(
+            {
+                "source": source,
+                "location": chunk.location[i],
+                "raw": csv_text(raw, ",") if isinstance(raw, list) else raw,
+                "reason": reason,
+            }
+        )
     keep = ~bad
     tz = norm["time_zones"]
-    frame = pd.DataFrame({
-        "msisdn": norm["e164"],
-        "region": norm["region"],
-        "valid": norm["valid"],
-        "number_type": norm["number_type"],
-        # object columns built as such keep None (not NaN) for missing values
-        "time_zone": pd.Series([z[0] if z and z[0] != "Etc/Unknown" else None for z in tz.tolist()], dtype=object),
-        "time_zones": tz,
-        "carrier": norm["carrier"],
-        "consent_at": consent,
-        "consent_source": _none_for_missing(pd.Series(chunk.consent_source, dtype=object)),
-        "attributes": pd.Series(chunk.attributes, dtype=object),
-        "row": pd.Series(chunk.row, dtype="int64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "msisdn": norm["e164"],
+            "region": norm["region"],
+            "valid": norm["valid"],
+            "number_type": norm["number_type"],
+            # object columns built as such keep None (not NaN) for missing values
+            "time_zone": pd.Series([z[0] if z and z[0] != "Etc/Unknown" else None for z in tz.tolist()], dtype=object),
+            "time_zones": tz,
+            "carrier": norm["carrier"],
+            "consent_at": consent,
+            "consent_source": _none_for_missing(pd.Series(chunk.consent_source, dtype=object)),
+            "attributes": pd.Series(chunk.attributes, dtype=object),
+            "row": pd.Series(chunk.row, dtype="int64"),
+        }
+    )
     if not keep.all():
         frame = frame[keep].reset_index(drop=True)
     return frame, quarantined
@@ -162,13 +179,16 @@ def _number_reason(value: str, region: str | None, error: str | None, e164: str 
         return "msisdn is empty"
     shown = f"msisdn {value!r}"
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS and not str(value).strip().startswith("+"):
-        return (f"{shown}: region {region!r} is not a region code; "
-                "use two letters such as FR, or write the number as +CC…")
+        return (
+            f"{shown}: region {region!r} is not a region code; use two letters such as FR, or write the number as +CC…"
+        )
     if error and error.startswith("unparseable"):
         detail = error.split(":", 1)[1].strip()
         if region is None and not str(value).strip().startswith("+"):
-            return (f"{shown}: no country code and no region; "
-                    "write it as +CC… or give a region (default_region or a region column)")
+            return (
+                f"{shown}: no country code and no region; "
+                "write it as +CC… or give a region (default_region or a region column)"
+            )
         return f"{shown}: not a phone number ({detail})"
     if e164:
         return f"{shown}: {e164} is not a valid number" + ("" if error == "not a valid number" else f" ({error})")
@@ -183,8 +203,20 @@ def _collapse(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "consent_at" else "int64" if c == "row"
-                                          else bool if c == "valid" else object) for c in FRAME_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="datetime64[ns]"
+                    if c == "consent_at"
+                    else "int64"
+                    if c == "row"
+                    else bool
+                    if c == "valid"
+                    else object
+                )
+                for c in FRAME_COLUMNS
+            }
+        )
     frame = pd.concat(parts, ignore_index=True)
     if not frame["row"].is_monotonic_increasing:
         frame = frame.sort_values("row", kind="stable", ignore_index=True)

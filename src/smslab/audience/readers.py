@@ -15,6 +15,7 @@ Example:
     >>> chunk.msisdn[0], chunk.location[0], chunk.row[0]
     ('06 12 34 56 78', 'line 2', 1)
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,7 +57,7 @@ class Chunk:
 
 def read(source: str, con: Any) -> Iterator[Chunk]:
     if source.startswith("duckdb:"):
-        table = source[len("duckdb:"):]
+        table = source[len("duckdb:") :]
         if con is None:
             raise InputError(f"{source}: reading a DuckDB table needs a connection (load(..., con=store.connect()))")
         return _read_duckdb(source, con, table=table)
@@ -68,8 +69,9 @@ def read(source: str, con: Any) -> Iterator[Chunk]:
     if p.suffix.lower() in (".parquet", ".pq"):
         return _read_duckdb(source, None, parquet=p)
     if p.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods", ".numbers"):
-        raise InputError(f"{source}: spreadsheets are not read; save it as CSV UTF-8 (or Parquet) "
-                         "and point 'audience' at that file")
+        raise InputError(
+            f"{source}: spreadsheets are not read; save it as CSV UTF-8 (or Parquet) and point 'audience' at that file"
+        )
     return _read_csv(p, source)
 
 
@@ -88,10 +90,12 @@ def _header_map(columns: list[str], source: str, place: str) -> dict[str, str]:
                     raise InputError(
                         f"{source}: {place}: the header {columns[0]!r} is one column containing {delim!r}; "
                         f"this file looks separated by {word}, but smslab reads comma-separated files: "
-                        f"save it as CSV with commas (or as Parquet)")
+                        f"save it as CSV with commas (or as Parquet)"
+                    )
         raise InputError(
             f"{source}: {place}: no 'msisdn' column; found {shown}; "
-            "rename the column holding the phone numbers to 'msisdn'")
+            "rename the column holding the phone numbers to 'msisdn'"
+        )
     return found
 
 
@@ -99,11 +103,13 @@ def _read_csv(p: Path, source: str) -> Iterator[Chunk]:
     with open(p, "rb") as fb:
         head = fb.read(65536)
     if head.lstrip(b"\xef\xbb\xbf").strip() == b"":
-        raise InputError(f"{source}: the file is empty; expected a header line with an 'msisdn' column, "
-                         "then one recipient per line")
+        raise InputError(
+            f"{source}: the file is empty; expected a header line with an 'msisdn' column, then one recipient per line"
+        )
     if b"\x00" in head:
-        raise InputError(f"{source}: line 1: this is a binary file, not CSV text; "
-                         "export the audience as CSV (UTF-8) or Parquet")
+        raise InputError(
+            f"{source}: line 1: this is a binary file, not CSV text; export the audience as CSV (UTF-8) or Parquet"
+        )
     delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
     handle = open(p, encoding="utf-8-sig", newline="")
     reader = csv.reader(handle, delimiter=delimiter)
@@ -166,7 +172,9 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[Ch
             ragged = [i for i, f in enumerate(records) if len(f) != width]
             problems: dict[int, str] = {
                 i: f"has {len(records[i])} fields but the header has {width}; "
-                   f"check for a stray {delimiter!r} or a missing quote" for i in ragged}
+                f"check for a stray {delimiter!r} or a missing quote"
+                for i in ragged
+            }
             good = records if not ragged else [f if len(f) == width else [""] * width for f in records]
             columns = list(zip(*good, strict=False))
 
@@ -174,11 +182,13 @@ def _csv_chunks(handle, reader, header, found, source, delimiter) -> Iterator[Ch
                 return list(columns[idx[k]]) if k in idx else [None] * n
 
             yield Chunk(
-                msisdn=pick("msisdn"), region=pick("region"),
+                msisdn=pick("msisdn"),
+                region=pick("region"),
                 consent_at=pd.Series(pick("consent_at"), dtype=object),
                 consent_source=[v or None for v in pick("consent_source")],
                 attributes=_json_objects([name for _, name in other], [columns[i] for i, _ in other], n),
-                row=rows, location=[f"line {x}" for x in lines],
+                row=rows,
+                location=[f"line {x}" for x in lines],
                 raw=records,  # field lists; turned into text only when quarantined
                 problems=problems,
             )
@@ -225,8 +235,9 @@ class Rows:
         return [list(r) for r in zip(*(c.take(at).to_pylist() for c in self.columns), strict=False)]
 
 
-def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, str],
-               delimiter: str) -> Iterator[Chunk] | None:
+def _arrow_csv(
+    p: Path, written: list[str], header: list[str], found: dict[str, str], delimiter: str
+) -> Iterator[Chunk] | None:
     """The file parsed by pyarrow.csv, for files where that gives what the csv module gives.
 
     Only regular files take this path: at most _FAST_MAX_BYTES, UTF-8 (one BOM skipped as
@@ -267,19 +278,36 @@ def _arrow_csv(p: Path, written: list[str], header: list[str], found: dict[str, 
         table = pacsv.read_csv(
             pa.py_buffer(data).slice(start),
             read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
-                                             escape_char=False, newlines_in_values=True, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
-                                                 null_values=[], strings_can_be_null=False, check_utf8=True))
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=[],
+                strings_can_be_null=False,
+                check_utf8=True,
+            ),
+        )
     except (pa.ArrowException, ValueError):
         return None
-    if (table.num_columns != width or table.num_rows != breaks + 1
-            or any(not pa.types.is_string(t) for t in table.schema.types)
-            or [c[0].as_py() for c in table.columns] != written):
+    if (
+        table.num_columns != width
+        or table.num_rows != breaks + 1
+        or any(not pa.types.is_string(t) for t in table.schema.types)
+        or [c[0].as_py() for c in table.columns] != written
+    ):
         return None
     limit = csv.field_size_limit()
-    if end - start > limit and any((pc.max(pc.binary_length(c)).as_py() or 0) > limit  # bytes ≥ characters
-                                   and (pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in table.columns):
+    if end - start > limit and any(
+        (pc.max(pc.binary_length(c)).as_py() or 0) > limit  # bytes ≥ characters
+        and (pc.max(pc.utf8_length(c)).as_py() or 0) > limit
+        for c in table.columns
+    ):
         return None
     idx, other = _layout(header, found)
     return _arrow_chunks(table, idx, other)
@@ -295,11 +323,14 @@ def _arrow_chunks(table, idx: dict[str, int], other: list[tuple[int, str]]) -> I
             return cols[idx[k]].to_pylist() if k in idx else [None] * n
 
         yield Chunk(
-            msisdn=pick("msisdn"), region=pick("region"),
+            msisdn=pick("msisdn"),
+            region=pick("region"),
             consent_at=pd.Series(pick("consent_at"), dtype=object),
             consent_source=[v or None for v in pick("consent_source")],
             attributes=_json_objects([name for _, name in other], [cols[i] for i, _ in other], n),
-            row=list(range(first + 1, first + n + 1)), location=_Lines(first + 2, n), raw=Rows(cols),
+            row=list(range(first + 1, first + n + 1)),
+            location=_Lines(first + 2, n),
+            raw=Rows(cols),
         )
 
 
@@ -313,8 +344,11 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
     parts: list = []
     controls = None  # rows with a control character somewhere
     for k, (name, values) in enumerate(zip(names, columns, strict=False)):
-        arr = values if isinstance(values, pa.Array) and values.type == pa.string() \
+        arr = (
+            values
+            if isinstance(values, pa.Array) and values.type == pa.string()
             else pa.array(values, type=pa.string())
+        )
         data = _utf8_bytes(arr)  # ASCII bytes never occur inside multi-byte characters
         if (data < 0x20).any():
             found = pc.match_substring_regex(arr, r"[\x00-\x1f]")
@@ -328,8 +362,10 @@ def _json_objects(names: list[str], columns: list, n: int) -> list[str]:
     out = pc.binary_join_element_wise(*parts, "").to_pylist()
     if controls is not None:  # control characters: json.dumps' own escapes
         which = pc.indices_nonzero(controls)
-        picked = [values.take(which).to_pylist() if isinstance(values, pa.Array)
-                  else [values[i] for i in which.to_pylist()] for values in columns]
+        picked = [
+            values.take(which).to_pylist() if isinstance(values, pa.Array) else [values[i] for i in which.to_pylist()]
+            for values in columns
+        ]
         for i, row in zip(which.to_pylist(), zip(*picked, strict=False), strict=False):
             out[i] = json.dumps(dict(zip(names, row, strict=False)), ensure_ascii=False)
     return out
@@ -340,8 +376,8 @@ def _utf8_bytes(arr) -> np.ndarray:
     offsets_buf, data_buf = arr.buffers()[1:3]
     if data_buf is None or len(arr) == 0:
         return np.zeros(0, dtype=np.uint8)
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
-    return np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
 
 
 def _not_utf8(p: Path, source: str) -> InputError:
@@ -359,8 +395,9 @@ def _not_utf8(p: Path, source: str) -> InputError:
                 where = f"line {line}: "
                 break
             line += block.count(b"\n")
-    return InputError(f"{source}: {where}the file is not UTF-8 text; re-save it as CSV UTF-8 "
-                      "(in Excel: Save As, CSV UTF-8)")
+    return InputError(
+        f"{source}: {where}the file is not UTF-8 text; re-save it as CSV UTF-8 (in Excel: Save As, CSV UTF-8)"
+    )
 
 
 def csv_text(fields: list[str], delimiter: str) -> str:
@@ -392,8 +429,11 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
     found = _header_map(columns, source, "columns")
     types = dict(zip(columns, [str(t) for t in rel.types], strict=False))
     other = [c for c in columns if c not in found.values()]
-    attrs = ("to_json(struct_pack(" + ", ".join(f"{sql.ident(c)} := {sql.ident(c)}" for c in other) + "))::VARCHAR"
-             if other else "'{}'")
+    attrs = (
+        "to_json(struct_pack(" + ", ".join(f"{sql.ident(c)} := {sql.ident(c)}" for c in other) + "))::VARCHAR"
+        if other
+        else "'{}'"
+    )
     consent = found.get("consent_at")
     if consent is None:
         consent_sql = "NULL::VARCHAR"
@@ -403,8 +443,10 @@ def _read_duckdb(source: str, con: Any, *, table: str | None = None, parquet: Pa
         consent_sql = f"{sql.ident(consent)}::VARCHAR"
     pick = lambda k: f"{sql.ident(found[k])}::VARCHAR" if k in found else "NULL::VARCHAR"  # noqa: E731
     raw = "to_json(struct_pack(" + ", ".join(f"{sql.ident(c)} := {sql.ident(c)}" for c in columns) + "))::VARCHAR"
-    query = (f"SELECT {pick('msisdn')} AS m, {pick('region')} AS r, {consent_sql} AS c, "
-             f"{pick('consent_source')} AS s, {attrs} AS a, {raw} AS raw FROM ({rel.sql_query()})")
+    query = (
+        f"SELECT {pick('msisdn')} AS m, {pick('region')} AS r, {consent_sql} AS c, "
+        f"{pick('consent_source')} AS s, {attrs} AS a, {raw} AS raw FROM ({rel.sql_query()})"
+    )
     return _duck_chunks(con, query, own, source)
 
 
@@ -427,9 +469,14 @@ def _duck_chunks(con, query: str, own: bool, source: str) -> Iterator[Chunk]:
             if pd.api.types.is_datetime64_any_dtype(c):
                 c = c.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(c.dt, "tz", None) is not None else c
             yield Chunk(
-                msisdn=batch.column("m").to_pylist(), region=batch.column("r").to_pylist(), consent_at=c,
-                consent_source=batch.column("s").to_pylist(), attributes=batch.column("a").to_pylist(),
-                row=rows, location=[f"row {r}" for r in rows], raw=batch.column("raw").to_pylist(),
+                msisdn=batch.column("m").to_pylist(),
+                region=batch.column("r").to_pylist(),
+                consent_at=c,
+                consent_source=batch.column("s").to_pylist(),
+                attributes=batch.column("a").to_pylist(),
+                row=rows,
+                location=[f"row {r}" for r in rows],
+                raw=batch.column("raw").to_pylist(),
             )
     finally:
         if own:

@@ -9,6 +9,7 @@ Example:
     >>> "send" in cli.commands and "report" in cli.commands
     True
 """
+
 from __future__ import annotations
 
 import sys

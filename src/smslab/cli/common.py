@@ -7,6 +7,7 @@ Example:
     >>> Count(1, 10).convert("3", None, None)
     3
 """
+
 from __future__ import annotations
 
 import functools
@@ -90,8 +91,13 @@ class OneOf(_OneLine, click.Choice):
     """click.Choice, failing in one line."""
 
 
-db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
-                         help="DuckDB file (default: $SMSLAB_DB or data/smslab.duckdb).")
+db_option = click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="DuckDB file (default: $SMSLAB_DB or data/smslab.duckdb).",
+)
 
 
 def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -104,9 +110,16 @@ def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -
 
 
 wait_option = click.option(
-    "--wait", "wait", type=Number(0, 86400), default=None, callback=_set_wait, expose_value=False,
-    metavar="SECONDS", help="Wait this long for a database locked by another process (default: $SMSLAB_WAIT or 60); "
-                            "then exit 4 naming the process.")
+    "--wait",
+    "wait",
+    type=Number(0, 86400),
+    default=None,
+    callback=_set_wait,
+    expose_value=False,
+    metavar="SECONDS",
+    help="Wait this long for a database locked by another process (default: $SMSLAB_WAIT or 60); "
+    "then exit 4 naming the process.",
+)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")

@@ -5,6 +5,7 @@ Example:
     >>> sorted(c for c in ("ingest", "serve", "smpp-receive", "load", "pull", "conversions") if c in cli.commands)
     ['conversions', 'ingest', 'load', 'pull', 'serve', 'smpp-receive']
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,24 +13,13 @@ from typing import Any
 
 import click
 
-from smslab.cli.common import (
-    Count,
-    OneOf,
-    OptionError,
-    _emit,
-    cli,
-    db_option,
-    json_option,
-    user_errors,
-    wait_option,
-)
+from smslab.cli.common import Count, OneOf, OptionError, _emit, cli, db_option, json_option, user_errors, wait_option
 from smslab.receiving import formats
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(formats.choices()),
-              default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(formats.choices()), default="auto", show_default=True)
 @db_option
 @wait_option
 @json_option
@@ -48,18 +38,28 @@ def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> N
     result = run_ingest(list(paths), fmt=fmt, db=db)
     _emit(result, as_json)
     if result["quarantined"] and not result["loaded"] and not result["duplicates"]:
-        hint = (f"is --format {fmt} right for {', '.join(paths)}?" if fmt != "auto"
-                else "pass --format (infobip, twilio, vonage, smpp or csv) if the format was guessed wrong")
-        click.echo(f"smslab: nothing loaded: all {result['quarantined']} record(s) quarantined (reasons in the "
-                   f"quarantine table); {hint}", err=True)
+        hint = (
+            f"is --format {fmt} right for {', '.join(paths)}?"
+            if fmt != "auto"
+            else "pass --format (infobip, twilio, vonage, smpp or csv) if the format was guessed wrong"
+        )
+        click.echo(
+            f"smslab: nothing loaded: all {result['quarantined']} record(s) quarantined (reasons in the "
+            f"quarantine table); {hint}",
+            err=True,
+        )
         sys.exit(1)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=Count(1, 65535), help="TCP port, 1-65535.")
-@click.option("--landing", default=None, type=click.Path(file_okay=False),
-              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option(
+    "--landing",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Journal folder (default: $SMSLAB_LANDING or data/landing).",
+)
 @user_errors
 def serve(host: str, port: int, landing: str | None) -> None:
     """Receive every provider's webhooks into the landing-zone journal (fsync before 2xx).
@@ -75,11 +75,17 @@ def serve(host: str, port: int, landing: str | None) -> None:
 
 
 @cli.command("smpp-receive")
-@click.option("--landing", default=None, type=click.Path(),
-              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
-@click.option("--bind", "bind", type=click.Choice(["transceiver", "receiver"]), default="transceiver",
-              show_default=True,
-              help="How to bind: a transceiver (as `smslab send` does), or a receiver-only session.")
+@click.option(
+    "--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing)."
+)
+@click.option(
+    "--bind",
+    "bind",
+    type=click.Choice(["transceiver", "receiver"]),
+    default="transceiver",
+    show_default=True,
+    help="How to bind: a transceiver (as `smslab send` does), or a receiver-only session.",
+)
 @click.option("--seconds", type=float, default=None, help="Stop after this long (default: run until SIGTERM/Ctrl-C).")
 @user_errors
 def smpp_receive(landing: str | None, bind: str, seconds: float | None) -> None:
@@ -103,8 +109,11 @@ def smpp_receive(landing: str | None, bind: str, seconds: float | None) -> None:
         signal.signal(sig, lambda *_: stopping.append(True))
     provider = SmppProvider(landing=landing, bind=bind)
     try:
-        count = provider.receive(seconds=seconds, stop=lambda: bool(stopping),
-                                 log=lambda line: click.echo(f"smslab smpp-receive: {line}", err=True))
+        count = provider.receive(
+            seconds=seconds,
+            stop=lambda: bool(stopping),
+            log=lambda line: click.echo(f"smslab smpp-receive: {line}", err=True),
+        )
     finally:
         provider.close()
     click.echo(f"smslab smpp-receive: {count} receipts and replies journalled", err=True)
@@ -112,8 +121,9 @@ def smpp_receive(landing: str | None, bind: str, seconds: float | None) -> None:
 
 @cli.command()
 @db_option
-@click.option("--landing", default=None, type=click.Path(),
-              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option(
+    "--landing", default=None, type=click.Path(), help="Journal folder (default: $SMSLAB_LANDING or data/landing)."
+)
 @wait_option
 @json_option
 @user_errors
@@ -132,22 +142,45 @@ def load(db: str | None, landing: str | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("provider", type=OneOf(["infobip", "twilio"]), metavar="PROVIDER")
 @click.option("--reports/--no-reports", default=True, help="infobip: fetch delivery reports (default: yes).")
-@click.option("--inbound/--no-inbound", default=True,
-              help="infobip: fetch received messages, i.e. replies (default: yes).")
-@click.option("--since", default=None, metavar="DATE",
-              help="twilio: messages sent on or after this day, YYYY-MM-DD in GMT (default: 6 days before --until).")
-@click.option("--until", default=None, metavar="DATE",
-              help="twilio: messages sent on or before this day, YYYY-MM-DD in GMT (default: today).")
+@click.option(
+    "--inbound/--no-inbound", default=True, help="infobip: fetch received messages, i.e. replies (default: yes)."
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="DATE",
+    help="twilio: messages sent on or after this day, YYYY-MM-DD in GMT (default: 6 days before --until).",
+)
+@click.option(
+    "--until",
+    default=None,
+    metavar="DATE",
+    help="twilio: messages sent on or before this day, YYYY-MM-DD in GMT (default: today).",
+)
 @click.option("--limit", type=Count(1, 1000), default=1000, show_default=True, help="Page size of each request.")
 @click.option("--load", "load_", is_flag=True, help="Then move the journal into DuckDB, as `smslab load` does.")
-@click.option("--landing", default=None, type=click.Path(file_okay=False),
-              help="Journal folder (default: $SMSLAB_LANDING or data/landing).")
+@click.option(
+    "--landing",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Journal folder (default: $SMSLAB_LANDING or data/landing).",
+)
 @db_option
 @wait_option
 @json_option
 @user_errors
-def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: str | None, limit: int,
-         load_: bool, landing: str | None, db: str | None, as_json: bool) -> None:
+def pull(
+    provider: str,
+    reports: bool,
+    inbound: bool,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    load_: bool,
+    landing: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     """Fetch delivery reports, prices and replies from PROVIDER (infobip, twilio), for accounts without webhooks.
 
     infobip: Infobip hands each report and reply out once: they are written to the landing-zone
@@ -170,9 +203,11 @@ def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: 
         saved = "{messages} message(s) sent from {since} to {until}, {inbound} received message(s)"
     else:
         if since is not None or until is not None:
-            raise OptionError("--since/--until choose Twilio's messages; Infobip hands each report out once, "
-                              "so `smslab pull infobip` takes no window: leave them out",
-                              param_hint="'--since'")
+            raise OptionError(
+                "--since/--until choose Twilio's messages; Infobip hands each report out once, "
+                "so `smslab pull infobip` takes no window: leave them out",
+                param_hint="'--since'",
+            )
         from smslab.providers.infobip import pull as pull_infobip
 
         result = dict(pull_infobip(reports=reports, inbound=inbound, limit=limit, landing=landing))
@@ -181,9 +216,20 @@ def pull(provider: str, reports: bool, inbound: bool, since: str | None, until: 
         from smslab.receiving.journal_load import load as run_load
 
         result["load"] = run_load(db=db, landing=landing)
-    _emit(result, as_json, lambda r: f"{provider}: " + saved.format(**r) + " saved to the journal"
-          + ("; " + ", ".join(f"{k} {v}" for k, v in r["load"].items()) if "load" in r
-             else "; `smslab load` takes them from there"))
+    _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"{provider}: "
+            + saved.format(**r)
+            + " saved to the journal"
+            + (
+                "; " + ", ".join(f"{k} {v}" for k, v in r["load"].items())
+                if "load" in r
+                else "; `smslab load` takes them from there"
+            )
+        ),
+    )
 
 
 def _conversion_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -203,10 +249,12 @@ def _conversion_code(ctx: click.Context, param: click.Parameter, value: str | No
 
 @cli.command()
 @click.argument("file", type=click.Path())
-@click.option("--region", default=None, callback=_conversion_code,
-              help="Default region for numbers without +CC, e.g. FR.")
-@click.option("--currency", default=None, callback=_conversion_code,
-              help="Currency of rows without a currency column, e.g. EUR.")
+@click.option(
+    "--region", default=None, callback=_conversion_code, help="Default region for numbers without +CC, e.g. FR."
+)
+@click.option(
+    "--currency", default=None, callback=_conversion_code, help="Currency of rows without a currency column, e.g. EUR."
+)
 @db_option
 @wait_option
 @json_option
@@ -225,9 +273,18 @@ def conversions(file: str, region: str | None, currency: str | None, db: str | N
     from smslab.conversions import import_conversions
 
     result = import_conversions(file, db=db, default_region=region, currency=currency)
-    _emit(result, as_json, lambda r: f"{file}: {r['loaded']} loaded, {r['duplicates']} already there, "
-          f"{r['quarantined']} quarantined" + (" (reasons in the quarantine table)" if r["quarantined"] else ""))
+    _emit(
+        result,
+        as_json,
+        lambda r: (
+            f"{file}: {r['loaded']} loaded, {r['duplicates']} already there, "
+            f"{r['quarantined']} quarantined" + (" (reasons in the quarantine table)" if r["quarantined"] else "")
+        ),
+    )
     if result["quarantined"] and not result["loaded"] and not result["duplicates"]:
-        click.echo(f"smslab: nothing loaded: all {result['quarantined']} row(s) of {file} quarantined (reasons in the "
-                   "quarantine table); pass --region if the numbers have no +CC", err=True)
+        click.echo(
+            f"smslab: nothing loaded: all {result['quarantined']} row(s) of {file} quarantined (reasons in the "
+            "quarantine table); pass --region if the numbers have no +CC",
+            err=True,
+        )
         sys.exit(1)

@@ -5,6 +5,7 @@ Example:
     >>> sorted(cli.commands["report"].commands)
     ['list', 'run']
 """
+
 from __future__ import annotations
 
 import click
@@ -40,8 +41,10 @@ def report_list(as_json: bool) -> None:
         for x in reports:
             last = x["latest"]
             lines.append(f"{x['name']}: {x['description']}")
-            lines.append(f"  parameters: {', '.join(x['parameters']) or 'none'}; last run: "
-                         + (f"{last['finished_at']} → {last['html']}" if last else "never"))
+            lines.append(
+                f"  parameters: {', '.join(x['parameters']) or 'none'}; last run: "
+                + (f"{last['finished_at']} → {last['html']}" if last else "never")
+            )
         return "\n".join(lines)
 
     _emit(list_reports(), as_json, human)
@@ -63,5 +66,6 @@ def report_run(name: str, parameters: tuple[tuple[str, str], ...], output_dir: s
     """
     from smslab.reporting import run_report
 
-    _emit(run_report(name, parameters=dict(parameters), output_dir=output_dir), as_json,
-          lambda r: f"report: {r['html']}")
+    _emit(
+        run_report(name, parameters=dict(parameters), output_dir=output_dir), as_json, lambda r: f"report: {r['html']}"
+    )

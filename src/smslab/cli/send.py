@@ -4,6 +4,7 @@ Example:
     >>> throughput_setting(((None, 20.0),))
     20.0
 """
+
 from __future__ import annotations
 
 import math
@@ -13,17 +14,7 @@ from typing import Any
 
 import click
 
-from smslab.cli.common import (
-    Count,
-    OptionError,
-    _emit,
-    _OneLine,
-    cli,
-    db_option,
-    json_option,
-    user_errors,
-    wait_option,
-)
+from smslab.cli.common import Count, OptionError, _emit, _OneLine, cli, db_option, json_option, user_errors, wait_option
 from smslab.errors import SmslabError
 
 
@@ -44,9 +35,14 @@ def check(spec: str, at: str | None, db: str | None, as_json: bool) -> None:
     from smslab.compliance import check as run_check
 
     result = run_check(spec, at=at, db=config.db_path(db)).summary()
-    _emit(result, as_json, lambda r: "\n".join(
-        [f"recipients: {r['recipients']}"]
-        + [f"[{f['severity']}] {f['country'] or '*'} {f['rule']}: {f['message']}" for f in r["findings"]]))
+    _emit(
+        result,
+        as_json,
+        lambda r: "\n".join(
+            [f"recipients: {r['recipients']}"]
+            + [f"[{f['severity']}] {f['country'] or '*'} {f['rule']}: {f['message']}" for f in r["findings"]]
+        ),
+    )
     if result["blocking"]:
         sys.exit(1)
 
@@ -68,8 +64,7 @@ class Throughput(_OneLine, click.ParamType):
             mps = None
         if mps is None or not math.isfinite(mps) or mps <= 0:
             what = f"sender {sender.strip()}: " if sender.strip() else ""
-            self.fail(f"{value!r}: {what}expected messages per second, a number > 0 (e.g. 20 or 36180=30)",
-                      param, ctx)
+            self.fail(f"{value!r}: {what}expected messages per second, a number > 0 (e.g. 20 or 36180=30)", param, ctx)
         assert mps is not None  # fail() raised otherwise
         return (sender.strip() or None), mps
 
@@ -89,9 +84,11 @@ def throughput_setting(values: tuple[tuple[str | None, float], ...]) -> float | 
     plain = [rate for sender, rate in values if sender is None]
     if plain:
         if len(values) > 1:
-            raise OptionError("give one rate for every sender (--throughput 20) or one per sender "
-                              "(--throughput 36180=30 --throughput ACME=2), not both or twice",
-                              param_hint="'--throughput'")
+            raise OptionError(
+                "give one rate for every sender (--throughput 20) or one per sender "
+                "(--throughput 36180=30 --throughput ACME=2), not both or twice",
+                param_hint="'--throughput'",
+            )
         return plain[0]
     rates: dict[str, float] = {}
     for sender, rate in values:
@@ -114,21 +111,49 @@ def _throughput_callback(ctx: click.Context, param: click.Parameter, values: tup
 @click.argument("spec", type=click.Path())
 @click.option("--provider", default=None, help="Provider name (default: the spec's, else simulator).")
 @click.option("--dry-run", is_flag=True, help="Do everything but submit.")
-@click.option("--throughput", "throughput", type=Throughput(), multiple=True, callback=_throughput_callback,
-              help="Messages per second: MPS for every sender, or SENDER_ID=MPS (repeatable) per sender id. "
-                   "Default: the price sheet's rate per country and sender type (the simulator: unpaced).")
-@click.option("--batch-size", type=Count(1), default=None,
-              help="Messages handed to the provider per call (default: the provider's).")
-@click.option("--max-retries", type=Count(0), default=None,
-              help="Retries of a temporarily refused batch (default: 4), with exponential backoff.")
-@click.option("--now", "now", default=None, hidden=True,
-              help="Replay: act as if it were this moment (ISO 8601 with offset); for tests and demos.")
+@click.option(
+    "--throughput",
+    "throughput",
+    type=Throughput(),
+    multiple=True,
+    callback=_throughput_callback,
+    help="Messages per second: MPS for every sender, or SENDER_ID=MPS (repeatable) per sender id. "
+    "Default: the price sheet's rate per country and sender type (the simulator: unpaced).",
+)
+@click.option(
+    "--batch-size",
+    type=Count(1),
+    default=None,
+    help="Messages handed to the provider per call (default: the provider's).",
+)
+@click.option(
+    "--max-retries",
+    type=Count(0),
+    default=None,
+    help="Retries of a temporarily refused batch (default: 4), with exponential backoff.",
+)
+@click.option(
+    "--now",
+    "now",
+    default=None,
+    hidden=True,
+    help="Replay: act as if it were this moment (ISO 8601 with offset); for tests and demos.",
+)
 @db_option
 @wait_option
 @json_option
 @user_errors
-def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dict[str, float] | None,
-         batch_size: int | None, max_retries: int | None, now: str | None, db: str | None, as_json: bool) -> None:
+def send(
+    spec: str,
+    provider: str | None,
+    dry_run: bool,
+    throughput: float | dict[str, float] | None,
+    batch_size: int | None,
+    max_retries: int | None,
+    now: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     """Check a campaign, then send what is allowed (idempotent: never twice).
 
     \b
@@ -159,5 +184,8 @@ def send(spec: str, provider: str | None, dry_run: bool, throughput: float | dic
         sys.exit(1)
     left = int(result.get("retry_later") or 0)
     if left:
-        click.echo(f"smslab: {left} message(s) were refused for now and stay queued (the reason is in "
-                   "messages.error_code); run `smslab send` again later", err=True)
+        click.echo(
+            f"smslab: {left} message(s) were refused for now and stay queued (the reason is in "
+            "messages.error_code); run `smslab send` again later",
+            err=True,
+        )

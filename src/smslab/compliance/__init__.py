@@ -6,6 +6,7 @@ Example:
     >>> result = check("data/samples/campaign.yaml", db="data/smslab.duckdb")  # doctest: +SKIP
     >>> result.blocking, result.summary()["recipients"]                        # doctest: +SKIP
 """
+
 from smslab.compliance.engine import check, resolve_at
 from smslab.compliance.result import CheckResult
 

@@ -12,6 +12,7 @@ Example:
     ...             limit=3, period_hours=24)
     datetime.datetime(2026, 11, 25, 9, 0)
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -34,12 +35,15 @@ def cap_release(times: list[datetime], *, limit: int, period_hours: float) -> da
 
 def _campaign_senders(con: Any) -> dict[tuple[str, str], tuple[str, str]]:
     """(campaign_id, region) -> (brand key, sender key), for marketing campaigns; region '*' is the fallback."""
-    return {(campaign_id, cc): (identity.key(sender.get("brand") or sender["id"]), identity.key(sender["id"]))
-            for campaign_id, _data, cc, sender in stored_senders(con, purpose="marketing")}
+    return {
+        (campaign_id, cc): (identity.key(sender.get("brand") or sender["id"]), identity.key(sender["id"]))
+        for campaign_id, _data, cc, sender in stored_senders(con, purpose="marketing")
+    }
 
 
-def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str], list[Any]],
-           at: datetime) -> dict[int, tuple[datetime, str]]:
+def capped(
+    con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str], list[Any]], at: datetime
+) -> dict[int, tuple[datetime, str]]:
     """Recipients over a cap: {row number: (when one more message fits, why)}.
 
     `rows` has columns rn, msisdn, region, sub (subdivision code or ''); `caps_of` maps
@@ -56,7 +60,8 @@ def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str
                WHERE m.msisdn IN (SELECT msisdn FROM _cap_audience) AND c.purpose = 'marketing'
                  AND m.campaign_id <> ? AND m.status NOT IN ('failed', 'rejected')
                  AND coalesce(m.submitted_at, m.scheduled_at) > ? AND coalesce(m.submitted_at, m.scheduled_at) < ?""",
-            [spec.campaign_id, at - timedelta(hours=longest), at + timedelta(hours=longest)]).df()
+            [spec.campaign_id, at - timedelta(hours=longest), at + timedelta(hours=longest)],
+        ).df()
     finally:
         con.unregister("_cap_audience")
     if sent.empty:
@@ -71,15 +76,24 @@ def capped(con: Any, spec: Any, rows: pd.DataFrame, caps_of: dict[tuple[str, str
             continue
         sender = spec.sender_for(region)
         ours = (identity.key(sender.brand or sender.id), identity.key(sender.id))
-        theirs = [owners.get((c, r)) or owners.get((c, "*")) for c, r in zip(history["campaign_id"], history["region"],
-                                                                             strict=False)]
+        theirs = [
+            owners.get((c, r)) or owners.get((c, "*"))
+            for c, r in zip(history["campaign_id"], history["region"], strict=False)
+        ]
         times = history["t"].dt.to_pydatetime()
         for cap in caps:
             period = timedelta(hours=cap.period_hours)
-            keep = np.array([(cap.per == "any" or (o is not None and o[0 if cap.per == "brand" else 1] ==
-                                                   ours[0 if cap.per == "brand" else 1]))
-                             and at - period < t < at + period for o, t in zip(theirs, times, strict=False)],
-                            dtype=bool)
+            keep = np.array(
+                [
+                    (
+                        cap.per == "any"
+                        or (o is not None and o[0 if cap.per == "brand" else 1] == ours[0 if cap.per == "brand" else 1])
+                    )
+                    and at - period < t < at + period
+                    for o, t in zip(theirs, times, strict=False)
+                ],
+                dtype=bool,
+            )
             counted = [t for t, k in zip(times, keep, strict=False) if k]
             release = cap_release(counted, limit=cap.max, period_hours=cap.period_hours)
             if release is not None:

@@ -14,6 +14,7 @@ Example:
     >>> sender_id_problems("SHOP", {"prefix": "AD-", "suffix": None, "min_length": None, "max_length": 11})
     ["must start with 'AD-'"]
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ from smslab.compliance.result import Issue
 #: what a text must contain, by element, when the rule gives no pattern of its own
 OPT_OUT_WORDS = re.compile(
     r"\b(STOP\w*|UNSUBSCRIBE|OPT[ -]?OUT|ARR[EÊ]T|BAJA|SALIR|SAIR|PARAR|ABMELDEN|AFMELDEN|AVSLUTA|ANNULLA|CANCELAR|"
-    r"DESABONNER|DÉSABONNER|AFMELD|AVMELD|拒收|退订|수신거부)\b|https?://", re.I)
+    r"DESABONNER|DÉSABONNER|AFMELD|AVMELD|拒收|退订|수신거부)\b|https?://",
+    re.I,
+)
 _IDENTITY = ("brand", "sender_identity")
 
 
@@ -75,15 +78,34 @@ def element_issues(spec: Any, cc: str, country: Any, texts: dict[str, tuple[str,
             label = label_of(variants)
             example = f" (e.g. {rule.example!r})" if rule.example else ""
             if present is False:
-                out.append(Issue("required_element_missing", "block", cc,
-                                 f"{cc}: every {spec.purpose} message must carry the {rule.element.replace('_', ' ')}"
-                                 f"{example}; {label} lacks it", source, variants))
+                out.append(
+                    Issue(
+                        "required_element_missing",
+                        "block",
+                        cc,
+                        f"{cc}: every {spec.purpose} message must carry the {rule.element.replace('_', ' ')}"
+                        f"{example}; {label} lacks it",
+                        source,
+                        variants,
+                    )
+                )
             elif present is None:
-                hint = (f"declare senders.{cc}.brand so the check can verify it" if rule.element in _IDENTITY
-                        else "smslab cannot verify it: check by hand")
-                out.append(Issue("required_element_unverified", "warn", cc,
-                                 f"{cc}: every {spec.purpose} message must carry the {rule.element.replace('_', ' ')}"
-                                 f"{example}; {hint} ({label})", source, variants))
+                hint = (
+                    f"declare senders.{cc}.brand so the check can verify it"
+                    if rule.element in _IDENTITY
+                    else "smslab cannot verify it: check by hand"
+                )
+                out.append(
+                    Issue(
+                        "required_element_unverified",
+                        "warn",
+                        cc,
+                        f"{cc}: every {spec.purpose} message must carry the {rule.element.replace('_', ' ')}"
+                        f"{example}; {hint} ({label})",
+                        source,
+                        variants,
+                    )
+                )
     return out
 
 
@@ -99,7 +121,13 @@ def sender_id_issues(spec: Any, cc: str, country: Any) -> list[Issue]:
         problems = sender_id_problems(sender.id, rule)
         if problems:
             source = country.sources[rule.sources[0]].url if rule.sources else None
-            out.append(Issue("sender_id_format", "block", cc,
-                             f"{cc}: sender id {sender.id!r} breaks the country's sender-ID rule: "
-                             f"{'; '.join(problems)}", source))
+            out.append(
+                Issue(
+                    "sender_id_format",
+                    "block",
+                    cc,
+                    f"{cc}: sender id {sender.id!r} breaks the country's sender-ID rule: {'; '.join(problems)}",
+                    source,
+                )
+            )
     return out

@@ -13,6 +13,7 @@ Example:
     >>> zone_keys(pd.Series([["Europe/Paris"], [], None])).tolist()
     ['Europe/Paris', '', '']
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,10 +31,27 @@ from smslab.compliance.caps import capped
 from smslab.rules import RuleSet
 from smslab.rules.placement import subdivisions_for_numbers
 
-CAMPAIGN_REASONS = ("sender_type_not_allowed", "alphanumeric_two_way", "opt_out_short_code_missing",
-                    "opt_out_wording_missing", "content_banned", "required_element_missing", "sender_id_format")
-REASONS = ("invalid_number", "no_rules", "no_sender", *CAMPAIGN_REASONS, "opted_out", "no_consent",
-           "no_allowed_window", "frequency_cap", "quiet_hours", "public_holiday")
+CAMPAIGN_REASONS = (
+    "sender_type_not_allowed",
+    "alphanumeric_two_way",
+    "opt_out_short_code_missing",
+    "opt_out_wording_missing",
+    "content_banned",
+    "required_element_missing",
+    "sender_id_format",
+)
+REASONS = (
+    "invalid_number",
+    "no_rules",
+    "no_sender",
+    *CAMPAIGN_REASONS,
+    "opted_out",
+    "no_consent",
+    "no_allowed_window",
+    "frequency_cap",
+    "quiet_hours",
+    "public_holiday",
+)
 DEFERRING = ("frequency_cap", "quiet_hours", "public_holiday")
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
@@ -75,8 +93,9 @@ def consent_ledger(con: Any, frame: pd.DataFrame, scopes: dict[str, set[str]]) -
         return opted_out, opted_in
     if con.execute("SELECT count(*) FROM consent").fetchall()[0][0] == 0:
         return opted_out, opted_in
-    audience = pd.DataFrame({"msisdn": frame["msisdn"].array, "region": frame["region"].array,
-                             "rn": np.arange(n, dtype=np.int64)})
+    audience = pd.DataFrame(
+        {"msisdn": frame["msisdn"].array, "region": frame["region"].array, "rn": np.arange(n, dtype=np.int64)}
+    )
     scope_frame = pd.DataFrame(pairs, columns=["region", "scope"])
     con.register("_smslab_aud", audience)
     con.register("_smslab_scopes", scope_frame)
@@ -92,7 +111,8 @@ def consent_ledger(con: Any, frame: pd.DataFrame, scopes: dict[str, set[str]]) -
                FROM latest l
                JOIN _smslab_scopes s ON s.scope = l.scope
                JOIN _smslab_aud a ON a.msisdn = l.msisdn AND a.region = s.region
-               GROUP BY a.rn""").fetchnumpy()
+               GROUP BY a.rn"""
+        ).fetchnumpy()
     finally:
         con.unregister("_smslab_aud")
         con.unregister("_smslab_scopes")
@@ -113,8 +133,9 @@ def _consent_times(frame: pd.DataFrame) -> pd.Series:
     return values
 
 
-def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: list[Issue],
-             con: Any = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+def evaluate(
+    spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: list[Issue], con: Any = None
+) -> tuple[pd.DataFrame, dict[str, dict]]:
     """Decide every recipient. Returns the decisions frame and, per 'reason|country', details
     for the findings: {'next_min', 'why'}."""
     n = len(frame)
@@ -154,8 +175,11 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             assign(in_country, issue.rule)
 
     # the consent ledger, then consent
-    scopes = {u: {"*"} | {identity.key(x) for x in (s.id, s.brand, s.opt_out_short_code) if x}
-              for u, s in zip(uniques, senders, strict=False) if u and s is not None}
+    scopes = {
+        u: {"*"} | {identity.key(x) for x in (s.id, s.brand, s.opt_out_short_code) if x}
+        for u, s in zip(uniques, senders, strict=False)
+        if u and s is not None
+    }
     opted_out, opted_in = consent_ledger(con, frame, scopes)
     assign(opted_out, "opted_out")
     if spec.purpose == "marketing" and n:
@@ -187,8 +211,9 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             cc, sub = uniques[key // (nz * ns)], str(suniques[s]) if s < len(suniques) else ""
             zone_text = str(zuniques[key % nz])
             country = rules_for(countries[uniques.index(cc)], sub, state_rules)
-            zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or \
-                tuple(z for z in country.time_zones if _valid_zone(z))
+            zs = tuple(z for z in zone_text.split("|") if _valid_zone(z)) or tuple(
+                z for z in country.time_zones if _valid_zone(z)
+            )
             why = windows.why_not(country, zs, at)
             if why is None:
                 continue
@@ -206,19 +231,20 @@ def evaluate(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: 
             d["next_min"] = min(d["next_min"], nxt)
 
     # frequency caps, counted against the messages in the database
-    _apply_caps(con, spec, frame, uniques, rcodes, subs, countries, at, reason, next_at, details, assign,
-                state_rules)
+    _apply_caps(con, spec, frame, uniques, rcodes, subs, countries, at, reason, next_at, details, assign, state_rules)
 
     deferring = np.isin(reason, [_CODE[r] for r in DEFERRING])
     decision = np.where(reason < 0, 0, np.where(deferring, 1, 2)).astype(np.int8)
     region_codes = np.where(np.array([u == "" for u in uniques], dtype=bool)[rcodes], -1, rcodes) if n else rcodes
-    decisions = pd.DataFrame({
-        "msisdn": frame["msisdn"].array if n else pd.array([], dtype="str"),
-        "region": _decode(region_codes, uniques),
-        "decision": _decode(decision, ["allowed", "deferred", "blocked"]),
-        "reason": _decode(reason, list(REASONS)),
-        "next_allowed_at": next_at,
-    })
+    decisions = pd.DataFrame(
+        {
+            "msisdn": frame["msisdn"].array if n else pd.array([], dtype="str"),
+            "region": _decode(region_codes, uniques),
+            "decision": _decode(decision, ["allowed", "deferred", "blocked"]),
+            "reason": _decode(reason, list(REASONS)),
+            "next_allowed_at": next_at,
+        }
+    )
     return decisions, details
 
 
@@ -253,9 +279,21 @@ def caps_in_force(country: Any, sub: str, purpose: str) -> list[Any]:
     return [c for c in caps or [] if purpose in (getattr(c, "applies_to", None) or ["marketing"])]
 
 
-def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rcodes: np.ndarray, subs: np.ndarray,
-                countries: list[Any], at: datetime, reason: np.ndarray, next_at: np.ndarray,
-                details: dict[str, Any], assign: Any, state_rules: dict[tuple[str, str], Any]) -> None:
+def _apply_caps(
+    con: Any,
+    spec: Any,
+    frame: pd.DataFrame,
+    uniques: list[str],
+    rcodes: np.ndarray,
+    subs: np.ndarray,
+    countries: list[Any],
+    at: datetime,
+    reason: np.ndarray,
+    next_at: np.ndarray,
+    details: dict[str, Any],
+    assign: Any,
+    state_rules: dict[tuple[str, str], Any],
+) -> None:
     candidates = np.flatnonzero(reason < 0) if len(frame) else np.zeros(0, dtype=np.int64)
     caps_of: dict[tuple[str, str], list[Any]] = {}
     for i, country in enumerate(countries):
@@ -267,8 +305,14 @@ def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rc
                 caps_of[(uniques[i], sub)] = found
     if not caps_of or not len(candidates):
         return
-    rows = pd.DataFrame({"rn": candidates, "msisdn": frame["msisdn"].to_numpy()[candidates],
-                         "region": np.array(uniques, dtype=object)[rcodes[candidates]], "sub": subs[candidates]})
+    rows = pd.DataFrame(
+        {
+            "rn": candidates,
+            "msisdn": frame["msisdn"].to_numpy()[candidates],
+            "region": np.array(uniques, dtype=object)[rcodes[candidates]],
+            "sub": subs[candidates],
+        }
+    )
     rows = rows[[k in caps_of for k in zip(rows["region"], rows["sub"], strict=False)]]
     if con is None:
         if len(rows):
@@ -279,8 +323,9 @@ def _apply_caps(con: Any, spec: Any, frame: pd.DataFrame, uniques: list[str], rc
         cc = uniques[rcodes[rn]]
         country = rules_for(countries[rcodes[rn]], subs[rn], state_rules)
         own = frame["time_zones"].iloc[rn] if "time_zones" in frame else None
-        zs = tuple(z for z in (own if own is not None else []) if _valid_zone(z)) or \
-            tuple(z for z in country.time_zones if _valid_zone(z))
+        zs = tuple(z for z in (own if own is not None else []) if _valid_zone(z)) or tuple(
+            z for z in country.time_zones if _valid_zone(z)
+        )
         nxt = windows.next_allowed(country, zs, release) if spec.purpose in country.quiet_hours.applies_to else release
         mask = np.zeros(len(reason), dtype=bool)
         mask[rn] = True

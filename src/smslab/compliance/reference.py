@@ -17,6 +17,7 @@ Example:
     >>> decide_rows(spec, pd.DataFrame([row]), load(), datetime(2026, 11, 24, 21, 0), [], {})[0][1:3]
     ('deferred', 'quiet_hours')
 """
+
 from __future__ import annotations
 
 import warnings
@@ -54,8 +55,11 @@ def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bo
     """(allowed in every zone, the first zone that is not is closed by a holiday)."""
     qh = country.quiet_hours
     excluded = set(getattr(qh, "excluded_days", None) or ())
-    table = qh.allowed if qh.allowed is not None else \
-        {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
+    table = (
+        qh.allowed
+        if qh.allowed is not None
+        else {day: ([] if day in excluded else spans) for day, spans in DEFAULT_WINDOW.items()}
+    )
     skip_holidays = (qh.holidays or DEFAULT_HOLIDAYS) == "excluded"
     for zone in zones:
         local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
@@ -68,8 +72,9 @@ def _open_at(country: Any, zones: tuple[str, ...], moment: datetime) -> tuple[bo
     return True, False
 
 
-def _quiet(country: Any, zones: tuple[str, ...], at: datetime,
-           cache: dict[tuple, tuple[str | None, datetime | None]]) -> tuple[str | None, datetime | None]:
+def _quiet(
+    country: Any, zones: tuple[str, ...], at: datetime, cache: dict[tuple, tuple[str | None, datetime | None]]
+) -> tuple[str | None, datetime | None]:
     """(reason or None, next allowed moment) by walking the clock: 5-minute steps, then back minute by minute."""
     key = (country.country, getattr(country, "sub", ""), zones, at)
     if key not in cache:
@@ -93,8 +98,9 @@ def _walk(country: Any, zones: tuple[str, ...], at: datetime) -> tuple[str | Non
     return "no_allowed_window", None
 
 
-def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: list[Issue],
-                ledger: dict[tuple[str, str], str]) -> list[tuple[str, str, str | None, datetime | None]]:
+def decide_rows(
+    spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issues: list[Issue], ledger: dict[tuple[str, str], str]
+) -> list[tuple[str, str, str | None, datetime | None]]:
     """(msisdn, decision, reason, next_allowed_at) per row; `ledger` maps (msisdn, scope) to the
     latest action."""
     out = []
@@ -113,9 +119,15 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
             reason = "no_sender"
         else:
             for issue in issues:
-                if issue.blocks and issue.country == cc and (
-                        issue.variants is None or len(issue.variants) == all_variants
-                        or spec.variant_for(row.msisdn) in issue.variants):
+                if (
+                    issue.blocks
+                    and issue.country == cc
+                    and (
+                        issue.variants is None
+                        or len(issue.variants) == all_variants
+                        or spec.variant_for(row.msisdn) in issue.variants
+                    )
+                ):
                     reason = issue.rule
                     break
         if reason is None:
@@ -125,12 +137,17 @@ def decide_rows(spec: Any, frame: pd.DataFrame, rs: RuleSet, at: datetime, issue
             consented = pd.notna(row.consent_at) and pd.Timestamp(row.consent_at) <= pd.Timestamp(at)
             if "opt_out" in states:
                 reason = "opted_out"
-            elif (spec.purpose == "marketing" and country.consent.marketing != "not_required"
-                  and not consented and "opt_in" not in states):
+            elif (
+                spec.purpose == "marketing"
+                and country.consent.marketing != "not_required"
+                and not consented
+                and "opt_in" not in states
+            ):
                 reason = "no_consent"
             elif spec.purpose in country.quiet_hours.applies_to:
-                zones = tuple(z for z in (row.time_zones if row.time_zones is not None else []) if _valid_zone(z)) \
-                    or tuple(z for z in country.time_zones if _valid_zone(z))
+                zones = tuple(
+                    z for z in (row.time_zones if row.time_zones is not None else []) if _valid_zone(z)
+                ) or tuple(z for z in country.time_zones if _valid_zone(z))
                 sub = placement.subdivision_for_number(row.msisdn)
                 rules: Any = country
                 if sub is not None and sub in (getattr(country, "subdivisions", None) or {}):  # a state's own window

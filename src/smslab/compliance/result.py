@@ -5,6 +5,7 @@ Example:
     >>> r.summary()
     {'blocking': False, 'recipients': {'total': 0, 'allowed': 0, 'deferred': 0, 'blocked': 0}, 'findings': []}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,11 +19,15 @@ DECISION_COLUMNS = ["msisdn", "region", "decision", "reason", "next_allowed_at"]
 
 
 def empty_decisions() -> pd.DataFrame:
-    return pd.DataFrame({
-        "msisdn": pd.Series([], dtype=object), "region": pd.Series([], dtype=object),
-        "decision": pd.Series([], dtype=object), "reason": pd.Series([], dtype=object),
-        "next_allowed_at": pd.Series([], dtype="datetime64[us]"),
-    })
+    return pd.DataFrame(
+        {
+            "msisdn": pd.Series([], dtype=object),
+            "region": pd.Series([], dtype=object),
+            "decision": pd.Series([], dtype=object),
+            "reason": pd.Series([], dtype=object),
+            "next_allowed_at": pd.Series([], dtype="datetime64[us]"),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -60,16 +65,20 @@ class CheckResult:
 
     def counts(self) -> dict[str, int]:
         values = self.decisions["decision"].value_counts() if len(self.decisions) else {}
-        return {"total": int(len(self.decisions)),
-                **{k: int(values.get(k, 0)) for k in ("allowed", "deferred", "blocked")}}
+        return {
+            "total": int(len(self.decisions)),
+            **{k: int(values.get(k, 0)) for k in ("allowed", "deferred", "blocked")},
+        }
 
     def summary(self) -> dict[str, Any]:
         """The DESIGN.md JSON shape of `smslab check --json`."""
         return {
             "blocking": self.blocking,
             "recipients": self.counts(),
-            "findings": [{k: f[k] for k in ("rule", "severity", "country", "recipients", "message", "source")}
-                         for f in self.findings],
+            "findings": [
+                {k: f[k] for k in ("rule", "severity", "country", "recipients", "message", "source")}
+                for f in self.findings
+            ],
         }
 
     def allowed(self) -> pd.DataFrame:
@@ -86,13 +95,29 @@ def write(con: Any, result: CheckResult) -> None:
     """Replace this campaign's rows in `findings` and `recipient_checks` (one transaction)."""
     cid = result.campaign_id
     findings = pd.DataFrame(
-        [{"campaign_id": cid, "rule": f["rule"], "severity": f["severity"], "region": f["country"],
-          "recipients": int(f["recipients"]), "message": f["message"], "source_url": f["source"]}
-         for f in result.findings],
-        columns=["campaign_id", "rule", "severity", "region", "recipients", "message", "source_url"])
+        [
+            {
+                "campaign_id": cid,
+                "rule": f["rule"],
+                "severity": f["severity"],
+                "region": f["country"],
+                "recipients": int(f["recipients"]),
+                "message": f["message"],
+                "source_url": f["source"],
+            }
+            for f in result.findings
+        ],
+        columns=["campaign_id", "rule", "severity", "region", "recipients", "message", "source_url"],
+    )
     d = result.decisions
-    checks = pd.DataFrame({"msisdn": d["msisdn"].array, "decision": d["decision"].array,
-                           "reason": d["reason"].array, "next_allowed_at": d["next_allowed_at"].array})
+    checks = pd.DataFrame(
+        {
+            "msisdn": d["msisdn"].array,
+            "decision": d["decision"].array,
+            "reason": d["reason"].array,
+            "next_allowed_at": d["next_allowed_at"].array,
+        }
+    )
     checked_at = pd.Timestamp(result.evaluated_at) if result.evaluated_at else None
 
     def run(sql: str, params: list | None = None) -> None:
@@ -103,13 +128,18 @@ def write(con: Any, result: CheckResult) -> None:
         run("DELETE FROM findings WHERE campaign_id = ?", [cid])
         if len(findings):
             con.register("_smslab_findings", findings)
-            run("INSERT INTO findings SELECT campaign_id, rule, severity, region, recipients, message, "
-                "source_url FROM _smslab_findings")
+            run(
+                "INSERT INTO findings SELECT campaign_id, rule, severity, region, recipients, message, "
+                "source_url FROM _smslab_findings"
+            )
             con.unregister("_smslab_findings")
         con.register("_smslab_checks", checks)
         run("DELETE FROM recipient_checks WHERE campaign_id = ?", [cid])
-        run("INSERT INTO recipient_checks SELECT ?, msisdn, decision::VARCHAR, reason::VARCHAR, "
-            "next_allowed_at, ? FROM _smslab_checks", [cid, checked_at])
+        run(
+            "INSERT INTO recipient_checks SELECT ?, msisdn, decision::VARCHAR, reason::VARCHAR, "
+            "next_allowed_at, ? FROM _smslab_checks",
+            [cid, checked_at],
+        )
         con.unregister("_smslab_checks")
         run("COMMIT")
     except Exception:

@@ -16,6 +16,7 @@ Example:
     >>> next_allowed(fr, ("Europe/Paris",), datetime(2026, 11, 24, 19, 45))  # 20:45 in Paris: closed
     datetime.datetime(2026, 11, 25, 9, 0)
 """
+
 from __future__ import annotations
 
 import warnings
@@ -103,8 +104,9 @@ def allowed(country: Country, zones: tuple[str, ...], at_utc: datetime) -> bool:
     return why_not(country, zones, at_utc) is None
 
 
-def next_allowed(country: Country, zones: tuple[str, ...], at_utc: datetime,
-                 horizon_days: int = HORIZON_DAYS) -> datetime | None:
+def next_allowed(
+    country: Country, zones: tuple[str, ...], at_utc: datetime, horizon_days: int = HORIZON_DAYS
+) -> datetime | None:
     """The earliest instant ≥ `at_utc` allowed in every zone (UTC, naive); None if none within the horizon."""
     if allowed(country, zones, at_utc):
         return at_utc
@@ -118,8 +120,11 @@ def next_allowed(country: Country, zones: tuple[str, ...], at_utc: datetime,
             local_midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
             windows = _windows_for(country, local_midnight)
             for start, _end in windows:
-                local_start = datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=tz) \
-                    if start < 24 * 60 else None
+                local_start = (
+                    datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=tz)
+                    if start < 24 * 60
+                    else None
+                )
                 if local_start is None:
                     continue
                 utc = local_start.astimezone(UTC).replace(tzinfo=None)

@@ -24,6 +24,7 @@ Example:
     >>> normalize(["06 12 34 56 78"], default_region="FR").loc[0, "e164"]
     '+33612345678'
 """
+
 from __future__ import annotations
 
 from smslab.numbers.bulk import normalize

@@ -7,6 +7,7 @@ Example:
     >>> slice_from(pa.array(["0612", "+336"]), np.array([1, 3])).to_pylist()
     ['612', '6']
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,11 @@ def slice_from(arr: pa.Array, starts: np.ndarray) -> pa.Array:
         return arr
     arr = pa.concat_arrays([arr]) if arr.offset else arr
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if arr.buffers()[2] is not None \
+    data = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if arr.buffers()[2] is not None
         else np.zeros(0, dtype=np.uint8)
+    )
     lengths = np.diff(offsets)
     cut = np.minimum(np.asarray(starts, dtype=np.int64), lengths)
     owner = np.repeat(np.arange(n), lengths)
@@ -42,8 +46,11 @@ def digits_only(arr: pa.Array) -> pa.Array:
     if len(arr) == 0:
         return pa.array([], type=pa.string())
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: len(arr) + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if arr.buffers()[2] is not None \
+    data = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if arr.buffers()[2] is not None
         else np.zeros(0, dtype=np.uint8)
+    )
     keep = (data >= 48) & (data <= 57)
     kept = np.zeros(len(data) + 1, dtype=np.int32)
     np.cumsum(keep.view(np.uint8), dtype=np.int32, out=kept[1:])
@@ -61,7 +68,6 @@ def utf8_lengths(arr: pa.Array) -> np.ndarray:
 
 def choose(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(mask, type=pa.bool_()), a, b)
-
 
 
 def prefix_lookup(digits: pa.Array, keys: pa.Array, longest: int) -> np.ndarray:

@@ -4,6 +4,7 @@ It deduplicates (value, region) pairs, decides the common shapes in bulk (`parse
 `classify`) and hands every other input to `normalize_one`. ``SMSLAB_NUMBERS_FAST=0`` sends
 everything to `normalize_one`.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,9 +80,12 @@ def decide(values: Any, regions: list) -> dict[str, np.ndarray]:
     t = tables()
     n = len(values)
     out = {
-        "e164": np.full(n, None, dtype=object), "region": np.full(n, None, dtype=object),
-        "valid": np.zeros(n, dtype=bool), "number_type": np.full(n, "unknown", dtype=object),
-        "time_zones": np.empty(n, dtype=object), "carrier": np.full(n, "", dtype=object),
+        "e164": np.full(n, None, dtype=object),
+        "region": np.full(n, None, dtype=object),
+        "valid": np.zeros(n, dtype=bool),
+        "number_type": np.full(n, "unknown", dtype=object),
+        "time_zones": np.empty(n, dtype=object),
+        "carrier": np.full(n, "", dtype=object),
         "error": np.full(n, None, dtype=object),
     }
     as_arrow = isinstance(values, pa.Array)
@@ -136,4 +140,3 @@ def decide(values: Any, regions: list) -> dict[str, np.ndarray]:
         for key in out:
             out[key][i] = row[key]
     return out
-

@@ -8,6 +8,7 @@ Example:
     >>> out["e164"][0], out["region"][0], out["number_type"][0], out["carrier"][0]
     ('+33612345678', 'FR', 'mobile', 'SFR')
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -98,8 +99,9 @@ def classify(rows: np.ndarray, cc: np.ndarray, nsn: pa.Array, out: dict) -> None
     tz = np.full(m, t.tz_unknown, dtype=np.int64)
     known = types != UNKNOWN
     pair = cc * 100 + types  # is_number_type_geographical depends on (calling code, type) only
-    geo_pairs = [int(k) for k in np.unique(pair[known])
-                 if phonenumbers.is_number_type_geographical(int(k) % 100, int(k) // 100)]
+    geo_pairs = [
+        int(k) for k in np.unique(pair[known]) if phonenumbers.is_number_type_geographical(int(k) % 100, int(k) // 100)
+    ]
     geo = known & np.isin(pair, geo_pairs)
     if geo.any():
         gi = np.flatnonzero(geo)
@@ -128,4 +130,3 @@ def classify(rows: np.ndarray, cc: np.ndarray, nsn: pa.Array, out: dict) -> None
     out["time_zones"][rows] = tz_lists[tz]
     out["carrier"][rows] = names
     out["error"][rows] = np.where(valid, np.array(None, dtype=object), "not a valid number")  # None, as the stubs allow
-

@@ -1,4 +1,5 @@
 """`normalize_file`: one column of a CSV or Parquet file, normalised (the `smslab numbers` command)."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,9 @@ import phonenumbers
 from smslab.numbers.bulk import normalize
 
 
-def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | None = None,
-                   out: str | os.PathLike[str] | None = None) -> dict:
+def normalize_file(
+    file: str | os.PathLike[str], *, column: str, region: str | None = None, out: str | os.PathLike[str] | None = None
+) -> dict:
     """Normalise one column of a CSV or Parquet file; optionally write the result (CSV or Parquet).
 
     The output keeps every column of the input, as read, followed by the normalisation columns
@@ -39,8 +41,10 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
         if out_kind not in ("csv", "parquet", "pq"):
             raise InputError(f"{out}: the output must end in .csv or .parquet")
         if Path(out).resolve() == path.resolve() or (Path(out).exists() and os.path.samefile(out, path)):
-            raise InputError(f"--out {out}: is the input file; write the result to another file "
-                             f"(e.g. --out {path.with_name(path.stem + '-normalized' + path.suffix)})")
+            raise InputError(
+                f"--out {out}: is the input file; write the result to another file "
+                f"(e.g. --out {path.with_name(path.stem + '-normalized' + path.suffix)})"
+            )
         if Path(out).is_dir():
             raise InputError(f"--out {out}: is a folder; give a file name ending in .csv or .parquet")
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -56,11 +60,11 @@ def normalize_file(file: str | os.PathLike[str], *, column: str, region: str | N
 
         def whole() -> pd.DataFrame:
             return pq.read_table(path).to_pandas()
+
         series = series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
     else:
         try:
-            series = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False,
-                                 encoding="utf-8")[column]
+            series = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False, encoding="utf-8")[column]
         except UnicodeDecodeError:
             raise InputError(f"{file}: the file is not UTF-8 text; re-save it as CSV UTF-8") from None
         except ValueError as exc:

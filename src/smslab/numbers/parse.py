@@ -10,6 +10,7 @@ Example:
     >>> preamble("+33 6 12 34 56 78;ext=1") is None   # RFC 3966 parameters: left to phonenumbers
     True
 """
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,12 @@ NATIONAL_SHAPE = r"^[ ().\-]*[0-9][0-9 ().\-]*$"
 PLUS_RE = re.compile(PLUS_SHAPE)
 NATIONAL_RE = re.compile(NATIONAL_SHAPE)
 # other decimal digits phonenumbers reads as digits: fullwidth, Arabic-Indic, Persian
-DIGIT_MAP = {**{0xFF10 + k: str(k) for k in range(10)}, **{0x0660 + k: str(k) for k in range(10)},
-              **{0x06F0 + k: str(k) for k in range(10)}, 0xFF0B: "+"}
-
+DIGIT_MAP = {
+    **{0xFF10 + k: str(k) for k in range(10)},
+    **{0x0660 + k: str(k) for k in range(10)},
+    **{0x06F0 + k: str(k) for k in range(10)},
+    0xFF0B: "+",
+}
 
 
 def preamble(text: str) -> str | None:
@@ -42,7 +46,6 @@ def preamble(text: str) -> str | None:
         return None
     core = first_steps_of_parse(text)
     return None if core is None else core.translate(DIGIT_MAP)
-
 
 
 def extract_cc(arr: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +61,6 @@ def extract_cc(arr: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarr
         cc[hit] = head[hit]
         width[hit] = k
     return cc, width
-
 
 
 def parse_bulk(idx, plus, digits, ndig, region_arr):
@@ -124,9 +126,14 @@ def parse_bulk(idx, plus, digits, ndig, region_arr):
             k = len(reg.cc_str)
             pot = pc.utf8_slice_codeunits(full, k)
             pot, pot_len, back = reg.strip_national_prefix(pot, full_len - k)
-            cond = (~reg.general.match(full, full_len, check_length=False)
-                    & reg.general.match(pot, pot_len, check_length=False)) \
-                | (reg.length_result[np.clip(full_len, 0, MAX_LEN - 1)] == TOO_LONG) | (full_len >= MAX_LEN)
+            cond = (
+                (
+                    ~reg.general.match(full, full_len, check_length=False)
+                    & reg.general.match(pot, pot_len, check_length=False)
+                )
+                | (reg.length_result[np.clip(full_len, 0, MAX_LEN - 1)] == TOO_LONG)
+                | (full_len >= MAX_LEN)
+            )
             giveup[hrows[sel[back]]] = True
             use = cond & ~back
             if use.any():
@@ -170,4 +177,3 @@ def parse_bulk(idx, plus, digits, ndig, region_arr):
     order = np.argsort(rows, kind="stable")
     rows = rows[order]
     return idx[rows], cc[rows], values.take(pa.array(order))
-

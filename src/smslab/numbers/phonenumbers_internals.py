@@ -25,6 +25,7 @@ Example:
     >>> first_steps_of_parse("tel:+33-6-12-34-56-78;ext=9")
     '+33-6-12-34-56-78'
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,15 +86,22 @@ def _desc(desc: Any) -> NumberDesc | None:
 
 def region_metadata(code: str, *, max_len: int) -> RegionMetadata:
     """One region's metadata as plain values; ValueError when phonenumbers has none."""
-    md = PhoneMetadata.metadata_for_region_or_calling_code(
-        phonenumbers.country_code_for_region(code), code) if code != "001" else None
+    md = (
+        PhoneMetadata.metadata_for_region_or_calling_code(phonenumbers.country_code_for_region(code), code)
+        if code != "001"
+        else None
+    )
     if md is None or md.country_code is None:
         raise ValueError(f"no phonenumbers metadata for region {code!r}")
     return RegionMetadata(
-        code=code, country_code=md.country_code, international_prefix=md.international_prefix,
+        code=code,
+        country_code=md.country_code,
+        international_prefix=md.international_prefix,
         national_prefix_for_parsing=md.national_prefix_for_parsing,
         has_transform_rule=bool(md.national_prefix_transform_rule),
-        general=_desc(md.general_desc), fixed_line=_desc(md.fixed_line), mobile=_desc(md.mobile),
+        general=_desc(md.general_desc),
+        fixed_line=_desc(md.fixed_line),
+        mobile=_desc(md.mobile),
         rarer_types=tuple((_desc(getattr(md, attr)), value) for attr, value in _RARER_TYPES),
         same_mobile_and_fixed_line_pattern=bool(md.same_mobile_and_fixed_line_pattern),
         leading_digits=md.leading_digits,

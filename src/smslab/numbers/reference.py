@@ -9,6 +9,7 @@ Example:
     >>> normalize_one("n/a", "FR")["error"]
     'unparseable: The string supplied did not seem to be a phone number.'
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,11 +30,18 @@ TYPE_NAMES = {
 }
 
 
-
 def normalize_one(value: str | None, region: str | None) -> dict:
     """phonenumbers' answer for one input (the reference the fast path must match)."""
-    row: dict[str, Any] = {"input": value, "e164": None, "region": None, "valid": False, "number_type": "unknown",
-           "time_zones": [], "carrier": "", "error": None}
+    row: dict[str, Any] = {
+        "input": value,
+        "e164": None,
+        "region": None,
+        "valid": False,
+        "number_type": "unknown",
+        "time_zones": [],
+        "carrier": "",
+        "error": None,
+    }
     if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
         row["error"] = "empty"
         return row
@@ -51,4 +59,3 @@ def normalize_one(value: str | None, region: str | None) -> dict:
     if not row["valid"]:
         row["error"] = "not a valid number"
     return row
-

@@ -7,6 +7,7 @@ Example:
     >>> fr.cc, fr.general.allows(9), fr.general.allows(4)
     (33, True, False)
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,7 +40,7 @@ def noncapturing(pattern: str) -> str:
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            out.append(pattern[i:i + 2])
+            out.append(pattern[i : i + 2])
             i += 2
             continue
         if ch == "(" and not pattern.startswith("(?", i):
@@ -66,8 +67,11 @@ class Desc:
 
     def allows(self, length: int) -> bool:
         """Could a number of this length match (present, pattern, possible length)?"""
-        return self.present and self.regex is not None and (
-            self.any_length or (0 <= length < MAX_LEN and bool(self.lengths[length])))
+        return (
+            self.present
+            and self.regex is not None
+            and (self.any_length or (0 <= length < MAX_LEN and bool(self.lengths[length])))
+        )
 
     def match(self, arr: pa.Array, lengths: np.ndarray, check_length: bool = True) -> np.ndarray:
         """_is_number_matching_desc (check_length) or _match_national_number (not)."""
@@ -187,8 +191,7 @@ class Tables:
         self.tz_lists = [list(t) for t in tz_values]  # one shared list per distinct answer
         self.tz_index = {t: i for i, t in enumerate(tz_values)}
         self.tz_keys = pa.array(list(zones), type=pa.string())
-        self.tz_key_value = np.array([self.tz_index[v] for v in zones.values()]
-                                     + [self.tz_index[tz_values[-1]]])
+        self.tz_key_value = np.array([self.tz_index[v] for v in zones.values()] + [self.tz_index[tz_values[-1]]])
         self.tz_unknown = self.tz_index[internals.UNKNOWN_TIME_ZONES]
         self.type_names = TYPE_NAMES
 

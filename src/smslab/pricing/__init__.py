@@ -11,7 +11,8 @@ One module per concern:
 
 - `smslab.pricing.sheets` — `load_prices`, `PriceSheet`, `Price` (reading and validating the CSVs);
 - `smslab.pricing.rates` — `load_rates`, `Rates`;
-- `smslab.pricing.planner` — `plan`, `Plan`, `Option`, `break_even`, `describe`, `plan_json`;
+- `smslab.pricing.planner` — `plan`, `break_even`;
+- `smslab.pricing.options` — `Plan`, `Option` (the planner's answers), `describe`, `plan_json`;
 - `smslab.pricing.campaign_costs` — `campaign_cost` (a whole spec's message cost).
 
 Example:
@@ -20,15 +21,31 @@ Example:
     >>> p.recommended, p.option("short_code").allowed, p.option("short_code").total_status
     ('long_code', True, 'partial')
 """
+
 from __future__ import annotations
 
 from smslab.pricing.campaign_costs import campaign_cost
-from smslab.pricing.planner import Option, Plan, RulesLike, break_even, describe, plan, plan_json
+from smslab.pricing.options import Option, Plan, describe, plan_json
+from smslab.pricing.planner import RulesLike, break_even, plan
 from smslab.pricing.rates import Rates, load_rates
 from smslab.pricing.sheets import UNKNOWN, Price, PriceSheet, load_prices, pricing_dir
 from smslab.senders import SENDER_TYPES
 
 __all__ = [
-    "SENDER_TYPES", "UNKNOWN", "Option", "Plan", "Price", "PriceSheet", "Rates", "RulesLike", "break_even",
-    "campaign_cost", "describe", "load_prices", "load_rates", "plan", "plan_json", "pricing_dir",
+    "SENDER_TYPES",
+    "UNKNOWN",
+    "Option",
+    "Plan",
+    "Price",
+    "PriceSheet",
+    "Rates",
+    "RulesLike",
+    "break_even",
+    "campaign_cost",
+    "describe",
+    "load_prices",
+    "load_rates",
+    "plan",
+    "plan_json",
+    "pricing_dir",
 ]

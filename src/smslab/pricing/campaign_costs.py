@@ -5,18 +5,26 @@ Example (``status`` is known, partial or unknown)::
     result = campaign_cost("data/samples/campaign.yaml", rates={"EUR/USD": 1.08})
     result["status"], result["known_total"], result["known_saving"]
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from smslab.pricing.planner import _money
+from smslab.pricing.options import _money
 from smslab.pricing.rates import Rates, load_rates
 from smslab.pricing.sheets import UNKNOWN, PriceSheet, load_prices
 
 
-def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str | None = None,
-                  rates: Rates | str | dict[str, float] | None = None, currency: str = "USD",
-                  transliterate: bool = False, ruleset: Any = None) -> dict[str, Any]:
+def campaign_cost(
+    spec: Any,
+    *,
+    audience: Any = None,
+    prices: PriceSheet | str | None = None,
+    rates: Rates | str | dict[str, float] | None = None,
+    currency: str = "USD",
+    transliterate: bool = False,
+    ruleset: Any = None,
+) -> dict[str, Any]:
     """Message cost of a whole campaign spec: audience × segments × price per country and variant,
     and what `gsm_safe` would save. Fixed fees (setup, lease) are not included: see `plan`.
 
@@ -39,8 +47,9 @@ def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str |
         from smslab.audience import load as load_audience
 
         audience = load_audience(spec.audience_path, default_region=spec.default_region).frame
-    frame = pd.DataFrame({"msisdn": audience["msisdn"].astype(str),
-                          "region": audience["region"].fillna("").astype(str)})
+    frame = pd.DataFrame(
+        {"msisdn": audience["msisdn"].astype(str), "region": audience["region"].fillna("").astype(str)}
+    )
     frame["variant"] = [spec.variant_for(m) for m in frame["msisdn"]]
     sheet = prices if isinstance(prices, PriceSheet) else load_prices(prices)
     table = rates if isinstance(rates, Rates) else load_rates(rates)
@@ -58,17 +67,29 @@ def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str |
         safe = gsm_safe(text, transliterate=transliterate)
         price = sheet.get(region, sender.type) if (sender and region) else None
         per_segment = None
-        if (price is not None and price.price_per_segment is not None
-                and price.carrier_surcharge_per_segment is not None):
+        if (
+            price is not None
+            and price.price_per_segment is not None
+            and price.carrier_surcharge_per_segment is not None
+        ):
             per_segment = price.price_per_segment + price.carrier_surcharge_per_segment
         limit = segment_limit(region, sender.type if sender else None, ruleset=ruleset) if region else None
         row = {
-            "country": region or None, "variant": variant, "recipients": int(recipients),
-            "sender_type": sender.type if sender else None, "encoding": seg.encoding, "segments": seg.segments,
-            "non_gsm": seg.non_gsm, "segments_gsm_safe": safe.after.segments, "max_segments": limit,
+            "country": region or None,
+            "variant": variant,
+            "recipients": int(recipients),
+            "sender_type": sender.type if sender else None,
+            "encoding": seg.encoding,
+            "segments": seg.segments,
+            "non_gsm": seg.non_gsm,
+            "segments_gsm_safe": safe.after.segments,
+            "max_segments": limit,
             "over_limit": limit is not None and seg.segments > limit,
-            "currency": price.currency if price else None, "price_per_segment": per_segment,
-            "cost": None, "cost_gsm_safe": None, "saving": None,
+            "currency": price.currency if price else None,
+            "price_per_segment": per_segment,
+            "cost": None,
+            "cost_gsm_safe": None,
+            "saving": None,
         }
         if per_segment is not None and price is not None and price.currency:
             row["cost"] = _money(recipients * seg.segments * per_segment)
@@ -83,11 +104,16 @@ def campaign_cost(spec: Any, *, audience: Any = None, prices: PriceSheet | str |
                 else:
                     totals[key] += converted
         else:
-            why = ("no sender for this country in the spec" if sender is None else
-                   "audience rows without a region" if not region else
-                   f"price unknown for {region} {sender.type}")
-            unknown.append({"country": region or None, "variant": variant, "recipients": int(recipients),
-                            "reason": why})
+            why = (
+                "no sender for this country in the spec"
+                if sender is None
+                else "audience rows without a region"
+                if not region
+                else f"price unknown for {region} {sender.type}"
+            )
+            unknown.append(
+                {"country": region or None, "variant": variant, "recipients": int(recipients), "reason": why}
+            )
         rows.append(row)
     messages = int(groups.sum()) if len(groups) else 0
     priced = sum(r["recipients"] for r in rows if r["cost"] is not None)

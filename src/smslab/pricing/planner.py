@@ -9,94 +9,28 @@ Example:
     >>> p.recommended, p.option("short_code").allowed, p.option("short_code").total_status
     ('long_code', True, 'partial')
 """
+
 from __future__ import annotations
 
 import math
 import os
 import re
-from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Protocol
 
 from smslab.errors import InputError
+from smslab.pricing.options import Option, Plan, _fmt, _money
 from smslab.pricing.rates import Rates, load_rates
 from smslab.pricing.sheets import PERIOD_MONTHS, UNKNOWN, Price, PriceSheet, load_prices
 from smslab.senders import SENDER_TYPES
 
 
 class RulesLike(Protocol):
-    def sender_allowed(self, cc: str, sender_type: str, *, purpose: str, two_way: bool,
-                       ruleset: Any = None) -> tuple[bool, str]: ...
+    def sender_allowed(
+        self, cc: str, sender_type: str, *, purpose: str, two_way: bool, ruleset: Any = None
+    ) -> tuple[bool, str]: ...
 
     def lead_time_weeks(self, cc: str, sender_type: str, ruleset: Any = None) -> float | None: ...
-
-
-@dataclass
-class Option:
-    """One sender type for one country, costed over the campaign term (see `plan`)."""
-
-    sender_type: str
-    allowed: bool
-    reason: str
-    currency: str | None
-    setup: float | None
-    recurring: float | None
-    recurring_fee: float | None
-    recurring_period: str | None
-    billed_months: float | None
-    messages: int
-    segments_sent: int
-    message_cost: float | None
-    inbound_cost: float | None
-    per_message: float | None
-    total: float | None
-    total_status: str  # known | partial | unknown
-    known_total: float
-    missing: list[str]
-    cost_per_message: float | None
-    total_converted: float | None
-    lead_time_weeks: float | None
-    lead_time_source: str | None
-    ready_by_launch: bool | None
-    throughput_mps: float | None
-    burst_seconds: float | None
-    source: str
-    source_url: str
-    checked: str
-    notes: list[str]
-
-
-@dataclass
-class Plan:
-    """The planner's answer: every sender type, the recommendation and why, the break-even."""
-
-    country: str
-    purpose: str
-    two_way: bool
-    monthly_volume: int
-    months: float
-    segments: int
-    target_currency: str
-    options: list[Option]
-    recommended: str | None
-    why: str
-    break_even: dict[str, Any]
-    launch_in_weeks: float | None
-    price_files: list[str]
-
-    def option(self, sender_type: str) -> Option:
-        return next(o for o in self.options if o.sender_type == sender_type)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _money(x: float | None) -> float | None:
-    return None if x is None else round(x, 9)
-
-
-def _fmt(x: float | None, currency: str | None) -> str:
-    return UNKNOWN if x is None else f"{x:,.2f} {currency or ''}".strip()
 
 
 def _default_rules() -> RulesLike:
@@ -105,9 +39,23 @@ def _default_rules() -> RulesLike:
     return rules
 
 
-def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reason: str, monthly_volume: int,
-            months: float, segments: int, two_way: bool, reply_rate: float | None, rules_lead: float | None,
-            launch_in_weeks: float | None, rates: Rates, target: str) -> Option:
+def _option(
+    country: str,
+    sender_type: str,
+    price: Price,
+    *,
+    allowed: bool,
+    reason: str,
+    monthly_volume: int,
+    months: float,
+    segments: int,
+    two_way: bool,
+    reply_rate: float | None,
+    rules_lead: float | None,
+    launch_in_weeks: float | None,
+    rates: Rates,
+    target: str,
+) -> Option:
     notes: list[str] = []
     missing: list[str] = []
     messages = int(round(monthly_volume * months))
@@ -134,12 +82,16 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
         missing.append("price_per_segment")
     if price.carrier_surcharge_per_segment is None:
         missing.append("carrier_surcharge_per_segment")
-    per_segment = (None if price.price_per_segment is None or price.carrier_surcharge_per_segment is None
-                   else price.price_per_segment + price.carrier_surcharge_per_segment)
+    per_segment = (
+        None
+        if price.price_per_segment is None or price.carrier_surcharge_per_segment is None
+        else price.price_per_segment + price.carrier_surcharge_per_segment
+    )
     per_message = None if per_segment is None else per_segment * segments
     message_cost = None if per_message is None else per_message * messages
-    known_message_part = ((price.price_per_segment or 0.0) * segments_sent
-                          + (price.carrier_surcharge_per_segment or 0.0) * segments_sent)
+    known_message_part = (price.price_per_segment or 0.0) * segments_sent + (
+        price.carrier_surcharge_per_segment or 0.0
+    ) * segments_sent
 
     inbound_cost: float | None = 0.0
     if two_way:
@@ -185,17 +137,35 @@ def _option(country: str, sender_type: str, price: Price, *, allowed: bool, reas
     if price.notes:
         notes.append(price.notes)
     return Option(
-        sender_type=sender_type, allowed=allowed, reason=reason, currency=price.currency,
-        setup=_money(price.setup_fee), recurring=_money(recurring), recurring_fee=price.recurring_fee,
-        recurring_period=price.recurring_period, billed_months=billed_months, messages=messages,
-        segments_sent=segments_sent, message_cost=_money(message_cost), inbound_cost=_money(inbound_cost),
-        per_message=_money(per_message), total=_money(total), total_status=status,
+        sender_type=sender_type,
+        allowed=allowed,
+        reason=reason,
+        currency=price.currency,
+        setup=_money(price.setup_fee),
+        recurring=_money(recurring),
+        recurring_fee=price.recurring_fee,
+        recurring_period=price.recurring_period,
+        billed_months=billed_months,
+        messages=messages,
+        segments_sent=segments_sent,
+        message_cost=_money(message_cost),
+        inbound_cost=_money(inbound_cost),
+        per_message=_money(per_message),
+        total=_money(total),
+        total_status=status,
         known_total=_money(known_total) or 0.0,
-        missing=missing, cost_per_message=_money(cost_per_message),
+        missing=missing,
+        cost_per_message=_money(cost_per_message),
         total_converted=_money(rates.convert(total, price.currency, target)),
-        lead_time_weeks=lead, lead_time_source=lead_source, ready_by_launch=ready, throughput_mps=throughput,
-        burst_seconds=None if burst is None else round(burst, 3), source=price.source, source_url=price.source_url,
-        checked=price.checked, notes=notes,
+        lead_time_weeks=lead,
+        lead_time_source=lead_source,
+        ready_by_launch=ready,
+        throughput_mps=throughput,
+        burst_seconds=None if burst is None else round(burst, 3),
+        source=price.source,
+        source_url=price.source_url,
+        checked=price.checked,
+        notes=notes,
     )
 
 
@@ -207,41 +177,65 @@ def _recommend(options: list[Option], rates: Rates, target: str) -> tuple[str | 
     allowed = [o for o in options if o.allowed]
     if not allowed:
         return None, "no sender type is allowed for this purpose by the rules dataset: " + "; ".join(
-            o.reason for o in options)
+            o.reason for o in options
+        )
     ready = [o for o in allowed if o.ready_by_launch is not False]
     late = [o for o in allowed if o.ready_by_launch is False]
     pool = ready or allowed
     lateness = "" if ready else " None of the allowed options can be ready by launch: expect to move the date."
     if late and ready:
-        lateness = (" Not ready by launch: "
-                    + ", ".join(f"{o.sender_type} ({o.lead_time_weeks:g} weeks)" for o in late) + ".")
+        lateness = (
+            " Not ready by launch: " + ", ".join(f"{o.sender_type} ({o.lead_time_weeks:g} weeks)" for o in late) + "."
+        )
     costed = [(o, _comparable(o, rates, target, o.total)) for o in pool]
     known = [(o, t) for o, t in costed if t is not None]
     if known:
         best, best_total = min(known, key=lambda ot: (ot[1], ot[0].lead_time_weeks or 0))
-        maybe = [o for o in pool if o is not best and o.total is None
-                 and (lb := _comparable(o, rates, target, o.known_total)) is not None and lb < best_total]
+        maybe = [
+            o
+            for o in pool
+            if o is not best
+            and o.total is None
+            and (lb := _comparable(o, rates, target, o.known_total)) is not None
+            and lb < best_total
+        ]
         others = [f"{o.sender_type} {_fmt(t, target)}" for o, t in known if o is not best]
-        why = (f"{best.sender_type} is allowed and has the lowest known total cost of ownership: "
-               f"{_fmt(best_total, target)} over the term"
-               + (f" (vs {', '.join(others)})" if others else "") + ".")
+        why = (
+            f"{best.sender_type} is allowed and has the lowest known total cost of ownership: "
+            f"{_fmt(best_total, target)} over the term" + (f" (vs {', '.join(others)})" if others else "") + "."
+        )
         if maybe:
-            why += (" Could still be cheaper, but prices are missing: "
-                    + ", ".join(f"{o.sender_type} (known part {_fmt(o.known_total, o.currency)}; missing "
-                                f"{', '.join(o.missing)})"
-                                for o in maybe) + ".")
+            why += (
+                " Could still be cheaper, but prices are missing: "
+                + ", ".join(
+                    f"{o.sender_type} (known part {_fmt(o.known_total, o.currency)}; missing {', '.join(o.missing)})"
+                    for o in maybe
+                )
+                + "."
+            )
         for o in pool:
             if o is not best and o.total is None and o not in maybe:
-                why += (f" {o.sender_type} costs more even on its known part alone ({_fmt(o.known_total, o.currency)})."
-                        if o.known_total and o.currency else f" {o.sender_type}: cost unknown.")
+                why += (
+                    f" {o.sender_type} costs more even on its known part alone ({_fmt(o.known_total, o.currency)})."
+                    if o.known_total and o.currency
+                    else f" {o.sender_type}: cost unknown."
+                )
         return best.sender_type, why + lateness
     if len(pool) == 1:
         only = pool[0]
-        return only.sender_type, (f"{only.sender_type} is the only allowed option; its total cost is unknown "
-                                  f"(missing {', '.join(only.missing) or 'a currency rate'}).") + lateness
-    return None, ("several sender types are allowed (" + ", ".join(o.sender_type for o in pool)
-                  + ") but their totals are unknown; supply a price sheet (--prices) to compare them."
-                  + " Missing: " + "; ".join(f"{o.sender_type}: {', '.join(o.missing)}" for o in pool) + "." + lateness)
+        return only.sender_type, (
+            f"{only.sender_type} is the only allowed option; its total cost is unknown "
+            f"(missing {', '.join(only.missing) or 'a currency rate'})."
+        ) + lateness
+    return None, (
+        "several sender types are allowed ("
+        + ", ".join(o.sender_type for o in pool)
+        + ") but their totals are unknown; supply a price sheet (--prices) to compare them."
+        + " Missing: "
+        + "; ".join(f"{o.sender_type}: {', '.join(o.missing)}" for o in pool)
+        + "."
+        + lateness
+    )
 
 
 def break_even(short: Option, long: Option, months: float, segments: int) -> dict[str, Any]:
@@ -276,7 +270,8 @@ def break_even(short: Option, long: Option, months: float, segments: int) -> dic
             out["explanation"] = (
                 "never: a short code's per-message price is not lower than a long code's, and its fixed cost is "
                 f"{'' if exact else 'at least '}{_fmt(diff_fixed, short.currency)} higher over the term "
-                "(choose a short code for throughput or deliverability, not price)")
+                "(choose a short code for throughput or deliverability, not price)"
+            )
         elif exact:
             out.update(monthly_volume=0, explanation="the short code is never more expensive")
         else:
@@ -284,22 +279,43 @@ def break_even(short: Option, long: Option, months: float, segments: int) -> dic
         return out
     volume = max(0, math.ceil(diff_fixed / diff_unit))
     if exact:
-        out.update(monthly_volume=volume, explanation=(
-            f"above {volume:,} messages a month ({segments} segment(s) each) over {months:g} months the short "
-            "code costs less"))
+        out.update(
+            monthly_volume=volume,
+            explanation=(
+                f"above {volume:,} messages a month ({segments} segment(s) each) over {months:g} months the short "
+                "code costs less"
+            ),
+        )
     else:
-        out.update(at_least=volume, explanation=(
-            f"at least {volume:,} messages a month ({segments} segment(s) each) over {months:g} months; exact "
-            f"figure unknown: short_code is missing {', '.join(short_missing)}"))
+        out.update(
+            at_least=volume,
+            explanation=(
+                f"at least {volume:,} messages a month ({segments} segment(s) each) over {months:g} months; exact "
+                f"figure unknown: short_code is missing {', '.join(short_missing)}"
+            ),
+        )
     return out
 
 
-def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = False, purpose: str = "marketing",
-         segments: int = 1, reply_rate: float | None = None, launch_in_weeks: float | None = None,
-         launch: date | None = None, currency: str | None = None,
-         prices: PriceSheet | str | os.PathLike[str] | None = None,
-         rates: Rates | str | os.PathLike[str] | dict[str, float] | None = None, rules: RulesLike | None = None,
-         ruleset: Any = None, today: date | None = None, require_rates: bool = False) -> Plan:
+def plan(
+    country: str,
+    *,
+    monthly_volume: int,
+    months: float,
+    two_way: bool = False,
+    purpose: str = "marketing",
+    segments: int = 1,
+    reply_rate: float | None = None,
+    launch_in_weeks: float | None = None,
+    launch: date | None = None,
+    currency: str | None = None,
+    prices: PriceSheet | str | os.PathLike[str] | None = None,
+    rates: Rates | str | os.PathLike[str] | dict[str, float] | None = None,
+    rules: RulesLike | None = None,
+    ruleset: Any = None,
+    today: date | None = None,
+    require_rates: bool = False,
+) -> Plan:
     """Compare every sender type for one country over a campaign term.
 
     With ``require_rates`` (the CLI's ``--currency``), a price whose currency cannot be
@@ -359,48 +375,56 @@ def plan(country: str, *, monthly_volume: int, months: float, two_way: bool = Fa
     else:
         if not re.fullmatch(r"[A-Z]{3}", target):
             raise InputError(f"--currency {currency!r}: expected a three-letter code such as EUR, USD or GBP")
-        needed = [] if not require_rates else sorted({p.currency for _, p, *_ in options
-                         if p.currency and p.currency != "unknown" and table.rate(p.currency, target) is None})
+        needed = (
+            []
+            if not require_rates
+            else sorted(
+                {
+                    p.currency
+                    for _, p, *_ in options
+                    if p.currency and p.currency != "unknown" and table.rate(p.currency, target) is None
+                }
+            )
+        )
         if needed:
             where = ", ".join(table.files) if table.files else "data/pricing/currency_rates.csv"
-            raise InputError(f"--currency {target}: no rate {', '.join(f'{c}/{target}' for c in needed)} in {where}; "
-                             "add a row from_currency,to_currency,rate,source,checked there, or pass --rates FILE")
+            raise InputError(
+                f"--currency {target}: no rate {', '.join(f'{c}/{target}' for c in needed)} in {where}; "
+                "add a row from_currency,to_currency,rate,source,checked there, or pass --rates FILE"
+            )
     built = [
-        _option(cc, st, price, allowed=allowed, reason=reason, monthly_volume=monthly_volume, months=months,
-                segments=segments, two_way=two_way, reply_rate=reply_rate, rules_lead=rules_lead,
-                launch_in_weeks=launch_in_weeks, rates=table, target=target)
+        _option(
+            cc,
+            st,
+            price,
+            allowed=allowed,
+            reason=reason,
+            monthly_volume=monthly_volume,
+            months=months,
+            segments=segments,
+            two_way=two_way,
+            reply_rate=reply_rate,
+            rules_lead=rules_lead,
+            launch_in_weeks=launch_in_weeks,
+            rates=table,
+            target=target,
+        )
         for st, price, allowed, reason, rules_lead in options
     ]
     recommended, why = _recommend(built, table, target)
     be = break_even(built[0], built[1], months, segments)
-    return Plan(country=cc, purpose=purpose, two_way=two_way, monthly_volume=monthly_volume, months=months,
-                segments=segments, target_currency=target, options=built, recommended=recommended, why=why,
-                break_even=be, launch_in_weeks=None if launch_in_weeks is None else round(launch_in_weeks, 2),
-                price_files=sheet.files)
-
-
-
-def plan_json(p: Plan) -> dict[str, Any]:
-    """The CLI/JSON shape of a plan (DESIGN.md "CLI contract" plus the planner's extra fields)."""
-    doc = p.to_dict()
-    doc["options"] = [{k: v for k, v in o.items()} for o in doc["options"]]
-    return doc
-
-
-def describe(p: Plan) -> str:
-    """A readable summary of a plan for the terminal."""
-    lines = [f"{p.country} {p.purpose}{' two-way' if p.two_way else ''}: {p.monthly_volume:,}/month × "
-             f"{p.months:g} months, {p.segments} segment(s) each"]
-    for o in p.options:
-        flag = "allowed" if o.allowed else "NOT allowed"
-        total = _fmt(o.total, o.currency) if o.total is not None else (
-            f"unknown (known part {_fmt(o.known_total, o.currency)}; missing {', '.join(o.missing)})"
-            if o.total_status == "partial" else f"unknown (missing {', '.join(o.missing)})")
-        lead = UNKNOWN if o.lead_time_weeks is None else f"{o.lead_time_weeks:g} wks"
-        mps = UNKNOWN if o.throughput_mps is None else f"{o.throughput_mps:g} MPS"
-        lines.append(f"  {o.sender_type:<13} {flag:<12} total {total}; lead time {lead}; {mps}")
-        if not o.allowed:
-            lines.append(f"  {'':<13} {o.reason}")
-    lines.append(f"recommended: {p.recommended or 'none'} — {p.why}")
-    lines.append(f"break-even short code vs long code: {p.break_even['explanation']}")
-    return "\n".join(lines)
+    return Plan(
+        country=cc,
+        purpose=purpose,
+        two_way=two_way,
+        monthly_volume=monthly_volume,
+        months=months,
+        segments=segments,
+        target_currency=target,
+        options=built,
+        recommended=recommended,
+        why=why,
+        break_even=be,
+        launch_in_weeks=None if launch_in_weeks is None else round(launch_in_weeks, 2),
+        price_files=sheet.files,
+    )

@@ -6,6 +6,7 @@ Example:
     >>> load_rates({"EUR/USD": 1.1}).convert(10, "EUR", "USD")
     11.0
 """
+
 from __future__ import annotations
 
 import csv
@@ -87,8 +88,9 @@ def load_rates(override: str | os.PathLike[str] | dict[str, float] | None = None
                 continue
             for col in ("from_currency", "to_currency"):
                 if not re.fullmatch(r"[A-Za-z]{3}", cells[col]):
-                    raise _cell_error(str(path), line, col,
-                                      f"expected a three-letter code such as EUR, got {cells[col]!r}")
+                    raise _cell_error(
+                        str(path), line, col, f"expected a three-letter code such as EUR, got {cells[col]!r}"
+                    )
             try:
                 value = float(cells["rate"])
             except ValueError:
@@ -100,8 +102,8 @@ def load_rates(override: str | os.PathLike[str] | dict[str, float] | None = None
     for pair, value in extra.items():
         src, _, dst = pair.upper().partition("/")
         if not (re.fullmatch(r"[A-Z]{3}", src) and re.fullmatch(r"[A-Z]{3}", dst)) or not value or value <= 0:
-            raise InputError(f"currency rate {pair!r}: {value!r}: "
-                             "expected 'FROM/TO' and a number > 0, e.g. 'EUR/USD': 1.08")
+            raise InputError(
+                f"currency rate {pair!r}: {value!r}: expected 'FROM/TO' and a number > 0, e.g. 'EUR/USD': 1.08"
+            )
         rates.rates[(src, dst)] = float(value)
     return rates
-

@@ -7,6 +7,7 @@ Example:
     >>> load_prices().get("US", "short_code").recurring_fee
     1000.0
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,14 @@ UNKNOWN = "unknown"
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 NUMERIC_COLUMNS = (
-    "setup_fee", "recurring_fee", "minimum_term_months", "lead_time_weeks", "price_per_segment",
-    "price_per_inbound", "carrier_surcharge_per_segment", "throughput_mps",
+    "setup_fee",
+    "recurring_fee",
+    "minimum_term_months",
+    "lead_time_weeks",
+    "price_per_segment",
+    "price_per_inbound",
+    "carrier_surcharge_per_segment",
+    "throughput_mps",
 )
 TEXT_COLUMNS = ("currency", "recurring_period", "source", "source_url", "checked", "notes")
 COLUMNS = ("country", "sender_type", *TEXT_COLUMNS[:2], *NUMERIC_COLUMNS, *TEXT_COLUMNS[2:])
@@ -94,8 +101,9 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             raise InputError(f"{path}: line 1: missing column '{required}' (expected columns: {', '.join(COLUMNS)})")
     for name in header:
         if name not in COLUMNS:
-            raise InputError(f"{path}: line 1, column '{name}': unknown column (expected some of: "
-                             f"{', '.join(COLUMNS)})")
+            raise InputError(
+                f"{path}: line 1, column '{name}': unknown column (expected some of: {', '.join(COLUMNS)})"
+            )
     if not partial:
         missing = [c for c in COLUMNS if c not in header]
         if missing:
@@ -111,8 +119,9 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
         values: dict[str, Any] = {}
         cc = cells["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", cc):
-            raise _cell_error(path, line, "country",
-                              f"expected a two-letter country code such as FR, got {cells['country']!r}")
+            raise _cell_error(
+                path, line, "country", f"expected a two-letter country code such as FR, got {cells['country']!r}"
+            )
         st = cells["sender_type"]
         if st not in SENDER_TYPES:
             raise _cell_error(path, line, "sender_type", f"expected one of {', '.join(SENDER_TYPES)}, got {st!r}")
@@ -139,8 +148,9 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             elif re.fullmatch(r"[A-Za-z]{3}", cur):
                 values["currency"] = cur.upper()
             else:
-                raise _cell_error(path, line, "currency",
-                                  f"expected a three-letter code such as USD or 'unknown', got {cur!r}")
+                raise _cell_error(
+                    path, line, "currency", f"expected a three-letter code such as USD or 'unknown', got {cur!r}"
+                )
         if "recurring_period" in cells and not (partial and cells["recurring_period"] == ""):
             period = cells["recurring_period"].lower()
             if period == UNKNOWN:
@@ -148,30 +158,53 @@ def _parse_rows(path: str, text: str, *, partial: bool) -> dict[tuple[str, str],
             elif period in PERIOD_MONTHS:
                 values["recurring_period"] = period
             else:
-                raise _cell_error(path, line, "recurring_period",
-                                  f"expected month, quarter, year or 'unknown', got {cells['recurring_period']!r}")
+                raise _cell_error(
+                    path,
+                    line,
+                    "recurring_period",
+                    f"expected month, quarter, year or 'unknown', got {cells['recurring_period']!r}",
+                )
         if cells.get("checked"):
             try:
                 date.fromisoformat(cells["checked"])
             except ValueError:
-                raise _cell_error(path, line, "checked",
-                                  f"expected a date such as 2026-01-31, got {cells['checked']!r}") from None
+                raise _cell_error(
+                    path, line, "checked", f"expected a date such as 2026-01-31, got {cells['checked']!r}"
+                ) from None
         for col in ("source", "source_url", "checked", "notes"):
             if col in cells and (cells[col] or not partial):
                 values[col] = cells[col]
-        priced = [c for c in ("setup_fee", "recurring_fee", "price_per_segment", "price_per_inbound",
-                              "carrier_surcharge_per_segment") if values.get(c) is not None]
-        if (priced and "currency" in cells and values.get("currency") is None
-                and not (partial and cells["currency"] == "")):
+        priced = [
+            c
+            for c in (
+                "setup_fee",
+                "recurring_fee",
+                "price_per_segment",
+                "price_per_inbound",
+                "carrier_surcharge_per_segment",
+            )
+            if values.get(c) is not None
+        ]
+        if (
+            priced
+            and "currency" in cells
+            and values.get("currency") is None
+            and not (partial and cells["currency"] == "")
+        ):
             raise _cell_error(path, line, "currency", f"prices given ({', '.join(priced)}) but no currency")
-        if (values.get("recurring_fee") is not None and "recurring_period" in values
-                and values["recurring_period"] is None):
-            raise _cell_error(path, line, "recurring_period",
-                              "a recurring fee needs its period (month, quarter or year)")
+        if (
+            values.get("recurring_fee") is not None
+            and "recurring_period" in values
+            and values["recurring_period"] is None
+        ):
+            raise _cell_error(
+                path, line, "recurring_period", "a recurring fee needs its period (month, quarter or year)"
+            )
         key = (cc, st)
         if key in rows:
-            raise _cell_error(path, line, "sender_type",
-                              f"{cc} {st} appears twice (first on line {rows[key]['_line']})")
+            raise _cell_error(
+                path, line, "sender_type", f"{cc} {st} appears twice (first on line {rows[key]['_line']})"
+            )
         values["_line"] = line
         rows[key] = values
     return rows
@@ -186,8 +219,9 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text; save the price sheet as UTF-8 CSV") from None
 
 
-def load_prices(override: str | os.PathLike[str] | None = None, *,
-                builtin: str | os.PathLike[str] | None = None) -> PriceSheet:
+def load_prices(
+    override: str | os.PathLike[str] | None = None, *, builtin: str | os.PathLike[str] | None = None
+) -> PriceSheet:
     """The built-in indicative sheet, with a user's CSV merged over it cell by cell.
 
     A user sheet needs ``country`` and ``sender_type`` and any of the other columns; an empty
@@ -220,4 +254,3 @@ def load_prices(override: str | os.PathLike[str] | None = None, *,
             sheet.prices[key] = Price(**merged)
         sheet.files.append(str(path))
     return sheet
-

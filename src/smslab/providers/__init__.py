@@ -9,6 +9,7 @@ Example:
     >>> "simulator" in available()
     True
 """
+
 from __future__ import annotations
 
 import os
@@ -47,19 +48,19 @@ def env(name: str, default: str | None = None, *, required: bool = True) -> str 
 class OutboundMessage:
     """A message ready to submit (one row of the outbox)."""
 
-    message_id: str          # our idempotency key
+    message_id: str  # our idempotency key
     campaign_id: str
-    msisdn: str              # E.164 with +
+    msisdn: str  # E.164 with +
     region: str | None
     sender_type: str
     sender_id: str
     text: str
     encoding: str
     segments: int
-    scheduled_at: datetime | None = None   # UTC; the run's moment for a message that goes now
+    scheduled_at: datetime | None = None  # UTC; the run's moment for a message that goes now
     two_way: bool = False
     opt_out_short_code: str | None = None
-    schedule: bool = False                 # True: the provider holds it until scheduled_at (sendAt, SendAt)
+    schedule: bool = False  # True: the provider holds it until scheduled_at (sendAt, SendAt)
 
 
 @dataclass
@@ -69,13 +70,13 @@ class SubmitResult:
     message_id: str
     accepted: bool
     provider_message_id: str | None = None
-    status: str = "submitted"               # normalised status after submission
+    status: str = "submitted"  # normalised status after submission
     error_code: str | None = None
-    permanent: bool = False                 # a permanent refusal is never retried
+    permanent: bool = False  # a permanent refusal is never retried
     price: float | None = None
     currency: str | None = None
-    temporary: bool = False                 # refused for now (throttled, queue full): the sender retries it
-    parts: int | None = None                # segments the provider counted, when it says
+    temporary: bool = False  # refused for now (throttled, queue full): the sender retries it
+    parts: int | None = None  # segments the provider counted, when it says
 
     @property
     def uncertain(self) -> bool:
@@ -88,10 +89,10 @@ class Provider:
     """Base class: subclasses implement `submit`."""
 
     name: str = "provider"
-    idempotent: bool = False   # True when resubmitting the same message_id can never send twice
+    idempotent: bool = False  # True when resubmitting the same message_id can never send twice
     options: dict[str, Any] = field(default_factory=dict)
-    throttled: bool = True     # False for the offline simulator: there is no network to protect
-    batch_size: int = 100      # the batch the sender hands over in one `submit` call
+    throttled: bool = True  # False for the offline simulator: there is no network to protect
+    batch_size: int = 100  # the batch the sender hands over in one `submit` call
     clock: Callable[[], datetime] | None = field(default=None, repr=False)  # a replayed clock (demo, tests)
 
     def submit(self, batch: list[OutboundMessage]) -> list[SubmitResult]:  # pragma: no cover - interface

@@ -13,6 +13,7 @@ Example:
     Traceback (most recent call last):
     smslab.errors.AuthenticationError: Demo /list: the credentials were refused (HTTP 401 no); check DEMO_KEY
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,16 +24,27 @@ import httpx
 from smslab.errors import AuthenticationError, ProviderError
 
 
-def get_page(client: httpx.Client, url: str, params: dict[str, Any] | None, *, failed: Callable[[str], str],
-             error_text: Callable[[httpx.Response], str], credentials: str) -> httpx.Response:
+def get_page(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any] | None,
+    *,
+    failed: Callable[[str], str],
+    error_text: Callable[[httpx.Response], str],
+    credentials: str,
+) -> httpx.Response:
     """GET one page; `failed(text)` words a failure (with what was saved before it)."""
     try:
         response = client.get(url, params=params)
     except httpx.TransportError as exc:
         raise ProviderError(failed(f"unreachable ({type(exc).__name__}: {exc})")) from None
     if response.status_code in (401, 403):
-        raise AuthenticationError(failed(f"the credentials were refused (HTTP {response.status_code} "
-                                         f"{error_text(response)}); check {credentials}"))
+        raise AuthenticationError(
+            failed(
+                f"the credentials were refused (HTTP {response.status_code} "
+                f"{error_text(response)}); check {credentials}"
+            )
+        )
     if response.status_code >= 400:
         raise ProviderError(failed(f"HTTP {response.status_code} {error_text(response)}"))
     return response

@@ -22,6 +22,7 @@ Example:
     >>> p.client.headers["Authorization"].split()[0]
     'App'
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,9 @@ from smslab.providers.http import get_page
 from smslab.receiving.journal import Journal
 
 SEND_PATH = "/sms/2/text/advanced"
-REPORTS_PATH = "/sms/1/reports"          # outbound delivery reports, each returned once
-INBOX_PATH = "/sms/1/inbox/reports"      # inbound messages, each returned once
-MAX_VALIDITY_MINUTES = 2880              # Infobip's maximum validity period (48 h)
+REPORTS_PATH = "/sms/1/reports"  # outbound delivery reports, each returned once
+INBOX_PATH = "/sms/1/inbox/reports"  # inbound messages, each returned once
+MAX_VALIDITY_MINUTES = 2880  # Infobip's maximum validity period (48 h)
 
 
 SCHEDULE_MAX = timedelta(days=180)  # Infobip: sendAt at most 180 days in advance
@@ -98,8 +99,12 @@ class InfobipProvider(Provider):
         key = self.api_key or env("INFOBIP_API_KEY")
         if self.notify_url is None and env("SMSLAB_PUBLIC_URL", required=False):
             self.notify_url = env("SMSLAB_PUBLIC_URL").rstrip("/") + "/infobip/dlr"
-        self.client = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport,
-                                   headers={"Authorization": f"App {key}", "Accept": "application/json"})
+        self.client = httpx.Client(
+            base_url=self.base_url,
+            timeout=self.timeout,
+            transport=self.transport,
+            headers={"Authorization": f"App {key}", "Accept": "application/json"},
+        )
         self.api_key = None  # the key lives in the client's headers only; never in repr() or logs
 
     def preassigned_id(self, message_id: str) -> str | None:
@@ -130,12 +135,22 @@ class InfobipProvider(Provider):
         """One request for the batch; a status per message. A message due more than 180 days
         ahead (Infobip schedules no further) is not sent: it stays queued for a later run."""
         now = utcnow()
-        later = {m.message_id for m in batch if m.schedule and m.scheduled_at is not None
-                 and m.scheduled_at.replace(tzinfo=None) - now > SCHEDULE_MAX}
+        later = {
+            m.message_id
+            for m in batch
+            if m.schedule and m.scheduled_at is not None and m.scheduled_at.replace(tzinfo=None) - now > SCHEDULE_MAX
+        }
         if later:
-            waiting = [SubmitResult(m.message_id, accepted=False, status="queued",
-                                    error_code="Infobip schedules at most 180 days ahead: waits for a later run")
-                       for m in batch if m.message_id in later]
+            waiting = [
+                SubmitResult(
+                    m.message_id,
+                    accepted=False,
+                    status="queued",
+                    error_code="Infobip schedules at most 180 days ahead: waits for a later run",
+                )
+                for m in batch
+                if m.message_id in later
+            ]
             rest = [m for m in batch if m.message_id not in later]
             return waiting + (self._submit(rest) if rest else [])
         return self._submit(batch)
@@ -149,18 +164,24 @@ class InfobipProvider(Provider):
             raise TransientError(f"Infobip: {type(exc).__name__} after sending", not_sent=False) from None
         code = response.status_code
         if code in (401, 403):
-            raise AuthenticationError(f"Infobip refused the credentials (HTTP {code} {_error_text(response)}); "
-                                      "check INFOBIP_API_KEY and INFOBIP_BASE_URL")
+            raise AuthenticationError(
+                f"Infobip refused the credentials (HTTP {code} {_error_text(response)}); "
+                "check INFOBIP_API_KEY and INFOBIP_BASE_URL"
+            )
         if code == 429 or code == 503:
-            raise TransientError(f"HTTP {code} {_error_text(response)}", not_sent=True,
-                                 retry_after=_retry_after(response))
+            raise TransientError(
+                f"HTTP {code} {_error_text(response)}", not_sent=True, retry_after=_retry_after(response)
+            )
         if code >= 500:
-            raise TransientError(f"HTTP {code} {_error_text(response)}", not_sent=False,
-                                 retry_after=_retry_after(response))
+            raise TransientError(
+                f"HTTP {code} {_error_text(response)}", not_sent=False, retry_after=_retry_after(response)
+            )
         if code >= 400:
             reason = f"HTTP {code} {_error_text(response)}"[:200]
-            return [SubmitResult(m.message_id, accepted=False, status="failed", error_code=reason, permanent=True)
-                    for m in batch]
+            return [
+                SubmitResult(m.message_id, accepted=False, status="failed", error_code=reason, permanent=True)
+                for m in batch
+            ]
         answers = {}
         for item in response.json().get("messages", []):
             answers[item.get("messageId")] = item
@@ -168,18 +189,38 @@ class InfobipProvider(Provider):
         for m in batch:
             item = answers.get(m.message_id)
             if item is None:
-                results.append(SubmitResult(m.message_id, accepted=False, status="unknown",
-                                            error_code="Infobip answered without this message"))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        status="unknown",
+                        error_code="Infobip answered without this message",
+                    )
+                )
                 continue
             status = item.get("status") or {}
             group = (status.get("groupName") or "").upper()
             if group in ("PENDING", "DELIVERED"):
-                results.append(SubmitResult(m.message_id, accepted=True, provider_message_id=item["messageId"],
-                                            status="submitted", parts=item.get("smsCount")))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=True,
+                        provider_message_id=item["messageId"],
+                        status="submitted",
+                        parts=item.get("smsCount"),
+                    )
+                )
             else:
-                results.append(SubmitResult(m.message_id, accepted=False, provider_message_id=item["messageId"],
-                                            status="rejected", error_code=status.get("name") or group,
-                                            permanent=True))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        provider_message_id=item["messageId"],
+                        status="rejected",
+                        error_code=status.get("name") or group,
+                        permanent=True,
+                    )
+                )
         return results
 
     def _pull(self, path: str, kind: str, limit: int, max_pages: int) -> int:
@@ -193,16 +234,30 @@ class InfobipProvider(Provider):
             return f"Infobip {self.base_url}{path}: {text}{saved}"
 
         for _ in range(max_pages):
-            response = get_page(self.client, path, {"limit": limit}, failed=failed, error_text=_error_text,
-                                credentials="INFOBIP_API_KEY and INFOBIP_BASE_URL")
+            response = get_page(
+                self.client,
+                path,
+                {"limit": limit},
+                failed=failed,
+                error_text=_error_text,
+                credentials="INFOBIP_API_KEY and INFOBIP_BASE_URL",
+            )
             try:
                 results = response.json().get("results") or []
             except (ValueError, AttributeError):
                 raise ProviderError(failed("the answer is not an Infobip JSON body")) from None
             if not results:
                 break
-            journal.append_many([{"provider": "infobip", "kind": kind, "content_type": "application/json",
-                                  "body": json.dumps({"results": results}, ensure_ascii=False)}])
+            journal.append_many(
+                [
+                    {
+                        "provider": "infobip",
+                        "kind": kind,
+                        "content_type": "application/json",
+                        "body": json.dumps({"results": results}, ensure_ascii=False),
+                    }
+                ]
+            )
             total += len(results)
             if len(results) < limit:
                 break
@@ -223,8 +278,9 @@ class InfobipProvider(Provider):
         self.client.close()
 
 
-def pull(*, reports: bool = True, inbound: bool = True, limit: int = 1000,
-         landing: str | os.PathLike[str] | None = None) -> dict[str, int]:
+def pull(
+    *, reports: bool = True, inbound: bool = True, limit: int = 1000, landing: str | os.PathLike[str] | None = None
+) -> dict[str, int]:
     """Fetch Infobip's delivery reports and received messages into the landing-zone journal.
 
     For accounts without webhooks: Infobip hands each report and each reply out once, so they
@@ -247,8 +303,9 @@ def pull(*, reports: bool = True, inbound: bool = True, limit: int = 1000,
             except ProviderError as exc:
                 if not counts["reports"]:
                     raise
-                raise type(exc)(f"{exc} (the {counts['reports']} report(s) pulled before are saved "
-                                "to the journal)") from None
+                raise type(exc)(
+                    f"{exc} (the {counts['reports']} report(s) pulled before are saved to the journal)"
+                ) from None
     finally:
         provider.close()
     return counts

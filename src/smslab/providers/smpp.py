@@ -22,6 +22,7 @@ Example:
     >>> [len(p) for p in split_parts("x" * 200, "GSM-7", ref=7)[0]]
     [159, 53]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,13 +47,12 @@ from smslab.receiving.journal import Journal
 
 TEMPORARY = {C.SMPP_ESME_RTHROTTLED, C.SMPP_ESME_RMSGQFUL}
 AUTH = {C.SMPP_ESME_RINVPASWD, C.SMPP_ESME_RINVSYSID, C.SMPP_ESME_RBINDFAIL}
-GSM_SINGLE, GSM_PART = 160, 153     # septets
-UCS2_SINGLE, UCS2_PART = 70, 67     # UTF-16 code units
-TLV_NAMES = ("receipted_message_id", "message_state", "network_error_code", "user_message_reference",
-             "message_payload")
+GSM_SINGLE, GSM_PART = 160, 153  # septets
+UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
+TLV_NAMES = ("receipted_message_id", "message_state", "network_error_code", "user_message_reference", "message_payload")
 
 
-_STATUS_NAMES = {v: k[len("SMPP_"):] for k, v in vars(C).items() if k.startswith("SMPP_ESME_") and isinstance(v, int)}
+_STATUS_NAMES = {v: k[len("SMPP_") :] for k, v in vars(C).items() if k.startswith("SMPP_ESME_") and isinstance(v, int)}
 
 
 def status_label(code: int) -> str:
@@ -74,8 +74,11 @@ def _reason(exc: BaseException) -> str:
         return "no answer (timed out)"
     if isinstance(cause, OSError) and cause.strerror:
         return cause.strerror
-    return str(cause) or ("connection closed by the SMSC" if isinstance(cause, smpplib.exceptions.ConnectionError)
-                          else type(cause).__name__)
+    return str(cause) or (
+        "connection closed by the SMSC"
+        if isinstance(cause, smpplib.exceptions.ConnectionError)
+        else type(cause).__name__
+    )
 
 
 def _units_gsm(text: str) -> list[bytes]:
@@ -83,7 +86,7 @@ def _units_gsm(text: str) -> list[bytes]:
 
 
 def _units_ucs2(text: str) -> list[bytes]:
-    return [ch.encode("utf-16-be") for ch in text]      # 2 octets, or 4 for a surrogate pair
+    return [ch.encode("utf-16-be") for ch in text]  # 2 octets, or 4 for a surrogate pair
 
 
 def split_parts(text: str, encoding: str, *, ref: int) -> tuple[list[bytes], int, int]:
@@ -128,7 +131,7 @@ def _decode_short(pdu: Any) -> str:
     if not isinstance(raw, bytes):
         return str(raw)
     if int(getattr(pdu, "esm_class", 0) or 0) & C.SMPP_GSMFEAT_UDHI and raw:
-        raw = raw[raw[0] + 1:]
+        raw = raw[raw[0] + 1 :]
     coding = int(getattr(pdu, "data_coding", 0) or 0)
     if coding == C.SMPP_ENCODING_ISO10646:
         return raw.decode("utf-16-be", "replace")
@@ -167,18 +170,18 @@ class SmppProvider(Provider):
     """SMPP 3.4 transceiver; settings from SMPP_HOST, SMPP_PORT, SMPP_SYSTEM_ID and SMPP_PASSWORD."""
 
     name: str = "smpp"
-    idempotent: bool = False   # SMPP has no idempotency key
+    idempotent: bool = False  # SMPP has no idempotency key
     batch_size: int = 50
     host: str | None = None
     port: int | None = None
     system_id: str | None = None
     password: str | None = None
     system_type: str = ""
-    window: int = 10              # submit_sm outstanding before we wait for answers
-    timeout: float = 10.0         # seconds without any answer before the link counts as dead
-    enquire_every: float = 30.0   # enquire_link after this many idle seconds
+    window: int = 10  # submit_sm outstanding before we wait for answers
+    timeout: float = 10.0  # seconds without any answer before the link counts as dead
+    enquire_every: float = 30.0  # enquire_link after this many idle seconds
     landing: Any = None
-    bind: str = "transceiver"     # or "receiver" (a receiver-only session: `receive`)
+    bind: str = "transceiver"  # or "receiver" (a receiver-only session: `receive`)
     received: int = 0
     _client: Any = field(default=None, repr=False)
 
@@ -188,8 +191,11 @@ class SmppProvider(Provider):
         self.system_id = self.system_id or env("SMPP_SYSTEM_ID")
         self._password = self.password or env("SMPP_PASSWORD")
         self.password = None  # never in repr() or logs
-        for variable, value, longest in (("SMPP_SYSTEM_ID", self.system_id, 15), ("SMPP_PASSWORD", self._password, 8),
-                                         ("system_type", self.system_type, 12)):
+        for variable, value, longest in (
+            ("SMPP_SYSTEM_ID", self.system_id, 15),
+            ("SMPP_PASSWORD", self._password, 8),
+            ("system_type", self.system_type, 12),
+        ):
             if len(value) > longest:  # smpplib would silently cut it, and the bind would fail for no visible reason
                 raise ProviderError(f"{variable} has {len(value)} characters; SMPP 3.4 allows at most {longest}")
         self.journal = Journal(self.landing)
@@ -198,13 +204,16 @@ class SmppProvider(Provider):
 
     # --- session ------------------------------------------------------------------------
     def _connect(self) -> Any:
-        if self._client is not None and self._client.state in (C.SMPP_CLIENT_STATE_BOUND_TRX,
-                                                               C.SMPP_CLIENT_STATE_BOUND_RX):
+        if self._client is not None and self._client.state in (
+            C.SMPP_CLIENT_STATE_BOUND_TRX,
+            C.SMPP_CLIENT_STATE_BOUND_RX,
+        ):
             return self._client
         if self.bind not in ("transceiver", "receiver"):
             raise ProviderError(f"SMPP bind {self.bind!r}: expected transceiver or receiver")
-        client = smpplib.client.Client(self.host, self.port, timeout=self.timeout, allow_unknown_opt_params=True,
-                                       logger_name="smslab.smpp")
+        client = smpplib.client.Client(
+            self.host, self.port, timeout=self.timeout, allow_unknown_opt_params=True, logger_name="smslab.smpp"
+        )
         client.set_message_received_handler(self._on_deliver)
         client.set_message_sent_handler(self._on_answer)
         client.set_error_pdu_handler(lambda pdu: None)  # an error status is an answer, handled by _on_answer
@@ -217,23 +226,29 @@ class SmppProvider(Provider):
                 client._socket = None
             raise TransientError(f"SMPP: cannot connect to {where}: {_reason(exc)}", not_sent=True) from None
         try:
-            getattr(client, f"bind_{self.bind}")(system_id=self.system_id, password=self._password,
-                                                 system_type=self.system_type)
+            getattr(client, f"bind_{self.bind}")(
+                system_id=self.system_id, password=self._password, system_type=self.system_type
+            )
         except smpplib.exceptions.PDUError as exc:
             client.disconnect()
             code = exc.args[1] if len(exc.args) > 1 else None
             if code is None:  # smpplib could not read the answer at all
-                raise TransientError(f"SMPP bind_{self.bind} to {where} failed: {exc.args[0] if exc.args else exc}",
-                                     not_sent=True) from None
+                raise TransientError(
+                    f"SMPP bind_{self.bind} to {where} failed: {exc.args[0] if exc.args else exc}", not_sent=True
+                ) from None
             if code in AUTH:
-                raise AuthenticationError(f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}; "
-                                          "check SMPP_SYSTEM_ID and SMPP_PASSWORD") from None
-            raise TransientError(f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}",
-                                 not_sent=True) from None
+                raise AuthenticationError(
+                    f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}; "
+                    "check SMPP_SYSTEM_ID and SMPP_PASSWORD"
+                ) from None
+            raise TransientError(
+                f"SMPP bind_{self.bind} to {where} refused: {status_label(code)}", not_sent=True
+            ) from None
         except (smpplib.exceptions.ConnectionError, smpplib.exceptions.UnknownCommandError, OSError) as exc:
             client.disconnect()  # the SMSC hung up, stayed silent for `timeout`, or answered nonsense
-            raise TransientError(f"SMPP bind_{self.bind} to {where}: no bind response ({_reason(exc)})",
-                                 not_sent=True) from None
+            raise TransientError(
+                f"SMPP bind_{self.bind} to {where}: no bind response ({_reason(exc)})", not_sent=True
+            ) from None
         self._client = client
         self._last_io = time.monotonic()
         return client
@@ -245,7 +260,8 @@ class SmppProvider(Provider):
         """Journal one deliver_sm (fsynced) before smpplib acknowledges it."""
         esm = int(getattr(pdu, "esm_class", 0) or 0)
         record: dict[str, Any] = {
-            "short_message": _decode_short(pdu), "esm_class": esm,
+            "short_message": _decode_short(pdu),
+            "esm_class": esm,
             "data_coding": int(getattr(pdu, "data_coding", 0) or 0),
             "source_addr": _text(getattr(pdu, "source_addr", None)),
             "destination_addr": _text(getattr(pdu, "destination_addr", None)),
@@ -257,8 +273,16 @@ class SmppProvider(Provider):
                 hex_code = name == "network_error_code" and isinstance(value, bytes)
                 record[name] = value.hex() if hex_code else _text(value)
         kind = "dlr" if esm & 0x3C == 0x04 or "receipted_message_id" in record else "inbound"
-        self.journal.append_many([{"provider": "smpp", "kind": kind, "content_type": "application/json",
-                                   "body": json.dumps(record, ensure_ascii=False)}])
+        self.journal.append_many(
+            [
+                {
+                    "provider": "smpp",
+                    "kind": kind,
+                    "content_type": "application/json",
+                    "body": json.dumps(record, ensure_ascii=False),
+                }
+            ]
+        )
         self.received += 1
         return C.SMPP_ESME_ROK
 
@@ -311,8 +335,14 @@ class SmppProvider(Provider):
             self._read(min(0.2, max(0.0, deadline - time.monotonic())))
         return self.received - before
 
-    def receive(self, *, seconds: float | None = None, stop: Callable[[], bool] | None = None,
-                backoff: tuple[float, float] = (1.0, 60.0), log: Callable[[str], None] | None = None) -> int:
+    def receive(
+        self,
+        *,
+        seconds: float | None = None,
+        stop: Callable[[], bool] | None = None,
+        backoff: tuple[float, float] = (1.0, 60.0),
+        log: Callable[[str], None] | None = None,
+    ) -> int:
         """Stay bound and journal every deliver_sm (fsynced before it is acknowledged) until
         `stop()` or `seconds` have passed; returns how many arrived. A lost or refused link is
         bound again after a back-off doubling from `backoff[0]` to `backoff[1]` seconds (reset
@@ -367,10 +397,17 @@ class SmppProvider(Provider):
                     break
                 try:
                     pdu = client.send_message(
-                        source_addr_ton=ton, source_addr_npi=npi, source_addr=source,
-                        dest_addr_ton=C.SMPP_TON_INTL, dest_addr_npi=C.SMPP_NPI_ISDN,
-                        destination_addr=m.msisdn.lstrip("+"), short_message=part, data_coding=coding,
-                        esm_class=esm, registered_delivery=C.SMPP_SMSC_DELIVERY_RECEIPT_BOTH)
+                        source_addr_ton=ton,
+                        source_addr_npi=npi,
+                        source_addr=source,
+                        dest_addr_ton=C.SMPP_TON_INTL,
+                        dest_addr_npi=C.SMPP_NPI_ISDN,
+                        destination_addr=m.msisdn.lstrip("+"),
+                        short_message=part,
+                        data_coding=coding,
+                        esm_class=esm,
+                        registered_delivery=C.SMPP_SMSC_DELIVERY_RECEIPT_BOTH,
+                    )
                 except smpplib.exceptions.ConnectionError:
                     dead = True
                     break
@@ -397,17 +434,27 @@ class SmppProvider(Provider):
 
     def _result(self, m: OutboundMessage, seqs: list[int], sent: bool) -> SubmitResult:
         if not sent:
-            return SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
-                                error_code="SMPP link lost before this message was sent")
+            return SubmitResult(
+                m.message_id,
+                accepted=False,
+                status="queued",
+                temporary=True,
+                error_code="SMPP link lost before this message was sent",
+            )
         answers = [self._answers.pop(s, None) for s in seqs]
         if any(a is None for a in answers):
-            return SubmitResult(m.message_id, accepted=False, status="unknown",
-                                error_code="SMPP link lost before the SMSC answered: outcome unknown")
+            return SubmitResult(
+                m.message_id,
+                accepted=False,
+                status="unknown",
+                error_code="SMPP link lost before the SMSC answered: outcome unknown",
+            )
         known = [a for a in answers if a is not None]  # all of them (checked above)
         codes = [a[0] for a in known]
         if all(c == C.SMPP_ESME_ROK for c in codes):
-            return SubmitResult(m.message_id, accepted=True, provider_message_id=known[0][1], status="submitted",
-                                parts=len(seqs))
+            return SubmitResult(
+                m.message_id, accepted=True, provider_message_id=known[0][1], status="submitted", parts=len(seqs)
+            )
         error = next(c for c in codes if c != C.SMPP_ESME_ROK)
         name = C.DESCRIPTIONS.get(error, "") if hasattr(C, "DESCRIPTIONS") else ""
         label = f"0x{error:08X} {name}".strip()

@@ -26,6 +26,7 @@ Example:
     >>> p.messages_path
     '/2010-04-01/Accounts/AC123/Messages.json'
 """
+
 from __future__ import annotations
 
 import json
@@ -50,18 +51,18 @@ DEFAULT_BASE = "https://api.twilio.com"
 # or the account's, so the rest of the batch would meet it too (the batch stops there); `False`:
 # only this pair of numbers is limited.
 TEMPORARY_CODES: dict[int, bool] = {
-    20429: True,   # Too many requests (REST API concurrency): "safe to retry after backing off"
-    21611: True,   # This 'From' number has exceeded the maximum number of queued messages
-    63017: True,   # Rate limit exceeded (account and subaccounts above 2,000 messages/s)
-    63038: True,   # Account exceeded the daily messages limit (rolling 24 hours)
-    35125: True,   # Maximum limit reached in the account for scheduling messages
+    20429: True,  # Too many requests (REST API concurrency): "safe to retry after backing off"
+    21611: True,  # This 'From' number has exceeded the maximum number of queued messages
+    63017: True,  # Rate limit exceeded (account and subaccounts above 2,000 messages/s)
+    63038: True,  # Account exceeded the daily messages limit (rolling 24 hours)
+    35125: True,  # Maximum limit reached in the account for scheduling messages
     14107: False,  # SMS send rate limit exceeded (30 replies between two numbers in 30 s)
 }
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
 ACCEPTED = {"queued", "accepted", "scheduled", "sending", "sent"}
-PULL_DAYS = 7          # `pull` without --since: the last 7 days
-PAGE_SIZE_MAX = 1000   # List Messages: PageSize is 1..1000 (default 50)
+PULL_DAYS = 7  # `pull` without --since: the last 7 days
+PAGE_SIZE_MAX = 1000  # List Messages: PageSize is 1..1000 (default 50)
 
 
 def _error_code(response: httpx.Response) -> int | None:
@@ -97,7 +98,7 @@ class TwilioProvider(Provider):
     timeout: float = 30.0
     # the HTTP transport (httpx.MockTransport in unit tests); None: httpx's own, over the network
     transport: httpx.BaseTransport | None = field(default=None, repr=False)
-    landing: Any = None   # the journal folder `pull_messages` writes to
+    landing: Any = None  # the journal folder `pull_messages` writes to
 
     def __post_init__(self) -> None:
         self.account_sid = self.account_sid or env("TWILIO_ACCOUNT_SID")
@@ -106,8 +107,13 @@ class TwilioProvider(Provider):
         self.messaging_service_sid = self.messaging_service_sid or env("TWILIO_MESSAGING_SERVICE_SID", required=False)
         if self.status_callback is None and env("SMSLAB_PUBLIC_URL", required=False):
             self.status_callback = env("SMSLAB_PUBLIC_URL").rstrip("/") + "/twilio/status"
-        self.client = httpx.Client(base_url=self.base_url, auth=(self.account_sid, token), timeout=self.timeout,
-                                   transport=self.transport, headers={"Accept": "application/json"})
+        self.client = httpx.Client(
+            base_url=self.base_url,
+            auth=(self.account_sid, token),
+            timeout=self.timeout,
+            transport=self.transport,
+            headers={"Accept": "application/json"},
+        )
         self.auth_token = None  # kept only inside the client; never in repr() or logs
 
     @property
@@ -122,12 +128,16 @@ class TwilioProvider(Provider):
         at = m.scheduled_at.replace(tzinfo=None) if m.scheduled_at is not None else None
         if m.schedule and at is not None and at > now:
             if not self.messaging_service_sid:
-                raise ProviderError("scheduling a Twilio message needs a Messaging Service: "
-                                    "set TWILIO_MESSAGING_SERVICE_SID")
+                raise ProviderError(
+                    "scheduling a Twilio message needs a Messaging Service: set TWILIO_MESSAGING_SERVICE_SID"
+                )
             if not SCHEDULE_MIN <= at - now <= SCHEDULE_MAX:
                 return None
-            fields.update(MessagingServiceSid=self.messaging_service_sid, ScheduleType="fixed",
-                          SendAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            fields.update(
+                MessagingServiceSid=self.messaging_service_sid,
+                ScheduleType="fixed",
+                SendAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
         else:
             # one identity per number: a long code or toll-free number in E.164 with +, a short
             # code as its digits, an alphanumeric id as written (smslab.identity)
@@ -141,66 +151,105 @@ class TwilioProvider(Provider):
         stop: str | None = None
         for m in batch:
             if stop is not None:
-                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
-                                            error_code=stop))
+                results.append(
+                    SubmitResult(m.message_id, accepted=False, status="queued", temporary=True, error_code=stop)
+                )
                 continue
             fields = self.form(m, now)
             if fields is None:
-                results.append(SubmitResult(m.message_id, accepted=False, status="queued",
-                                            error_code="Twilio schedules 15 min to 35 days ahead: "
-                                                       "waits for a later run"))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        status="queued",
+                        error_code="Twilio schedules 15 min to 35 days ahead: waits for a later run",
+                    )
+                )
                 continue
             try:
                 response = self.client.post(self.messages_path, data=fields)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 stop = f"Twilio unreachable: {type(exc).__name__}"
-                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
-                                            error_code=stop))
+                results.append(
+                    SubmitResult(m.message_id, accepted=False, status="queued", temporary=True, error_code=stop)
+                )
                 continue
             except httpx.TransportError as exc:
                 stop = "not sent: an earlier message's outcome is unknown"
-                results.append(SubmitResult(m.message_id, accepted=False, status="unknown",
-                                            error_code=f"{type(exc).__name__} after sending: outcome unknown"))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        status="unknown",
+                        error_code=f"{type(exc).__name__} after sending: outcome unknown",
+                    )
+                )
                 continue
             code = response.status_code
             if code in (401, 403):  # what was accepted so far is recorded by the sender before it stops
                 done = {r.message_id for r in results}
-                rest = [SubmitResult(x.message_id, accepted=False, status="queued", error_code="credentials refused")
-                        for x in batch if x.message_id not in done]
-                raise AuthenticationError(f"Twilio refused the credentials ({_twilio_error(response)}); "
-                                          "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", results=results + rest)
+                rest = [
+                    SubmitResult(x.message_id, accepted=False, status="queued", error_code="credentials refused")
+                    for x in batch
+                    if x.message_id not in done
+                ]
+                raise AuthenticationError(
+                    f"Twilio refused the credentials ({_twilio_error(response)}); "
+                    "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+                    results=results + rest,
+                )
             twilio_code = _error_code(response) if code >= 400 else None
             if code == 429 or code == 503 or (code < 500 and twilio_code in TEMPORARY_CODES):
                 reason = f"HTTP {code} {_twilio_error(response)}"
                 if code in (429, 503) or TEMPORARY_CODES.get(twilio_code or 0, True):
                     stop = reason
-                results.append(SubmitResult(m.message_id, accepted=False, status="queued", temporary=True,
-                                            error_code=reason[:200]))
+                results.append(
+                    SubmitResult(m.message_id, accepted=False, status="queued", temporary=True, error_code=reason[:200])
+                )
                 continue
             if code >= 500:
                 stop = "not sent: an earlier message's outcome is unknown"
-                results.append(SubmitResult(m.message_id, accepted=False, status="unknown",
-                                            error_code=f"HTTP {code} {_twilio_error(response)}: outcome unknown"))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        status="unknown",
+                        error_code=f"HTTP {code} {_twilio_error(response)}: outcome unknown",
+                    )
+                )
                 continue
             if code >= 400:
-                results.append(SubmitResult(m.message_id, accepted=False, status="failed", permanent=True,
-                                            error_code=_twilio_error(response)[:200]))
+                results.append(
+                    SubmitResult(
+                        m.message_id,
+                        accepted=False,
+                        status="failed",
+                        permanent=True,
+                        error_code=_twilio_error(response)[:200],
+                    )
+                )
                 continue
             body = response.json()
             status = body.get("status")
             price = body.get("price")
             parts = body.get("num_segments")
-            results.append(SubmitResult(
-                m.message_id, accepted=status in ACCEPTED, provider_message_id=body.get("sid"),
-                status="submitted" if status in ACCEPTED else "failed",
-                error_code=None if status in ACCEPTED else str(body.get("error_code") or status),
-                price=abs(float(price)) if price not in (None, "") else None,
-                currency=(body.get("price_unit") or None) if price not in (None, "") else None,
-                parts=int(parts) if parts not in (None, "") else None))
+            results.append(
+                SubmitResult(
+                    m.message_id,
+                    accepted=status in ACCEPTED,
+                    provider_message_id=body.get("sid"),
+                    status="submitted" if status in ACCEPTED else "failed",
+                    error_code=None if status in ACCEPTED else str(body.get("error_code") or status),
+                    price=abs(float(price)) if price not in (None, "") else None,
+                    currency=(body.get("price_unit") or None) if price not in (None, "") else None,
+                    parts=int(parts) if parts not in (None, "") else None,
+                )
+            )
         return results
 
-    def pull_messages(self, *, since: date, until: date, page_size: int = PAGE_SIZE_MAX,
-                      max_pages: int = 100_000) -> dict[str, int]:
+    def pull_messages(
+        self, *, since: date, until: date, page_size: int = PAGE_SIZE_MAX, max_pages: int = 100_000
+    ) -> dict[str, int]:
         """Read the Message resources sent from `since` to `until` (days in GMT, both included)
         into the landing-zone journal, page by page; returns how many outbound and inbound.
 
@@ -216,8 +265,11 @@ class TwilioProvider(Provider):
         journal = Journal(self.landing)
         counts = {"messages": 0, "inbound": 0}
         url: str | None = self.messages_path
-        params: dict[str, Any] | None = {"DateSent>": since.isoformat(), "DateSent<": until.isoformat(),
-                                         "PageSize": int(page_size)}
+        params: dict[str, Any] | None = {
+            "DateSent>": since.isoformat(),
+            "DateSent<": until.isoformat(),
+            "PageSize": int(page_size),
+        }
 
         def failed(text: str) -> str:  # what came before the failure is safe in the journal: say so
             done = counts["messages"] + counts["inbound"]
@@ -227,8 +279,14 @@ class TwilioProvider(Provider):
         for _ in range(max_pages):
             if url is None:
                 break
-            response = get_page(self.client, url, params, failed=failed, error_text=_twilio_error,
-                                credentials="TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+            response = get_page(
+                self.client,
+                url,
+                params,
+                failed=failed,
+                error_text=_twilio_error,
+                credentials="TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            )
             try:
                 page = response.json()
                 messages = page["messages"]
@@ -238,10 +296,19 @@ class TwilioProvider(Provider):
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise ProviderError(failed("the answer is not a Twilio message list")) from None
             if messages:
-                journal.append_many([{"provider": "twilio", "kind": "dlr", "content_type": "application/json",
-                                      "body": json.dumps({"messages": messages}, ensure_ascii=False)}])
-            inbound = sum(1 for m in messages if isinstance(m, dict)
-                          and str(m.get("direction") or "").startswith("inbound"))
+                journal.append_many(
+                    [
+                        {
+                            "provider": "twilio",
+                            "kind": "dlr",
+                            "content_type": "application/json",
+                            "body": json.dumps({"messages": messages}, ensure_ascii=False),
+                        }
+                    ]
+                )
+            inbound = sum(
+                1 for m in messages if isinstance(m, dict) and str(m.get("direction") or "").startswith("inbound")
+            )
             counts["inbound"] += inbound
             counts["messages"] += len(messages) - inbound
             # the next page, relative to the API base (never another host: the credentials go with it)
@@ -269,8 +336,14 @@ def day(text: str, option: str) -> date:
     return moment.date()
 
 
-def pull(*, since: date | str | None = None, until: date | str | None = None, page_size: int = PAGE_SIZE_MAX,
-         landing: str | os.PathLike[str] | None = None, today: date | None = None) -> dict[str, Any]:
+def pull(
+    *,
+    since: date | str | None = None,
+    until: date | str | None = None,
+    page_size: int = PAGE_SIZE_MAX,
+    landing: str | os.PathLike[str] | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Fetch the price, final status and error code of the Twilio messages sent from `since` to
     `until` (days in GMT, both included; default: the last 7 days up to `today`) into the
     landing-zone journal. For accounts without status callbacks, and for prices: Twilio's create

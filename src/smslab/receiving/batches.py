@@ -17,6 +17,7 @@ Example:
     >>> counts.as_dict()
     {'loaded': 1, 'duplicates': 0, 'quarantined': 0}
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,9 +42,25 @@ from smslab.receiving.status_rollup import refresh_statuses
 # lines per transaction; large enough for DuckDB to write whole row groups (122,880 rows) straight
 # to the file instead of through the write-ahead log
 BATCH_LINES = 1_000_000
-EVENT_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code", "permanent",
-                 "event_at", "received_at", "source", "raw", "message_ref", "operator",
-                 "price", "currency", "parts", "flag"]
+EVENT_COLUMNS = [
+    "event_id",
+    "provider",
+    "provider_message_id",
+    "status",
+    "raw_status",
+    "error_code",
+    "permanent",
+    "event_at",
+    "received_at",
+    "source",
+    "raw",
+    "message_ref",
+    "operator",
+    "price",
+    "currency",
+    "parts",
+    "flag",
+]
 # handle(line number, text, batch): parse one line of text into the batch
 LineHandler = Callable[[int, str, "Batch"], None]
 
@@ -53,11 +70,11 @@ class FastChunk:
     """Lines for the SQL path (`receiving.fast`) and how to parse the ones it leaves."""
 
     table: pa.Table
-    mode: str                     # journal | infobip
+    mode: str  # journal | infobip
     source: str
     received_at: datetime | None
     fallback: LineHandler
-    checked: bool = False         # `fast.check` ran on `table` (before the transaction)
+    checked: bool = False  # `fast.check` ran on `table` (before the transaction)
 
 
 @dataclass
@@ -73,15 +90,17 @@ class Batch:
     def __len__(self) -> int:
         return len(self.events) + len(self.replies) + len(self.bad) + (self.fast.table.num_rows if self.fast else 0)
 
-    def add(self, result: Result, *, source: str, location: str, raw: str,
-            received_at: datetime | None = None) -> None:
+    def add(self, result: Result, *, source: str, location: str, raw: str, received_at: datetime | None = None) -> None:
         """Add a parser's result; each problem becomes a quarantined record at `location`."""
         events, replies, problems = result
         self.places.add((source, _place(location)))
         if not all(_encodable(row) for row in events + replies):
             # JSON escapes can spell lone surrogates ("\ud800"): not text DuckDB (or anyone) can store
-            events, replies, problems = [], [], [*problems, "record: text with a lone surrogate escape "
-                                                 "(not valid Unicode)"]
+            events, replies, problems = (
+                [],
+                [],
+                [*problems, "record: text with a lone surrogate escape (not valid Unicode)"],
+            )
         for row in events + replies:
             row.setdefault("received_at", received_at)
             if row["received_at"] is None:
@@ -132,8 +151,9 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
     staged = None
     if batch.fast is not None:
         chunk = batch.fast
-        staged = fast.stage(con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at,
-                            checked=chunk.checked)
+        staged = fast.stage(
+            con, chunk.table, mode=chunk.mode, source=chunk.source, received_at=chunk.received_at, checked=chunk.checked
+        )
         for line_no, line in staged.rest:
             chunk.fallback(line_no, line, batch)
     if staged is not None or batch.events:
@@ -153,7 +173,7 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
                 frame["operator"] = None
             frame["operator"] = frame["operator"].astype(object)
             for column, dtype in (("price", "Float64"), ("currency", object), ("parts", "Int32"), ("flag", object)):
-                frame[column] = (frame[column] if column in frame else None)
+                frame[column] = frame[column] if column in frame else None
                 frame[column] = frame[column].astype(dtype)
             frame["event_id"] = [_event_id(e) for e in batch.events]
             frame["permanent"] = frame["permanent"].astype("boolean")
@@ -162,8 +182,10 @@ def _write(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts) -> None
             frame["received_at"] = pd.to_datetime(frame["received_at"])
             con.register("_py_events", frame[fast.STAGED_COLUMNS])
             con.execute(_insert_new("_py_events", cols))
-            con.execute("CREATE OR REPLACE TEMP TABLE _py_ids AS SELECT provider_message_id FROM _py_events "
-                        "UNION SELECT message_ref FROM _py_events")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _py_ids AS SELECT provider_message_id FROM _py_events "
+                "UNION SELECT message_ref FROM _py_events"
+            )
             con.unregister("_py_events")
             total += len(frame)
             affected.append("SELECT provider_message_id FROM _py_ids")
@@ -194,8 +216,9 @@ def _resolve(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
 
             bounds = pc.min_max(batch.fast.table.column("line_no")).as_py()
             lines = (int(bounds["min"]), int(bounds["max"]))
-        store.resolve_quarantine(con, source, {p for s, p in batch.places if s == source}, lines,
-                                 {p for s, p in bad if s == source})
+        store.resolve_quarantine(
+            con, source, {p for s, p in batch.places if s == source}, lines, {p for s, p in bad if s == source}
+        )
 
 
 def _insert_new(name: str, cols: str) -> str:
@@ -221,23 +244,35 @@ def commit(con: duckdb.DuckDBPyConnection, batch: Batch, counts: Counts, offset:
         raise
 
 
-def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch,
-                handle: LineHandler) -> None:
+def _slow_lines(data: bytes, first_line: int, source: str, batch: Batch, handle: LineHandler) -> None:
     """Line by line in Python (bytes that are not all UTF-8): undecodable lines are quarantined."""
-    for number, raw in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"),
-                                 start=first_line):
+    for number, raw in enumerate(
+        data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"), start=first_line
+    ):
         try:
             text = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,  # the bytes, as read
-                              "reason": "not UTF-8"})
+            batch.bad.append(
+                {
+                    "source": source,
+                    "location": f"line {number}",
+                    "raw": raw,  # the bytes, as read
+                    "reason": "not UTF-8",
+                }
+            )
             continue
         if text.strip():
             handle(number, text, batch)
 
 
-def split_lines(data: bytes | mmap.mmap, first_line: int, source: str, mode: str | None, received_at: datetime | None,
-             handle: LineHandler) -> Iterator[tuple[int, int, int, int, Batch]]:
+def split_lines(
+    data: bytes | mmap.mmap,
+    first_line: int,
+    source: str,
+    mode: str | None,
+    received_at: datetime | None,
+    handle: LineHandler,
+) -> Iterator[tuple[int, int, int, int, Batch]]:
     """Yield (start byte, stop byte, first line number, lines, Batch) of at most BATCH_LINES lines each.
     With `mode` (journal | infobip) the lines go to the SQL path first; otherwise to `handle`."""
     breaks = fast.newlines(data)
@@ -252,8 +287,13 @@ def split_lines(data: bytes | mmap.mmap, first_line: int, source: str, mode: str
         lines = min(step, len(ends) - i)
         batch = Batch()
         if table is not None and mode is not None:
-            batch.fast = FastChunk(table.slice(i, lines), mode, source, received_at,
-                                   lambda n, text, b: handle(n, text, b) if text.strip() else None)
+            batch.fast = FastChunk(
+                table.slice(i, lines),
+                mode,
+                source,
+                received_at,
+                lambda n, text, b: handle(n, text, b) if text.strip() else None,
+            )
         else:
             _slow_lines(data[start:stop], first_line + i, source, batch, handle)
         yield start, stop, first_line + i, lines, batch

@@ -24,6 +24,7 @@ Example:
     >>> con.execute("SELECT provider_message_id, status, event_at FROM _staged").fetchall()
     [('m1', 'delivered', datetime.datetime(2026, 12, 1, 14, 0, 5))]
 """
+
 from __future__ import annotations
 
 import mmap
@@ -37,9 +38,26 @@ import pyarrow as pa
 from smslab import sql, store
 from smslab.receiving.statuses import infobip_status_sql
 
-STAGED_COLUMNS = ["event_id", "provider", "provider_message_id", "status", "raw_status", "error_code",
-                  "permanent", "event_at", "received_at", "source", "raw", "message_ref", "operator", "price",
-                  "currency", "parts", "flag", "seq"]
+STAGED_COLUMNS = [
+    "event_id",
+    "provider",
+    "provider_message_id",
+    "status",
+    "raw_status",
+    "error_code",
+    "permanent",
+    "event_at",
+    "received_at",
+    "source",
+    "raw",
+    "message_ref",
+    "operator",
+    "price",
+    "currency",
+    "parts",
+    "flag",
+    "seq",
+]
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 
@@ -47,7 +65,7 @@ def newlines(data: bytes | mmap.mmap, block: int = 1 << 24) -> np.ndarray:
     """Byte position of each \\n in `data` (found in blocks that stay in the CPU cache: one
     comparison over a whole GB-sized file is several times slower)."""
     raw = np.frombuffer(data, np.uint8)
-    found = [np.flatnonzero(raw[i:i + block] == 10) + i for i in range(0, len(raw), block)]
+    found = [np.flatnonzero(raw[i : i + block] == 10) + i for i in range(0, len(raw), block)]
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
@@ -100,7 +118,7 @@ def lines_table(data: bytes | mmap.mmap, first_line: int = 1, breaks: np.ndarray
         window[head >= lengths[short, None]] = 0
         views.view(np.uint8).reshape(n, 16)[short, 4:16] = window
     shared = memoryview(data)
-    buffers = [pa.py_buffer(shared[i * _CHUNK:]) for i in range(int(starts[-1] // _CHUNK) + 1)]
+    buffers = [pa.py_buffer(shared[i * _CHUNK :]) for i in range(int(starts[-1] // _CHUNK) + 1)]
     lines = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), *buffers])
     try:
         lines.validate(full=True)
@@ -109,12 +127,14 @@ def lines_table(data: bytes | mmap.mmap, first_line: int = 1, breaks: np.ndarray
     return pa.table({"line_no": numbers, "line": lines})
 
 
-_ITEM = ('{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
-         '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, '
-         '"receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "VARCHAR", '
-         '"price": {"pricePerMessage": "JSON", "currency": "JSON"}, "smsCount": "JSON", "messageCount": "JSON"')
+_ITEM = (
+    '{"messageId": "JSON", "status": {"groupId": "JSON", "id": "JSON", "name": "JSON", "groupName": "JSON"}, '
+    '"doneAt": "JSON", "sentAt": "JSON", "error": {"id": "JSON", "permanent": "JSON"}, '
+    '"receivedAt": "JSON", "cleanText": "JSON", "mccMnc": "VARCHAR", '
+    '"price": {"pricePerMessage": "JSON", "currency": "JSON"}, "smsCount": "JSON", "messageCount": "JSON"'
+)
 _ITEM += "}"
-_DOC = _ITEM[:-1] + ', "results": [' + _ITEM + ']}'
+_DOC = _ITEM[:-1] + ', "results": [' + _ITEM + "]}"
 # typed VARCHAR: a JSON string comes out unescaped, anything else as its JSON text (as the
 # Python loader does with a body that is not a string: it reads its JSON text)
 _ENVELOPE = '{"provider": "VARCHAR", "kind": "VARCHAR", "received_at": "VARCHAR", "body": "VARCHAR"}'
@@ -173,8 +193,9 @@ def _several_items() -> str:
                   FROM kinds)"""
 
 
-def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines",
-              optimistic: bool = False) -> str:
+def _pipeline(
+    mode: str, received_at: datetime | None, *, several: bool = False, lines: str = "_lines", optimistic: bool = False
+) -> str:
     """The query over the table `lines` giving one row per report: the dlr_events columns, `seq`
     (the line number) and `simple` (false when the Python parser must read the line). `several`:
     the pass for bodies with several reports (unnested), else the pass for one report a line.
@@ -187,9 +208,11 @@ def _pipeline(mode: str, received_at: datetime | None, *, several: bool = False,
     # Python's isoformat(): microseconds only when there are some
     full = "strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f')"
     iso = f"CASE WHEN ends_with({full}, '.000000') THEN left({full}, 19) ELSE {full} END"
-    struct = ("STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
-              "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON, "
-              "mccMnc VARCHAR, price STRUCT(pricePerMessage JSON, currency JSON), smsCount JSON, messageCount JSON)")
+    struct = (
+        "STRUCT(messageId JSON, status STRUCT(groupId JSON, id JSON, name JSON, groupName JSON), "
+        "doneAt JSON, sentAt JSON, error STRUCT(id JSON, permanent JSON), receivedAt JSON, cleanText JSON, "
+        "mccMnc VARCHAR, price STRUCT(pricePerMessage JSON, currency JSON), smsCount JSON, messageCount JSON)"
+    )
     return rf"""
         WITH parsed AS (
             SELECT line_no, received_at, doc,
@@ -303,13 +326,22 @@ def _check(con: duckdb.DuckDBPyConnection, mode: str, received_at: datetime | No
         con.execute("""CREATE OR REPLACE TEMP TABLE _several AS SELECT * FROM _lines
                        WHERE line_no IN (SELECT seq FROM _checked WHERE several)""")
         con.execute("DELETE FROM _checked WHERE several")
-        con.execute(f"INSERT INTO _checked "
-                    f"{_pipeline(mode, received_at, several=True, lines='_several', optimistic=optimistic)}")
+        con.execute(
+            f"INSERT INTO _checked "
+            f"{_pipeline(mode, received_at, several=True, lines='_several', optimistic=optimistic)}"
+        )
         con.execute("DROP TABLE _several")
 
 
-def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source: str,
-          received_at: datetime | None, checked: bool = False) -> Staged:
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    *,
+    mode: str,
+    source: str,
+    received_at: datetime | None,
+    checked: bool = False,
+) -> Staged:
     """Check every line of `table` in SQL (`check`, unless `checked` says it was just done for
     this table); define the temp view `_staged` (columns `STAGED_COLUMNS`) over the new reports
     the SQL path takes (not in dlr_events yet, once each), count in `total` every report it
@@ -317,8 +349,9 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     if not checked:  # maybe inside a transaction: no optimistic parse (see `check`)
         con.register("_lines", table)
         _check(con, mode, received_at, optimistic=False)
-    con.execute("CREATE OR REPLACE TEMP TABLE _bad_lines AS "
-                "SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _bad_lines AS SELECT DISTINCT seq AS line_no FROM _checked WHERE NOT simple"
+    )
     con.execute("""CREATE OR REPLACE TEMP TABLE _staged_ids AS
                    SELECT DISTINCT provider_message_id FROM _checked ANTI JOIN _bad_lines ON seq = line_no""")
     total = int(store.scalar(con, "SELECT count(*) FROM _checked ANTI JOIN _bad_lines ON seq = line_no"))
@@ -326,12 +359,22 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
     con.execute("""CREATE OR REPLACE TEMP TABLE _new_items AS
                    SELECT min(item_no) AS item_no FROM _checked ANTI JOIN _bad_lines ON seq = line_no
                    WHERE event_id NOT IN (SELECT event_id FROM dlr_events) GROUP BY event_id""")
-    rest = [(n, line) for n, line in con.execute(
-        "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no").fetchall()]
+    rest = [
+        (n, line)
+        for n, line in con.execute(
+            "SELECT line_no, line FROM _lines SEMI JOIN _bad_lines USING (line_no) ORDER BY line_no"
+        ).fetchall()
+    ]
     # constant per batch, or equal to another column: added here rather than stored in _checked
-    columns = ", ".join({"provider": "'infobip' AS provider", "source": f"{sql.literal(source)} AS source",
-                         "message_ref": "provider_message_id AS message_ref"}.get(c, c)
-                        for c in STAGED_COLUMNS if c != "raw")
+    columns = ", ".join(
+        {
+            "provider": "'infobip' AS provider",
+            "source": f"{sql.literal(source)} AS source",
+            "message_ref": "provider_message_id AS message_ref",
+        }.get(c, c)
+        for c in STAGED_COLUMNS
+        if c != "raw"
+    )
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
                     SELECT {columns}, l.line AS raw
                     FROM (SELECT * FROM _checked SEMI JOIN _new_items USING (item_no) WHERE whole_line) c
@@ -343,8 +386,10 @@ def stage(con: duckdb.DuckDBPyConnection, table: pa.Table, *, mode: str, source:
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     """Forget the staged rows (and unregister the lines)."""
-    con.execute("DROP VIEW IF EXISTS _staged; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _bad_lines; "
-                "DROP TABLE IF EXISTS _staged_ids; DROP TABLE IF EXISTS _new_items")
+    con.execute(
+        "DROP VIEW IF EXISTS _staged; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _bad_lines; "
+        "DROP TABLE IF EXISTS _staged_ids; DROP TABLE IF EXISTS _new_items"
+    )
     try:
         con.unregister("_lines")
     except Exception:  # noqa: BLE001 - already gone

@@ -15,6 +15,7 @@ Example:
     >>> ingest([path], db=":memory:")
     {'loaded': 1, 'duplicates': 0, 'quarantined': 0}
 """
+
 from __future__ import annotations
 
 import csv
@@ -49,8 +50,17 @@ def source_of(path: str | os.PathLike[str]) -> str:
     return str(Path(path).resolve())
 
 
-def _parse_into(batch: Batch, parse: RecordParser, record: Any, received_at: datetime, *, source: str,
-                number: int, raw: str, what: str) -> None:
+def _parse_into(
+    batch: Batch,
+    parse: RecordParser,
+    record: Any,
+    received_at: datetime,
+    *,
+    source: str,
+    number: int,
+    raw: str,
+    what: str,
+) -> None:
     """Parse one record into the batch; a parser's refusal becomes a quarantine reason, not a stop."""
     try:
         result = parse(record, received_at)
@@ -64,15 +74,18 @@ def _json_handler(source: str, received_at: datetime, parse: RecordParser) -> Li
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": text,
-                              "reason": f"malformed JSON: {exc}"})
+            batch.bad.append(
+                {"source": source, "location": f"line {number}", "raw": text, "reason": f"malformed JSON: {exc}"}
+            )
             return
         _parse_into(batch, parse, doc, received_at, source=source, number=number, raw=text, what="record")
+
     return handle
 
 
-def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordParser, now: datetime,
-              required: tuple[str, ...] = ()) -> None:
+def _csv_rows(
+    path: Path, source: str, text: str, batch: Batch, parse: RecordParser, now: datetime, required: tuple[str, ...] = ()
+) -> None:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     # the physical lines, split as the csv reader splits them, so that a record is kept as written
     physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
@@ -82,6 +95,7 @@ def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordPar
         nonlocal seen
         raw, seen = "".join(physical[seen:upto]), upto
         return raw[:-2] if raw.endswith("\r\n") else raw[:-1] if raw.endswith(("\n", "\r")) else raw
+
     try:
         names = reader.fieldnames or []
     except csv.Error as exc:
@@ -89,8 +103,10 @@ def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordPar
     seen = reader.line_num
     missing = set(required) - set(names)
     if missing:
-        raise InputError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; expected "
-                         "provider_message_id,status,event_at[,error_code]")
+        raise InputError(
+            f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; expected "
+            "provider_message_id,status,event_at[,error_code]"
+        )
     number = 1
     while True:
         try:
@@ -99,15 +115,22 @@ def _csv_rows(path: Path, source: str, text: str, batch: Batch, parse: RecordPar
             break
         except csv.Error as exc:
             number = reader.line_num
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": as_written(number),
-                              "reason": f"bad CSV: {exc}"})
+            batch.bad.append(
+                {"source": source, "location": f"line {number}", "raw": as_written(number), "reason": f"bad CSV: {exc}"}
+            )
             continue
         number = reader.line_num
         clean = {k: v for k, v in row.items() if k is not None}
         raw = as_written(number)
         if None in row:
-            batch.bad.append({"source": source, "location": f"line {number}", "raw": raw,
-                              "reason": "more fields than the header has"})
+            batch.bad.append(
+                {
+                    "source": source,
+                    "location": f"line {number}",
+                    "raw": raw,
+                    "reason": "more fields than the header has",
+                }
+            )
             continue
         _parse_into(batch, parse, clean, now, source=source, number=number, raw=raw, what="row")
 
@@ -117,8 +140,13 @@ def _is_csv(text: str) -> bool:
     return not first.lstrip().startswith("{")
 
 
-def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: str | os.PathLike[str] | None = None,
-           con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
+def ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fmt: str = "auto",
+    db: str | os.PathLike[str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, int]:
     """Load report/reply files, one transaction per batch of lines. Returns loaded/duplicates/quarantined.
 
     Loading the same file again adds nothing (it counts as duplicates); bad records are
@@ -130,8 +158,10 @@ def ingest(paths: Iterable[str | os.PathLike[str]], *, fmt: str = "auto", db: st
     for path in files:
         if not path.is_file():
             if path.is_dir():
-                raise InputError(f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
-                                 "or use `smslab load` for the webhook journal")
+                raise InputError(
+                    f"{path}: is a folder; pass the report files in it (e.g. {path}/*.jsonl), "
+                    "or use `smslab load` for the webhook journal"
+                )
             raise InputError(f"{path}: no such file")
     # opened at the first write: a file refused before that creates no database
     target: Any = con if con is not None else _Lazy(db)
@@ -220,13 +250,14 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, counts: C
 
 def _text_handler(source: str, received_at: datetime, parse: RecordParser) -> LineHandler:
     def handle(number: int, text: str, batch: Batch) -> None:
-        batch.add(parse(text, received_at), source=source, location=f"line {number}", raw=text,
-                  received_at=received_at)
+        batch.add(parse(text, received_at), source=source, location=f"line {number}", raw=text, received_at=received_at)
+
     return handle
 
 
-def _ingest_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str, data: bytes, kind: Format,
-                now: datetime, counts: Counts) -> None:
+def _ingest_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, data: bytes, kind: Format, now: datetime, counts: Counts
+) -> None:
     """A CSV file with a header: the generic shape, or a provider's export."""
     assert kind.csv_row is not None
     try:

@@ -18,6 +18,7 @@ Example:
     >>> FORMATS["infobip"].routes["/infobip/dlr"]
     (('POST',), 'dlr')
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,11 +54,11 @@ class Format:
 
     name: str
     file_kinds: tuple[str, ...]
-    json_keys: frozenset[str] = frozenset()        # any of these at the top of a JSON line
-    json_all_keys: frozenset[str] = frozenset()    # all of these at the top of a JSON line
+    json_keys: frozenset[str] = frozenset()  # any of these at the top of a JSON line
+    json_all_keys: frozenset[str] = frozenset()  # all of these at the top of a JSON line
     csv_header: Callable[[set[str]], bool] | None = None  # header names, lower case, no spaces or '_'
     text_head: Callable[[str], bool] | None = None  # the first line of text
-    csv_default: bool = False                      # a `.csv` file nothing else recognises
+    csv_default: bool = False  # a `.csv` file nothing else recognises
     json_record: RecordParser | None = None
     csv_row: RecordParser | None = None
     csv_required: tuple[str, ...] = ()
@@ -66,7 +67,7 @@ class Format:
     routes: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
     validate: Callable[[bytes, str], None] | None = None
     fast: str | None = None
-    whole_document: bool = False                   # one JSON document may span the whole file
+    whole_document: bool = False  # one JSON document may span the whole file
     envelopes: bool = False
 
     def matches_json(self, keys: set[str]) -> bool:
@@ -76,6 +77,7 @@ class Format:
 def _body_parser(module: Any, parse: Callable[..., Result]) -> BodyParser:
     def run(body: str, content_type: str | None, received_at: datetime | None) -> Result:
         return parse(module.decode(body, content_type), received_at=received_at)
+
     run.__doc__ = f"{module.__name__}.{parse.__name__} of a decoded webhook body"
     return run
 
@@ -88,6 +90,7 @@ def _smpp_body(body: str, content_type: str | None, received_at: datetime | None
 def _keyword(parse: Callable[..., Result]) -> RecordParser:
     def run(record: Any, received_at: datetime) -> Result:
         return parse(record, received_at=received_at)
+
     run.__doc__ = f"{parse.__module__}.{parse.__name__}"
     return run
 
@@ -105,8 +108,9 @@ def infobip_record(doc: Any, received_at: datetime) -> Result:
         items = [doc]
     else:
         raise ValueError('"results" is not a list')
-    inbound = any(isinstance(i, dict) and (i.get("receivedAt") is not None or i.get("cleanText") is not None)
-                  for i in items)
+    inbound = any(
+        isinstance(i, dict) and (i.get("receivedAt") is not None or i.get("cleanText") is not None) for i in items
+    )
     return (infobip.parse_inbound if inbound else infobip.parse_dlr)(doc, received_at=received_at)
 
 
@@ -115,7 +119,8 @@ def twilio_record(doc: Any, received_at: datetime) -> Result:
     if isinstance(doc, dict) and not twilio._sid(doc) and ("sid" in doc or "Sid" in doc):
         return twilio.parse_export_row(doc, received_at=received_at)
     inbound = isinstance(doc, dict) and (
-        "Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving"))
+        "Body" in doc or str(doc.get("SmsStatus", "")).lower() in ("received", "receiving")
+    )
     return (twilio.parse_inbound if inbound else twilio.parse_dlr)(doc, received_at=received_at)
 
 
@@ -128,39 +133,65 @@ def vonage_record(doc: Any, received_at: datetime) -> Result:
 
 
 _REGISTRY = [
-    Format("journal", ("jsonl",), json_all_keys=frozenset({"kind", "body", "provider"}), envelopes=True,
-           fast="journal"),
-    Format("csv", ("csv",), csv_header=lambda h: {"providermessageid", "status", "eventat"} <= h,
-           csv_default=True, csv_row=_keyword(generic.parse_row), csv_required=generic.REQUIRED),
-    Format("twilio", ("jsonl", "csv"),
-           json_keys=frozenset({"MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "account_sid"}),
-           csv_header=lambda h: "sid" in h and bool(h & {"status", "direction"}),
-           json_record=twilio_record, csv_row=_keyword(twilio.parse_export_row),
-           bodies={"dlr": _body_parser(twilio, twilio.parse_dlr),
-                   "inbound": _body_parser(twilio, twilio.parse_inbound)},
-           routes={"/twilio/status": (("POST",), "dlr"), "/twilio/inbound": (("POST",), "inbound")},
-           validate=twilio.validate_dlr),
-    Format("vonage", ("jsonl", "csv"),
-           json_keys=frozenset({"msisdn", "err-code", "message-timestamp", "message_uuid", "network-code", "concat",
-                                "client-ref"}),
-           csv_header=lambda h: bool(h & {"messageid", "messageuuid"}
-                                     and h & {"direction", "clientref", "datefinalized", "status"}),
-           json_record=vonage_record, csv_row=_keyword(vonage.parse_export_row),
-           bodies={"dlr": _body_parser(vonage, vonage.parse_dlr),
-                   "inbound": _body_parser(vonage, vonage.parse_inbound)},
-           routes={"/vonage/dlr": (("GET", "POST"), "dlr"), "/vonage/inbound": (("GET", "POST"), "inbound")},
-           validate=vonage.validate_dlr),
-    Format("smpp", ("text", "jsonl"),
-           json_keys=frozenset({"short_message", "receipted_message_id", "message_state", "esm_class", "source_addr"}),
-           text_head=smpp.is_receipt_text, text_line=_keyword(smpp.parse_line),
-           bodies={"dlr": _smpp_body, "inbound": _smpp_body}),
-    Format("infobip", ("json", "jsonl"),
-           json_keys=frozenset({"results", "messageId", "doneAt", "sentAt", "receivedAt", "bulkId"}),
-           json_record=infobip_record, fast="infobip", whole_document=True,
-           bodies={"dlr": _body_parser(infobip, infobip.parse_dlr),
-                   "inbound": _body_parser(infobip, infobip.parse_inbound)},
-           routes={"/infobip/dlr": (("POST",), "dlr"), "/infobip/inbound": (("POST",), "inbound")},
-           validate=infobip.validate_dlr),
+    Format(
+        "journal", ("jsonl",), json_all_keys=frozenset({"kind", "body", "provider"}), envelopes=True, fast="journal"
+    ),
+    Format(
+        "csv",
+        ("csv",),
+        csv_header=lambda h: {"providermessageid", "status", "eventat"} <= h,
+        csv_default=True,
+        csv_row=_keyword(generic.parse_row),
+        csv_required=generic.REQUIRED,
+    ),
+    Format(
+        "twilio",
+        ("jsonl", "csv"),
+        json_keys=frozenset({"MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "account_sid"}),
+        csv_header=lambda h: "sid" in h and bool(h & {"status", "direction"}),
+        json_record=twilio_record,
+        csv_row=_keyword(twilio.parse_export_row),
+        bodies={"dlr": _body_parser(twilio, twilio.parse_dlr), "inbound": _body_parser(twilio, twilio.parse_inbound)},
+        routes={"/twilio/status": (("POST",), "dlr"), "/twilio/inbound": (("POST",), "inbound")},
+        validate=twilio.validate_dlr,
+    ),
+    Format(
+        "vonage",
+        ("jsonl", "csv"),
+        json_keys=frozenset(
+            {"msisdn", "err-code", "message-timestamp", "message_uuid", "network-code", "concat", "client-ref"}
+        ),
+        csv_header=lambda h: bool(
+            h & {"messageid", "messageuuid"} and h & {"direction", "clientref", "datefinalized", "status"}
+        ),
+        json_record=vonage_record,
+        csv_row=_keyword(vonage.parse_export_row),
+        bodies={"dlr": _body_parser(vonage, vonage.parse_dlr), "inbound": _body_parser(vonage, vonage.parse_inbound)},
+        routes={"/vonage/dlr": (("GET", "POST"), "dlr"), "/vonage/inbound": (("GET", "POST"), "inbound")},
+        validate=vonage.validate_dlr,
+    ),
+    Format(
+        "smpp",
+        ("text", "jsonl"),
+        json_keys=frozenset({"short_message", "receipted_message_id", "message_state", "esm_class", "source_addr"}),
+        text_head=smpp.is_receipt_text,
+        text_line=_keyword(smpp.parse_line),
+        bodies={"dlr": _smpp_body, "inbound": _smpp_body},
+    ),
+    Format(
+        "infobip",
+        ("json", "jsonl"),
+        json_keys=frozenset({"results", "messageId", "doneAt", "sentAt", "receivedAt", "bulkId"}),
+        json_record=infobip_record,
+        fast="infobip",
+        whole_document=True,
+        bodies={
+            "dlr": _body_parser(infobip, infobip.parse_dlr),
+            "inbound": _body_parser(infobip, infobip.parse_inbound),
+        },
+        routes={"/infobip/dlr": (("POST",), "dlr"), "/infobip/inbound": (("POST",), "inbound")},
+        validate=infobip.validate_dlr,
+    ),
 ]
 FORMATS: dict[str, Format] = {f.name: f for f in _REGISTRY}
 
@@ -215,5 +246,4 @@ def detect(path: Path, head: str) -> str:
         for fmt in FORMATS.values():
             if fmt.csv_default:
                 return fmt.name
-    raise InputError(f"{path}: line 1: cannot tell the format from its content; pass --format "
-                     f"({', '.join(FORMATS)})")
+    raise InputError(f"{path}: line 1: cannot tell the format from its content; pass --format ({', '.join(FORMATS)})")

@@ -9,6 +9,7 @@ Example:
     >>> events[0]["status"], events[0]["event_at"], problems
     ('delivered', datetime.datetime(2026, 12, 1, 14, 0, 9), [])
 """
+
 from __future__ import annotations
 
 import json
@@ -47,5 +48,19 @@ def parse_row(row: dict, *, received_at: datetime | None = None) -> Result:
     pid = str(row.get("provider_message_id") or "").strip()
     if not pid:
         return [], [], ["row: provider_message_id missing"]
-    return [event("csv", pid, status, str(row["status"]), str(row.get("error_code") or "").strip() or None,
-                  None, event_at, raw)], [], []
+    return (
+        [
+            event(
+                "csv",
+                pid,
+                status,
+                str(row["status"]),
+                str(row.get("error_code") or "").strip() or None,
+                None,
+                event_at,
+                raw,
+            )
+        ],
+        [],
+        [],
+    )

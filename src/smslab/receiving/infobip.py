@@ -13,6 +13,7 @@ Example:
     >>> events[0]["status"], problems
     ('delivered', [])
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ def _results(body: Any) -> list[Any]:
         return body["results"]
     if isinstance(body, dict) and "messageId" in body:
         return [body]
-    raise ValueError("expected an Infobip body {\"results\": [...]} or a single report")
+    raise ValueError('expected an Infobip body {"results": [...]} or a single report')
 
 
 def decode(body: str | bytes | Any, content_type: str | None = None) -> Any:
@@ -88,19 +89,23 @@ def parse_dlr(body: Any, *, received_at: Any = None) -> tuple[list[dict], list[d
         price: dict[str, Any] = price_field if isinstance(price_field, dict) else {}
         amount, currency = money(price.get("pricePerMessage"), price.get("currency"))
         parts = count(item.get("smsCount")) or count(item.get("messageCount"))  # legacy / v3 name
-        events.append({
-            "provider": "infobip",
-            "provider_message_id": str(item["messageId"]),
-            "status": normalised,
-            "raw_status": str(status.get("name") or status.get("groupName") or status.get("groupId")),
-            "error_code": None if error_id in (None, 0) else str(error_id),
-            "permanent": bool(error.get("permanent", False)),
-            "event_at": event_at,
-            "raw": raw_json(body if len(items) == 1 else item),  # as it came: one report, its whole body
-            "message_ref": str(item["messageId"]),
-            "operator": mcc_mnc(item.get("mccMnc")),
-            "price": amount, "currency": currency, "parts": parts,
-        })
+        events.append(
+            {
+                "provider": "infobip",
+                "provider_message_id": str(item["messageId"]),
+                "status": normalised,
+                "raw_status": str(status.get("name") or status.get("groupName") or status.get("groupId")),
+                "error_code": None if error_id in (None, 0) else str(error_id),
+                "permanent": bool(error.get("permanent", False)),
+                "event_at": event_at,
+                "raw": raw_json(body if len(items) == 1 else item),  # as it came: one report, its whole body
+                "message_ref": str(item["messageId"]),
+                "operator": mcc_mnc(item.get("mccMnc")),
+                "price": amount,
+                "currency": currency,
+                "parts": parts,
+            }
+        )
     return events, [], problems
 
 
@@ -116,16 +121,20 @@ def parse_inbound(body: Any, *, received_at: Any = None) -> tuple[list[dict], li
             problems.append(f"results[{index}]: bad or missing receivedAt {item.get('receivedAt')!r}")
             continue
         sender = str(item["from"]).strip()
-        replies.append({
-            "provider": "infobip",
-            "provider_message_id": str(item["messageId"]),
-            "msisdn": sender if sender.startswith("+") else "+" + sender,
-            "recipient": str(item.get("to") or ""),
-            "text": str(item.get("text") or ""),
-            "received_at": received,
-            "raw": raw_json(item),
-            # Infobip's own keyword match and the text without it, when the number has keywords
-            "provider_keyword": item["keyword"] if isinstance(item.get("keyword"), str) and item["keyword"] else None,
-            "clean_text": item["cleanText"] if isinstance(item.get("cleanText"), str) else None,
-        })
+        replies.append(
+            {
+                "provider": "infobip",
+                "provider_message_id": str(item["messageId"]),
+                "msisdn": sender if sender.startswith("+") else "+" + sender,
+                "recipient": str(item.get("to") or ""),
+                "text": str(item.get("text") or ""),
+                "received_at": received,
+                "raw": raw_json(item),
+                # Infobip's own keyword match and the text without it, when the number has keywords
+                "provider_keyword": item["keyword"]
+                if isinstance(item.get("keyword"), str) and item["keyword"]
+                else None,
+                "clean_text": item["cleanText"] if isinstance(item.get("cleanText"), str) else None,
+            }
+        )
     return [], replies, problems

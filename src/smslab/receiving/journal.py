@@ -16,6 +16,7 @@ Example:
     >>> j.append_many([{"provider": "infobip", "kind": "dlr", "body": "{}"}])
     1
 """
+
 from __future__ import annotations
 
 import json
@@ -48,14 +49,26 @@ class Journal:
         return folder / f"{kind}-{self._token}.jsonl"
 
     @staticmethod
-    def envelope(provider: str, kind: str, body: str | bytes, *, content_type: str = "application/json",
-                 received_at: datetime | None = None, meta: dict | None = None) -> dict:
+    def envelope(
+        provider: str,
+        kind: str,
+        body: str | bytes,
+        *,
+        content_type: str = "application/json",
+        received_at: datetime | None = None,
+        meta: dict | None = None,
+    ) -> dict:
         """The journal record of one received request (body kept verbatim)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        record: dict[str, Any] = {"id": uuid.uuid4().hex, "provider": provider, "kind": kind,
-                  "received_at": (received_at or utcnow()).isoformat(), "content_type": content_type,
-                  "body": body.decode("utf-8", "replace") if isinstance(body, bytes) else body}
+        record: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "provider": provider,
+            "kind": kind,
+            "received_at": (received_at or utcnow()).isoformat(),
+            "content_type": content_type,
+            "body": body.decode("utf-8", "replace") if isinstance(body, bytes) else body,
+        }
         if meta:
             record["meta"] = meta
         return record
@@ -85,8 +98,13 @@ class Journal:
             if isinstance(received, str):
                 received = datetime.fromisoformat(received)
             body = env["body"] if isinstance(env["body"], (str, bytes)) else json.dumps(env["body"])
-            record = self.envelope(env["provider"], env["kind"], body,
-                                   content_type=env.get("content_type", "application/json"), received_at=received)
+            record = self.envelope(
+                env["provider"],
+                env["kind"],
+                body,
+                content_type=env.get("content_type", "application/json"),
+                received_at=received,
+            )
             if env.get("id"):
                 record["id"] = env["id"]
             records.append(record)

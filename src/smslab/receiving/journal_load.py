@@ -13,6 +13,7 @@ Example:
     >>> load(db=":memory:", landing=tempfile.mkdtemp())   # an empty journal
     {'loaded': 0, 'duplicates': 0, 'quarantined': 0}
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,14 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
         return
     parser = body_parser(provider, kind)
     if parser is None:
-        batch.bad.append({"source": source, "location": location, "raw": line,
-                          "reason": f"no parser for provider {provider!r} kind {kind!r}"})
+        batch.bad.append(
+            {
+                "source": source,
+                "location": location,
+                "raw": line,
+                "reason": f"no parser for provider {provider!r} kind {kind!r}",
+            }
+        )
         return
     try:
         if not isinstance(body, str):
@@ -58,22 +65,31 @@ def _parse_envelope(line: str, source: str, location: str, batch: Batch) -> None
 
 def envelope_handler(source: str) -> LineHandler:
     """Parse each line as a journal envelope (also for journal files given to `ingest`)."""
+
     def handle(number: int, text: str, batch: Batch) -> None:
         _parse_envelope(text, source, f"line {number}", batch)
+
     return handle
 
 
-def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike[str] | None = None,
-         con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
+def load(
+    *,
+    db: str | os.PathLike[str] | None = None,
+    landing: str | os.PathLike[str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, int]:
     """Move new journal lines into DuckDB, one transaction per batch. Returns loaded/duplicates/quarantined."""
     own = con is None
     con = con or store.connect(db)
     counts = Counts()
     root = config.landing_dir(landing)
     if landing is not None and not Path(root).is_dir():
-        raise InputError(f"--landing {landing}: no such folder; give the journal folder `smslab serve` writes "
-                         f"(default: $SMSLAB_LANDING or data/landing)" if not Path(root).exists()
-                         else f"--landing {landing}: is a file, not the journal folder")
+        raise InputError(
+            f"--landing {landing}: no such folder; give the journal folder `smslab serve` writes "
+            f"(default: $SMSLAB_LANDING or data/landing)"
+            if not Path(root).exists()
+            else f"--landing {landing}: is a file, not the journal folder"
+        )
     try:
         done = {p: (o, n) for p, o, n in con.execute("SELECT path, byte_offset, lines FROM journal_offsets").fetchall()}
         for path in journal_files(root):
@@ -87,8 +103,9 @@ def load(*, db: str | os.PathLike[str] | None = None, landing: str | os.PathLike
             complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for next time
             if not complete:
                 continue
-            for _, stop, first, lines, batch in split_lines(complete, line_no + 1, rel, "journal", None,
-                                                         envelope_handler(rel)):
+            for _, stop, first, lines, batch in split_lines(
+                complete, line_no + 1, rel, "journal", None, envelope_handler(rel)
+            ):
                 commit(con, batch, counts, (rel, offset + stop, first + lines - 1))
     finally:
         if own:

@@ -26,6 +26,7 @@ Example:
     >>> classify("please stop texting me"), review("please stop texting me")
     ((None, 'other'), 'possible_opt_out')
 """
+
 from __future__ import annotations
 
 import os
@@ -35,17 +36,41 @@ import unicodedata
 # Per language: sourced lists (wire-formats §2) and project choices, marked.
 LANGUAGES: dict[str, dict[str, set[str]]] = {
     "en": {  # Twilio (current), CTIA, Braze, Bird, Telnyx ("stop all"), AWS (remove, opt-out), FCC ("opt out")
-        "opt_out": {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
-                    "opt-out", "opt out", "remove"},
+        "opt_out": {
+            "stop",
+            "stopall",
+            "stop all",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "revoke",
+            "optout",
+            "opt-out",
+            "opt out",
+            "remove",
+        },
         "opt_in": {"start", "yes", "unstop", "begin", "resume", "revert"},
         "help": {"help", "info"},
     },
-    "fr": {"opt_out": {"arret", "arrete", "arrett"}, "opt_in": {"nonarret"},
-           "help": {"aide"}},  # CWTA, Bird, Twilio Proxy
-    "es": {"opt_out": {"baja", "detener", "parar", "desuscribir",
-                       "no mas",    # the FCC's own example of a revocation in another language
-                       "alto", "cancelar"},  # project choices (es-MX), not confirmed by a source
-           "opt_in": {"alta"}, "help": {"ayuda"}},
+    "fr": {
+        "opt_out": {"arret", "arrete", "arrett"},
+        "opt_in": {"nonarret"},
+        "help": {"aide"},
+    },  # CWTA, Bird, Twilio Proxy
+    "es": {
+        "opt_out": {
+            "baja",
+            "detener",
+            "parar",
+            "desuscribir",
+            "no mas",  # the FCC's own example of a revocation in another language
+            "alto",
+            "cancelar",
+        },  # project choices (es-MX), not confirmed by a source
+        "opt_in": {"alta"},
+        "help": {"ayuda"},
+    },
     "pt": {"opt_out": {"parar", "sair"}, "opt_in": set(), "help": {"ajuda"}},  # SAIR: project choice (pt-BR)
     "de": {"opt_out": {"halt", "stopp"}, "opt_in": set(), "help": {"hilfe"}},  # STOPP: project choice
     "it": {"opt_out": {"ferma"}, "opt_in": set(), "help": {"aiuto"}},
@@ -82,8 +107,9 @@ def normalise(text: str | None) -> str:
 
 
 def _table(kind: str, languages: tuple[str, ...] | None) -> dict[str, str]:
-    chosen = LANGUAGES if languages is None else {lang: LANGUAGES[lang] for lang in ("en", *languages)
-                                                  if lang in LANGUAGES}
+    chosen = (
+        LANGUAGES if languages is None else {lang: LANGUAGES[lang] for lang in ("en", *languages) if lang in LANGUAGES}
+    )
     return {normalise(word): word.upper() for entry in chosen.values() for word in entry[kind]}
 
 
@@ -111,8 +137,9 @@ def _country(region: str | None) -> tuple[dict[str, str], dict[str, str], dict[s
     return _TABLES[cache_key]
 
 
-def classify(text: str | None, *, campaign_keywords: list[str] | tuple[str, ...] = (),
-             region: str | None = None) -> tuple[str | None, str]:
+def classify(
+    text: str | None, *, campaign_keywords: list[str] | tuple[str, ...] = (), region: str | None = None
+) -> tuple[str | None, str]:
     """(keyword, intent) with intent ∈ opt_out, opt_in, help, keyword, other.
 
     >>> classify("alta", region="MX"), classify("alta", region="GB")
@@ -140,7 +167,8 @@ _REVOCATION = re.compile(
     r"|do not (text|message|contact)|quit (texting|messaging|sending)|cancel (my|the|this|these)"
     r"|arret\w*|desinscri\w*|desabonn\w*|ne plus (recevoir|m'?ecrire)|plus de (sms|messages)"
     r"|baja|no mas|dejen? de|no (me )?(escriban|envien|manden)|para de|parem|pare de|nao quero"
-    r"|abmelden|nicht mehr|keine (sms|nachrichten)|basta|smetti|cancellami|остановить|отписаться|zatrzymaj)\b")
+    r"|abmelden|nicht mehr|keine (sms|nachrichten)|basta|smetti|cancellami|остановить|отписаться|zatrzymaj)\b"
+)
 
 
 def review(text: str | None, intent: str | None = None) -> str | None:

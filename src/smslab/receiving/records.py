@@ -12,6 +12,7 @@ Example:
     >>> plus("447700900123"), plus("ACME")
     ('+447700900123', 'ACME')
 """
+
 from __future__ import annotations
 
 import json
@@ -193,23 +194,48 @@ def money(amount: Any, currency: Any) -> tuple[float | None, str | None]:
 
 def count(value: Any) -> int | None:
     """A JSON integer ≥ 1 that fits 32 bits (a part count), else None."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 31:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
         return None
     return value
 
 
-def event(provider: str, provider_message_id: str, status: str, raw_status: str, error_code: str | None,
-          permanent: bool | None, event_at: datetime, raw: Any, *, message_ref: str | None = None,
-          event_key: str | None = None, operator: str | None = None, price: float | None = None,
-          currency: str | None = None, parts: int | None = None, flag: str | None = None) -> dict:
+def event(
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    raw_status: str,
+    error_code: str | None,
+    permanent: bool | None,
+    event_at: datetime,
+    raw: Any,
+    *,
+    message_ref: str | None = None,
+    event_key: str | None = None,
+    operator: str | None = None,
+    price: float | None = None,
+    currency: str | None = None,
+    parts: int | None = None,
+    flag: str | None = None,
+) -> dict:
     """One `dlr_events` row. `message_ref` is the id of the whole message when the report is about
     one part of it (Vonage `client-ref`); `event_key` replaces the event time in the dedupe key
     when the time is not a property of the report itself (Twilio); `operator` the MCC/MNC the
     report names (see `mcc_mnc`)."""
-    row = {"provider": provider, "provider_message_id": provider_message_id, "status": status,
-           "raw_status": raw_status, "error_code": error_code, "permanent": permanent, "event_at": event_at,
-           "raw": raw if isinstance(raw, str) else raw_json(raw), "message_ref": message_ref or provider_message_id,
-           "operator": operator, "price": price, "currency": currency, "parts": parts}
+    row = {
+        "provider": provider,
+        "provider_message_id": provider_message_id,
+        "status": status,
+        "raw_status": raw_status,
+        "error_code": error_code,
+        "permanent": permanent,
+        "event_at": event_at,
+        "raw": raw if isinstance(raw, str) else raw_json(raw),
+        "message_ref": message_ref or provider_message_id,
+        "operator": operator,
+        "price": price,
+        "currency": currency,
+        "parts": parts,
+    }
     if flag is not None:  # why a field of this report is not what the provider sent (dlr_events.flag)
         row["flag"] = flag
     if event_key is not None:
@@ -217,12 +243,26 @@ def event(provider: str, provider_message_id: str, status: str, raw_status: str,
     return row
 
 
-def reply(provider: str, provider_message_id: str, msisdn: str, recipient: str, text: str,
-          received_at: datetime, raw: Any, **extra: Any) -> dict:
+def reply(
+    provider: str,
+    provider_message_id: str,
+    msisdn: str,
+    recipient: str,
+    text: str,
+    received_at: datetime,
+    raw: Any,
+    **extra: Any,
+) -> dict:
     """One `inbound` row (before classification). `extra` carries multipart fields
     (`concat_ref`, `concat_total`, `concat_part`) when the message is one part of several."""
-    row = {"provider": provider, "provider_message_id": provider_message_id, "msisdn": msisdn,
-           "recipient": recipient, "text": text, "received_at": received_at,
-           "raw": raw if isinstance(raw, str) else raw_json(raw)}
+    row = {
+        "provider": provider,
+        "provider_message_id": provider_message_id,
+        "msisdn": msisdn,
+        "recipient": recipient,
+        "text": text,
+        "received_at": received_at,
+        "raw": raw if isinstance(raw, str) else raw_json(raw),
+    }
     row.update(extra)
     return row

@@ -18,6 +18,7 @@ Example:
     >>> con.execute("SELECT intent FROM inbound").fetchall(), con.execute("SELECT action FROM consent").fetchall()
     ([('opt_out',)], [('opt_out',)])
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,22 @@ from smslab import identity, store
 from smslab.campaign import stored_senders
 from smslab.receiving.keywords import classify, review
 
-INBOUND_COLUMNS = ["provider", "provider_message_id", "msisdn", "recipient", "text", "keyword", "intent",
-                   "campaign_id", "received_at", "raw", "review", "provider_keyword", "clean_text", "media_urls"]
+INBOUND_COLUMNS = [
+    "provider",
+    "provider_message_id",
+    "msisdn",
+    "recipient",
+    "text",
+    "keyword",
+    "intent",
+    "campaign_id",
+    "received_at",
+    "raw",
+    "review",
+    "provider_keyword",
+    "clean_text",
+    "media_urls",
+]
 
 
 def _campaign_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -67,8 +82,18 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 def _join_parts(con: duckdb.DuckDBPyConnection, parts: list[dict]) -> tuple[list[dict], int, int]:
     """Keep parts of long inbound messages; return the messages whose parts are now all here,
     and how many parts were new and already kept."""
-    columns = ["provider", "provider_message_id", "msisdn", "recipient", "concat_ref", "concat_part",
-               "concat_total", "text", "received_at", "raw"]
+    columns = [
+        "provider",
+        "provider_message_id",
+        "msisdn",
+        "recipient",
+        "concat_ref",
+        "concat_part",
+        "concat_total",
+        "text",
+        "received_at",
+        "raw",
+    ]
     frame = _frame(parts, columns)
     before = store.scalar(con, "SELECT count(*) FROM inbound_parts")
     con.register("_parts", frame)
@@ -93,8 +118,23 @@ def _join_parts(con: duckdb.DuckDBPyConnection, parts: list[dict]) -> tuple[list
              USING (provider, msisdn, recipient, concat_ref)
         GROUP BY ALL
     """).fetchall()
-    return [{"provider": r[0], "provider_message_id": r[1], "msisdn": r[2], "recipient": r[3], "text": r[4],
-             "received_at": r[5], "raw": r[6], "assembled": True} for r in rows], added, len(frame) - added
+    return (
+        [
+            {
+                "provider": r[0],
+                "provider_message_id": r[1],
+                "msisdn": r[2],
+                "recipient": r[3],
+                "text": r[4],
+                "received_at": r[5],
+                "raw": r[6],
+                "assembled": True,
+            }
+            for r in rows
+        ],
+        added,
+        len(frame) - added,
+    )
 
 
 def _regions(msisdns: pd.Series) -> list[str | None]:
@@ -111,8 +151,18 @@ def write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict]) -> tuple[
     parts = [r for r in replies if r.get("concat_ref")]
     whole = [r for r in replies if not r.get("concat_ref")]
     assembled, loaded, duplicates = _join_parts(con, parts) if parts else ([], 0, 0)
-    columns = ["provider", "provider_message_id", "msisdn", "recipient", "text", "received_at", "raw",
-               "provider_keyword", "clean_text", "media_urls"]
+    columns = [
+        "provider",
+        "provider_message_id",
+        "msisdn",
+        "recipient",
+        "text",
+        "received_at",
+        "raw",
+        "provider_keyword",
+        "clean_text",
+        "media_urls",
+    ]
     frame = _frame(whole + assembled, columns).drop_duplicates(["provider", "provider_message_id"])
     for column in ("provider_keyword", "clean_text", "media_urls"):
         frame[column] = frame[column].astype(object)
@@ -157,8 +207,9 @@ def write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict]) -> tuple[
     for text, kws, region in zip(linked["text"], linked["keywords"], regions, strict=False):
         key = (text, kws if isinstance(kws, str) else None, region)
         if key not in decided:
-            keyword, intent = classify(text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [],
-                                       region=region)
+            keyword, intent = classify(
+                text, campaign_keywords=json.loads(kws) if isinstance(kws, str) else [], region=region
+            )
             decided[key] = (keyword, intent, review(text, intent))
         keyword, intent, why = decided[key]
         keywords.append(keyword)
@@ -178,20 +229,28 @@ def write_replies(con: duckdb.DuckDBPyConnection, replies: list[dict]) -> tuple[
     changes = linked.assign(action=action)[action.notna()]
     if len(changes):
         source = pd.Series(np.where(changes["intent"] == "other", "reply-review:", "reply:"), index=changes.index)
-        consent = pd.DataFrame({
-            "consent_id": [hashlib.sha1(f"{p}|{m}".encode()).hexdigest()
-                           for p, m in zip(changes["provider"], changes["provider_message_id"], strict=False)],
-            "msisdn": changes["msisdn"],
-            "scope": changes["scope"].fillna(changes["recipient"]),
-            "action": changes["action"],
-            "source": source + changes["provider"],
-            "evidence": [json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
-                         for t, r, m in zip(changes["text"], changes["recipient"], changes["provider_message_id"],
-                                            strict=False)],
-            "recorded_at": changes["received_at"],
-        })
+        consent = pd.DataFrame(
+            {
+                "consent_id": [
+                    hashlib.sha1(f"{p}|{m}".encode()).hexdigest()
+                    for p, m in zip(changes["provider"], changes["provider_message_id"], strict=False)
+                ],
+                "msisdn": changes["msisdn"],
+                "scope": changes["scope"].fillna(changes["recipient"]),
+                "action": changes["action"],
+                "source": source + changes["provider"],
+                "evidence": [
+                    json.dumps({"text": t, "to": r, "provider_message_id": m}, ensure_ascii=False)
+                    for t, r, m in zip(
+                        changes["text"], changes["recipient"], changes["provider_message_id"], strict=False
+                    )
+                ],
+                "recorded_at": changes["received_at"],
+            }
+        )
         con.register("_consent", consent)
-        con.execute("INSERT INTO consent SELECT * FROM _consent "
-                    "WHERE consent_id NOT IN (SELECT consent_id FROM consent)")
+        con.execute(
+            "INSERT INTO consent SELECT * FROM _consent WHERE consent_id NOT IN (SELECT consent_id FROM consent)"
+        )
         con.unregister("_consent")
     return loaded, duplicates

@@ -35,6 +35,7 @@ Example:
     >>> events[0]["provider_message_id"], events[0]["status"], events[0]["error_code"]
     ('0221067780', 'delivered', None)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,10 +65,10 @@ def parse_receipt_text(text: str) -> dict[str, str]:
         if name in fields:
             continue
         if name == "text":
-            fields["text"] = text[mark.end():].strip()
+            fields["text"] = text[mark.end() :].strip()
             break
         end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
-        fields[name] = text[mark.end():end].strip()
+        fields[name] = text[mark.end() : end].strip()
     return fields
 
 
@@ -123,8 +124,25 @@ def _receipt(fields: dict[str, str], tlv: dict, raw: Any, received_at: datetime 
     # SMPP 3.4 has no operator field; some SMSCs add the MCC/MNC as a vendor TLV, journalled as
     # `network_code` (or `mcc_mnc`)
     operator = mcc_mnc(tlv.get("network_code")) or mcc_mnc(tlv.get("mcc_mnc"))
-    return [event(PROVIDER, pid, status, raw_status, error, None, event_at, raw, event_key=key,
-                  operator=operator, flag=flag)], [], []
+    return (
+        [
+            event(
+                PROVIDER,
+                pid,
+                status,
+                raw_status,
+                error,
+                None,
+                event_at,
+                raw,
+                event_key=key,
+                operator=operator,
+                flag=flag,
+            )
+        ],
+        [],
+        [],
+    )
 
 
 def parse_line(line: str, *, received_at: datetime | None = None) -> Result:
@@ -158,6 +176,8 @@ def parse_pdu(pdu: Any, *, received_at: datetime | None = None) -> Result:
         return [], [], ["pdu: neither a receipt nor an MO message with source_addr"]
     if at is None:
         return [], [], ["pdu: MO message without received_at"]
-    pid = text_of(pdu.get("message_id")) or "mo-" + hashlib.sha1(
-        json.dumps(pdu, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:24]
+    pid = (
+        text_of(pdu.get("message_id"))
+        or "mo-" + hashlib.sha1(json.dumps(pdu, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:24]
+    )
     return [], [reply(PROVIDER, pid, plus(sender), text_of(pdu.get("destination_addr")) or "", short, at, pdu)], []

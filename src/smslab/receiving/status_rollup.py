@@ -10,6 +10,7 @@ Example:
     >>> con = store.connect(":memory:")
     >>> refresh_statuses(con)   # no messages, no events: nothing to do
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -38,8 +39,10 @@ def refresh_statuses(con: duckdb.DuckDBPyConnection, ids_table: str | None = Non
     _match_number_bases(con, ids_table)
     where = ""
     if ids_table:
-        where = (f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
-                 f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))")
+        where = (
+            f"AND (provider_message_id IN (SELECT provider_message_id FROM {ids_table})"
+            f" OR message_id IN (SELECT provider_message_id FROM {ids_table}))"
+        )
     con.execute("""CREATE OR REPLACE TEMP TABLE _per_part AS
                    SELECT DISTINCT message_ref AS message_id FROM dlr_events
                    WHERE message_ref <> provider_message_id""")
@@ -78,8 +81,14 @@ def _match_number_bases(con: duckdb.DuckDBPyConnection, ids_table: str | None) -
     if not store.scalar(con, "SELECT count(*) FROM (SELECT 1 FROM dlr_events WHERE provider = 'smpp' LIMIT 1)"):
         return
     # the messages or receipts this refresh is about (a receipt may have come before its message)
-    scope = (f"AND (o.pmid IN (SELECT provider_message_id FROM {ids_table}) "
-             f"OR m.own IN (SELECT provider_message_id FROM {ids_table}))") if ids_table else ""
+    scope = (
+        (
+            f"AND (o.pmid IN (SELECT provider_message_id FROM {ids_table}) "
+            f"OR m.own IN (SELECT provider_message_id FROM {ids_table}))"
+        )
+        if ids_table
+        else ""
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _base_matches AS
         WITH orphans AS (
@@ -110,8 +119,10 @@ _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL))
 
 def _precedence(status: str, at: str) -> str:
     """SQL ordering key of an event: a final status first, then the latest, then sent > submitted > others."""
-    return (f"{{'f': {status} IN ({_FINAL}), 'e': {at}, "
-            f"'r': CASE {status} WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}")
+    return (
+        f"{{'f': {status} IN ({_FINAL}), 'e': {at}, "
+        f"'r': CASE {status} WHEN 'sent' THEN 3 WHEN 'submitted' THEN 2 ELSE 1 END}}"
+    )
 
 
 # the event that sets a status
@@ -149,7 +160,7 @@ def _refresh_per_part(con: duckdb.DuckDBPyConnection) -> None:
                        count(*) FILTER (WHERE part.s = 'delivered') AS delivered_parts,
                        max(part.e) FILTER (WHERE part.s = 'delivered') AS delivered_at,
                        arg_max(part, part.e) FILTER (WHERE part.s IN ({failures})) AS failed,
-                       arg_max(part, {_precedence('part.s', 'part.e')}) AS best
+                       arg_max(part, {_precedence("part.s", "part.e")}) AS best
                 FROM parts GROUP BY message_id)
             SELECT message_id,
                    CASE WHEN NOT per_part THEN best.s WHEN failed IS NOT NULL THEN failed.s

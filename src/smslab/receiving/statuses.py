@@ -11,6 +11,7 @@ Example:
     >>> twilio_status("undelivered"), vonage_status("buffered"), smpp_status("DELIVRD")
     ('undelivered', 'sent', 'delivered')
 """
+
 from __future__ import annotations
 
 NORMALISED = ["queued", "submitted", "sent", "delivered", "undelivered", "expired", "rejected", "failed", "unknown"]
@@ -22,7 +23,7 @@ RANK = {"queued": 0, "unknown": 1, "submitted": 2, "sent": 3}
 INFOBIP_GROUPS = {1: "sent", 2: "undelivered", 3: "delivered", 4: "expired", 5: "rejected"}
 # Infobip status ids whose meaning differs from their group
 INFOBIP_IDS = {
-    2: "sent",        # DELIVERED_TO_OPERATOR: intermediate, a handset report may follow
+    2: "sent",  # DELIVERED_TO_OPERATOR: intermediate, a handset report may follow
     26: "submitted",  # PENDING_ACCEPTED / MESSAGE_ACCEPTED: accepted by Infobip, not yet sent
 }
 INFOBIP_REFINED_GROUPS = (1, 3)  # the groups (PENDING, DELIVERED) in which those ids refine the status
@@ -49,8 +50,9 @@ def infobip_status_sql(group_id: str, status_id: str) -> str:
         [('sent',), ('delivered',), ('undelivered',)]
     """
     groups = ", ".join(str(g) for g in INFOBIP_REFINED_GROUPS)
-    refined = " ".join(f"WHEN {status_id} = {sid} AND {group_id} IN ({groups}) THEN '{status}'"
-                       for sid, status in INFOBIP_IDS.items())
+    refined = " ".join(
+        f"WHEN {status_id} = {sid} AND {group_id} IN ({groups}) THEN '{status}'" for sid, status in INFOBIP_IDS.items()
+    )
     by_group = " ".join(f"WHEN {gid} THEN '{status}'" for gid, status in INFOBIP_GROUPS.items())
     return f"CASE {refined} ELSE CASE {group_id} {by_group} END END"
 
@@ -58,15 +60,15 @@ def infobip_status_sql(group_id: str, status_id: str) -> str:
 # --- Twilio MessageStatus (wire-formats §1b) -------------------------------------------------------
 TWILIO = {
     "queued": "queued",
-    "scheduled": "queued",          # Messaging Service, sent later
-    "accepted": "submitted",        # Messaging Service accepted it
-    "sending": "submitted",         # Twilio is handing it to the carrier
-    "sent": "sent",                 # the carrier accepted it; often the last status seen
+    "scheduled": "queued",  # Messaging Service, sent later
+    "accepted": "submitted",  # Messaging Service accepted it
+    "sending": "submitted",  # Twilio is handing it to the carrier
+    "sent": "sent",  # the carrier accepted it; often the last status seen
     "delivered": "delivered",
-    "read": "delivered",            # WhatsApp/RCS: read implies delivered
+    "read": "delivered",  # WhatsApp/RCS: read implies delivered
     "undelivered": "undelivered",
-    "failed": "failed",             # never left Twilio (invalid number, opted out, …)
-    "canceled": "failed",           # a scheduled message cancelled before sending: final, not delivered
+    "failed": "failed",  # never left Twilio (invalid number, opted out, …)
+    "canceled": "failed",  # a scheduled message cancelled before sending: final, not delivered
     "partially_delivered": "sent",  # some parts confirmed, not all: not counted as delivered; stays open
 }
 # receiving / received describe inbound messages and have no place in a status callback: quarantined.
@@ -81,12 +83,12 @@ def twilio_status(value: str | None) -> str | None:
 
 # --- Vonage SMS API DLR `status` and Messages API `status` (wire-formats §1c) ----------------------
 VONAGE = {
-    "accepted": "submitted",     # accepted for delivery, not delivered yet
-    "buffered": "sent",          # held by the carrier for a later attempt
+    "accepted": "submitted",  # accepted for delivery, not delivered yet
+    "buffered": "sent",  # held by the carrier for a later attempt
     "delivered": "delivered",
     "expired": "expired",
-    "failed": "undelivered",     # "not delivered" (after it was sent)
-    "rejected": "rejected",      # the downstream carrier refused it
+    "failed": "undelivered",  # "not delivered" (after it was sent)
+    "rejected": "rejected",  # the downstream carrier refused it
     "unknown": "unknown",
     # Messages API (status webhooks)
     "submitted": "submitted",
@@ -109,17 +111,30 @@ SMPP_STAT = {
     "EXPIRED": "expired",
     "DELETED": "failed",
     "UNDELIV": "undelivered",
-    "ACCEPTD": "submitted",   # final per the spec, but in practice a later receipt may follow
+    "ACCEPTD": "submitted",  # final per the spec, but in practice a later receipt may follow
     "UNKNOWN": "unknown",
     "REJECTD": "rejected",
-    "SCHEDULED": "queued",    # SMPP 5.0
-    "SKIPPED": "failed",      # SMPP 5.0
+    "SCHEDULED": "queued",  # SMPP 5.0
+    "SKIPPED": "failed",  # SMPP 5.0
     # long spellings some SMSCs write instead of the 7-letter codes
-    "DELIVERED": "delivered", "UNDELIVERABLE": "undelivered", "ACCEPTED": "submitted",
-    "REJECTED": "rejected", "EN_ROUTE": "sent",
+    "DELIVERED": "delivered",
+    "UNDELIVERABLE": "undelivered",
+    "ACCEPTED": "submitted",
+    "REJECTED": "rejected",
+    "EN_ROUTE": "sent",
 }
-SMPP_STATE = {0: "SCHEDULED", 1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV",
-              6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD", 9: "SKIPPED"}
+SMPP_STATE = {
+    0: "SCHEDULED",
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+    9: "SKIPPED",
+}
 
 
 def smpp_status(stat: str | int | None) -> str | None:

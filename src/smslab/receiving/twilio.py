@@ -16,6 +16,7 @@ Example:
     >>> events[0]["status"], events[0]["error_code"], events[0]["permanent"], problems
     ('undelivered', '30006', True, [])
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -77,8 +78,23 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
         return [], [], ["callback: no event time (no RawDlrDoneDate and no receive time)"]
     error = text_of(params.get("ErrorCode"))
     error = None if error in (None, "0") else error
-    return [event(PROVIDER, sid, status, raw_status or "", error, error in TWILIO_PERMANENT, event_at, params,
-                  event_key=done or "")], [], []
+    return (
+        [
+            event(
+                PROVIDER,
+                sid,
+                status,
+                raw_status or "",
+                error,
+                error in TWILIO_PERMANENT,
+                event_at,
+                params,
+                event_key=done or "",
+            )
+        ],
+        [],
+        [],
+    )
 
 
 def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result:
@@ -92,9 +108,22 @@ def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result
     if at is None:
         return [], [], ["message: no receive time"]
     body = params.get("Body")
-    return [], [reply(PROVIDER, sid, plus(sender), text_of(params.get("To")) or "",
-                      body if isinstance(body, str) else (text_of(body) or ""), at, params,
-                      media_urls=media_urls(params))], []
+    return (
+        [],
+        [
+            reply(
+                PROVIDER,
+                sid,
+                plus(sender),
+                text_of(params.get("To")) or "",
+                body if isinstance(body, str) else (text_of(body) or ""),
+                at,
+                params,
+                media_urls=media_urls(params),
+            )
+        ],
+        [],
+    )
 
 
 def media_urls(params: dict) -> str | None:
@@ -103,8 +132,11 @@ def media_urls(params: dict) -> str | None:
     import json
     import re
 
-    numbered = sorted((int(m.group(1)), v) for k, v in params.items()
-                      if (m := re.fullmatch(r"MediaUrl(\d+)", str(k))) and isinstance(v, str) and v)
+    numbered = sorted(
+        (int(m.group(1)), v)
+        for k, v in params.items()
+        if (m := re.fullmatch(r"MediaUrl(\d+)", str(k))) and isinstance(v, str) and v
+    )
     return json.dumps([url for _, url in numbered]) if numbered else None
 
 
@@ -150,7 +182,7 @@ def price_of(fields: dict) -> tuple[float | None, str | None, int | None]:
     (None, None, 1)
     """
     parts = text_of(fields.get("numsegments"))
-    count = int(parts) if parts and parts.isdigit() and 0 < int(parts) < 2 ** 31 else None
+    count = int(parts) if parts and parts.isdigit() and 0 < int(parts) < 2**31 else None
     text = text_of(fields.get("price"))
     try:
         amount = abs(float(text)) if text is not None else None
@@ -171,16 +203,33 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
     sid = text_of(fields.get("sid")) or text_of(fields.get("messagesid"))
     if not sid:
         return [], [], ["row: Sid missing"]
-    when = (_when(fields.get("dateupdated")) or _when(fields.get("datesent"))
-            or _when(fields.get("sentdate")) or _when(fields.get("datecreated")))
+    when = (
+        _when(fields.get("dateupdated"))
+        or _when(fields.get("datesent"))
+        or _when(fields.get("sentdate"))
+        or _when(fields.get("datecreated"))
+    )
     direction = (text_of(fields.get("direction")) or "").lower()
     if direction.startswith("inbound"):
         sender = text_of(fields.get("from"))
         if not sender or when is None:
             return [], [], ["row: From or date missing on an inbound message"]
         body = fields.get("body")
-        return [], [reply(PROVIDER, sid, plus(sender), text_of(fields.get("to")) or "",
-                          body if isinstance(body, str) else "", when, row)], []
+        return (
+            [],
+            [
+                reply(
+                    PROVIDER,
+                    sid,
+                    plus(sender),
+                    text_of(fields.get("to")) or "",
+                    body if isinstance(body, str) else "",
+                    when,
+                    row,
+                )
+            ],
+            [],
+        )
     raw_status = text_of(fields.get("status"))
     status = twilio_status(raw_status)
     if status is None:
@@ -193,5 +242,23 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
     price, currency, parts = price_of(fields)
     # a row read again once Twilio has priced it is a new event (its price would be lost otherwise)
     key = "" if price is None else f"price {text_of(fields.get('price'))} {currency}"
-    return [event(PROVIDER, sid, status, raw_status or "", error, error in TWILIO_PERMANENT, when, row,
-                  event_key=key, price=price, currency=currency, parts=parts)], [], []
+    return (
+        [
+            event(
+                PROVIDER,
+                sid,
+                status,
+                raw_status or "",
+                error,
+                error in TWILIO_PERMANENT,
+                when,
+                row,
+                event_key=key,
+                price=price,
+                currency=currency,
+                parts=parts,
+            )
+        ],
+        [],
+        [],
+    )

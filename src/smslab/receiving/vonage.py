@@ -22,6 +22,7 @@ Example:
     >>> events[0]["status"], events[0]["event_at"]
     ('delivered', datetime.datetime(2026, 12, 1, 14, 0, 5))
 """
+
 from __future__ import annotations
 
 import math
@@ -90,8 +91,11 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
         return [], [], [f"receipt: unknown status {raw_status!r}"]
     # message-timestamp: when Vonage began pushing this receipt (the same on retries);
     # scts: the carrier's YYMMDDhhmm; timestamp: Messages API (ISO)
-    event_at = (iso_time(params.get("message-timestamp")) or iso_time(params.get("timestamp"))
-                or compact_time(params.get("scts")))
+    event_at = (
+        iso_time(params.get("message-timestamp"))
+        or iso_time(params.get("timestamp"))
+        or compact_time(params.get("scts"))
+    )
     key = None if event_at is not None else ""  # the receive time stands in: leave it out of the key
     event_at = event_at or received_at
     if event_at is None:
@@ -100,10 +104,27 @@ def parse_dlr(params: Any, *, received_at: datetime | None = None) -> Result:
     # an SMS API receipt is about one part (each part has its own messageId and receipt): its
     # price is that part's, in a currency the receipt does not name (left unknown)
     price = price_of(params.get("price"))
-    return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, event_at, params,
-                  message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")),
-                  event_key=key, operator=mcc_mnc(params.get("network-code")),
-                  price=price, parts=1 if price is not None else None)], [], []
+    return (
+        [
+            event(
+                PROVIDER,
+                pid,
+                status,
+                raw_status or "",
+                error,
+                error in VONAGE_PERMANENT,
+                event_at,
+                params,
+                message_ref=text_of(params.get("client-ref")) or text_of(params.get("client_ref")),
+                event_key=key,
+                operator=mcc_mnc(params.get("network-code")),
+                price=price,
+                parts=1 if price is not None else None,
+            )
+        ],
+        [],
+        [],
+    )
 
 
 def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result:
@@ -128,8 +149,22 @@ def parse_inbound(params: Any, *, received_at: datetime | None = None) -> Result
         if not ref or not 1 <= part <= total <= 255:
             return [], [], ["message: concat-part/concat-total out of range"]
         extra = {"concat_ref": ref, "concat_part": part, "concat_total": total}
-    return [], [reply(PROVIDER, pid, plus(sender), text_of(params.get("to")) or "",
-                      body if isinstance(body, str) else (text_of(body) or ""), at, params, **extra)], []
+    return (
+        [],
+        [
+            reply(
+                PROVIDER,
+                pid,
+                plus(sender),
+                text_of(params.get("to")) or "",
+                body if isinstance(body, str) else (text_of(body) or ""),
+                at,
+                params,
+                **extra,
+            )
+        ],
+        [],
+    )
 
 
 def _key(name: str) -> str:
@@ -150,8 +185,21 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
         if not sender or at is None:
             return [], [], ["row: from or date_received missing on an inbound message"]
         body = f.get("messagebody") if isinstance(f.get("messagebody"), str) else f.get("text")
-        return [], [reply(PROVIDER, pid, plus(sender), text_of(f.get("to")) or "",
-                          body if isinstance(body, str) else "", at, row)], []
+        return (
+            [],
+            [
+                reply(
+                    PROVIDER,
+                    pid,
+                    plus(sender),
+                    text_of(f.get("to")) or "",
+                    body if isinstance(body, str) else "",
+                    at,
+                    row,
+                )
+            ],
+            [],
+        )
     raw_status = text_of(f.get("status"))
     status = vonage_status(raw_status)
     if status is None:
@@ -163,6 +211,22 @@ def parse_export_row(row: dict, *, received_at: datetime | None = None) -> Resul
         return [], [], ["row: bad or missing date_finalized"]
     error = text_of(f.get("errorcode"))
     error = None if error in (None, "0") else error
-    return [event(PROVIDER, pid, status, raw_status or "", error, error in VONAGE_PERMANENT, at, row,
-                  message_ref=text_of(f.get("clientref")), event_key=key,
-                  operator=mcc_mnc(f.get("networkcode") or f.get("network")))], [], []
+    return (
+        [
+            event(
+                PROVIDER,
+                pid,
+                status,
+                raw_status or "",
+                error,
+                error in VONAGE_PERMANENT,
+                at,
+                row,
+                message_ref=text_of(f.get("clientref")),
+                event_key=key,
+                operator=mcc_mnc(f.get("networkcode") or f.get("network")),
+            )
+        ],
+        [],
+        [],
+    )

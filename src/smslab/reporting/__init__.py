@@ -14,6 +14,7 @@ Example:
     >>> [r["name"] for r in reporting.list_reports()]          # doctest: +SKIP
     ['delivery_funnel']
 """
+
 from __future__ import annotations
 
 from smslab.reporting.export import export_html
@@ -50,8 +51,34 @@ from smslab.reporting.views import (
 )
 
 __all__ = [
-    "export_html", "list_reports", "run_report",
-    "AMBER", "BLUE", "COLOURS", "GREEN", "GREY", "LABELS", "NEUTRAL", "PLOTLY_MIME", "RED",
-    "check_parameters", "csv_link", "explore", "findings_frame", "frame", "header", "headline", "interactive",
-    "kpis", "lead", "note", "public", "rate_bars", "resolve_campaign", "show", "styled", "table", "words",
+    "export_html",
+    "list_reports",
+    "run_report",
+    "AMBER",
+    "BLUE",
+    "COLOURS",
+    "GREEN",
+    "GREY",
+    "LABELS",
+    "NEUTRAL",
+    "PLOTLY_MIME",
+    "RED",
+    "check_parameters",
+    "csv_link",
+    "explore",
+    "findings_frame",
+    "frame",
+    "header",
+    "headline",
+    "interactive",
+    "kpis",
+    "lead",
+    "note",
+    "public",
+    "rate_bars",
+    "resolve_campaign",
+    "show",
+    "styled",
+    "table",
+    "words",
 ]

@@ -5,6 +5,7 @@ Example::
 
     export_html("reports/runs/delivery_funnel-20261201T100000.ipynb", "reports/delivery_funnel.html")
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,10 @@ def _plotly_js() -> str:
     """plotly.js, inline, for the page's <head> (no CDN, no require.js)."""
     from plotly.offline import get_plotlyjs
 
-    return ('<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: "local"};</script>\n'
-            f'<script type="text/javascript">{get_plotlyjs()}</script>\n')
+    return (
+        '<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: "local"};</script>\n'
+        f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
+    )
 
 
 def export_html(notebook: str | Path, html_path: str | Path, *, title: str | None = None) -> Path:
@@ -61,8 +64,9 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str | Non
     from nbconvert import HTMLExporter
 
     nb = _static(nbformat.read(str(notebook), as_version=4))
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
     body = _EMPTY_SCRIPT.sub("", _REMOTE_SCRIPT.sub("", body))

@@ -4,6 +4,7 @@ Example:
     >>> sorted(r["name"] for r in list_reports())[:2]
     ['campaign_setup', 'cost_estimate']
 """
+
 from __future__ import annotations
 
 import html
@@ -46,10 +47,18 @@ def list_reports(output_dir: str | os.PathLike[str] | None = None) -> list[dict[
     out = []
     for path in sorted(config.notebooks_dir().glob("*.ipynb")):
         params = papermill.inspect_notebook(str(path))
-        out.append({"name": path.stem, "notebook": str(path), "description": _description(path),
-                    "parameters": {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
-                                   for k, v in params.items()},
-                    "latest": latest.get(path.stem)})
+        out.append(
+            {
+                "name": path.stem,
+                "notebook": str(path),
+                "description": _description(path),
+                "parameters": {
+                    k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
+                    for k, v in params.items()
+                },
+                "latest": latest.get(path.stem),
+            }
+        )
     return out
 
 
@@ -80,15 +89,20 @@ def write_index(output_dir: Path) -> Path:
         if page.name == "index.html":
             continue
         run = latest.get(page.stem, {})
-        when = (run.get("finished_at")
-                or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}")
+        when = (
+            run.get("finished_at") or f"{datetime.fromtimestamp(page.stat().st_mtime).astimezone():%Y-%m-%d %H:%M %Z}"
+        )
         params = ", ".join(f"{k} = {v}" for k, v in (run.get("parameters") or {}).items())
-        entries.append(f"<tr><td><a href='{html.escape(page.name)}'>{html.escape(page.stem.replace('_', ' '))}</a></td>"
-                       f"<td>{html.escape(str(when))}</td><td>{html.escape(params) or '—'}</td></tr>")
+        entries.append(
+            f"<tr><td><a href='{html.escape(page.name)}'>{html.escape(page.stem.replace('_', ' '))}</a></td>"
+            f"<td>{html.escape(str(when))}</td><td>{html.escape(params) or '—'}</td></tr>"
+        )
     index = output_dir / "index.html"
-    index.write_text("<!doctype html><meta charset='utf-8'><title>smslab reports</title>"
-                     "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;text-align:left}</style>"
-                     "<h1>smslab reports</h1><p>The latest run of each report. Phone numbers are masked.</p>"
-                     f"<table><tr><th>report</th><th>run at</th><th>parameters</th></tr>{''.join(entries)}</table>",
-                     encoding="utf-8")
+    index.write_text(
+        "<!doctype html><meta charset='utf-8'><title>smslab reports</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;text-align:left}</style>"
+        "<h1>smslab reports</h1><p>The latest run of each report. Phone numbers are masked.</p>"
+        f"<table><tr><th>report</th><th>run at</th><th>parameters</th></tr>{''.join(entries)}</table>",
+        encoding="utf-8",
+    )
     return index

@@ -4,6 +4,7 @@ Example:
     >>> import_nbformat().__name__
     'nbformat'
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ Example::
 
     run_report("delivery_funnel", parameters={"campaign_id": "demo-400-7"})
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -119,8 +120,9 @@ def _closing_its_event_loop(run: Callable[[], Any]) -> Any:
     try:
         return context.run(run)
     finally:
-        made = [v for v in context.values()
-                if isinstance(v, asyncio.AbstractEventLoop) and not any(v is b for b in before)]
+        made = [
+            v for v in context.values() if isinstance(v, asyncio.AbstractEventLoop) and not any(v is b for b in before)
+        ]
         for loop in made:
             if not loop.is_running() and not loop.is_closed():
                 loop.close()
@@ -137,8 +139,9 @@ def _failed_cell(exc: Any, executed: Path) -> str:
     return f"cell {number} (`{first}`)"
 
 
-def run_report(name: str, *, parameters: dict[str, Any] | None = None,
-               output_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def run_report(
+    name: str, *, parameters: dict[str, Any] | None = None, output_dir: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
     """Execute notebooks/NAME.ipynb with papermill into reports/runs/ and export reports/NAME.html.
 
     A failing cell raises `SmslabError` naming the cell, its first line and the error; the
@@ -161,8 +164,10 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
     parameters = dict(parameters or {})
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise InputError(f"{source.name}: unknown parameter(s) {', '.join(unknown)}; "
-                         f"this report takes: {', '.join(declared) or 'none'}")
+        raise InputError(
+            f"{source.name}: unknown parameter(s) {', '.join(unknown)}; "
+            f"this report takes: {', '.join(declared) or 'none'}"
+        )
     parameters = {k: _coerce(k, v, declared[k]["inferred_type_name"]) for k, v in parameters.items()}
     out_dir = config.reports_dir(output_dir)
     runs = out_dir / "runs"
@@ -176,21 +181,37 @@ def run_report(name: str, *, parameters: dict[str, Any] | None = None,
         store.wait_until_free(parameters.get("db") or None)
     try:
         with _report_mode():
-            _closing_its_event_loop(lambda: papermill.execute_notebook(
-                str(source), str(executed), parameters=parameters, kernel_name=_kernel_name(), progress_bar=False,
-                cwd=str(config.project_dir()), kernel_manager_class=_kernel_manager_class(),
-                # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when jupyter_client
-                # interrupts it before shutting it down) is not for the user; a failing cell comes back
-                # through papermill, named below
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"]))
+            _closing_its_event_loop(
+                lambda: papermill.execute_notebook(
+                    str(source),
+                    str(executed),
+                    parameters=parameters,
+                    kernel_name=_kernel_name(),
+                    progress_bar=False,
+                    cwd=str(config.project_dir()),
+                    kernel_manager_class=_kernel_manager_class(),
+                    # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when jupyter_client
+                    # interrupts it before shutting it down) is not for the user; a failing cell comes back
+                    # through papermill, named below
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
+            )
     except PapermillExecutionError as exc:
-        raise SmslabError(f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
-                          f"(executed notebook: {executed})") from None
+        raise SmslabError(
+            f"{source.name}: {_failed_cell(exc, executed)} failed: {exc.ename}: {exc.evalue} "
+            f"(executed notebook: {executed})"
+        ) from None
     html_path = export_html(executed, out_dir / f"{name}.html", title=name.replace("_", " "))
-    result = {"html": str(html_path), "notebook": str(executed), "seconds": round(time.perf_counter() - started, 2),
-              "parameters": json.loads(json.dumps(parameters, default=str))}
+    result = {
+        "html": str(html_path),
+        "notebook": str(executed),
+        "seconds": round(time.perf_counter() - started, 2),
+        "parameters": json.loads(json.dumps(parameters, default=str)),
+    }
     with history_path(out_dir).open("a", encoding="utf-8") as log:
-        log.write(json.dumps({"name": name, **result,
-                              "finished_at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"}) + "\n")
+        log.write(
+            json.dumps({"name": name, **result, "finished_at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"})
+            + "\n"
+        )
     write_index(out_dir)
     return result

@@ -11,6 +11,7 @@ Example:
     >>> rules.subdivision_for_number("+13055550123")
     'US-FL'
 """
+
 from smslab.rules.audit import audit
 from smslab.rules.claims import RulesFile, check_files, parse_file, problems
 from smslab.rules.derive import derive
@@ -20,7 +21,27 @@ from smslab.rules.schema import CATEGORIES, DAYS, PURPOSES, SENDER_TYPES, Countr
 from smslab.rules.senders import lead_time_weeks, sender_allowed
 
 __all__ = [
-    "CATEGORIES", "DAYS", "PURPOSES", "SENDER_TYPES", "Country", "RuleSet", "RulesFile", "apply_override", "audit",
-    "check_files", "day_of", "derive", "lead_time_weeks", "load", "merge", "npa_table", "parse_file", "problems",
-    "rules_dir", "sender_allowed", "subdivision_for_number", "subdivisions_for_numbers", "validate_country",
+    "CATEGORIES",
+    "DAYS",
+    "PURPOSES",
+    "SENDER_TYPES",
+    "Country",
+    "RuleSet",
+    "RulesFile",
+    "apply_override",
+    "audit",
+    "check_files",
+    "day_of",
+    "derive",
+    "lead_time_weeks",
+    "load",
+    "merge",
+    "npa_table",
+    "parse_file",
+    "problems",
+    "rules_dir",
+    "sender_allowed",
+    "subdivision_for_number",
+    "subdivisions_for_numbers",
+    "validate_country",
 ]

@@ -13,6 +13,7 @@ Example:
     >>> report["single_source"][:2], "limits.max_segments" in report["unknown"]
     (['caps', 'consent.form'], True)
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -41,9 +42,14 @@ def effective_value(country: Country, fact: str) -> Any:
     elif fact.startswith("sender_id."):
         value = [r for r in country.sender_id_rules or [] if r.sender_type == parts[1]] or None
     else:
-        where = {"opt_out.wording": country.opt_out.wordings or None, "caps": country.caps,
-                 "message.required_elements": country.required_elements, "message_classes": country.message_classes,
-                 "penalties": country.penalties.items or None, "registration": country.registrations}
+        where = {
+            "opt_out.wording": country.opt_out.wordings or None,
+            "caps": country.caps,
+            "message.required_elements": country.required_elements,
+            "message_classes": country.message_classes,
+            "penalties": country.penalties.items or None,
+            "registration": country.registrations,
+        }
         value = where[fact] if fact in where else getattr(getattr(country, parts[0]), parts[1])
     if isinstance(value, list):
         return [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
@@ -52,9 +58,14 @@ def effective_value(country: Country, fact: str) -> Any:
 
 def _source_row(country: Country, key: str, day: date) -> dict[str, Any]:
     src = country.sources[key]
-    return {"key": key, "kind": src.kind, "publisher": src.publisher, "url": src.url,
-            "checked_age_days": (day - src.checked).days,
-            "published_age_days": (day - src.published).days if src.published else None}
+    return {
+        "key": key,
+        "kind": src.kind,
+        "publisher": src.publisher,
+        "url": src.url,
+        "checked_age_days": (day - src.checked).days,
+        "published_age_days": (day - src.published).days if src.published else None,
+    }
 
 
 def audit_country(ruleset: RuleSet, cc: str) -> dict[str, Any]:
@@ -62,10 +73,18 @@ def audit_country(ruleset: RuleSet, cc: str) -> dict[str, Any]:
     country = ruleset.country(cc)
     day = ruleset.day or day_of(None)
     rules_file = ruleset.claim_files.get(country.country)
-    report: dict[str, Any] = {"country": country.country, "name": country.name, "day": day.isoformat(),
-                              "schema": country.schema_version, "file": ruleset.files.get(country.country),
-                              "overridden": country.overridden, "facts": [], "single_source": [], "stale": [],
-                              "unknown": []}
+    report: dict[str, Any] = {
+        "country": country.country,
+        "name": country.name,
+        "day": day.isoformat(),
+        "schema": country.schema_version,
+        "file": ruleset.files.get(country.country),
+        "overridden": country.overridden,
+        "facts": [],
+        "single_source": [],
+        "stale": [],
+        "unknown": [],
+    }
     if rules_file is None:
         report["note"] = "schema 1: facts are not claims; nothing to audit until the file is rewritten"
         return report
@@ -76,8 +95,14 @@ def audit_country(ruleset: RuleSet, cc: str) -> dict[str, Any]:
     for (region, fact), keys in sorted(grouped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
         rows = [_source_row(country, k, day) for k in sorted(keys, key=country.authority)]
         label = f"{region}:{fact}" if region else fact
-        report["facts"].append({"fact": fact, "region": region, "sources": rows,
-                                "value": effective_value(country, fact) if region is None else None})
+        report["facts"].append(
+            {
+                "fact": fact,
+                "region": region,
+                "sources": rows,
+                "value": effective_value(country, fact) if region is None else None,
+            }
+        )
         if len(keys) == 1:
             report["single_source"].append(label)
         if min(r["checked_age_days"] for r in rows) > STALE_DAYS:
@@ -107,11 +132,18 @@ def audit_text(reports: list[dict[str, Any]]) -> str:
             continue
         for f in r["facts"]:
             label = f"{f['region']}:{f['fact']}" if f["region"] else f["fact"]
-            srcs = ", ".join(f"{s['key']} ({s['kind']}, checked {s['checked_age_days']}d ago"
-                             + (f", published {s['published_age_days']}d ago" if s["published_age_days"] is not None
-                                else "") + ")" for s in f["sources"])
+            srcs = ", ".join(
+                f"{s['key']} ({s['kind']}, checked {s['checked_age_days']}d ago"
+                + (f", published {s['published_age_days']}d ago" if s["published_age_days"] is not None else "")
+                + ")"
+                for s in f["sources"]
+            )
             lines.append(f"  {label}: {srcs}")
-        for key, title in (("single_source", "single source"), ("stale", f"newest check over {STALE_DAYS} days old"),
-                           ("unknown", "unknown (no claim)"), ("overridden", "overridden")):
+        for key, title in (
+            ("single_source", "single source"),
+            ("stale", f"newest check over {STALE_DAYS} days old"),
+            ("unknown", "unknown (no claim)"),
+            ("overridden", "overridden"),
+        ):
             lines.append(f"  {title} ({len(r[key])}): {', '.join(r[key]) or '-'}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ Example:
     >>> problems({**data, "claims": [{"fact": "caps", "value": cap, "source": "x", "quote": "q"}]}, "FR.yaml")
     ["FR.yaml: country FR: claims[0].source: 'x' is not a key of sources"]
 """
+
 from __future__ import annotations
 
 import re
@@ -75,8 +76,9 @@ class Claim(_Strict):
 
     def in_force(self, day: date) -> bool:
         """effective_from <= day < effective_until (either bound may be open)."""
-        return ((self.effective_from is None or self.effective_from <= day)
-                and (self.effective_until is None or day < self.effective_until))
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_until is None or day < self.effective_until
+        )
 
     @property
     def purposes(self) -> tuple[Purpose, ...]:
@@ -156,16 +158,19 @@ def _claim_problems(i: int, raw: Any, data: dict, keys: set[str], sources: dict)
     if claim.source not in keys:
         out.append(f"{here}.source: {claim.source!r} is not a key of sources")
     elif claim.fact.endswith(".offered") and sources.get(claim.source, {}).get("kind") != "provider":
-        out.append(f"{here}.source: {claim.fact} is a provider's claim; "
-                   f"source {claim.source!r} is not of kind provider")
+        out.append(
+            f"{here}.source: {claim.fact} is a provider's claim; source {claim.source!r} is not of kind provider"
+        )
     if claim.effective_from and claim.effective_until and claim.effective_until <= claim.effective_from:
-        out.append(f"{here}.effective_until: {claim.effective_until} is not after effective_from "
-                   f"{claim.effective_from}")
+        out.append(
+            f"{here}.effective_until: {claim.effective_until} is not after effective_from {claim.effective_from}"
+        )
     if claim.region is not None and claim.region not in (data.get("subdivisions") or {}):
         out.append(f"{here}.region: {claim.region!r} is not a key of subdivisions")
     if claim.sender_types is not None and not takes_sender_types(claim.fact):
-        out.append(f"{here}.sender_types: only opt_out.wording, message.required_elements and sender_id.* "
-                   "take sender_types")
+        out.append(
+            f"{here}.sender_types: only opt_out.wording, message.required_elements and sender_id.* take sender_types"
+        )
     return out, (claim.model_copy(update={"value": value}) if not out else None)
 
 

@@ -10,6 +10,7 @@ Example:
     ...           ("double_opt_in", "express_written", "express", "opt_out_ok"))
     'double_opt_in'
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -97,8 +98,9 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def intersect_windows(claims: Sequence[dict[str, list[str]]], days: Sequence[str] = DAYS,
-                      excluded: Iterable[str] = ()) -> dict[str, list[str]]:
+def intersect_windows(
+    claims: Sequence[dict[str, list[str]]], days: Sequence[str] = DAYS, excluded: Iterable[str] = ()
+) -> dict[str, list[str]]:
     """Day by day, the minutes every claim allows; `excluded` days get no window at all."""
     out: dict[str, list[str]] = {}
     excluded = set(excluded)

@@ -9,6 +9,7 @@ Example:
     >>> DEFAULT_HOLIDAYS
     'excluded'
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -17,16 +18,23 @@ from typing import Any
 
 #: an unknown marketing window: Monday–Friday 09:00–20:00 local time, none on weekends
 DEFAULT_WINDOW: dict[str, list[str]] = {
-    "mon": ["09:00-20:00"], "tue": ["09:00-20:00"], "wed": ["09:00-20:00"], "thu": ["09:00-20:00"],
-    "fri": ["09:00-20:00"], "sat": [], "sun": [],
+    "mon": ["09:00-20:00"],
+    "tue": ["09:00-20:00"],
+    "wed": ["09:00-20:00"],
+    "thu": ["09:00-20:00"],
+    "fri": ["09:00-20:00"],
+    "sat": [],
+    "sun": [],
 }
 #: an unknown public-holiday rule: no marketing on public holidays
 DEFAULT_HOLIDAYS = "excluded"
 #: an unknown consent rule: consent required
 DEFAULT_CONSENT = "required"
 
-OVERRIDE_HINT = ("give the country's rule in a rules override (spec `rules:` or SMSLAB_RULES; "
-                 "see docs/rules.md, \"Overriding the rules\")")
+OVERRIDE_HINT = (
+    "give the country's rule in a rules override (spec `rules:` or SMSLAB_RULES; "
+    'see docs/rules.md, "Overriding the rules")'
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Example:
     >>> [c["country"] for c in as_json_list(load(), "fr")]
     ['FR']
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,19 +56,29 @@ def summary_table(ruleset: RuleSet) -> str:
     from smslab.rules.defaults import describe_window
     from smslab.rules.schema import SENDER_TYPES
 
-    lines = ["| CC | short code | long code | toll-free | alphanumeric | marketing hours (local); holidays | "
-             "consent | states | sources (law/reg/op/ind/prov/vendor) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| CC | short code | long code | toll-free | alphanumeric | marketing hours (local); holidays | "
+        "consent | states | sources (law/reg/op/ind/prov/vendor) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for cc in ruleset.countries():
         c = ruleset.country(cc)
         qh = c.quiet_hours
         hours = describe_window(qh.allowed) if qh.allowed is not None else "unknown (default applies)"
         holidays = {"excluded": "not on holidays", "allowed": "holidays allowed", None: "holidays unknown"}[qh.holidays]
-        kinds = [sum(1 for s in c.sources.values() if s.kind == k)
-                 for k in ("law", "regulator", "operator", "industry", "provider", "vendor")]
+        kinds = [
+            sum(1 for s in c.sources.values() if s.kind == k)
+            for k in ("law", "regulator", "operator", "industry", "provider", "vendor")
+        ]
         states = ", ".join(code.split("-", 1)[1] for code in sorted(c.subdivisions or {})) or "–"
         consent = {"required": "required", "not_required": "not required", None: "unknown"}[c.consent.marketing]
-        cells = [cc, *[_sender_cell(c.senders[t]) for t in SENDER_TYPES], f"{hours}; {holidays}", consent, states,
-                 "/".join(map(str, kinds))]
+        cells = [
+            cc,
+            *[_sender_cell(c.senders[t]) for t in SENDER_TYPES],
+            f"{hours}; {holidays}",
+            consent,
+            states,
+            "/".join(map(str, kinds)),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

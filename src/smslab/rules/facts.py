@@ -9,6 +9,7 @@ Example:
     >>> value_type("senders.pigeon.available") is None
     True
 """
+
 from __future__ import annotations
 
 import re
@@ -31,13 +32,45 @@ ELEMENTS = ("brand", "ad_label", "opt_out", "registration_id", "sender_identity"
 PENALTY_REASONS = ("consent", "opt_out", "quiet_hours", "content", "sender")
 #: the content categories the dataset and the detector share (see docs/rules.md)
 CATEGORIES = (
-    "adult", "alcohol", "cannabis", "chat_links", "contests", "controlled_substances", "crypto",
-    "debt_relief", "education", "energy_renovation", "finance", "firearms", "forex", "gambling",
-    "hate", "immigration", "lead_generation", "loans", "medicine", "p2p", "phone_numbers",
-    "political", "real_estate", "religious", "telecom_services", "tobacco", "url_shortener", "urls",
+    "adult",
+    "alcohol",
+    "cannabis",
+    "chat_links",
+    "contests",
+    "controlled_substances",
+    "crypto",
+    "debt_relief",
+    "education",
+    "energy_renovation",
+    "finance",
+    "firearms",
+    "forex",
+    "gambling",
+    "hate",
+    "immigration",
+    "lead_generation",
+    "loans",
+    "medicine",
+    "p2p",
+    "phone_numbers",
+    "political",
+    "real_estate",
+    "religious",
+    "telecom_services",
+    "tobacco",
+    "url_shortener",
+    "urls",
 )
-SENDER_FACTS = ("available", "offered", "marketing", "transactional", "two_way", "registration",
-                "lead_time_weeks", "sender_kept")
+SENDER_FACTS = (
+    "available",
+    "offered",
+    "marketing",
+    "transactional",
+    "two_way",
+    "registration",
+    "lead_time_weeks",
+    "sender_kept",
+)
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 

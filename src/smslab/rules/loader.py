@@ -14,6 +14,7 @@ Example:
     >>> rules.country("FR").quiet_hours.holidays
     'excluded'
 """
+
 from __future__ import annotations
 
 import copy
@@ -153,8 +154,11 @@ def overridden_paths(entry: Any, prefix: str = "") -> list[str]:
     """
     if not isinstance(entry, dict) or not entry:
         return [prefix] if prefix else []
-    return sorted(p for key, value in entry.items() for p in overridden_paths(value, f"{prefix}{key}" if not prefix
-                                                                                else f"{prefix}.{key}"))
+    return sorted(
+        p
+        for key, value in entry.items()
+        for p in overridden_paths(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}")
+    )
 
 
 def _consistent(data: dict, entry: dict) -> dict:
@@ -166,9 +170,19 @@ def _consistent(data: dict, entry: dict) -> dict:
         qh["sundays_excluded"] = None if qh.get("allowed") is None else qh["allowed"].get("sun") == []
     touched = {"wording_required", "wording_pattern", "wording_example"} & set(over_oo)
     if isinstance(oo, dict) and touched and "wordings" not in over_oo:
-        oo["wordings"] = ([{"required": bool(oo.get("wording_required")), "patterns": [oo["wording_pattern"]],
-                            "example": oo.get("wording_example"), "sender_types": None, "sources": []}]
-                          if oo.get("wording_pattern") else [])
+        oo["wordings"] = (
+            [
+                {
+                    "required": bool(oo.get("wording_required")),
+                    "patterns": [oo["wording_pattern"]],
+                    "example": oo.get("wording_example"),
+                    "sender_types": None,
+                    "sources": [],
+                }
+            ]
+            if oo.get("wording_pattern")
+            else []
+        )
     return data
 
 
@@ -190,11 +204,15 @@ def _builtin_raw(directory: Path) -> dict[str, tuple[dict, str]]:
         if not isinstance(data, dict):
             raise InputError(f"{path}: country {path.stem}: expected a mapping of fields")
         if "schema" in data and data["schema"] != 2:
-            raise InputError(f"{path}: country {path.stem}: schema: {data['schema']!r} is not known "
-                             f"(2, or no schema field for the hand-written schema 1)")
+            raise InputError(
+                f"{path}: country {path.stem}: schema: {data['schema']!r} is not known "
+                f"(2, or no schema field for the hand-written schema 1)"
+            )
         if data.get("country") != path.stem:
-            raise InputError(f"{path}: country {path.stem}: field country is {data.get('country')!r}, "
-                             f"expected {path.stem!r} (the file name)")
+            raise InputError(
+                f"{path}: country {path.stem}: field country is {data.get('country')!r}, "
+                f"expected {path.stem!r} (the file name)"
+            )
         raw[path.stem] = (data, str(path))
     return raw
 
@@ -253,12 +271,22 @@ def _base(base_dir: Path, over_path: Path | None) -> RuleSet:
         by_country[cc] = validate_country(data, source=sources[cc], cc=cc)
         if by_country[cc].country != cc:
             raise InputError(f"{sources[cc]}: country {cc}: field country must be {cc!r}")
-    return RuleSet(by_country, sources, str(over_path) if over_path else None, None, claim_files,
-                   {cc: e for cc, e in overrides.items() if cc in claim_files})
+    return RuleSet(
+        by_country,
+        sources,
+        str(over_path) if over_path else None,
+        None,
+        claim_files,
+        {cc: e for cc, e in overrides.items() if cc in claim_files},
+    )
 
 
-def load(override: str | os.PathLike[str] | None = None, *, directory: str | os.PathLike[str] | None = None,
-         at: date | datetime | None = None) -> RuleSet:
+def load(
+    override: str | os.PathLike[str] | None = None,
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    at: date | datetime | None = None,
+) -> RuleSet:
     """The built-in rules merged with a user override (the argument, else `SMSLAB_RULES`),
     in force on the day of `at` (default: today, UTC).
 
@@ -267,8 +295,11 @@ def load(override: str | os.PathLike[str] | None = None, *, directory: str | os.
     base_dir = Path(directory) if directory else rules_dir()
     chosen = override if override else (os.environ.get("SMSLAB_RULES") or None)
     over_path = Path(chosen) if chosen else None
-    key = (str(base_dir), tuple(_stamp(p) for p in sorted(base_dir.glob("*.yaml"))),
-           _stamp(over_path) if over_path else None)
+    key = (
+        str(base_dir),
+        tuple(_stamp(p) for p in sorted(base_dir.glob("*.yaml"))),
+        _stamp(over_path) if over_path else None,
+    )
     if key not in _CACHE:
         _CACHE[key] = _base(base_dir, over_path)
     day = day_of(at)

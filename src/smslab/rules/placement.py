@@ -13,6 +13,7 @@ Example:
     >>> subdivision_for_number("+18005550123") is None
     True
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,28 +22,84 @@ from functools import lru_cache
 import numpy as np
 
 US_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
 }
 CA_PROVINCES = {
-    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
-    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
-    "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
-    "SK": "Saskatchewan", "YT": "Yukon",
+    "AB": "Alberta",
+    "BC": "British Columbia",
+    "MB": "Manitoba",
+    "NB": "New Brunswick",
+    "NL": "Newfoundland and Labrador",
+    "NS": "Nova Scotia",
+    "NT": "Northwest Territories",
+    "NU": "Nunavut",
+    "ON": "Ontario",
+    "PE": "Prince Edward Island",
+    "QC": "Quebec",
+    "SK": "Saskatchewan",
+    "YT": "Yukon",
 }
 # how libphonenumber spells some of them
-_ALIASES = {"washington state": "US-WA", "washington d.c.": "US-DC", "washington, dc": "US-DC",
-            "québec": "CA-QC", "british colombia": "CA-BC", "newfoundland": "CA-NL", "yukon territory": "CA-YT",
-            "northwest territories/nunavut": None}
+_ALIASES = {
+    "washington state": "US-WA",
+    "washington d.c.": "US-DC",
+    "washington, dc": "US-DC",
+    "québec": "CA-QC",
+    "british colombia": "CA-BC",
+    "newfoundland": "CA-NL",
+    "yukon territory": "CA-YT",
+    "northwest territories/nunavut": None,
+}
 
 
 @lru_cache(maxsize=1)
@@ -109,8 +166,9 @@ def subdivisions_for_numbers(numbers: Iterable[str | None]) -> np.ndarray:
         ['US-FL', None, None]
     """
     values = np.asarray(list(numbers), dtype=object)
-    keys = np.array([v[2:5] if isinstance(v, str) and v.startswith("+1") and len(v) >= 5 else ""
-                     for v in values], dtype=object)
+    keys = np.array(
+        [v[2:5] if isinstance(v, str) and v.startswith("+1") and len(v) >= 5 else "" for v in values], dtype=object
+    )
     uniques, inverse = np.unique(keys.astype(str), return_inverse=True)
     table = npa_table()
     mapped = np.array([table.get(u) if u else None for u in uniques] + [None], dtype=object)[:-1]

@@ -13,6 +13,7 @@ Example:
     ...     "notes": None, "sources": []}).available is None
     True
 """
+
 from __future__ import annotations
 
 import re
@@ -278,8 +279,12 @@ class Country(_Strict):
             raise ValueError(f"senders: every sender type needs an entry; missing {', '.join(missing)}")
         known = set(self.sources)
         groups = {f"senders.{k}": v.sources for k, v in self.senders.items()}
-        groups.update({name: getattr(self, name).sources
-                       for name in ("quiet_hours", "consent", "opt_out", "content", "limits", "penalties")})
+        groups.update(
+            {
+                name: getattr(self, name).sources
+                for name in ("quiet_hours", "consent", "opt_out", "content", "limits", "penalties")
+            }
+        )
         for group, keys in groups.items():
             unknown = [k for k in keys if k not in known]
             if unknown:
@@ -297,8 +302,9 @@ class Country(_Strict):
         """Source keys behind a group ('quiet_hours', 'senders.short_code') or a fact
         ('opt_out.keywords'), most authoritative first (law > regulator > … > vendor)."""
         if self.provenance:
-            keys = {k for fact, ks in self.provenance.items()
-                    if fact == group or fact.startswith(group + ".") for k in ks}
+            keys = {
+                k for fact, ks in self.provenance.items() if fact == group or fact.startswith(group + ".") for k in ks
+            }
             return sorted(keys, key=self.authority)
         if group.startswith("senders."):
             return list(self.senders[group.split(".", 1)[1]].sources)  # type: ignore[index]

@@ -5,14 +5,16 @@ Example:
     >>> sender_allowed("IN", "long_code", purpose="marketing", two_way=False)[0]
     False
 """
+
 from __future__ import annotations
 
 from smslab.rules.loader import RuleSet, load
 from smslab.rules.schema import PURPOSES, SENDER_TYPES
 
 
-def sender_allowed(cc: str, sender_type: str, *, purpose: str, two_way: bool,
-                   ruleset: RuleSet | None = None) -> tuple[bool, str]:
+def sender_allowed(
+    cc: str, sender_type: str, *, purpose: str, two_way: bool, ruleset: RuleSet | None = None
+) -> tuple[bool, str]:
     """Whether `sender_type` may carry `purpose` (two-way or not) to `cc`, and why.
 
     Anything unknown (country, sender type, a null fact) answers `(False, reason)`.

@@ -7,6 +7,7 @@ Example:
     >>> message_id("black-friday-2026", "+33612345678", "A")
     '5fc6bbf12c23fdaac33606b0'
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,32 +32,47 @@ def message_id(campaign_id: str, msisdn: str, variant: str) -> str:
 def record_campaign(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, audience: pd.DataFrame, now: datetime) -> None:
     con.execute(
         "INSERT INTO campaigns SELECT ?, ?, ?, ?, ?, ? WHERE ? NOT IN (SELECT campaign_id FROM campaigns)",
-        [spec.campaign_id, spec.name, spec.purpose, spec.two_way, json.dumps(spec.to_json_dict()), now,
-         spec.campaign_id],
+        [
+            spec.campaign_id,
+            spec.name,
+            spec.purpose,
+            spec.two_way,
+            json.dumps(spec.to_json_dict()),
+            now,
+            spec.campaign_id,
+        ],
     )
-    con.execute("UPDATE campaigns SET spec = ?, purpose = ?, two_way = ? WHERE campaign_id = ?",
-                [json.dumps(spec.to_json_dict()), spec.purpose, spec.two_way, spec.campaign_id])
-    frame = pd.DataFrame({
-        "campaign_id": spec.campaign_id,
-        "msisdn": audience["msisdn"],
-        "region": audience["region"],
-        "valid": audience["valid"],
-        "number_type": audience["number_type"],
-        "time_zone": audience["time_zone"],
-        "consent_at": pd.to_datetime(audience["consent_at"]),
-        "consent_source": audience["consent_source"],
-        "attributes": audience["attributes"],
-    })
+    con.execute(
+        "UPDATE campaigns SET spec = ?, purpose = ?, two_way = ? WHERE campaign_id = ?",
+        [json.dumps(spec.to_json_dict()), spec.purpose, spec.two_way, spec.campaign_id],
+    )
+    frame = pd.DataFrame(
+        {
+            "campaign_id": spec.campaign_id,
+            "msisdn": audience["msisdn"],
+            "region": audience["region"],
+            "valid": audience["valid"],
+            "number_type": audience["number_type"],
+            "time_zone": audience["time_zone"],
+            "consent_at": pd.to_datetime(audience["consent_at"]),
+            "consent_source": audience["consent_source"],
+            "attributes": audience["attributes"],
+        }
+    )
     con.register("_aud", frame)
-    con.execute("""INSERT INTO audience SELECT * FROM _aud
-                   ANTI JOIN (SELECT msisdn FROM audience WHERE campaign_id = ?) USING (msisdn)""", [spec.campaign_id])
+    con.execute(
+        """INSERT INTO audience SELECT * FROM _aud
+                   ANTI JOIN (SELECT msisdn FROM audience WHERE campaign_id = ?) USING (msisdn)""",
+        [spec.campaign_id],
+    )
     con.unregister("_aud")
 
 
 def build_outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default: datetime | None) -> pd.DataFrame:
     """One row per allowed or deferred recipient, with variant, text, encoding and segments (vectorised)."""
-    rows = decisions.loc[decisions["decision"].isin(["allowed", "deferred"]),
-                         ["msisdn", "region", "decision", "next_allowed_at"]].copy()
+    rows = decisions.loc[
+        decisions["decision"].isin(["allowed", "deferred"]), ["msisdn", "region", "decision", "next_allowed_at"]
+    ].copy()
     if rows.empty:
         return rows
     hashing = duckdb.connect()  # sha1 of a million short strings: vectorised and on both cores
@@ -65,8 +81,9 @@ def build_outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default:
     prefix = f"{spec.campaign_id}|"
     names = spec.variant_names()
     if len(names) > 1:  # == spec.variant_for(m): the first 4 bytes of sha1(campaign|msisdn), modulo
-        picks = hashing.execute("SELECT (('0x' || sha1(? || m)[1:8])::UBIGINT % ?)::INTEGER AS k FROM _m",
-                                [prefix, len(names)]).fetchnumpy()["k"]
+        picks = hashing.execute(
+            "SELECT (('0x' || sha1(? || m)[1:8])::UBIGINT % ?)::INTEGER AS k FROM _m", [prefix, len(names)]
+        ).fetchnumpy()["k"]
         rows["variant"] = np.asarray(names, dtype=object)[np.asarray(picks, dtype=np.int64)]
     else:
         rows["variant"] = "A"
@@ -76,36 +93,61 @@ def build_outbox(spec: CampaignSpec, decisions: pd.DataFrame, scheduled_default:
         text = spec.text_for(region, variant)
         counted = count(text)
         sender = spec.sender_for(region)
-        texts.append((region, variant, text, counted.encoding, int(counted.segments),
-                      sender.type if sender else None, sender.id if sender else None))
-    table = pd.DataFrame(texts, columns=["region", "variant", "text", "encoding", "segments", "sender_type",
-                                         "sender_id"])
+        texts.append(
+            (
+                region,
+                variant,
+                text,
+                counted.encoding,
+                int(counted.segments),
+                sender.type if sender else None,
+                sender.id if sender else None,
+            )
+        )
+    table = pd.DataFrame(
+        texts, columns=["region", "variant", "text", "encoding", "segments", "sender_type", "sender_id"]
+    )
     key = rows["region"].fillna("\0") + "|" + rows["variant"]
     table.index = table["region"].fillna("\0") + "|" + table["variant"]
     for column in ("text", "encoding", "segments", "sender_type", "sender_id"):
         rows[column] = key.map(table[column]).to_numpy()
-    hashing.register("_mv", pa.table({"m": msisdns,
-                                      "v": pa.array(rows["variant"].astype(str).to_numpy(dtype=object), pa.string())}))
+    hashing.register(
+        "_mv", pa.table({"m": msisdns, "v": pa.array(rows["variant"].astype(str).to_numpy(dtype=object), pa.string())})
+    )
     # == message_id(campaign, msisdn, variant)
-    rows["message_id"] = hashing.execute("SELECT sha1(? || m || '|' || v)[1:24] AS id FROM _mv",
-                                         [prefix]).fetchnumpy()["id"].astype(object)
+    rows["message_id"] = (
+        hashing.execute("SELECT sha1(? || m || '|' || v)[1:24] AS id FROM _mv", [prefix])
+        .fetchnumpy()["id"]
+        .astype(object)
+    )
     hashing.close()
     default = pd.NaT if scheduled_default is None else pd.Timestamp(scheduled_default)
     rows["scheduled_at"] = pd.to_datetime(rows["next_allowed_at"]).where(rows["decision"] == "deferred", default)
     return rows
 
 
-def write_outbox(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.DataFrame, provider: Provider,
-                  name: str) -> None:
+def write_outbox(
+    con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.DataFrame, provider: Provider, name: str
+) -> None:
     ids = provider.preassigned_ids(rows["message_id"])
     ids = None if ids is None else ids.to_numpy(dtype=object)
-    frame = pd.DataFrame({
-        "message_id": rows["message_id"], "campaign_id": spec.campaign_id, "variant": rows["variant"],
-        "msisdn": rows["msisdn"], "region": rows["region"], "sender_type": rows["sender_type"],
-        "sender_id": rows["sender_id"], "provider": name, "text": rows["text"],
-        "encoding": rows["encoding"], "segments": rows["segments"].astype("int64"),
-        "scheduled_at": rows["scheduled_at"], "provider_message_id": ids,
-    })
+    frame = pd.DataFrame(
+        {
+            "message_id": rows["message_id"],
+            "campaign_id": spec.campaign_id,
+            "variant": rows["variant"],
+            "msisdn": rows["msisdn"],
+            "region": rows["region"],
+            "sender_type": rows["sender_type"],
+            "sender_id": rows["sender_id"],
+            "provider": name,
+            "text": rows["text"],
+            "encoding": rows["encoding"],
+            "segments": rows["segments"].astype("int64"),
+            "scheduled_at": rows["scheduled_at"],
+            "provider_message_id": ids,
+        }
+    )
     con.register("_out", frame)
     con.execute("BEGIN TRANSACTION")
     con.execute("""
@@ -121,4 +163,3 @@ def write_outbox(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, rows: pd.Da
                      AND messages.scheduled_at IS DISTINCT FROM _out.scheduled_at""")
     con.execute("COMMIT")
     con.unregister("_out")
-

@@ -4,6 +4,7 @@ Example:
     >>> [backoff(a) for a in (1, 2, 3)], backoff(1, retry_after=7)
     ([0.5, 1.0, 2.0], 7.0)
 """
+
 from __future__ import annotations
 
 import time
@@ -14,13 +15,14 @@ import pandas as pd
 
 from smslab.providers import Provider
 
-DEFAULT_MPS = 5.0     # a sender whose throughput no price sheet knows: conservative
-BASE_BACKOFF = 0.5    # seconds before the first retry, doubled each time
+DEFAULT_MPS = 5.0  # a sender whose throughput no price sheet knows: conservative
+BASE_BACKOFF = 0.5  # seconds before the first retry, doubled each time
 MAX_BACKOFF = 30.0
 
 
-def sender_rates(due: pd.DataFrame, provider: Provider,
-                  throughput: float | dict[str, float] | None) -> dict[Any, float | None]:
+def sender_rates(
+    due: pd.DataFrame, provider: Provider, throughput: float | dict[str, float] | None
+) -> dict[Any, float | None]:
     """Messages per second for each sender id: override, else the price sheet, else DEFAULT_MPS.
 
     None means "not throttled" (the offline simulator, unless a rate is given explicitly).
@@ -55,8 +57,13 @@ class Pacer:
         2.0
     """
 
-    def __init__(self, rates: dict[Any, float | None], *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rates: dict[Any, float | None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rates, self.clock, self.sleep = rates, clock, sleep
         self.free_at: dict[Any, float] = {}
 
@@ -81,4 +88,3 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     if retry_after is not None:
         return min(float(retry_after), MAX_BACKOFF)
     return min(BASE_BACKOFF * 2 ** (attempt - 1), MAX_BACKOFF)
-

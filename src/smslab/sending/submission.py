@@ -8,6 +8,7 @@ Example:
     >>> submit.__name__
     'submit'
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,17 +38,41 @@ def outbound_messages(spec: CampaignSpec, chunk: pd.DataFrame, now: datetime) ->
     later = (scheduled.notna() & (scheduled > pd.Timestamp(now))).tolist()
     moments = [t if go else now for t, go in zip(scheduled.dt.to_pydatetime().tolist(), later, strict=False)]
     cid = spec.campaign_id
-    return [OutboundMessage(message_id=m, campaign_id=cid, msisdn=n, region=r, sender_type=st, sender_id=si,
-                            text=t, encoding=e, segments=int(g), scheduled_at=at,
-                            two_way=per_region[r][0], opt_out_short_code=per_region[r][1], schedule=go)
-            for m, n, r, st, si, t, e, g, at, go in zip(
-                chunk["message_id"].tolist(), chunk["msisdn"].tolist(), regions, chunk["sender_type"].tolist(),
-                chunk["sender_id"].tolist(), chunk["text"].tolist(), chunk["encoding"].tolist(),
-                chunk["segments"].tolist(), moments, later, strict=False)]
+    return [
+        OutboundMessage(
+            message_id=m,
+            campaign_id=cid,
+            msisdn=n,
+            region=r,
+            sender_type=st,
+            sender_id=si,
+            text=t,
+            encoding=e,
+            segments=int(g),
+            scheduled_at=at,
+            two_way=per_region[r][0],
+            opt_out_short_code=per_region[r][1],
+            schedule=go,
+        )
+        for m, n, r, st, si, t, e, g, at, go in zip(
+            chunk["message_id"].tolist(),
+            chunk["msisdn"].tolist(),
+            regions,
+            chunk["sender_type"].tolist(),
+            chunk["sender_id"].tolist(),
+            chunk["text"].tolist(),
+            chunk["encoding"].tolist(),
+            chunk["segments"].tolist(),
+            moments,
+            later,
+            strict=False,
+        )
+    ]
 
 
-def submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer: Pacer, sender: Any,
-                         max_retries: int) -> tuple[list[SubmitResult], dict[str, int]]:
+def submit_with_retries(
+    provider: Provider, batch: list[OutboundMessage], pacer: Pacer, sender: Any, max_retries: int
+) -> tuple[list[SubmitResult], dict[str, int]]:
     """Submit one batch; retry temporary refusals with backoff, never permanent ones.
 
     Every message gets exactly one final SubmitResult. A message refused only temporarily
@@ -64,9 +89,13 @@ def submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer:
             results = provider.submit(pending)
         except AuthenticationError as exc:
             if final:  # answers from earlier attempts must still be recorded
-                exc.results = list(final.values()) + (exc.results or [
-                    SubmitResult(m.message_id, accepted=False, status="queued", error_code="credentials refused")
-                    for m in pending])
+                exc.results = list(final.values()) + (
+                    exc.results
+                    or [
+                        SubmitResult(m.message_id, accepted=False, status="queued", error_code="credentials refused")
+                        for m in pending
+                    ]
+                )
             raise
         except TransientError as exc:
             retryable = exc.not_sent or provider.idempotent
@@ -77,8 +106,9 @@ def submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer:
                 continue
             status = "queued" if exc.not_sent else "unknown"
             for m in pending:
-                final[m.message_id] = SubmitResult(m.message_id, accepted=False, status=status,
-                                                   error_code=str(exc.code)[:200], temporary=exc.not_sent)
+                final[m.message_id] = SubmitResult(
+                    m.message_id, accepted=False, status=status, error_code=str(exc.code)[:200], temporary=exc.not_sent
+                )
             break
         again = []
         by_id = {m.message_id: m for m in pending}
@@ -92,8 +122,12 @@ def submit_with_retries(provider: Provider, batch: list[OutboundMessage], pacer:
         retried = {m.message_id for m in again}
         missing = [m for m in pending if m.message_id not in final and m.message_id not in retried]
         for m in missing:  # a provider that forgot a message: we cannot know whether it went
-            final[m.message_id] = SubmitResult(m.message_id, accepted=False, status="unknown",
-                                               error_code="no answer from the provider for this message")
+            final[m.message_id] = SubmitResult(
+                m.message_id,
+                accepted=False,
+                status="unknown",
+                error_code="no answer from the provider for this message",
+            )
         if again:
             attempt += 1
             stats["retries"] += 1
@@ -108,15 +142,17 @@ def record_results(con: duckdb.DuckDBPyConnection, results: list[SubmitResult], 
             return r.status or "submitted"
         return r.status if r.status not in ("submitted", None) else "failed"
 
-    frame = pd.DataFrame({
-        "message_id": [r.message_id for r in results],
-        "provider_message_id": [r.provider_message_id for r in results],
-        "status": [status(r) for r in results],
-        "error_code": [r.error_code for r in results],
-        "price": pd.array([r.price for r in results], dtype="Float64"),
-        "currency": [r.currency for r in results],
-        "parts": pd.array([r.parts for r in results], dtype="Int64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "message_id": [r.message_id for r in results],
+            "provider_message_id": [r.provider_message_id for r in results],
+            "status": [status(r) for r in results],
+            "error_code": [r.error_code for r in results],
+            "price": pd.array([r.price for r in results], dtype="Float64"),
+            "currency": [r.currency for r in results],
+            "parts": pd.array([r.parts for r in results], dtype="Int64"),
+        }
+    )
     record_frame(con, frame, now)
 
 
@@ -126,27 +162,33 @@ def record_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, now: datet
     certainly not sent) goes back to the queue unattempted."""
     con.register("_res", frame)
     con.execute("BEGIN TRANSACTION")
-    con.execute("""UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
+    con.execute(
+        """UPDATE messages SET status = _res.status, status_at = ?, error_code = _res.error_code,
                        price = _res.price, currency = _res.currency,
                        price_source = CASE WHEN _res.price IS NOT NULL THEN 'provider' END,
                        segments = coalesce(_res.parts, messages.segments),
                        submitted_at = CASE WHEN _res.status = 'queued' THEN NULL ELSE ? END,
                        submit_attempted_at = CASE WHEN _res.status = 'queued' THEN NULL
                                                   ELSE messages.submit_attempted_at END
-                   FROM _res WHERE messages.message_id = _res.message_id""", [now, now])
+                   FROM _res WHERE messages.message_id = _res.message_id""",
+        [now, now],
+    )
     # only where it differs: an unchanged value would still be rewritten
     con.execute("""UPDATE messages SET provider_message_id = _res.provider_message_id FROM _res
                    WHERE messages.message_id = _res.message_id AND _res.provider_message_id IS NOT NULL
                      AND messages.provider_message_id IS DISTINCT FROM _res.provider_message_id""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
-                "WHERE provider_message_id IS NOT NULL")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sent_ids AS SELECT provider_message_id FROM _res "
+        "WHERE provider_message_id IS NOT NULL"
+    )
     refresh_statuses(con, "_sent_ids")  # reports that arrived before we knew the id
     con.execute("COMMIT")
     con.unregister("_res")
 
 
-def submit_frames(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Any, due: pd.DataFrame,
-                   now: datetime, batch_size: int) -> dict[str, int]:
+def submit_frames(
+    con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Any, due: pd.DataFrame, now: datetime, batch_size: int
+) -> dict[str, int]:
     """The columnar path for an idempotent provider with `submit_frame` (the simulator).
 
     Resubmitting to an idempotent provider is harmless, so batches are not marked as attempted
@@ -169,7 +211,7 @@ def submit_frames(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: 
     pending: list[pd.DataFrame] = []
     background = callable(getattr(provider, "flush", None))  # the provider writes behind; flush before recording
     for start in range(0, len(frame), batch_size):
-        batch = frame.iloc[start:start + batch_size]
+        batch = frame.iloc[start : start + batch_size]
         answers = provider.submit_frame(batch, wait=False) if background else provider.submit_frame(batch)
         pending.append(answers)
         counts["submitted"] += int(answers["accepted"].sum())
@@ -188,8 +230,16 @@ def submit_frames(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: 
     return counts
 
 
-def submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provider, due: pd.DataFrame,
-            now: datetime, batch_size: int, pacer: Pacer, max_retries: int) -> dict[str, int]:
+def submit(
+    con: duckdb.DuckDBPyConnection,
+    spec: CampaignSpec,
+    provider: Provider,
+    due: pd.DataFrame,
+    now: datetime,
+    batch_size: int,
+    pacer: Pacer,
+    max_retries: int,
+) -> dict[str, int]:
     """Submit `due` in batches of one sender each; returns submitted/failed/unknown/retry_later/retries."""
     if provider.idempotent and hasattr(provider, "submit_frame") and not any(pacer.rates.values()):
         return submit_frames(con, spec, provider, due, now, batch_size)
@@ -202,21 +252,27 @@ def submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provide
     for lo, hi in bounds:
         sender = senders[lo]
         for start in range(lo, hi, batch_size):
-            chunk = due.iloc[start:min(start + batch_size, hi)]
+            chunk = due.iloc[start : min(start + batch_size, hi)]
             con.register("_attempt", chunk[["message_id"]])
-            con.execute("UPDATE messages SET submit_attempted_at = ? FROM _attempt "
-                        "WHERE messages.message_id = _attempt.message_id", [now])
+            con.execute(
+                "UPDATE messages SET submit_attempted_at = ? FROM _attempt "
+                "WHERE messages.message_id = _attempt.message_id",
+                [now],
+            )
             con.unregister("_attempt")
             try:
-                results, stats = submit_with_retries(provider, outbound_messages(spec, chunk, now), pacer, sender,
-                                                      max_retries)
+                results, stats = submit_with_retries(
+                    provider, outbound_messages(spec, chunk, now), pacer, sender, max_retries
+                )
             except AuthenticationError as exc:  # unsent messages go back to the queue, and the run stops
                 if exc.results:
                     record_results(con, exc.results, now)
                 else:
                     con.register("_attempt", chunk[["message_id"]])
-                    con.execute("UPDATE messages SET submit_attempted_at = NULL FROM _attempt "
-                                "WHERE messages.message_id = _attempt.message_id")
+                    con.execute(
+                        "UPDATE messages SET submit_attempted_at = NULL FROM _attempt "
+                        "WHERE messages.message_id = _attempt.message_id"
+                    )
                     con.unregister("_attempt")
                 raise
             record_results(con, results, now)
@@ -233,4 +289,3 @@ def submit(con: duckdb.DuckDBPyConnection, spec: CampaignSpec, provider: Provide
             bar.update(len(chunk))
     bar.close()
     return counts
-

@@ -10,21 +10,29 @@ Example:
     >>> store.current_version(con) == len(store.MIGRATIONS)
     True
 """
+
 from __future__ import annotations
 
-from smslab.store.connection import (
-    DEFAULT_WAIT,
-    connect,
-    lock_holder,
-    snapshot,
-    using,
-    wait_seconds,
-    wait_until_free,
-)
+from smslab.store.connection import DEFAULT_WAIT, connect, lock_holder, snapshot, using, wait_seconds, wait_until_free
 from smslab.store.migrations import MIGRATIONS, canonical_identities, current_version, migrate
 from smslab.store.quarantine import TABLES, quarantine, resolve_quarantine
 from smslab.store.queries import campaign_started, scalar
 
-__all__ = ["connect", "using", "snapshot", "wait_until_free", "wait_seconds", "lock_holder", "DEFAULT_WAIT",
-           "migrate", "current_version", "canonical_identities", "MIGRATIONS", "scalar", "campaign_started",
-           "quarantine", "resolve_quarantine", "TABLES"]
+__all__ = [
+    "connect",
+    "using",
+    "snapshot",
+    "wait_until_free",
+    "wait_seconds",
+    "lock_holder",
+    "DEFAULT_WAIT",
+    "migrate",
+    "current_version",
+    "canonical_identities",
+    "MIGRATIONS",
+    "scalar",
+    "campaign_started",
+    "quarantine",
+    "resolve_quarantine",
+    "TABLES",
+]

@@ -9,6 +9,7 @@ Example:
     ...     current_version(con) > 0
     True
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,26 +72,34 @@ def _check_path(path: Path, read_only: bool, explicit: bool) -> None:
     """Refuse a database path that cannot work, in one line naming it and the fix."""
     where = "--db/SMSLAB_DB" if explicit else "the default database"
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a DuckDB file ({where}); "
-                         f"give a file path such as {path / 'smslab.duckdb'}")
+        raise InputError(
+            f"{path}: is a folder, not a DuckDB file ({where}); give a file path such as {path / 'smslab.duckdb'}"
+        )
     if path.exists():
         with path.open("rb") as fh:
             head = fh.read(16)
         if head[8:12] != b"DUCK":
-            raise InputError(f"{path}: is not a DuckDB database file ({where}); point --db at a .duckdb file "
-                             "or at a new path, which is created")
+            raise InputError(
+                f"{path}: is not a DuckDB database file ({where}); point --db at a .duckdb file "
+                "or at a new path, which is created"
+            )
         if not read_only and not _writable(path):
-            raise InputError(f"{path}: the database file is read-only; make it writable (chmod u+w {path}) "
-                             "or use --db with a writable copy")
+            raise InputError(
+                f"{path}: the database file is read-only; make it writable (chmod u+w {path}) "
+                "or use --db with a writable copy"
+            )
         return
     if read_only:
-        raise InputError(f"{path}: no such database ({where}); run `smslab demo` or `smslab send` first, "
-                         "or point --db at an existing file")
+        raise InputError(
+            f"{path}: no such database ({where}); run `smslab demo` or `smslab send` first, "
+            "or point --db at an existing file"
+        )
     parent = path.parent
     if not parent.is_dir():
         if explicit:
-            raise InputError(f"{path}: the folder {parent} does not exist; create it (mkdir -p {parent}) "
-                             "or fix the --db path")
+            raise InputError(
+                f"{path}: the folder {parent} does not exist; create it (mkdir -p {parent}) or fix the --db path"
+            )
         parent.mkdir(parents=True, exist_ok=True)  # the default data/ folder
     elif not os.access(parent, os.W_OK):
         raise InputError(f"{path}: cannot create the database, the folder {parent} is read-only")
@@ -118,14 +127,18 @@ def _open(path: str, read_only: bool, wait: float | None) -> duckdb.DuckDBPyConn
                     "connection (in Jupyter: con.close() or restart the kernel), or wait longer with --wait SECONDS"
                 ) from None
             if not announced:
-                print(f"smslab: {path} is locked by {holder}; waiting up to {limit:g} s (--wait)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"smslab: {path} is locked by {holder}; waiting up to {limit:g} s (--wait)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 announced = True
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
-def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-            wait: float | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    db: str | os.PathLike[str] | None = None, *, read_only: bool = False, wait: float | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open the database (`--db`, `SMSLAB_DB` or data/smslab.duckdb) and bring its schema up to date.
 
     Another process's lock is waited for up to `wait` seconds (default `SMSLAB_WAIT` or 60), then
@@ -142,8 +155,13 @@ def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False
 
 
 @contextlib.contextmanager
-def using(con: duckdb.DuckDBPyConnection | None = None, db: str | os.PathLike[str] | None = None, *,
-          read_only: bool = False, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def using(
+    con: duckdb.DuckDBPyConnection | None = None,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    wait: float | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """The caller's connection as it is, or one opened on `db` (as `connect` does) and closed after.
 
     Example:

@@ -9,6 +9,7 @@ Example:
     >>> migrate(con) == len(MIGRATIONS) == current_version(con)
     True
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -174,8 +175,9 @@ MIGRATIONS: list[list[Any]] = [  # SQL text, or a function of the connection
 ]
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple],
-             by: tuple[str, ...]) -> None:
+def _rewrite(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, mapping: list[tuple], by: tuple[str, ...]
+) -> None:
     """UPDATE table SET column = new FROM mapping(old, *by, new) where it changed."""
     changed = [row for row in mapping if row[0] != row[-1]]
     if not changed:
@@ -212,22 +214,34 @@ def canonical_identities(con: duckdb.DuckDBPyConnection) -> None:
     scopes = con.execute("SELECT DISTINCT scope FROM consent WHERE scope IS NOT NULL").fetchall()
     _rewrite(con, "consent", "scope", [(s, identity.key(s)) for (s,) in scopes if not s.startswith("0")], ())
     national = con.execute("SELECT DISTINCT scope, msisdn FROM consent WHERE scope LIKE '0%'").fetchall()
-    _rewrite(con, "consent", "scope", [(s, m, identity.key(s, _region_of(m), "long_code") if not s.startswith("00")
-                                        else identity.key(s)) for s, m in national], ("msisdn",))
+    _rewrite(
+        con,
+        "consent",
+        "scope",
+        [
+            (s, m, identity.key(s, _region_of(m), "long_code") if not s.startswith("00") else identity.key(s))
+            for s, m in national
+        ],
+        ("msisdn",),
+    )
     for table in ("inbound", "inbound_parts"):
         recipients = con.execute(f"SELECT DISTINCT recipient FROM {table} WHERE recipient IS NOT NULL").fetchall()
         _rewrite(con, table, "recipient", [(r, identity.key(r)) for (r,) in recipients], ())
-    senders = con.execute("SELECT DISTINCT sender_id, region, sender_type FROM messages "
-                          "WHERE sender_id IS NOT NULL").fetchall()
-    _rewrite(con, "messages", "sender_id",
-             [(s, r, t, identity.address(s, r, t)) for s, r, t in senders], ("region", "sender_type"))
+    senders = con.execute(
+        "SELECT DISTINCT sender_id, region, sender_type FROM messages WHERE sender_id IS NOT NULL"
+    ).fetchall()
+    _rewrite(
+        con,
+        "messages",
+        "sender_id",
+        [(s, r, t, identity.address(s, r, t)) for s, r, t in senders],
+        ("region", "sender_type"),
+    )
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied (0 for an empty database)."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
-    )
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
     return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
 

@@ -6,6 +6,7 @@ Example:
     >>> quarantine(con, [{"source": "f.csv", "location": "line 2", "raw": b"\\xff", "reason": "not UTF-8"}])
     1
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,18 @@ from smslab.clock import utcnow
 from smslab.store.queries import scalar
 
 TABLES = [
-    "campaigns", "audience", "messages", "dlr_events", "inbound", "consent",
-    "quarantine", "findings", "conversions", "recipient_checks", "journal_offsets", "inbound_parts",
+    "campaigns",
+    "audience",
+    "messages",
+    "dlr_events",
+    "inbound",
+    "consent",
+    "quarantine",
+    "findings",
+    "conversions",
+    "recipient_checks",
+    "journal_offsets",
+    "inbound_parts",
 ]
 
 
@@ -78,9 +89,13 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
 _PLACE = r"^(line [0-9]+|whole file)"
 
 
-def resolve_quarantine(con: duckdb.DuckDBPyConnection, source: str, loaded: set[str],
-                       lines: tuple[int, int] | None = None,
-                       still_bad: frozenset[str] | set[str] = frozenset()) -> int:
+def resolve_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    loaded: set[str],
+    lines: tuple[int, int] | None = None,
+    still_bad: frozenset[str] | set[str] = frozenset(),
+) -> int:
     """Mark resolved the open quarantine rows of `source` whose place has now loaded.
 
     A place is 'line N' (or 'whole file'): `loaded` lists the places read in this batch,
@@ -98,12 +113,15 @@ def resolve_quarantine(con: duckdb.DuckDBPyConnection, source: str, loaded: set[
     low, high = lines if lines else (0, -1)
     try:
         before = scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL")
-        con.execute(f"""UPDATE quarantine SET resolved_at = ?
+        con.execute(
+            f"""UPDATE quarantine SET resolved_at = ?
                         WHERE resolved_at IS NULL AND source = ?
                           AND regexp_extract(location, '{_PLACE}', 1) NOT IN (SELECT place FROM _q_bad)
                           AND (regexp_extract(location, '{_PLACE}', 1) IN (SELECT place FROM _q_loaded)
                                OR TRY_CAST(regexp_extract(location, '^line ([0-9]+)', 1) AS BIGINT)
-                                  BETWEEN ? AND ?)""", [utcnow(), source, low, high])
+                                  BETWEEN ? AND ?)""",
+            [utcnow(), source, low, high],
+        )
         return scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL") - before
     finally:
         con.unregister("_q_loaded")

@@ -5,6 +5,7 @@ Example:
     >>> scalar(duckdb.connect(), "SELECT 40 + 2")
     42
 """
+
 from __future__ import annotations
 
 import duckdb

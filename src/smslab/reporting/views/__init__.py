@@ -17,6 +17,7 @@ Example:
     >>> views.words("opt_out_rate")
     'Opt-out rate'
 """
+
 from __future__ import annotations
 
 from smslab.reporting.views.charts import PLOTLY_MIME, rate_bars, show, styled
@@ -27,7 +28,31 @@ from smslab.reporting.views.tables import csv_link, findings_frame, frame, table
 from smslab.reporting.views.text import header, headline, kpis, lead, note, public
 
 __all__ = [
-    "AMBER", "BLUE", "COLOURS", "GREEN", "GREY", "LABELS", "NEUTRAL", "PLOTLY_MIME", "RED",
-    "check_parameters", "csv_link", "explore", "findings_frame", "frame", "header", "headline", "interactive",
-    "kpis", "lead", "note", "public", "rate_bars", "resolve_campaign", "show", "styled", "table", "words",
+    "AMBER",
+    "BLUE",
+    "COLOURS",
+    "GREEN",
+    "GREY",
+    "LABELS",
+    "NEUTRAL",
+    "PLOTLY_MIME",
+    "RED",
+    "check_parameters",
+    "csv_link",
+    "explore",
+    "findings_frame",
+    "frame",
+    "header",
+    "headline",
+    "interactive",
+    "kpis",
+    "lead",
+    "note",
+    "public",
+    "rate_bars",
+    "resolve_campaign",
+    "show",
+    "styled",
+    "table",
+    "words",
 ]

@@ -7,6 +7,7 @@ Example (in a notebook)::
 
     reporting.show(px.bar(frame, x="region", y=["allowed", "deferred", "blocked"]))
 """
+
 from __future__ import annotations
 
 import json
@@ -37,14 +38,18 @@ def styled(fig: Any) -> Any:
             else:
                 trace.update(marker_color=COLOURS[str(name)])
         if trace.type == "pie" and trace.labels is not None:
-            trace.update(marker_colors=[COLOURS.get(str(label)) or NEUTRAL[i % len(NEUTRAL)]
-                                        for i, label in enumerate(trace.labels)])
+            trace.update(
+                marker_colors=[
+                    COLOURS.get(str(label)) or NEUTRAL[i % len(NEUTRAL)] for i, label in enumerate(trace.labels)
+                ]
+            )
         if name:
             trace.update(name=words(name))
         template = getattr(trace, "hovertemplate", None)
         if template:
-            trace.update(hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=",
-                                                       template))
+            trace.update(
+                hovertemplate=_HOVER_NAME.sub(lambda m: m.group(1) + words(m.group(2).strip()) + "=", template)
+            )
     layout = fig.layout
     for axis in ("xaxis", "yaxis"):
         title = getattr(layout, axis).title.text
@@ -64,14 +69,14 @@ def show(fig: Any) -> None:
     from IPython.display import display
 
     figure = json.loads(styled(fig).to_json())
-    bundle = {PLOTLY_MIME: {"data": figure.get("data", []), "layout": figure.get("layout", {}),
-                            "config": PLOTLY_CONFIG},
-              "text/plain": f"<chart: {figure.get('layout', {}).get('title', {}).get('text') or 'plotly figure'}>"}
+    bundle = {
+        PLOTLY_MIME: {"data": figure.get("data", []), "layout": figure.get("layout", {}), "config": PLOTLY_CONFIG},
+        "text/plain": f"<chart: {figure.get('layout', {}).get('title', {}).get('text') or 'plotly figure'}>",
+    }
     display(bundle, raw=True)
 
 
-def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str | None = None,
-              title: str = "") -> Any:
+def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str | None = None, title: str = "") -> Any:
     """A bar chart of a rate (as %) with its confidence interval as error bars."""
     import plotly.express as px
 
@@ -81,8 +86,15 @@ def rate_bars(data: Any, x: str, rate: str, *, low: str | None = None, high: str
     frame["plus"] = (frame[high] - frame[rate]) * 100
     frame["minus"] = (frame[rate] - frame[low]) * 100
     frame["percent"] = frame[rate] * 100
-    fig = px.bar(frame, x=x, y="percent", error_y="plus", error_y_minus="minus", title=title,
-                 labels={"percent": f"{words(rate)} (%)", x: words(x)},
-                 hover_data={"plus": False, "minus": False})
+    fig = px.bar(
+        frame,
+        x=x,
+        y="percent",
+        error_y="plus",
+        error_y_minus="minus",
+        title=title,
+        labels={"percent": f"{words(rate)} (%)", x: words(x)},
+        hover_data={"plus": False, "minus": False},
+    )
     fig.update_traces(marker_color=BLUE)
     return fig

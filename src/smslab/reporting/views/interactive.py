@@ -6,6 +6,7 @@ Example:
     >>> seen
     ['region', 'variant']
 """
+
 from __future__ import annotations
 
 import os
@@ -61,5 +62,5 @@ def explore(render: Callable[[Any], None], label: str, choices: Sequence[Any], *
         display(ipywidgets.VBox([dropdown, out]))
         redraw()
         return
-    for choice in (choices if static == "all" else choices[:1]):
+    for choice in choices if static == "all" else choices[:1]:
         render(choice)

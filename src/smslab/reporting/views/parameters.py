@@ -3,6 +3,7 @@
 Example:
     >>> check_parameters(months=(3, "positive"))
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,11 @@ def check_parameters(**checks: tuple[Any, Any]) -> None:
             if value not in allowed:
                 raise InputError(f"parameter {name}: expected one of {', '.join(map(str, allowed))}, got {value!r}")
         elif allowed in ("positive", "non-negative"):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                value > 0 if allowed == "positive" else value >= 0)
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and (value > 0 if allowed == "positive" else value >= 0)
+            )
             if not ok:
                 raise InputError(f"parameter {name}: expected a {allowed} number, got {value!r}")
 

@@ -10,6 +10,7 @@ Example:
     >>> planning.message_texts(config.project_dir() / "data/samples/campaign.yaml").columns[0]
     'region'
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -51,9 +52,16 @@ def preflight(spec: Any, *, at: Any = None, db: Any = None) -> Any:
             problem = f"{path} could not be read ({str(exc).splitlines()[0]})"
     result = compliance.check(spec, at=at, con=scratch)
     if problem:
-        result.findings.append({"rule": "consent_ledger_not_checked", "severity": "warn", "country": None,
-                                "recipients": 0, "source": None,
-                                "message": f"opt-outs in the consent ledger were not checked: {problem}"})
+        result.findings.append(
+            {
+                "rule": "consent_ledger_not_checked",
+                "severity": "warn",
+                "country": None,
+                "recipients": 0,
+                "source": None,
+                "message": f"opt-outs in the consent ledger were not checked: {problem}",
+            }
+        )
     return result
 
 
@@ -62,8 +70,13 @@ def audience_profile(result: Any) -> pd.DataFrame:
     frame = result.audience
     if frame is None or not len(frame):
         return pd.DataFrame(columns=["region", "number_type", "recipients"])
-    out = (frame.assign(region=frame["region"].fillna("unknown"), number_type=frame["number_type"].fillna("unknown"))
-           .groupby(["region", "number_type"]).size().rename("recipients").reset_index())
+    out = (
+        frame.assign(region=frame["region"].fillna("unknown"), number_type=frame["number_type"].fillna("unknown"))
+        .groupby(["region", "number_type"])
+        .size()
+        .rename("recipients")
+        .reset_index()
+    )
     return out.sort_values(["recipients", "region"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -78,11 +91,19 @@ def decisions_by_country(result: Any) -> pd.DataFrame:
             table[col] = 0
     table = table[["allowed", "deferred", "blocked"]]
     table["total"] = table.sum(axis=1)
-    reasons = (d[d["decision"] != "allowed"].assign(region=lambda x: x["region"].fillna("unknown"))
-               .groupby(["region", "reason"]).size().rename("n").reset_index()
-               .sort_values("n", ascending=False).groupby("region")
-               .apply(lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)),
-                      include_groups=False))
+    reasons = (
+        d[d["decision"] != "allowed"]
+        .assign(region=lambda x: x["region"].fillna("unknown"))
+        .groupby(["region", "reason"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values("n", ascending=False)
+        .groupby("region")
+        .apply(
+            lambda g: ", ".join(f"{r} ({n})" for r, n in zip(g["reason"], g["n"], strict=False)), include_groups=False
+        )
+    )
     table["reasons"] = reasons.reindex(table.index).fillna("")
     return table.reset_index().sort_values("total", ascending=False).reset_index(drop=True)
 
@@ -91,8 +112,17 @@ def send_windows(result: Any) -> pd.DataFrame:
     """Per country and time zone: the local time at the checked moment, recipients allowed now,
     deferred by quiet hours (and the earliest next allowed time, UTC and local), blocked."""
     a, d = result.audience, result.decisions
-    cols = ["region", "time_zone", "local_time", "recipients", "allowed", "deferred", "blocked",
-            "next_allowed_utc", "next_allowed_local"]
+    cols = [
+        "region",
+        "time_zone",
+        "local_time",
+        "recipients",
+        "allowed",
+        "deferred",
+        "blocked",
+        "next_allowed_utc",
+        "next_allowed_local",
+    ]
     if a is None or not len(a) or not len(d):
         return pd.DataFrame(columns=cols)
     zones = a[["msisdn", "time_zone"]].drop_duplicates("msisdn")
@@ -137,8 +167,9 @@ def campaign_audience(spec: Any, *, db: Any = None, from_db: bool = False) -> pd
     if from_db and path is not None and Path(path).is_file():
         con = store.connect(path, read_only=True)
         try:
-            frame = con.execute("SELECT msisdn, region FROM audience WHERE campaign_id = ? AND valid",
-                                [spec.campaign_id]).df()
+            frame = con.execute(
+                "SELECT msisdn, region FROM audience WHERE campaign_id = ? AND valid", [spec.campaign_id]
+            ).df()
         finally:
             con.close()
         if len(frame):
@@ -163,17 +194,35 @@ def message_texts(spec: Any, regions: Iterable[str] | None = None) -> pd.DataFra
             text = spec.text_for(region, variant)
             safe = gsm_safe(text)
             limit = segment_limit(region, sender.type if sender else None)
-            rows.append({"region": region, "variant": variant, "sender_type": sender.type if sender else None,
-                         "sender_id": sender.id if sender else None, "text": text,
-                         "encoding": safe.before.encoding, "segments": safe.before.segments,
-                         "non_gsm": "".join(safe.before.non_gsm), "gsm_safe_text": safe.text if safe.saved else "",
-                         "segments_gsm_safe": safe.after.segments, "saved_per_message": safe.saved,
-                         "max_segments": limit, "over_limit": bool(limit is not None and safe.before.segments > limit)})
+            rows.append(
+                {
+                    "region": region,
+                    "variant": variant,
+                    "sender_type": sender.type if sender else None,
+                    "sender_id": sender.id if sender else None,
+                    "text": text,
+                    "encoding": safe.before.encoding,
+                    "segments": safe.before.segments,
+                    "non_gsm": "".join(safe.before.non_gsm),
+                    "gsm_safe_text": safe.text if safe.saved else "",
+                    "segments_gsm_safe": safe.after.segments,
+                    "saved_per_message": safe.saved,
+                    "max_segments": limit,
+                    "over_limit": bool(limit is not None and safe.before.segments > limit),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_volume: int = 0, months: float = 3.0,
-                   currency: str = "EUR", launch: Any = None) -> pd.DataFrame:
+def sender_options(
+    spec: Any,
+    *,
+    audience: pd.DataFrame | None = None,
+    monthly_volume: int = 0,
+    months: float = 3.0,
+    currency: str = "EUR",
+    launch: Any = None,
+) -> pd.DataFrame:
     """Short code vs long code (VLN) vs toll-free vs alphanumeric for every country of the spec's
     audience (`smslab.pricing.plan`), one row per country × sender type; `monthly_volume=0` uses
     each country's audience size. `total_converted` is in `currency`; `recommended` marks the
@@ -199,41 +248,83 @@ def sender_options(spec: Any, *, audience: pd.DataFrame | None = None, monthly_v
     rows = []
     for region, recipients in volumes.items():
         segs = max(count(spec.text_for(region, v)).segments for v in spec.variant_names())
-        plan = pricing.plan(region, monthly_volume=int(monthly_volume or recipients), months=months,
-                          two_way=spec.two_way_for(region), purpose=spec.purpose, segments=segs,
-                          launch=launch, currency=currency)
+        plan = pricing.plan(
+            region,
+            monthly_volume=int(monthly_volume or recipients),
+            months=months,
+            two_way=spec.two_way_for(region),
+            purpose=spec.purpose,
+            segments=segs,
+            launch=launch,
+            currency=currency,
+        )
         for o in plan.options:
-            rows.append({"region": region, "sender_type": o.sender_type, "allowed": o.allowed,
-                         "recommended": o.sender_type == plan.recommended, "monthly_volume": plan.monthly_volume,
-                         "segments": segs, "currency": o.currency, "setup": o.setup, "recurring": o.recurring,
-                         "per_message": o.per_message, "total": o.total, "total_status": o.total_status,
-                         "known_total": o.known_total, "total_converted": o.total_converted,
-                         "target_currency": plan.target_currency, "lead_time_weeks": o.lead_time_weeks,
-                         "launch_in_weeks": plan.launch_in_weeks, "ready_by_launch": o.ready_by_launch,
-                         "throughput_mps": o.throughput_mps, "reason": o.reason,
-                         "break_even": plan.break_even["explanation"],
-                         "why": plan.why if o.sender_type == plan.recommended else ""})
+            rows.append(
+                {
+                    "region": region,
+                    "sender_type": o.sender_type,
+                    "allowed": o.allowed,
+                    "recommended": o.sender_type == plan.recommended,
+                    "monthly_volume": plan.monthly_volume,
+                    "segments": segs,
+                    "currency": o.currency,
+                    "setup": o.setup,
+                    "recurring": o.recurring,
+                    "per_message": o.per_message,
+                    "total": o.total,
+                    "total_status": o.total_status,
+                    "known_total": o.known_total,
+                    "total_converted": o.total_converted,
+                    "target_currency": plan.target_currency,
+                    "lead_time_weeks": o.lead_time_weeks,
+                    "launch_in_weeks": plan.launch_in_weeks,
+                    "ready_by_launch": o.ready_by_launch,
+                    "throughput_mps": o.throughput_mps,
+                    "reason": o.reason,
+                    "break_even": plan.break_even["explanation"],
+                    "why": plan.why if o.sender_type == plan.recommended else "",
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def break_even_curve(options: pd.DataFrame, region: str, *, months: float, max_volume: int | None = None,
-                     points: int = 41, currency: str = "EUR") -> pd.DataFrame:
+def break_even_curve(
+    options: pd.DataFrame,
+    region: str,
+    *,
+    months: float,
+    max_volume: int | None = None,
+    points: int = 41,
+    currency: str = "EUR",
+) -> pd.DataFrame:
     """Total cost over the term against monthly volume for each allowed sender type of one country
     whose fixed and per-message prices are known: setup + recurring + volume × months × per_message,
     converted to `currency`."""
     from smslab.pricing import load_rates
 
     rates = load_rates()
-    rows = options[(options["region"] == region) & options["allowed"] & options["per_message"].notna()
-                   & options["setup"].notna() & options["recurring"].notna()]
+    rows = options[
+        (options["region"] == region)
+        & options["allowed"]
+        & options["per_message"].notna()
+        & options["setup"].notna()
+        & options["recurring"].notna()
+    ]
     top = max_volume or int(max(options.loc[options["region"] == region, "monthly_volume"].max() * 3, 1000))
     volumes = np.linspace(0, top, points).round().astype(int)
     out = []
     for r in rows.itertuples():
         for v in volumes:
             total = r.setup + r.recurring + v * months * r.per_message
-            out.append({"region": region, "sender_type": r.sender_type, "monthly_volume": int(v),
-                        "total": rates.convert(total, r.currency, currency), "currency": currency})
+            out.append(
+                {
+                    "region": region,
+                    "sender_type": r.sender_type,
+                    "monthly_volume": int(v),
+                    "total": rates.convert(total, r.currency, currency),
+                    "currency": currency,
+                }
+            )
     return pd.DataFrame(out, columns=["region", "sender_type", "monthly_volume", "total", "currency"])
 
 
@@ -257,13 +348,15 @@ def campaign_spec(spec: str | Path | None = None, *, campaign_id: str | None = N
         con = store.connect(db_file, read_only=True)
         try:
             if campaign_id:
-                rows = con.execute("SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?",
-                                   [campaign_id]).fetchall()
+                rows = con.execute(
+                    "SELECT campaign_id, spec FROM campaigns WHERE campaign_id = ?", [campaign_id]
+                ).fetchall()
                 if not rows:
                     raise InputError(f"{db_file}: no campaign {campaign_id!r}")
             else:
                 rows = con.execute(
-                    "SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1").fetchall()
+                    "SELECT campaign_id, spec FROM campaigns ORDER BY created_at DESC LIMIT 1"
+                ).fetchall()
         finally:
             con.close()
         if rows:

@@ -5,6 +5,7 @@ Example:
     >>> frame([{"region": "FR"}]).columns.tolist()
     ['region']
 """
+
 from __future__ import annotations
 
 import html
@@ -30,8 +31,15 @@ def mask_numbers(text: str) -> str:
     return E164.sub(lambda m: mask_msisdn(m.group(0)) or "", text)
 
 
-def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (), decimals: Iterable[str] = (),
-          max_rows: int = 20, name: str = "table") -> None:
+def table(
+    frame: Any,
+    *,
+    percent: Iterable[str] = (),
+    money: Iterable[str] = (),
+    decimals: Iterable[str] = (),
+    max_rows: int = 20,
+    name: str = "table",
+) -> None:
     """Display a DataFrame for people: headers in words, percentages, money with 2 decimals (4 below
     1), no index, phone-number columns masked. Past `max_rows` rows, the first ones are shown and
     the whole table is a CSV download embedded in the page (a data: link: it works offline)."""
@@ -58,8 +66,10 @@ def table(frame: Any, *, percent: Iterable[str] = (), money: Iterable[str] = (),
     shown.columns = [words(c) for c in shown.columns]
     more = ""
     if len(frame) > max_rows:
-        more = (f"<p><em>The first {max_rows:,} of {len(frame):,} rows.</em> "
-                f"{csv_link(frame, f'{name}.csv', phones=phones)}</p>")
+        more = (
+            f"<p><em>The first {max_rows:,} of {len(frame):,} rows.</em> "
+            f"{csv_link(frame, f'{name}.csv', phones=phones)}</p>"
+        )
     display(HTML(shown.to_html(index=False, na_rep="—", escape=True, border=0, classes="smslab-table") + more))
 
 
@@ -83,8 +93,10 @@ def csv_link(frame: Any, filename: str, *, phones: Sequence[str] = ()) -> str:
     data = _masked(frame, phones)
     data.columns = [words(c) for c in data.columns]
     text = mask_numbers(data.to_csv(index=False))
-    return (f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8,{quote(text)}">'
-            f"Download all {len(frame):,} rows (CSV)</a>")
+    return (
+        f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8,{quote(text)}">'
+        f"Download all {len(frame):,} rows (CSV)</a>"
+    )
 
 
 def frame(rows: Any) -> Any:

@@ -4,6 +4,7 @@ Example:
     >>> public("/home/ana/smslab/data/smslab.duckdb: campaign demo-400-7")
     'smslab.duckdb: campaign demo-400-7'
 """
+
 from __future__ import annotations
 
 import html
@@ -38,26 +39,39 @@ def header(title: str, parameters: dict[str, Any], con: Any = None) -> None:
             value = f"{value:%Y-%m-%d %H:%M}"
         return html.escape(public("—" if value is None or value == "" else value))
 
-    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(words(k) if '_' in str(k) else str(k))}</th>"
-                   f"<td>{cell(v)}</td></tr>" for k, v in parameters.items())
+    rows = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(words(k) if '_' in str(k) else str(k))}</th>"
+        f"<td>{cell(v)}</td></tr>"
+        for k, v in parameters.items()
+    )
     fresh = ""
     if con is not None:
         from smslab.analytics import freshness
 
-        fresh = "".join(f"<tr><th style='text-align:left'>{html.escape(k.replace('_', ' '))} (UTC)</th>"
-                        f"<td>{cell(v)}</td></tr>" for k, v in freshness(con).items())
+        fresh = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k.replace('_', ' '))} (UTC)</th><td>{cell(v)}</td></tr>"
+            for k, v in freshness(con).items()
+        )
     stamp = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-    display(HTML(f"<p style='color:#555'>{html.escape(title)}, generated {stamp}"
-                 f" by smslab.</p><details><summary>Parameters and data freshness</summary>"
-                 f"<table>{rows}{fresh}</table></details>"))
+    display(
+        HTML(
+            f"<p style='color:#555'>{html.escape(title)}, generated {stamp}"
+            f" by smslab.</p><details><summary>Parameters and data freshness</summary>"
+            f"<table>{rows}{fresh}</table></details>"
+        )
+    )
 
 
 def lead(text: str) -> None:
     """The report's opening paragraph (from `views.narrative`), set apart from what follows."""
     from IPython.display import HTML, display
 
-    display(HTML("<p class='smslab-summary' style='font-size:1.15em;line-height:1.5;max-width:60em;"
-                 f"padding:.6em .9em;border-left:4px solid {BLUE};background:#f4f7fb'>{html.escape(public(text))}</p>"))
+    display(
+        HTML(
+            "<p class='smslab-summary' style='font-size:1.15em;line-height:1.5;max-width:60em;"
+            f"padding:.6em .9em;border-left:4px solid {BLUE};background:#f4f7fb'>{html.escape(public(text))}</p>"
+        )
+    )
 
 
 def kpis(values: dict[str, Any]) -> None:
@@ -68,7 +82,8 @@ def kpis(values: dict[str, Any]) -> None:
         "<div style='display:inline-block;min-width:9em;margin:0 .8em .8em 0;padding:.6em .9em;"
         "border:1px solid #ddd;border-radius:6px'><div style='font-size:.8em;color:#555'>"
         f"{html.escape(str(k))}</div><div style='font-size:1.4em;font-weight:600'>{html.escape(str(v))}</div></div>"
-        for k, v in values.items())
+        for k, v in values.items()
+    )
     display(HTML(f"<div>{tiles}</div>"))
 
 
@@ -81,8 +96,12 @@ def note(*lines: str) -> None:
 
 def headline(kpi: dict[str, Any], stages: Sequence[str] | None = None) -> dict[str, str]:
     """Tile labels and values from `analytics.summary`: counts with their rate."""
-    rates = {"delivered": ("delivery_rate", "of submitted"), "replied": ("reply_rate", "of delivered"),
-             "opted_out": ("opt_out_rate", "of delivered"), "converted": ("conversion_rate", "of delivered")}
+    rates = {
+        "delivered": ("delivery_rate", "of submitted"),
+        "replied": ("reply_rate", "of delivered"),
+        "opted_out": ("opt_out_rate", "of delivered"),
+        "converted": ("conversion_rate", "of delivered"),
+    }
     out: dict[str, str] = {}
     for stage in stages or ["targeted", "submitted", "delivered", "replied", "opted_out", "converted"]:
         value = f"{kpi.get(stage, 0):,}"
