@@ -283,10 +283,14 @@ def test_callbacks_without_the_webhook_credentials_or_cut_are_refused_and_replay
     assert asgi(app, "/infobip/dlr", body[: len(body) // 2], basic(USER, PASSWORD)) == 400
     assert asgi(app, "/infobip/dlr", body[:-1], basic(USER, PASSWORD)) == 400
     assert journalled(landing) == 0
+    reply = wire(SmsInboundMessageResult(results=[stop_reply()]))
     assert asgi(app, "/infobip/dlr", body, basic(USER, PASSWORD)) == 200
-    assert load(con=con, landing=landing) == {"loaded": 1, "duplicates": 0, "quarantined": 0}
-    # Infobip signs nothing, so a replayed report is a valid one; the loader counts it a duplicate
+    assert asgi(app, "/infobip/inbound", reply, basic(USER, PASSWORD)) == 200
+    assert load(con=con, landing=landing) == {"loaded": 2, "duplicates": 0, "quarantined": 0}
+    # Infobip signs nothing, so a replayed callback is a valid one; the loader counts it a duplicate
     assert asgi(app, "/infobip/dlr", body, basic(USER, PASSWORD)) == 200
-    assert load(con=con, landing=landing) == {"loaded": 0, "duplicates": 1, "quarantined": 0}
+    assert asgi(app, "/infobip/inbound", reply, basic(USER, PASSWORD)) == 200
+    assert load(con=con, landing=landing) == {"loaded": 0, "duplicates": 2, "quarantined": 0}
     assert store.scalar(con, "SELECT count(*) FROM dlr_events") == 1
-    assert con.execute("SELECT count(*) FROM consent").fetchone() == (0,)
+    assert store.scalar(con, "SELECT count(*) FROM inbound") == 1
+    assert con.execute("SELECT msisdn, action FROM consent").fetchall() == [("+41793026727", "opt_out")]
