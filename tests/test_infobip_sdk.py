@@ -8,7 +8,9 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from infobip_api_client import ApiClient, Configuration, SmsApi
+from infobip_api_client.exceptions import BadRequestException, UnauthorizedException
 from infobip_api_client.models import (
     MessagePrice,
     SmsDeliveryReport,
@@ -17,9 +19,17 @@ from infobip_api_client.models import (
     SmsInboundMessage,
     SmsInboundMessageResult,
     SmsMessage,
+    SmsMessageContent,
+    SmsMessageDeliveryReporting,
     SmsMessageError,
+    SmsMessageOptions,
     SmsMessageStatus,
+    SmsRequest,
     SmsRequestSchedulingSettings,
+    SmsResponse,
+    SmsTextContent,
+    SmsWebhooks,
+    ValidityPeriod,
 )
 
 from fakes.campaign import make_spec
@@ -265,6 +275,63 @@ def test_the_sdk_reads_every_field_smslab_sends(tmp_path, con, monkeypatch):
         assert read.to_dict() == v3
         when = SmsRequestSchedulingSettings.from_dict({"sendAt": m["sendAt"]}).send_at
         assert when == datetime(2026, 12, 2, 8, 30, tzinfo=UTC)  # 09:30 Paris
+
+
+def test_the_same_message_built_by_the_sdk_is_accepted_and_carries_the_same_values(tmp_path, con, monkeypatch):
+    """The SDK's client, pointed at the fake, sends the message smslab sent (v3 request built
+    from the SDK's models); the fake accepts it as Infobip documents it, the SDK reads the
+    answer, and each field holds what smslab's v2 request holds."""
+    with FakeInfobip(api_key="sdk-key") as fake:
+        monkeypatch.setenv("INFOBIP_BASE_URL", fake.url)
+        monkeypatch.setenv("INFOBIP_API_KEY", "sdk-key")
+        monkeypatch.setenv("SMSLAB_PUBLIC_URL", "https://hooks.example.org/")
+        assert (
+            send(make_spec(tmp_path, n=2), con=con, provider="infobip", now=AFTERNOON, throughput=10_000.0)["submitted"]
+            == 2
+        )
+        ours = fake.bodies[0]["messages"][0]
+        again = ours["destinations"][0]["messageId"] + "-sdk"
+        request = SmsRequest(
+            messages=[
+                SmsMessage(
+                    sender="36180",
+                    destinations=[SmsDestination(to=ours["destinations"][0]["to"], message_id=again)],
+                    content=SmsMessageContent(SmsTextContent(text=ours["text"])),
+                    options=SmsMessageOptions(validity_period=ValidityPeriod(amount=2880, time_unit="MINUTES")),
+                    webhooks=SmsWebhooks(
+                        delivery=SmsMessageDeliveryReporting(url="https://hooks.example.org/infobip/dlr"),
+                        content_type="application/json",
+                        callback_data=again,
+                    ),
+                )
+            ]
+        )
+        with ApiClient(Configuration(host=fake.url, api_key="sdk-key", api_key_prefix="App")) as client:
+            answer = SmsApi(client).send_sms_messages(request)
+            assert fake.problems == [] and len(fake.bodies_v3) == 1
+            # the fake checks v3 requests as Infobip documents them: 49 hours of validity is refused
+            request.messages[0].options.validity_period = ValidityPeriod(amount=49, time_unit="HOURS")
+            with pytest.raises(BadRequestException):
+                SmsApi(client).send_sms_messages(request)
+            with pytest.raises(UnauthorizedException):
+                SmsApi(
+                    ApiClient(Configuration(host=fake.url, api_key="wrong", api_key_prefix="App"))
+                ).send_sms_messages(request)
+        assert len(fake.bodies_v3) == 1 and fake.problems == ["messages[0].options.validityPeriod: at most 48 hours"]
+    assert isinstance(answer, SmsResponse)
+    assert [(m.message_id, m.status.group_name, m.destination) for m in answer.messages] == [
+        (again, "PENDING", ours["destinations"][0]["to"])
+    ]
+    sdk = fake.bodies_v3[0]["messages"][0]
+    assert sdk["sender"] == ours["from"]
+    assert sdk["destinations"][0]["to"] == ours["destinations"][0]["to"]
+    assert sdk["content"]["text"] == ours["text"] == "ACME: -30% aujourd'hui. STOP au 36180"
+    assert sdk["webhooks"] == {
+        "delivery": {"url": ours["notifyUrl"]},
+        "contentType": ours["notifyContentType"],
+        "callbackData": again,
+    }
+    assert sdk["options"] == {"validityPeriod": {"amount": ours["validityPeriod"], "timeUnit": "MINUTES"}}
 
 
 # ---- 3. refused: no credentials, wrong credentials, a cut body; a replay adds nothing -----------

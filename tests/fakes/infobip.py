@@ -1,4 +1,5 @@
-"""A loopback Infobip SMS API: `POST /sms/2/text/advanced`, `GET /sms/1/reports`, `GET /sms/1/inbox/reports`.
+"""A loopback Infobip SMS API: `POST /sms/2/text/advanced`, `GET /sms/1/reports`, `GET /sms/1/inbox/reports`,
+and the v3 `POST /sms/3/messages` that Infobip's own Python client (SDK 6) sends.
 
 Every request is checked against the documented API: method and path, `Authorization: App
 <key>`, JSON content type, and the body's fields (known names only, `destinations[].to` in
@@ -34,6 +35,12 @@ MESSAGE_FIELDS = {
     "applicationId",
 }
 TOP_FIELDS = {"bulkId", "messages", "tracking", "sendingSpeedLimit", "urlOptions", "includeSmsCountInResponse"}
+V3_TOP = {"messages", "options"}
+V3_MESSAGE = {"sender", "destinations", "content", "options", "webhooks"}
+V3_OPTIONS = {"platform", "validityPeriod", "deliveryTimeWindow", "campaignReferenceId", "regional", "flash"}
+V3_REQUEST_OPTIONS = {"schedule", "tracking", "includeSmsCountInResponse", "conversionTracking"}
+V3_WEBHOOKS = {"delivery", "contentType", "callbackData"}
+V3_UNITS = {"SECONDS": 1 / 60, "MINUTES": 1, "HOURS": 60}
 SEND_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
 PENDING = {
     "groupId": 1,
@@ -66,6 +73,7 @@ class FakeInfobip(FakeServer):
         self.rejected = rejected or set()
         self.accepted: Counter[str] = Counter()  # our messageId -> times accepted
         self.bodies: list[dict] = []
+        self.bodies_v3: list[dict] = []  # bodies of POST /sms/3/messages (the SDK's send)
         self.pending_reports: list[dict] = []
         self.pending_inbound: list[dict] = []
 
@@ -82,6 +90,8 @@ class FakeInfobip(FakeServer):
             return error(401, "UNAUTHORIZED", "Invalid login details")
         if self.is_send(request):
             return self.send(request)
+        if request.method == "POST" and request.path == "/sms/3/messages":
+            return self.send_v3(request)
         if request.method == "GET" and request.path in ("/sms/1/reports", "/sms/1/inbox/reports"):
             return self.reports(request)
         self.problem(f"{request.method} {request.path}: not an Infobip SMS endpoint")
@@ -139,37 +149,99 @@ class FakeInfobip(FakeServer):
             refused = d["to"] in self.rejected
             answer.append({"messageId": mid, "status": REJECTED if refused else PENDING, "to": d["to"]})
             if not refused:
-                self.accepted[mid] += 1
-                self.pending_reports.append(
-                    {
-                        "bulkId": "BULK",
-                        "messageId": mid,
-                        "to": d["to"],
-                        "from": m["from"],
-                        "sentAt": now,
-                        "doneAt": now,
-                        "smsCount": 1,
-                        "mccMnc": "20801",
-                        "callbackData": m.get("callbackData"),
-                        "price": {"pricePerMessage": 0.07, "currency": "EUR"},
-                        "status": {
-                            "groupId": 3,
-                            "groupName": "DELIVERED",
-                            "id": 5,
-                            "name": "DELIVERED_TO_HANDSET",
-                            "description": "Message delivered to handset",
-                        },
-                        "error": {
-                            "groupId": 0,
-                            "groupName": "Ok",
-                            "id": 0,
-                            "name": "NO_ERROR",
-                            "description": "No Error",
-                            "permanent": False,
-                        },
-                    }
-                )
+                self.accept(mid, d["to"], m["from"], m.get("callbackData"), now)
         return Answer(200, {"bulkId": body.get("bulkId", "BULK-1"), "messages": answer})
+
+    def accept(self, mid: str, to: str, sender: str, callback_data: str | None, now: str) -> None:
+        """Count the message accepted and queue its (delivered) report for `GET /sms/1/reports`."""
+        self.accepted[mid] += 1
+        self.pending_reports.append(
+            {
+                "bulkId": "BULK",
+                "messageId": mid,
+                "to": to,
+                "from": sender,
+                "sentAt": now,
+                "doneAt": now,
+                "smsCount": 1,
+                "mccMnc": "20801",
+                "callbackData": callback_data,
+                "price": {"pricePerMessage": 0.07, "currency": "EUR"},
+                "status": {
+                    "groupId": 3,
+                    "groupName": "DELIVERED",
+                    "id": 5,
+                    "name": "DELIVERED_TO_HANDSET",
+                    "description": "Message delivered to handset",
+                },
+                "error": {
+                    "groupId": 0,
+                    "groupName": "Ok",
+                    "id": 0,
+                    "name": "NO_ERROR",
+                    "description": "No Error",
+                    "permanent": False,
+                },
+            }
+        )
+
+    def send_v3(self, request: Request) -> Answer:
+        """`POST /sms/3/messages` as documented: sender, destinations, content.text, options, webhooks."""
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return self.bad("Content-Type must be application/json")
+        try:
+            body = request.json()
+        except ValueError:
+            return self.bad("body is not JSON")
+        if not isinstance(body, dict) or set(body) - V3_TOP or set(body.get("options") or {}) - V3_REQUEST_OPTIONS:
+            return self.bad("unknown fields in the request or its options")
+        send_at = ((body.get("options") or {}).get("schedule") or {}).get("sendAt")
+        if send_at is not None and not SEND_AT.match(str(send_at)):
+            return self.bad("options.schedule.sendAt must look like 2026-12-01T14:00:00.000+0000")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return self.bad("messages must be a non-empty array")
+        out = []
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or set(m) - V3_MESSAGE:
+                return self.bad(f"messages[{i}]: unknown fields")
+            if not isinstance(m.get("sender"), str) or not m["sender"]:
+                return self.bad(f"messages[{i}].sender must be a string")
+            content = m.get("content")
+            if not isinstance(content, dict) or not isinstance(content.get("text"), str) or not content["text"]:
+                return self.bad(f"messages[{i}].content.text is required")
+            options = m.get("options") or {}
+            if set(options) - V3_OPTIONS:
+                return self.bad(f"messages[{i}].options: unknown fields")
+            if "validityPeriod" in options:
+                period = options["validityPeriod"]
+                unit = V3_UNITS.get(period.get("timeUnit", "MINUTES")) if isinstance(period, dict) else None
+                amount = period.get("amount") if isinstance(period, dict) else None
+                if unit is None or not isinstance(amount, int) or not 0 < amount * unit <= 2880:
+                    return self.bad(f"messages[{i}].options.validityPeriod: at most 48 hours")
+            hooks = m.get("webhooks") or {}
+            delivery = hooks.get("delivery") or {}
+            if set(hooks) - V3_WEBHOOKS or set(delivery) - {"url", "intermediateReport", "notify"}:
+                return self.bad(f"messages[{i}].webhooks: unknown fields")
+            if "url" in delivery and not re.match(r"^https?://", str(delivery["url"])):
+                return self.bad(f"messages[{i}].webhooks.delivery.url must be a URL")
+            if hooks.get("contentType", "application/json") not in ("application/json", "application/xml"):
+                return self.bad(f"messages[{i}].webhooks.contentType")
+            dests = m.get("destinations")
+            if not isinstance(dests, list) or not dests:
+                return self.bad(f"messages[{i}].destinations is required")
+            for d in dests:
+                if set(d) - {"to", "messageId", "networkId"} or not re.match(r"^\d{3,20}$", str(d.get("to", ""))):
+                    return self.bad(f"messages[{i}].destinations: 'to' in international format without '+'")
+                out.append((m, d))
+        self.bodies_v3.append(body)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        answer = []
+        for m, d in out:
+            mid = d.get("messageId") or f"IB{len(self.accepted)}"
+            answer.append({"messageId": mid, "status": PENDING, "destination": d["to"], "details": {"messageCount": 1}})
+            self.accept(mid, d["to"], m["sender"], (m.get("webhooks") or {}).get("callbackData"), now)
+        return Answer(200, {"bulkId": "BULK-3", "messages": answer})
 
     def add_reply(self, sender: str, to: str, text: str) -> dict:
         """Queue a received message (MO) as `GET /sms/1/inbox/reports` documents it; returns it."""
