@@ -35,6 +35,7 @@ from infobip_api_client.models import (
 from fakes.campaign import make_spec
 from fakes.infobip import FakeInfobip
 from smslab import store
+from smslab.providers.infobip import InfobipProvider
 from smslab.receiving.journal import journal_files
 from smslab.receiving.journal_load import load
 from smslab.receiving.webhooks import Settings, create_app
@@ -183,7 +184,7 @@ def test_sdk_built_reports_and_replies_are_stored_and_mapped(tmp_path, con):
 
 
 def test_a_single_sdk_report_without_the_results_wrapper(tmp_path, con):
-    """Infobip may post one report object; the SDK's SmsDeliveryReport alone is accepted too."""
+    """smslab also takes one report without the `results` wrapper: the SDK's SmsDeliveryReport alone."""
     landing = tmp_path / "landing"
     assert asgi(create_app(landing=landing, settings=Settings()), "/infobip/dlr", wire(delivered("ib-one"))) == 200
     assert load(con=con, landing=landing)["loaded"] == 1
@@ -199,7 +200,6 @@ def test_pulled_sdk_pages_are_loaded_and_the_sdk_reads_the_fake_inbox(tmp_path, 
     with FakeInfobip(api_key="sdk-key") as fake:
         fake.pending_reports.extend(ApiClient().sanitize_for_serialization([delivered(), undeliverable()]))
         fake.pending_inbound.append(ApiClient().sanitize_for_serialization(stop_reply()))
-        from smslab.providers.infobip import InfobipProvider
 
         provider = InfobipProvider(base_url=fake.url, api_key="sdk-key", landing=tmp_path / "landing")
         try:
