@@ -176,7 +176,7 @@ class FakeInfobip(FakeServer):
                 },
                 "error": {
                     "groupId": 0,
-                    "groupName": "Ok",
+                    "groupName": "OK",
                     "id": 0,
                     "name": "NO_ERROR",
                     "description": "No Error",

@@ -80,7 +80,8 @@ def _error_json(error: tuple) -> str:
     return json.dumps(
         {
             "groupId": 0 if error[0] == 0 else 1,
-            "groupName": "Ok" if error[0] == 0 else "HANDSET_ERRORS",
+            # group 0 is "OK" on Infobip's error-codes page (developer-resources/errors-and-responses)
+            "groupName": "OK" if error[0] == 0 else "HANDSET_ERRORS",
             "id": error[0],
             "name": error[1],
             "description": error[1],
