@@ -622,3 +622,22 @@ def test_cost_counts_real_prices_before_the_indicative_sheet_and_says_which():
     assert row["price_basis"] == "1 provider reports; 1 provider answers; 1 indicative sheet"
     unknown = cost[cost.index.isna()].iloc[0]
     assert unknown["unpriced"] == 1 and unknown["cost"] == 0 and unknown["price_basis"] == "1 no price known"
+
+
+def test_a_queued_message_with_a_preassigned_id_is_not_submitted():
+    """The simulator assigns provider ids when it writes the outbox; a message deferred by quiet
+    hours is still queued: not submitted, not sent; by operator it counts as allowed under its
+    number's range holder (no report names a network yet)."""
+    con = store.connect(":memory:")
+    _insert(
+        con, "audience", [{"campaign_id": "q", "msisdn": N[w], "region": "FR", "valid": True} for w in ("FR1", "FR2")]
+    )
+    queued = {**_msg("FR2", "A", "queued", cid="q"), "submitted_at": None, "submit_attempted_at": None}
+    _insert(con, "messages", [_msg("FR1", "A", "delivered", cid="q"), queued])
+    _insert(con, "dlr_events", [_ev("FR1", "delivered", 3, mcc="20801", cid="q")])
+    stages = analytics.funnel(con, "q").set_index("stage")["count"].to_dict()
+    assert (stages["allowed"], stages["submitted"], stages["sent"], stages["delivered"]) == (2, 1, 1, 1)
+    by_operator = analytics.funnel_by(con, "q", "operator").set_index("operator")
+    assert by_operator.loc["FR Orange", ["allowed", "submitted", "delivered"]].tolist() == [1, 1, 1]
+    waiting = [label for label in by_operator.index if label.endswith("(number range)")]
+    assert len(waiting) == 1 and by_operator.loc[waiting[0], ["allowed", "submitted"]].tolist() == [1, 0]

@@ -44,8 +44,10 @@ DIMENSIONS: dict[str, str] = {
 
 _BASE = f"""
 WITH msg AS (
-    SELECT message_id, msisdn, region, sender_type, sender_id, variant, provider, encoding, provider_message_id,
-           status, price, currency, __PRICE_SOURCE__ AS price_source, segments,
+    -- a queued message is not submitted, even with the id a provider (the simulator) assigned in advance
+    SELECT message_id, msisdn, region, sender_type, sender_id, variant, provider, encoding,
+           CASE WHEN status <> 'queued' THEN provider_message_id END AS provider_message_id, status,
+           price, currency, __PRICE_SOURCE__ AS price_source, segments,
            CASE WHEN submitted_at IS NOT NULL
                 THEN greatest(submitted_at, coalesce(scheduled_at, submitted_at)) END AS sent_at
     FROM messages WHERE campaign_id = $c),
