@@ -35,32 +35,13 @@ import pyarrow as pa
 from smslab import store
 from smslab.clock import utcnow
 from smslab.receiving import fast
-from smslab.receiving.records import Result
+from smslab.receiving.records import EVENT_COLUMNS, Result
 from smslab.receiving.replies import write_replies
 from smslab.receiving.status_rollup import refresh_statuses
 
 # lines per transaction; large enough for DuckDB to write whole row groups (122,880 rows) straight
 # to the file instead of through the write-ahead log
 BATCH_LINES = 1_000_000
-EVENT_COLUMNS = [
-    "event_id",
-    "provider",
-    "provider_message_id",
-    "status",
-    "raw_status",
-    "error_code",
-    "permanent",
-    "event_at",
-    "received_at",
-    "source",
-    "raw",
-    "message_ref",
-    "operator",
-    "price",
-    "currency",
-    "parts",
-    "flag",
-]
 # handle(line number, text, batch): parse one line of text into the batch
 LineHandler = Callable[[int, str, "Batch"], None]
 

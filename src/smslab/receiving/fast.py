@@ -36,28 +36,10 @@ import numpy as np
 import pyarrow as pa
 
 from smslab import sql, store
+from smslab.receiving.records import EVENT_COLUMNS
 from smslab.receiving.statuses import infobip_status_sql
 
-STAGED_COLUMNS = [
-    "event_id",
-    "provider",
-    "provider_message_id",
-    "status",
-    "raw_status",
-    "error_code",
-    "permanent",
-    "event_at",
-    "received_at",
-    "source",
-    "raw",
-    "message_ref",
-    "operator",
-    "price",
-    "currency",
-    "parts",
-    "flag",
-    "seq",
-]
+STAGED_COLUMNS = [*EVENT_COLUMNS, "seq"]  # seq: the order within a batch (first one wins)
 _RECEIVED = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?$"
 
 

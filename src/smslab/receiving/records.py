@@ -199,6 +199,28 @@ def count(value: Any) -> int | None:
     return value
 
 
+# the columns of a dlr_events row, in the table's order (what `event` fills, plus the loader's key)
+EVENT_COLUMNS = [
+    "event_id",
+    "provider",
+    "provider_message_id",
+    "status",
+    "raw_status",
+    "error_code",
+    "permanent",
+    "event_at",
+    "received_at",
+    "source",
+    "raw",
+    "message_ref",
+    "operator",
+    "price",
+    "currency",
+    "parts",
+    "flag",
+]
+
+
 def event(
     provider: str,
     provider_message_id: str,

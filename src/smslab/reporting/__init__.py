@@ -17,68 +17,10 @@ Example:
 
 from __future__ import annotations
 
+from smslab.reporting import views
 from smslab.reporting.export import export_html
 from smslab.reporting.index import list_reports
 from smslab.reporting.runner import run_report
-from smslab.reporting.views import (
-    AMBER,
-    BLUE,
-    COLOURS,
-    GREEN,
-    GREY,
-    LABELS,
-    NEUTRAL,
-    PLOTLY_MIME,
-    RED,
-    check_parameters,
-    csv_link,
-    explore,
-    findings_frame,
-    frame,
-    header,
-    headline,
-    interactive,
-    kpis,
-    lead,
-    note,
-    public,
-    rate_bars,
-    resolve_campaign,
-    show,
-    styled,
-    table,
-    words,
-)
+from smslab.reporting.views import *  # noqa: F403  (the notebooks' cell helpers: views.__all__)
 
-__all__ = [
-    "export_html",
-    "list_reports",
-    "run_report",
-    "AMBER",
-    "BLUE",
-    "COLOURS",
-    "GREEN",
-    "GREY",
-    "LABELS",
-    "NEUTRAL",
-    "PLOTLY_MIME",
-    "RED",
-    "check_parameters",
-    "csv_link",
-    "explore",
-    "findings_frame",
-    "frame",
-    "header",
-    "headline",
-    "interactive",
-    "kpis",
-    "lead",
-    "note",
-    "public",
-    "rate_bars",
-    "resolve_campaign",
-    "show",
-    "styled",
-    "table",
-    "words",
-]
+__all__ = ["export_html", "list_reports", "run_report", *views.__all__]
