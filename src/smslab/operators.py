@@ -46,7 +46,7 @@ def table() -> pd.DataFrame:
     >>> sorted(set(table().query("country_code == 'IN' and name.str.lower() == 'airtel'")["name"]))
     ['AirTel']
     """
-    raw = pd.read_csv(table_path(), dtype=str, keep_default_na=False)
+    raw = _raw()
     names = raw["brand"].where(raw["brand"] != "", raw["operator"])
     frame = pd.DataFrame({"mcc_mnc": raw["mcc_mnc"], "country_code": raw["country_code"], "name": names})
     frame = frame[frame["name"] != ""].reset_index(drop=True)
@@ -172,6 +172,7 @@ def code_for(holder: str | None, region: str | None, preferred: Sequence[str] = 
 
 @lru_cache(maxsize=1)
 def _raw() -> pd.DataFrame:
+    """data/operators/mcc_mnc.csv as written (read once: `table` and `code_for` share it)."""
     return pd.read_csv(table_path(), dtype=str, keep_default_na=False)
 
 
@@ -186,19 +187,18 @@ def _region_rows(region: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def _carriers() -> tuple[pa.Array, np.ndarray, dict[str, int]]:
-    """(carrier prefixes, their English range-holder names, calling code → its longest prefix)."""
+def _longest_by_calling_code() -> dict[str, int]:
+    """Calling code → its longest carrier prefix (numbers' carrier table), to cut numbers short."""
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
-    from smslab.numbers.phonenumbers_internals import carrier_prefixes
+    from smslab.numbers.tables import tables
 
-    names = {k: v for k, v in carrier_prefixes("en")[0].items() if v}
     codes = {str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE}
     longest: dict[str, int] = {}
-    for key in names:  # calling codes are prefix-free: the first 1-3 digits that are one is it
+    for key in tables().carrier_keys.to_pylist():  # calling codes are prefix-free: the first 1-3 digits
         cc = next((key[:n] for n in (1, 2, 3) if key[:n] in codes), "")
         longest[cc] = max(longest.get(cc, 0), len(key))
-    return pa.array(list(names), pa.string()), np.array(list(names.values()) + [None], dtype=object), longest
+    return longest
 
 
 _PREFIX_HOLDER: dict[str, str] = {}  # number prefix → range holder ('' for none), filled as numbers are seen
@@ -206,24 +206,21 @@ _PREFIX_HOLDER: dict[str, str] = {}  # number prefix → range holder ('' for no
 
 def _holders_of_prefixes(prefixes: np.ndarray) -> np.ndarray:
     """The range holder (or None) of each distinct number prefix: the longest carrier prefix it
-    starts with, looked up with Arrow kernels for the prefixes not seen before."""
+    starts with (`numbers`' carrier table and prefix lookup), for the prefixes not seen before."""
+    from smslab.numbers.arrow_text import prefix_lookup
+    from smslab.numbers.tables import tables
+
     get = _PREFIX_HOLDER.get
     known = np.array([get(p) for p in prefixes.tolist()] + [None], dtype=object)[:-1]  # (1-D even for tuples)
     todo = np.flatnonzero(pd.isna(known))
     if len(todo):
-        keys, names, _ = _carriers()
-        new = pa.array(prefixes[todo], pa.string())
-        found = np.full(len(todo), -1, dtype=np.int64)
-        for width in range(max((len(p) for p in prefixes[todo]), default=0), 0, -1):
-            hit = pc.fill_null(pc.index_in(pc.utf8_slice_codeunits(new, 0, width), value_set=keys), -1)
-            hit_np = hit.to_numpy(zero_copy_only=False).astype(np.int64)
-            take = (found < 0) & (hit_np >= 0)
-            found[take] = hit_np[take]
-        answers = names[found]  # -1 picks the appended None
+        t = tables()
+        width = max((len(p) for p in prefixes[todo]), default=0)
+        answers = t.carrier_names[prefix_lookup(pa.array(prefixes[todo], pa.string()), t.carrier_keys, width)]
         if len(_PREFIX_HOLDER) > 2_000_000:  # a bound on memory: start again
             _PREFIX_HOLDER.clear()
-        _PREFIX_HOLDER.update(zip(prefixes[todo].tolist(), (a or "" for a in answers), strict=True))
-        known[todo] = [a or "" for a in answers]
+        _PREFIX_HOLDER.update(zip(prefixes[todo].tolist(), answers.tolist(), strict=True))  # -1 picked ''
+        known[todo] = answers
     known[known == ""] = None
     return known
 
@@ -249,7 +246,7 @@ def holder_codes(
     holders, codes = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     if not n:
         return holders, codes
-    _, _, longest = _carriers()
+    longest = _longest_by_calling_code()
     digits = pc.utf8_ltrim(pa.array(msisdns, type=pa.string()), "+")
     region_codes, region_list = pd.factorize(pd.Series(regions, dtype=object), use_na_sentinel=True)
     for r, region in enumerate(region_list):
