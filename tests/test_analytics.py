@@ -641,3 +641,14 @@ def test_a_queued_message_with_a_preassigned_id_is_not_submitted():
     assert by_operator.loc["FR Orange", ["allowed", "submitted", "delivered"]].tolist() == [1, 1, 1]
     waiting = [label for label in by_operator.index if label.endswith("(number range)")]
     assert len(waiting) == 1 and by_operator.loc[waiting[0], ["allowed", "submitted"]].tolist() == [1, 0]
+
+
+def test_a_rejected_conversion_is_quarantined_exactly_as_written(tmp_path):
+    """Quoting, spacing and a quoted line break stay as in the file (not the fields joined again)."""
+    csv = tmp_path / "orders.csv"
+    written = '"0612 34 56 03", "yesterday" ,5,"order ""7"",\nsecond line"'
+    csv.write_text("msisdn,time,value,reference\r\n" + written + "\r\n0612345604,2026-12-02T10:00:00Z,5,o4\r\n")
+    con = store.connect(":memory:")
+    result = import_conversions(csv, con=con, default_region="FR", currency="EUR")
+    assert (result["loaded"], result["quarantined"]) == (1, 1)
+    assert con.execute("SELECT raw, location FROM quarantine").fetchall() == [(written, f"{csv}:3")]

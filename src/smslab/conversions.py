@@ -70,9 +70,16 @@ def import_conversions(
         raise InputError(f"{path}: no such conversions file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
+            # the physical lines, so that a record goes to quarantine as it is written in the file
+            physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", handle.read())
+        reader = csv.reader(physical)
+        header = next(reader, None)
+        rows: list[tuple[int, list[str], str]] = []
+        seen = reader.line_num
+        for record in reader:
+            raw, seen = "".join(physical[seen : reader.line_num]).rstrip("\r\n"), reader.line_num
+            if any(c.strip() for c in record):
+                rows.append((reader.line_num, record, raw))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
@@ -99,14 +106,14 @@ def import_conversions(
 
     frame = pd.DataFrame(
         {
-            "line": [ln for ln, _ in rows],
-            "raw": [",".join(r) for _, r in rows],
-            "msisdn_in": [cell(r, "msisdn") for _, r in rows],
-            "time_in": [cell(r, "time") for _, r in rows],
-            "value_in": [cell(r, "value") for _, r in rows],
-            "currency": [cell(r, "currency").upper() or (currency or "").upper() or None for _, r in rows],
-            "reference": [cell(r, "reference") or None for _, r in rows],
-            "width": [len(r) for _, r in rows],
+            "line": [ln for ln, _, _ in rows],
+            "raw": [raw for _, _, raw in rows],
+            "msisdn_in": [cell(r, "msisdn") for _, r, _ in rows],
+            "time_in": [cell(r, "time") for _, r, _ in rows],
+            "value_in": [cell(r, "value") for _, r, _ in rows],
+            "currency": [cell(r, "currency").upper() or (currency or "").upper() or None for _, r, _ in rows],
+            "reference": [cell(r, "reference") or None for _, r, _ in rows],
+            "width": [len(r) for _, r, _ in rows],
         }
     )
     numbers = (
@@ -136,10 +143,7 @@ def import_conversions(
     bad = frame[frame["reason"].notna()]
     good = frame[frame["reason"].isna()][["msisdn", "converted_at", "value", "currency", "reference"]]
     good = good.drop_duplicates()
-    own = None
-    if con is None:
-        con = own = store.connect(db)
-    try:
+    with store.using(con, db) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             before = int(store.scalar(con, "SELECT count(*) FROM conversions"))
@@ -169,9 +173,6 @@ def import_conversions(
         except Exception:
             con.execute("ROLLBACK")
             raise
-    finally:
-        if own is not None:
-            own.close()
     return {
         "loaded": loaded,
         "duplicates": int(len(frame) - len(bad) - loaded),
