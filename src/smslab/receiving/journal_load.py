@@ -79,18 +79,16 @@ def load(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, int]:
     """Move new journal lines into DuckDB, one transaction per batch. Returns loaded/duplicates/quarantined."""
-    own = con is None
-    con = con or store.connect(db)
     counts = Counts()
     root = config.landing_dir(landing)
-    if landing is not None and not Path(root).is_dir():
+    if landing is not None and not Path(root).is_dir():  # before the database is opened (or made)
         raise InputError(
             f"--landing {landing}: no such folder; give the journal folder `smslab serve` writes "
             f"(default: $SMSLAB_LANDING or data/landing)"
             if not Path(root).exists()
             else f"--landing {landing}: is a file, not the journal folder"
         )
-    try:
+    with store.using(con, db) as con:
         done = {p: (o, n) for p, o, n in con.execute("SELECT path, byte_offset, lines FROM journal_offsets").fetchall()}
         for path in journal_files(root):
             rel = str(path.relative_to(root))
@@ -107,7 +105,4 @@ def load(
                 complete, line_no + 1, rel, "journal", None, envelope_handler(rel)
             ):
                 commit(con, batch, counts, (rel, offset + stop, first + lines - 1))
-    finally:
-        if own:
-            con.close()
     return counts.as_dict()
