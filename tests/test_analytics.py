@@ -652,3 +652,20 @@ def test_a_rejected_conversion_is_quarantined_exactly_as_written(tmp_path):
     result = import_conversions(csv, con=con, default_region="FR", currency="EUR")
     assert (result["loaded"], result["quarantined"]) == (1, 1)
     assert con.execute("SELECT raw, location FROM quarantine").fetchall() == [(written, f"{csv}:3")]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("default_region", "XX", "default_region 'XX': expected a two-letter region code"),
+        ("currency", "euros", "currency 'euros': expected a three-letter currency code"),
+    ],
+)
+def test_import_conversions_refuses_a_bad_region_or_currency_before_reading(tmp_path, option, value, message):
+    # the library checks its own arguments (a notebook gets the refusal, not every row quarantined)
+    from smslab.errors import InputError
+
+    con = store.connect(":memory:")
+    with pytest.raises(InputError, match=message):
+        import_conversions(tmp_path / "not-read.csv", con=con, **{option: value})
+    assert store.scalar(con, "SELECT count(*) FROM quarantine") == 0

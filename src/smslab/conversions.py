@@ -34,6 +34,24 @@ _CONV_COLUMNS = {
 }
 
 
+def currency_code(value: str | None, what: str = "") -> str | None:
+    """A three-letter currency code, upper-cased (None for none given); an InputError naming
+    `what` otherwise.
+
+    Example:
+        >>> currency_code("eur", "currency"), currency_code(None)
+        ('EUR', None)
+    """
+    from smslab.errors import InputError
+
+    if value is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{3}", str(value)):
+        where = f"{what} " if what else ""
+        raise InputError(f"{where}{value!r}: expected a three-letter currency code such as EUR")
+    return str(value).upper()
+
+
 def import_conversions(
     path: str | Path,
     *,
@@ -62,7 +80,10 @@ def import_conversions(
     from smslab import store
     from smslab.errors import InputError
     from smslab.numbers import normalize
+    from smslab.numbers.reference import region_code
 
+    default_region = region_code(default_region, "default_region")
+    currency = currency_code(currency, "currency")
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder; expected a CSV file msisdn,time,value[,currency,reference]")
@@ -111,7 +132,7 @@ def import_conversions(
             "msisdn_in": [cell(r, "msisdn") for _, r, _ in rows],
             "time_in": [cell(r, "time") for _, r, _ in rows],
             "value_in": [cell(r, "value") for _, r, _ in rows],
-            "currency": [cell(r, "currency").upper() or (currency or "").upper() or None for _, r, _ in rows],
+            "currency": [cell(r, "currency").upper() or currency for _, r, _ in rows],
             "reference": [cell(r, "reference") or None for _, r, _ in rows],
             "width": [len(r) for _, r, _ in rows],
         }

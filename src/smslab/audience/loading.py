@@ -19,8 +19,8 @@ import pandas as pd
 import phonenumbers
 
 from smslab.audience.readers import Chunk, Rows, csv_text, read
-from smslab.errors import InputError
 from smslab.numbers import normalize
+from smslab.numbers.reference import region_code
 
 FRAME_COLUMNS = [
     "msisdn",
@@ -61,7 +61,7 @@ def load(path: str | os.PathLike[str], *, default_region: str | None = None, con
         {'rows': 3, 'loaded': 2, 'duplicates': 1, 'quarantined': 0, 'by_country': {'FR': 2}, ...}
     """
     source = str(path)
-    region = _check_region(default_region)
+    region = region_code(default_region, "default_region")
     chunks = read(source, con)
     kept: list[pd.DataFrame] = []
     quarantined: list[dict] = []
@@ -86,15 +86,6 @@ def load(path: str | os.PathLike[str], *, default_region: str | None = None, con
 
         store.quarantine(con, quarantined)
     return AudienceLoad(frame=frame, quarantined=quarantined, summary=summary)
-
-
-def _check_region(region: str | None) -> str | None:
-    if region is None or (isinstance(region, float) and pd.isna(region)) or str(region).strip() == "":
-        return None
-    code = str(region).strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InputError(f"default_region {region!r}: expected a two-letter region code such as FR, US or KE")
-    return code
 
 
 def _parse_consent(values: pd.Series) -> tuple[pd.Series, pd.Series]:

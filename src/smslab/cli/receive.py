@@ -233,18 +233,15 @@ def pull(
 
 
 def _conversion_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--region must be a region phonenumbers knows, --currency three letters: one line otherwise."""
-    import re
+    """--region and --currency checked by the library's own checks, failing as a bad option (one line)."""
+    from smslab.conversions import currency_code
+    from smslab.errors import InputError
+    from smslab.numbers.reference import region_code
 
-    import phonenumbers
-
-    if value is None:
-        return None
-    if param.name == "region" and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise OptionError(f"{value!r}: expected a two-letter region code such as FR, US or KE", ctx=ctx, param=param)
-    if param.name == "currency" and not re.fullmatch(r"[A-Za-z]{3}", value):
-        raise OptionError(f"{value!r}: expected a three-letter currency code such as EUR", ctx=ctx, param=param)
-    return value.upper()
+    try:
+        return region_code(value) if param.name == "region" else currency_code(value)
+    except InputError as exc:
+        raise OptionError(str(exc), ctx=ctx, param=param) from None
 
 
 @cli.command()

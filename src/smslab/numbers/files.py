@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-import phonenumbers
 
 from smslab.numbers.bulk import normalize
+from smslab.numbers.reference import region_code
 
 
 def normalize_file(
@@ -31,8 +31,7 @@ def normalize_file(
     from smslab.errors import InputError
 
     path = Path(file)
-    if region is not None and str(region).upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise InputError(f"--region {region!r}: expected a two-letter region code such as FR, US or KE")
+    region_code(region, "--region")
     if not path.is_file():
         raise InputError(f"{file}: no such file; check the path")
     out_kind = None

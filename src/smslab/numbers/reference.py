@@ -30,6 +30,25 @@ TYPE_NAMES = {
 }
 
 
+def region_code(value: Any, what: str = "") -> str | None:
+    """A region code phonenumbers knows, upper-cased (None for none given); an InputError naming
+    `what` (the option or argument) otherwise.
+
+    Example:
+        >>> region_code(" fr", "--region"), region_code("", "--region")
+        ('FR', None)
+    """
+    from smslab.errors import InputError
+
+    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
+        return None
+    code = str(value).strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        where = f"{what} " if what else ""
+        raise InputError(f"{where}{value!r}: expected a two-letter region code such as FR, US or KE")
+    return code
+
+
 def normalize_one(value: str | None, region: str | None) -> dict:
     """phonenumbers' answer for one input (the reference the fast path must match)."""
     row: dict[str, Any] = {
